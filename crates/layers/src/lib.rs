@@ -1,0 +1,1 @@
+//! Building blocks for models: modules, parameters, optimizers (see issue 4).

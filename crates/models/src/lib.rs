@@ -1,0 +1,1 @@
+//! The autoencoders, built from layers (a later issue).

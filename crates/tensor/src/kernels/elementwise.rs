@@ -1,0 +1,139 @@
+//! Elementwise loops: map one slice, or combine two under broadcasting.
+//!
+//! Each output element depends on its own inputs only, so splitting the output into chunks
+//! over threads changes nothing in the result. Small inputs stay on the calling thread,
+//! where the cost of waking another one would exceed the work.
+
+use rayon::prelude::*;
+
+use crate::shape;
+
+/// Below this many elements a loop runs on one thread.
+pub const PARALLEL_THRESHOLD: usize = 1 << 15;
+/// Elements per task when a loop is split over threads.
+const CHUNK: usize = 1 << 13;
+
+/// `out[i] = f(x[i])`.
+pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    let mut out = vec![0.0; x.len()];
+    map_into(x, &mut out, f);
+    out
+}
+
+/// `out[i] = f(x[i])`, into an existing buffer of the same length.
+pub fn map_into(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
+    assert_eq!(x.len(), out.len(), "map_into: lengths differ");
+    if x.len() < PARALLEL_THRESHOLD {
+        out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
+    } else {
+        out.par_chunks_mut(CHUNK)
+            .zip(x.par_chunks(CHUNK))
+            .for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v)));
+    }
+}
+
+/// `out[i] = f(a[i], b[i])` for slices of the same length.
+pub fn zip(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+    assert_eq!(a.len(), b.len(), "zip: lengths differ");
+    let mut out = vec![0.0; a.len()];
+    if a.len() < PARALLEL_THRESHOLD {
+        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+            *o = f(x, y);
+        }
+    } else {
+        out.par_chunks_mut(CHUNK)
+            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+            .for_each(|(o, (a, b))| {
+                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
+                    *o = f(x, y);
+                }
+            });
+    }
+    out
+}
+
+/// `out = f(a, b)` with NumPy broadcasting; returns the output shape and data.
+///
+/// Panics naming `op` and both shapes when they do not broadcast.
+pub fn zip_broadcast(
+    a: &[f32],
+    a_shape: &[usize],
+    b: &[f32],
+    b_shape: &[usize],
+    op: &str,
+    f: impl Fn(f32, f32) -> f32 + Sync,
+) -> (Vec<usize>, Vec<f32>) {
+    if a_shape == b_shape {
+        return (a_shape.to_vec(), zip(a, b, f));
+    }
+    let out_shape = shape::broadcast_shapes(a_shape, b_shape, op);
+    let sa = shape::broadcast_strides(a_shape, &out_shape);
+    let sb = shape::broadcast_strides(b_shape, &out_shape);
+    let mut out = vec![0.0; shape::numel(&out_shape)];
+    shape::for_each_broadcast(&out_shape, &sa, &sb, |i, ia, ib| out[i] = f(a[ia], b[ib]));
+    (out_shape, out)
+}
+
+/// Adds `src` (of shape `src_shape`) into `dst` (of shape `dst_shape`), summing over the
+/// axes along which `dst` was broadcast to `src_shape`.
+///
+/// This is the gradient of broadcasting: an input read once per output element along a
+/// broadcast axis receives the sum of those elements' gradients. The sums run in a fixed
+/// (row-major) order, so the result never depends on threads.
+pub fn add_summed_to(src: &[f32], src_shape: &[usize], dst: &mut [f32], dst_shape: &[usize]) {
+    if src_shape == dst_shape {
+        add_into(dst, src);
+        return;
+    }
+    let sd = shape::broadcast_strides(dst_shape, src_shape);
+    let identity = shape::strides(src_shape);
+    shape::for_each_broadcast(src_shape, &identity, &sd, |_, is, id| dst[id] += src[is]);
+}
+
+/// `dst[i] += src[i]`.
+pub fn add_into(dst: &mut [f32], src: &[f32]) {
+    assert_eq!(dst.len(), src.len(), "add_into: lengths differ");
+    if dst.len() < PARALLEL_THRESHOLD {
+        dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
+    } else {
+        dst.par_chunks_mut(CHUNK)
+            .zip(src.par_chunks(CHUNK))
+            .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, s)| *d += s));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_adds_a_row_to_every_row() {
+        let (shape, out) = zip_broadcast(
+            &[1.0, 2.0, 3.0, 4.0],
+            &[2, 2],
+            &[10.0, 20.0],
+            &[2],
+            "add",
+            |x, y| x + y,
+        );
+        assert_eq!(shape, vec![2, 2]);
+        assert_eq!(out, vec![11.0, 22.0, 13.0, 24.0]);
+    }
+
+    #[test]
+    fn summing_back_folds_broadcast_axes() {
+        let mut db = vec![0.0; 2];
+        add_summed_to(&[1.0, 2.0, 3.0, 4.0], &[2, 2], &mut db, &[2]);
+        assert_eq!(db, vec![4.0, 6.0]);
+        let mut dc = vec![0.0; 2];
+        add_summed_to(&[1.0, 2.0, 3.0, 4.0], &[2, 2], &mut dc, &[2, 1]);
+        assert_eq!(dc, vec![3.0, 7.0]);
+    }
+
+    #[test]
+    fn parallel_map_matches_sequential() {
+        let x: Vec<f32> = (0..100_000).map(|i| i as f32 * 0.001).collect();
+        let y = map(&x, f32::sin);
+        assert!(x.iter().zip(&y).all(|(a, b)| a.sin() == *b));
+    }
+}

@@ -1,0 +1,23 @@
+//! f32 tensors, the kernels they run on, and a reverse-mode autodiff tape.
+//!
+//! - [`Tensor`]: an f32 array of any rank, contiguous and row-major, with NumPy broadcasting.
+//! - [`kernels`]: plain loops over slices (GEMM, elementwise, im2col), each fast kernel with a
+//!   scalar reference beside it.
+//! - [`ops`]: the differentiable ops, forward and backward side by side.
+//! - [`Tape`]: records a forward pass and runs it backwards ([`Tape::backward`]).
+//! - [`gradcheck`]: finite-difference checks that any function of tensors can use.
+pub mod gradcheck;
+pub mod kernels;
+pub mod ops;
+pub mod parallel;
+pub mod random;
+pub mod shape;
+pub mod tape;
+pub mod tensor;
+
+pub use ops::loss::Reduction;
+pub use ops::matmul::Transpose;
+pub use parallel::Parallelism;
+pub use random::{Rng, rng};
+pub use tape::{Gradients, Op, Tape, Var};
+pub use tensor::Tensor;

@@ -1,0 +1,158 @@
+//! Activations: relu, leaky relu, sigmoid, tanh, softplus.
+//!
+//! Conventions at kinks: relu'(0) = 0 and leaky_relu'(0) = slope (the `x > 0` branch is
+//! taken strictly, as PyTorch does). Sigmoid and tanh differentiate through their output.
+
+use crate::tape::{Op, Tape, Var};
+use crate::tensor::Tensor;
+
+/// `σ(x) = 1 / (1 + e⁻ˣ)`, computed without overflow for large `|x|`: for `x < 0` it uses
+/// `eˣ / (1 + eˣ)`, so `e` is only ever raised to a non-positive power.
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// `softplus(x) = ln(1 + eˣ) = max(x, 0) + ln(1 + e^−|x|)`; the second form never
+/// overflows and keeps precision for large `|x|`.
+pub fn softplus(x: f32) -> f32 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// `y = max(x, 0)`: `dx += dy·1[x > 0]` (saved: the input).
+pub fn relu_backward(x: &Tensor, dy: &Tensor, dx: &mut Tensor) {
+    for ((d, &x), &g) in dx.data_mut().iter_mut().zip(x.data()).zip(dy.data()) {
+        if x > 0.0 {
+            *d += g;
+        }
+    }
+}
+
+/// `y = x` if `x > 0` else `slope·x`: `dx += dy` or `slope·dy` (saved: the input).
+pub fn leaky_relu_backward(x: &Tensor, slope: f32, dy: &Tensor, dx: &mut Tensor) {
+    for ((d, &x), &g) in dx.data_mut().iter_mut().zip(x.data()).zip(dy.data()) {
+        *d += if x > 0.0 { g } else { slope * g };
+    }
+}
+
+/// `y = σ(x)`: `dx += y·(1 − y)·dy` (saved: the output).
+pub fn sigmoid_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
+    for ((d, &y), &g) in dx.data_mut().iter_mut().zip(y.data()).zip(dy.data()) {
+        *d += y * (1.0 - y) * g;
+    }
+}
+
+/// `y = tanh x`: `dx += (1 − y²)·dy` (saved: the output).
+pub fn tanh_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
+    for ((d, &y), &g) in dx.data_mut().iter_mut().zip(y.data()).zip(dy.data()) {
+        *d += (1.0 - y * y) * g;
+    }
+}
+
+/// `y = ln(1 + eˣ)`: `dx += σ(x)·dy` (saved: the input).
+pub fn softplus_backward(x: &Tensor, dy: &Tensor, dx: &mut Tensor) {
+    for ((d, &x), &g) in dx.data_mut().iter_mut().zip(x.data()).zip(dy.data()) {
+        *d += sigmoid(x) * g;
+    }
+}
+
+/// Eager forms on tensors.
+impl Tensor {
+    /// `max(x, 0)`.
+    pub fn relu(&self) -> Tensor {
+        self.map(|v| v.max(0.0))
+    }
+
+    /// `x` where positive, `slope·x` elsewhere.
+    pub fn leaky_relu(&self, slope: f32) -> Tensor {
+        self.map(|v| if v > 0.0 { v } else { slope * v })
+    }
+
+    /// `1 / (1 + e⁻ˣ)`, stable for large `|x|`.
+    pub fn sigmoid(&self) -> Tensor {
+        self.map(sigmoid)
+    }
+
+    /// `tanh x`.
+    pub fn tanh(&self) -> Tensor {
+        self.map(f32::tanh)
+    }
+
+    /// `ln(1 + eˣ)`, stable for large `|x|`.
+    pub fn softplus(&self) -> Tensor {
+        self.map(softplus)
+    }
+}
+
+/// Recording on the tape.
+impl Tape {
+    /// `max(x, 0)`.
+    pub fn relu(&mut self, x: Var) -> Var {
+        let y = self.value(x).relu();
+        self.push(Op::Relu(x), y)
+    }
+
+    /// `x` where positive, `slope·x` elsewhere.
+    pub fn leaky_relu(&mut self, x: Var, slope: f32) -> Var {
+        let y = self.value(x).leaky_relu(slope);
+        self.push(Op::LeakyRelu(x, slope), y)
+    }
+
+    /// `1 / (1 + e⁻ˣ)`.
+    pub fn sigmoid(&mut self, x: Var) -> Var {
+        let y = self.value(x).sigmoid();
+        self.push(Op::Sigmoid(x), y)
+    }
+
+    /// `tanh x`.
+    pub fn tanh(&mut self, x: Var) -> Var {
+        let y = self.value(x).tanh();
+        self.push(Op::Tanh(x), y)
+    }
+
+    /// `ln(1 + eˣ)`.
+    pub fn softplus(&mut self, x: Var) -> Var {
+        let y = self.value(x).softplus();
+        self.push(Op::Softplus(x), y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{check_gradients, random_tensor, random_tensor_away_from};
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        let away = random_tensor_away_from(&[4, 3], 5, 0.05).mul_scalar(3.0);
+        let x = random_tensor(&[4, 3], 6).mul_scalar(3.0);
+        check_gradients("relu", &[away.clone()], |t, v| t.relu(v[0]));
+        check_gradients("leaky_relu", &[away], |t, v| t.leaky_relu(v[0], 0.1));
+        check_gradients("sigmoid", &[x.clone()], |t, v| t.sigmoid(v[0]));
+        check_gradients("tanh", &[x.clone()], |t, v| t.tanh(v[0]));
+        check_gradients("softplus", &[x], |t, v| t.softplus(v[0]));
+    }
+
+    #[test]
+    fn sigmoid_and_softplus_are_stable_at_extremes() {
+        assert_eq!(sigmoid(-1000.0), 0.0);
+        assert_eq!(sigmoid(1000.0), 1.0);
+        assert!((sigmoid(0.0) - 0.5).abs() < 1e-7);
+        assert_eq!(softplus(1000.0), 1000.0);
+        assert!(softplus(-1000.0) >= 0.0 && softplus(-1000.0) < 1e-30);
+        assert!((softplus(0.0) - 2f32.ln()).abs() < 1e-7);
+    }
+
+    #[test]
+    fn relu_at_zero_passes_no_gradient() {
+        let mut tape = Tape::new();
+        let x = tape.leaf(Tensor::from_vec(&[3], vec![-1.0, 0.0, 2.0]));
+        let y = tape.relu(x);
+        let grads = tape.backward_from(y, Tensor::ones(&[3]));
+        assert_eq!(grads.get(x).unwrap().data(), &[0.0, 0.0, 1.0]);
+    }
+}

@@ -1,0 +1,489 @@
+//! The autodiff tape: an arena of nodes, walked once in reverse by [`Tape::backward`].
+//!
+//! Running a model's forward pass *is* building the graph (define-by-run): every op on the
+//! tape computes its value at once with the op's plain `forward` function and pushes a
+//! [`Node`] holding that value, the [`Op`] that made it and the ids of its inputs. Nodes are
+//! pushed in creation order, so an input always comes before its users and walking the arena
+//! backwards is already a reverse topological order: no graph search is needed.
+//!
+//! The methods that record ops (`tape.relu(x)`, `tape.matmul(a, b)`, …) live beside each op's
+//! forward and backward in [`crate::ops`]; this file holds the arena, the backward walk and
+//! the printing.
+
+use std::fmt::Write as _;
+
+use crate::ops::{
+    activation, binary, conv2d, conv_transpose2d, loss, matmul, pool, reduce, shape_ops, unary,
+};
+use crate::tensor::Tensor;
+
+/// A handle to a node of a [`Tape`]: a plain index, `Copy`, valid for that tape only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Var(usize);
+
+impl Var {
+    /// The node's position in the tape.
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
+/// What made a node: the op, its inputs and whatever its backward needs beyond the inputs'
+/// and output's values (which the tape keeps anyway).
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// A value whose gradient is wanted (a parameter, or an input under study).
+    Leaf,
+    /// A value with no gradient (data, targets, masks, anything made in no-grad mode).
+    Constant,
+    /// `a + b`, broadcast.
+    Add(Var, Var),
+    /// `a − b`, broadcast.
+    Sub(Var, Var),
+    /// `a · b`, broadcast.
+    Mul(Var, Var),
+    /// `a / b`, broadcast.
+    Div(Var, Var),
+    /// `max(a, b)`, broadcast.
+    Maximum(Var, Var),
+    /// `−x`.
+    Neg(Var),
+    /// `x + c`.
+    AddScalar(Var, f32),
+    /// `c · x`.
+    MulScalar(Var, f32),
+    /// `eˣ` (backward uses the output).
+    Exp(Var),
+    /// `ln x`.
+    Log(Var),
+    /// `√x` (backward uses the output).
+    Sqrt(Var),
+    /// `xⁿ` for an integer n.
+    Powi(Var, i32),
+    /// `|x|`.
+    Abs(Var),
+    /// `x` clamped to `[lo, hi]`.
+    Clamp(Var, f32, f32),
+    /// `max(x, 0)`.
+    Relu(Var),
+    /// `x` if `x > 0`, else `slope · x`.
+    LeakyRelu(Var, f32),
+    /// `1 / (1 + e⁻ˣ)` (backward uses the output).
+    Sigmoid(Var),
+    /// `tanh x` (backward uses the output).
+    Tanh(Var),
+    /// `ln(1 + eˣ)`.
+    Softplus(Var),
+    /// Sum over `axes` (all axes when empty), keeping them as size 1 if `keepdim`.
+    Sum(Var, reduce::Axes),
+    /// Mean over `axes`, like `Sum`.
+    Mean(Var, reduce::Axes),
+    /// Maximum along one axis; `argmax` holds, for each output element, the flat index of
+    /// the input element that won.
+    Max(Var, reduce::Axes, Vec<usize>),
+    /// The same elements under a new shape.
+    Reshape(Var),
+    /// Axes reordered: output axis `i` is input axis `perm[i]`.
+    Permute(Var, Vec<usize>),
+    /// `x[…, start..end, …]` along `axis`.
+    Slice(Var, shape_ops::SliceSpec),
+    /// Rows `indices` of `x` along `axis`, in that order (repeats allowed).
+    IndexSelect(Var, usize, Vec<usize>),
+    /// Inputs joined along `axis`.
+    Concat(Vec<Var>, usize),
+    /// `op(a)·op(b)`, 2-D or batched 3-D, with either operand transposed.
+    Matmul(Var, Var, matmul::Transpose),
+    /// A loss comparing a prediction with a target (both may carry gradients).
+    Loss(Var, Var, loss::Kind, loss::Reduction),
+    /// KL divergence of N(mean, e^logvar) from N(0, I).
+    GaussianKl(Var, Var, loss::Reduction),
+    /// 2-D convolution of `x` by `w`, plus an optional bias.
+    Conv2d(Var, Var, Option<Var>, conv2d::Conv2dSpec),
+    /// 2-D transposed convolution of `x` by `w` (PyTorch layout `[C, O, kh, kw]`), plus bias.
+    ConvTranspose2d(Var, Var, Option<Var>, conv_transpose2d::ConvTranspose2dSpec),
+    /// Max pooling; `argmax` holds, per output element, the flat input index that won.
+    MaxPool2d(Var, pool::PoolSpec, Vec<u32>),
+    /// Average pooling (padding counted as zeros, like PyTorch's default).
+    AvgPool2d(Var, pool::PoolSpec),
+    /// Nearest-neighbour upsampling by an integer factor.
+    UpsampleNearest2d(Var, usize),
+}
+
+impl Op {
+    /// The inputs, in order.
+    pub fn inputs(&self) -> Vec<Var> {
+        use Op::*;
+        match self {
+            Leaf | Constant => vec![],
+            Add(a, b) | Sub(a, b) | Mul(a, b) | Div(a, b) | Maximum(a, b) => vec![*a, *b],
+            Matmul(a, b, _) | Loss(a, b, _, _) | GaussianKl(a, b, _) => vec![*a, *b],
+            Neg(x) | AddScalar(x, _) | MulScalar(x, _) | Exp(x) | Log(x) | Sqrt(x) => vec![*x],
+            Powi(x, _) | Abs(x) | Clamp(x, _, _) | Relu(x) | LeakyRelu(x, _) => vec![*x],
+            Sigmoid(x) | Tanh(x) | Softplus(x) | Sum(x, _) | Mean(x, _) | Max(x, _, _) => vec![*x],
+            Reshape(x) | Permute(x, _) | Slice(x, _) | IndexSelect(x, _, _) => vec![*x],
+            MaxPool2d(x, _, _) | AvgPool2d(x, _) | UpsampleNearest2d(x, _) => vec![*x],
+            Concat(xs, _) => xs.clone(),
+            Conv2d(x, w, b, _) | ConvTranspose2d(x, w, b, _) => {
+                let mut v = vec![*x, *w];
+                v.extend(*b);
+                v
+            }
+        }
+    }
+
+    /// A short name for printing: the variant's name, with its settings where they matter.
+    pub fn name(&self) -> String {
+        use Op::*;
+        match self {
+            AddScalar(_, c) => format!("AddScalar({c})"),
+            MulScalar(_, c) => format!("MulScalar({c})"),
+            Powi(_, n) => format!("Powi({n})"),
+            Clamp(_, lo, hi) => format!("Clamp({lo}, {hi})"),
+            LeakyRelu(_, s) => format!("LeakyRelu({s})"),
+            Sum(_, a) => format!("Sum({a})"),
+            Mean(_, a) => format!("Mean({a})"),
+            Max(_, a, _) => format!("Max({a})"),
+            Permute(_, p) => format!("Permute({p:?})"),
+            Slice(_, s) => format!("Slice({s})"),
+            IndexSelect(_, axis, i) => format!("IndexSelect(axis {axis}, {} rows)", i.len()),
+            Concat(_, axis) => format!("Concat(axis {axis})"),
+            Matmul(_, _, t) => format!("Matmul{t}"),
+            Loss(_, _, kind, r) => format!("{kind:?}Loss({r:?})"),
+            GaussianKl(_, _, r) => format!("GaussianKl({r:?})"),
+            Conv2d(_, _, _, s) => format!("Conv2d({s})"),
+            ConvTranspose2d(_, _, _, s) => format!("ConvTranspose2d({s})"),
+            MaxPool2d(_, s, _) => format!("MaxPool2d({s})"),
+            AvgPool2d(_, s) => format!("AvgPool2d({s})"),
+            UpsampleNearest2d(_, f) => format!("UpsampleNearest2d(×{f})"),
+            other => {
+                let debug = format!("{other:?}");
+                debug.split('(').next().unwrap_or_default().to_string()
+            }
+        }
+    }
+}
+
+/// One entry of the arena: the value, the op that made it, and whether a gradient flows
+/// back through it (some input, transitively, is a [`Op::Leaf`]).
+#[derive(Clone, Debug)]
+pub struct Node {
+    /// How the value was made.
+    pub op: Op,
+    /// The value computed by the forward pass.
+    pub value: Tensor,
+    /// Whether any leaf lies behind this node; the backward walk skips nodes where not.
+    pub requires_grad: bool,
+}
+
+/// A Wengert list: the record of a forward pass, from which [`Tape::backward`] computes
+/// gradients.
+///
+/// ```
+/// # use tensor::{Tape, Tensor};
+/// // y = x² + 5x + 4, so dy/dx = 2x + 5 = 11 at x = 3.
+/// let mut tape = Tape::new();
+/// let x = tape.leaf(Tensor::scalar(3.0));
+/// let x2 = tape.mul(x, x);
+/// let five_x = tape.mul_scalar(x, 5.0);
+/// let sum = tape.add(x2, five_x);
+/// let y = tape.add_scalar(sum, 4.0);
+/// assert_eq!(tape.value(y).item(), 28.0);
+/// let grads = tape.backward(y);
+/// assert_eq!(grads.get(x).unwrap().item(), 11.0);
+/// ```
+#[derive(Debug, Default)]
+pub struct Tape {
+    nodes: Vec<Node>,
+    recording: bool,
+}
+
+impl Tape {
+    /// An empty tape that records ops for a backward pass.
+    pub fn new() -> Tape {
+        Tape {
+            nodes: Vec::new(),
+            recording: true,
+        }
+    }
+
+    /// An empty tape for evaluation: values are computed as usual, but every node is a
+    /// [`Op::Constant`], so nothing is kept for a backward pass and [`Tape::backward`] has no
+    /// gradient to give.
+    pub fn no_grad() -> Tape {
+        Tape {
+            nodes: Vec::new(),
+            recording: false,
+        }
+    }
+
+    /// Whether this tape records ops (false for [`Tape::no_grad`]).
+    pub fn is_recording(&self) -> bool {
+        self.recording
+    }
+
+    /// Adds a value whose gradient [`Tape::backward`] will return (a parameter).
+    pub fn leaf(&mut self, value: Tensor) -> Var {
+        let op = if self.recording {
+            Op::Leaf
+        } else {
+            Op::Constant
+        };
+        self.push(op, value)
+    }
+
+    /// Adds a value that gets no gradient (input data, a target).
+    pub fn constant(&mut self, value: Tensor) -> Var {
+        self.push(Op::Constant, value)
+    }
+
+    /// The value of a node.
+    pub fn value(&self, v: Var) -> &Tensor {
+        &self.nodes[v.0].value
+    }
+
+    /// The shape of a node's value.
+    pub fn shape(&self, v: Var) -> &[usize] {
+        self.nodes[v.0].value.shape()
+    }
+
+    /// Whether a gradient flows back through `v`.
+    pub fn requires_grad(&self, v: Var) -> bool {
+        self.nodes[v.0].requires_grad
+    }
+
+    /// The nodes, in creation order.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// The number of nodes.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the tape has no node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Appends a node made by `op` with the given value. Ops call this after computing their
+    /// forward; in no-grad mode, or when no input needs a gradient, the node keeps no op.
+    pub fn push(&mut self, op: Op, value: Tensor) -> Var {
+        let requires_grad = match op {
+            Op::Leaf => true,
+            Op::Constant => false,
+            _ => self.recording && op.inputs().iter().any(|&v| self.requires_grad(v)),
+        };
+        // In no-grad mode nothing is recorded; otherwise the op is kept even when no gradient
+        // will flow through it, so that the tape prints the whole forward pass.
+        let op = if self.recording { op } else { Op::Constant };
+        self.nodes.push(Node {
+            op,
+            value,
+            requires_grad,
+        });
+        Var(self.nodes.len() - 1)
+    }
+
+    /// Reverse-mode differentiation of the one-element `loss` with respect to every leaf.
+    ///
+    /// Seeds `dloss = 1`, then walks the nodes from `loss` down to the first, handing each
+    /// node's gradient `dy` to its op's backward, which *adds* into the gradients of the
+    /// inputs that need one. Adding is what makes a value used twice receive the sum of both
+    /// uses' gradients. Intermediate gradients are dropped once used; leaves keep theirs.
+    pub fn backward(&self, loss: Var) -> Gradients {
+        let loss_value = self.value(loss);
+        assert_eq!(
+            loss_value.numel(),
+            1,
+            "backward: the loss must have one element, not shape {:?}",
+            loss_value.shape()
+        );
+        self.backward_from(loss, Tensor::ones(loss_value.shape()))
+    }
+
+    /// A vector-Jacobian product: the gradients of `Σ dy ⊙ output` with respect to every
+    /// leaf, for an `output` of any shape. [`Tape::backward`] is this with `dy = 1`; the
+    /// gradient checker uses it with a random `dy`.
+    pub fn backward_from(&self, output: Var, dy: Tensor) -> Gradients {
+        assert_eq!(
+            dy.shape(),
+            self.shape(output),
+            "backward_from: seed gradient shape {:?} differs from output shape {:?}",
+            dy.shape(),
+            self.shape(output)
+        );
+        let loss = output;
+        let mut grads: Vec<Option<Tensor>> = vec![None; loss.0 + 1];
+        if self.requires_grad(loss) {
+            grads[loss.0] = Some(dy);
+        }
+        for i in (0..=loss.0).rev() {
+            let node = &self.nodes[i];
+            if !node.requires_grad {
+                continue;
+            }
+            let Some(dy) = grads[i].take() else { continue };
+            self.backward_node(node, &dy, &mut grads);
+            if matches!(node.op, Op::Leaf) {
+                grads[i] = Some(dy);
+            }
+        }
+        Gradients { grads }
+    }
+
+    /// The backward dispatcher: one arm per op, each calling that op's backward for every
+    /// input that needs a gradient. No math here; it lives beside each forward in `ops`.
+    fn backward_node(&self, node: &Node, dy: &Tensor, grads: &mut [Option<Tensor>]) {
+        let val = |v: Var| &self.nodes[v.0].value;
+        let y = &node.value;
+        let mut into = |v: Var, f: &dyn Fn(&mut Tensor)| {
+            if self.nodes[v.0].requires_grad {
+                f(grads[v.0].get_or_insert_with(|| Tensor::zeros(self.shape(v))));
+            }
+        };
+        use Op::*;
+        match &node.op {
+            Leaf | Constant => {}
+            Add(a, b) => {
+                into(*a, &|da| binary::add_backward(dy, da));
+                into(*b, &|db| binary::add_backward(dy, db));
+            }
+            Sub(a, b) => {
+                into(*a, &|da| binary::add_backward(dy, da));
+                into(*b, &|db| binary::sub_backward_rhs(dy, db));
+            }
+            Mul(a, b) => {
+                into(*a, &|da| binary::mul_backward(val(*b), dy, da));
+                into(*b, &|db| binary::mul_backward(val(*a), dy, db));
+            }
+            Div(a, b) => {
+                into(*a, &|da| binary::div_backward_lhs(val(*b), dy, da));
+                into(*b, &|db| binary::div_backward_rhs(val(*a), val(*b), dy, db));
+            }
+            Maximum(a, b) => {
+                into(*a, &|da| binary::maximum_backward(val(*a), val(*b), dy, da, true));
+                into(*b, &|db| binary::maximum_backward(val(*b), val(*a), dy, db, false));
+            }
+            Neg(x) => into(*x, &|dx| unary::neg_backward(dy, dx)),
+            AddScalar(x, _) => into(*x, &|dx| unary::add_scalar_backward(dy, dx)),
+            MulScalar(x, c) => into(*x, &|dx| unary::mul_scalar_backward(*c, dy, dx)),
+            Exp(x) => into(*x, &|dx| unary::exp_backward(y, dy, dx)),
+            Log(x) => into(*x, &|dx| unary::log_backward(val(*x), dy, dx)),
+            Sqrt(x) => into(*x, &|dx| unary::sqrt_backward(y, dy, dx)),
+            Powi(x, n) => into(*x, &|dx| unary::powi_backward(val(*x), *n, dy, dx)),
+            Abs(x) => into(*x, &|dx| unary::abs_backward(val(*x), dy, dx)),
+            Clamp(x, lo, hi) => into(*x, &|dx| unary::clamp_backward(val(*x), *lo, *hi, dy, dx)),
+            Relu(x) => into(*x, &|dx| activation::relu_backward(val(*x), dy, dx)),
+            LeakyRelu(x, s) => into(*x, &|dx| activation::leaky_relu_backward(val(*x), *s, dy, dx)),
+            Sigmoid(x) => into(*x, &|dx| activation::sigmoid_backward(y, dy, dx)),
+            Tanh(x) => into(*x, &|dx| activation::tanh_backward(y, dy, dx)),
+            Softplus(x) => into(*x, &|dx| activation::softplus_backward(val(*x), dy, dx)),
+            Sum(x, axes) => into(*x, &|dx| reduce::sum_backward(axes, dy, dx)),
+            Mean(x, axes) => into(*x, &|dx| reduce::mean_backward(axes, dy, dx)),
+            Max(x, _, argmax) => into(*x, &|dx| reduce::max_backward(argmax, dy, dx)),
+            Reshape(x) => into(*x, &|dx| shape_ops::reshape_backward(dy, dx)),
+            Permute(x, perm) => into(*x, &|dx| shape_ops::permute_backward(perm, dy, dx)),
+            Slice(x, spec) => into(*x, &|dx| shape_ops::slice_backward(spec, dy, dx)),
+            IndexSelect(x, axis, idx) => {
+                into(*x, &|dx| shape_ops::index_select_backward(*axis, idx, dy, dx))
+            }
+            Concat(xs, axis) => {
+                let mut start = 0;
+                for &x in xs {
+                    let len = val(x).shape()[*axis];
+                    into(x, &|dx| shape_ops::concat_backward(*axis, start, dy, dx));
+                    start += len;
+                }
+            }
+            Matmul(a, b, t) => {
+                into(*a, &|da| matmul::backward_lhs(val(*b), *t, dy, da));
+                into(*b, &|db| matmul::backward_rhs(val(*a), *t, dy, db));
+            }
+            Loss(p, t, kind, r) => {
+                into(*p, &|dp| loss::backward_prediction(*kind, *r, val(*p), val(*t), dy, dp));
+                into(*t, &|dt| loss::backward_target(*kind, *r, val(*p), val(*t), dy, dt));
+            }
+            GaussianKl(mean, logvar, r) => {
+                into(*mean, &|dm| loss::kl_backward_mean(*r, val(*mean), dy, dm));
+                into(*logvar, &|dl| loss::kl_backward_logvar(*r, val(*logvar), dy, dl));
+            }
+            Conv2d(x, w, b, spec) => {
+                into(*x, &|dx| conv2d::backward_input(val(*w), spec, dy, dx));
+                into(*w, &|dw| conv2d::backward_weight(val(*x), spec, dy, dw));
+                if let Some(b) = b {
+                    into(*b, &|db| conv2d::backward_bias(dy, db));
+                }
+            }
+            ConvTranspose2d(x, w, b, spec) => {
+                into(*x, &|dx| conv_transpose2d::backward_input(val(*w), spec, dy, dx));
+                into(*w, &|dw| conv_transpose2d::backward_weight(val(*x), spec, dy, dw));
+                if let Some(b) = b {
+                    into(*b, &|db| conv2d::backward_bias(dy, db));
+                }
+            }
+            MaxPool2d(x, _, argmax) => into(*x, &|dx| pool::max_pool2d_backward(argmax, dy, dx)),
+            AvgPool2d(x, spec) => into(*x, &|dx| pool::avg_pool2d_backward(spec, dy, dx)),
+            UpsampleNearest2d(x, f) => into(*x, &|dx| pool::upsample_nearest2d_backward(*f, dy, dx)),
+        }
+    }
+
+    /// One line per node: id, op (with its inputs) and output shape.
+    ///
+    /// ```text
+    /// %0 = Leaf                  [2, 3]
+    /// %1 = Relu(%0)              [2, 3]
+    /// ```
+    pub fn dump(&self) -> String {
+        let mut out = String::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            let inputs: Vec<String> = node.op.inputs().iter().map(|v| format!("%{}", v.0)).collect();
+            let call = if inputs.is_empty() {
+                node.op.name()
+            } else {
+                format!("{} <- {}", node.op.name(), inputs.join(", "))
+            };
+            let _ = writeln!(out, "%{i:<4} {call:<48} {:?}", node.value.shape());
+        }
+        out
+    }
+
+    /// The graph in Graphviz DOT: a box per node labelled with its op and shape, an arrow
+    /// from each input to its user. Leaves are green; nodes without gradient are grey.
+    /// Render with `dot -Tpng tape.dot -o tape.png`.
+    pub fn to_dot(&self) -> String {
+        let mut out = String::from("digraph tape {\n  rankdir=TB;\n  node [shape=box, fontname=monospace];\n");
+        for (i, node) in self.nodes.iter().enumerate() {
+            let style = match (&node.op, node.requires_grad) {
+                (Op::Leaf, _) => ", style=filled, fillcolor=palegreen",
+                (_, false) => ", color=grey, fontcolor=grey",
+                _ => "",
+            };
+            let label = format!("%{i} {}\\n{:?}", node.op.name(), node.value.shape()).replace('"', "'");
+            let _ = writeln!(out, "  n{i} [label=\"{label}\"{style}];");
+            for input in node.op.inputs() {
+                let _ = writeln!(out, "  n{} -> n{i};", input.0);
+            }
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// The gradients from one [`Tape::backward`] call, keyed by the leaves' [`Var`]s.
+#[derive(Debug)]
+pub struct Gradients {
+    grads: Vec<Option<Tensor>>,
+}
+
+impl Gradients {
+    /// The gradient of the loss with respect to `v`, if `v` is a leaf the loss depends on.
+    pub fn get(&self, v: Var) -> Option<&Tensor> {
+        self.grads.get(v.0).and_then(Option::as_ref)
+    }
+
+    /// Takes the gradient out, leaving `None` (saves a copy when an optimizer consumes it).
+    pub fn take(&mut self, v: Var) -> Option<Tensor> {
+        self.grads.get_mut(v.0).and_then(Option::take)
+    }
+}
