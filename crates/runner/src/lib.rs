@@ -1,0 +1,3 @@
+//! The lab's runner: reads MNIST-format IDX files, draws batches, trains and evaluates.
+pub mod dataset;
+pub mod idx;
