@@ -1,1 +1,66 @@
-//! Building blocks for models: modules, parameters, optimizers (see issue 4).
+//! Building blocks for models: modules with named parameters, layers, initialisation,
+//! optimizers, losses, a summary table and safetensors checkpoints.
+//!
+//! Parameters live in the layers, outside the tape. A training step builds a fresh
+//! [`Graph`] (a [`tensor::Tape`] plus parameter bindings), runs the model's
+//! [`Module::forward`] on it — each layer registering its parameters as leaves under their
+//! PyTorch state-dict names — records a loss, and calls [`Graph::backward`], which returns
+//! the gradients by name ([`Grads`]); an [`optim::Optimizer`] then updates the parameters in
+//! place:
+//!
+//! ```
+//! use layers::{Activation, Graph, Linear, Module, Sequential, optim::{Adam, Optimizer}};
+//! use tensor::{Reduction, Tensor, rng};
+//!
+//! let mut r = rng(0);
+//! let mut model = Sequential::new()
+//!     .push(Linear::new(8, 3, &mut r))
+//!     .push(Activation::Relu)
+//!     .push(Linear::new(3, 8, &mut r))
+//!     .push(Activation::Sigmoid);
+//! let mut opt = Adam::new(1e-3);
+//! let batch = Tensor::uniform(&[16, 8], 0.0, 1.0, &mut r);
+//!
+//! // One training step.
+//! let mut g = Graph::new();
+//! let x = g.input(batch.clone());
+//! let y = model.forward(&mut g, x);
+//! let loss = g.mse_loss(y, x, Reduction::Mean);
+//! let grads = g.backward(loss);
+//! opt.step(&mut model, &grads);
+//!
+//! // Evaluation: nothing recorded.
+//! model.eval();
+//! let mut g = Graph::no_grad();
+//! let x = g.input(batch);
+//! let y = model.forward(&mut g, x);
+//! assert_eq!(g.shape(y), &[16, 8]);
+//! ```
+pub mod activation;
+pub mod dropout;
+pub mod error;
+pub mod graph;
+pub mod init;
+pub mod io;
+pub mod linear;
+pub mod loss;
+pub mod module;
+pub mod norm;
+pub mod optim;
+pub mod parameter;
+pub mod reshape;
+pub mod sequential;
+pub mod summary;
+
+pub use activation::Activation;
+pub use dropout::Dropout;
+pub use error::CheckpointError;
+pub use graph::{Grads, Graph};
+pub use linear::Linear;
+pub use loss::Loss;
+pub use module::{Module, infer};
+pub use norm::BatchNorm;
+pub use parameter::{Parameter, Role};
+pub use reshape::{Flatten, Unflatten};
+pub use sequential::Sequential;
+pub use summary::Summary;
