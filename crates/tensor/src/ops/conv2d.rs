@@ -1,6 +1,31 @@
-//! 2-D convolution (to be written: issue 3).
+//! 2-D convolution (cross-correlation, as in every deep-learning library).
+//!
+//! Shapes: `x: [N, C, H, W]`, `w: [O, C, k_h, k_w]`, `b: [O]`, `y: [N, O, H_out, W_out]`.
+//!
+//! Forward, with stride `s`, padding `pad` and dilation `d` per axis (x is 0 in the padding):
+//!
+//! `y[n,o,i,j] = Σ_{c,p,q} x[n,c, i·s_h−pad_h+p·d_h, j·s_w−pad_w+q·d_w]·w[o,c,p,q] + b[o]`
+//!
+//! Output size (PyTorch's formula, per axis): `H_out = ⌊(H + 2·pad − d·(k−1) − 1) / s⌋ + 1`.
+//!
+//! Computed as im2col then GEMM, per image: `y[n] (O, H_out·W_out) = W (O, C·k_h·k_w) ·
+//! cols (C·k_h·k_w, H_out·W_out)` with `cols = im2col(x[n])`.
+//!
+//! Backward (derivation in `docs/derivations/conv_adjoint.md`):
+//! - `dx[n] += col2im(Wᵀ·dy[n])`: the adjoint of im2col scatters each column back onto the
+//!   pixels it was read from. This *is* [`crate::ops::conv_transpose2d`]'s forward.
+//! - `dw += Σ_n dy[n]·im2col(x[n])ᵀ`, i.e. `dw[o,c,p,q] = Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·s−pad+p·d, …]`.
+//! - `db[o] += Σ_{n,i,j} dy[n,o,i,j]`.
+//!
+//! Saved: the input and the weight (the tape keeps them anyway); im2col is recomputed in the
+//! backward pass rather than stored. im2col and col2im are written once, in
+//! [`crate::kernels::im2col`], and shared with the transposed convolution.
 use std::fmt;
 
+use rayon::prelude::*;
+
+use crate::kernels::im2col::{self, Geometry};
+use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
 
 /// Stride, padding and dilation of a convolution, as (along h, along w).
@@ -14,23 +39,545 @@ pub struct Conv2dSpec {
     pub dilation: (usize, usize),
 }
 
-impl fmt::Display for Conv2dSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "stride {:?}, padding {:?}, dilation {:?}", self.stride, self.padding, self.dilation)
+impl Conv2dSpec {
+    /// The same stride and padding along both axes, dilation 1.
+    pub fn new(stride: usize, padding: usize) -> Self {
+        Conv2dSpec {
+            stride: (stride, stride),
+            padding: (padding, padding),
+            dilation: (1, 1),
+        }
+    }
+
+    /// This spec with the given dilation along both axes.
+    pub fn with_dilation(self, dilation: usize) -> Self {
+        Conv2dSpec {
+            dilation: (dilation, dilation),
+            ..self
+        }
     }
 }
 
-/// `dx += ∂/∂x`.
-pub fn backward_input(_w: &Tensor, _spec: &Conv2dSpec, _dy: &Tensor, _dx: &mut Tensor) {
-    unimplemented!("conv2d backward_input")
+impl Default for Conv2dSpec {
+    /// Stride 1, padding 0, dilation 1.
+    fn default() -> Self {
+        Conv2dSpec::new(1, 0)
+    }
 }
 
-/// `dw += ∂/∂w`.
-pub fn backward_weight(_x: &Tensor, _spec: &Conv2dSpec, _dy: &Tensor, _dw: &mut Tensor) {
-    unimplemented!("conv2d backward_weight")
+impl fmt::Display for Conv2dSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "stride {:?}, padding {:?}, dilation {:?}",
+            self.stride, self.padding, self.dilation
+        )
+    }
 }
 
-/// `db[o] += Σ_{n,h,w} dy[n,o,h,w]`.
-pub fn backward_bias(_dy: &Tensor, _db: &mut Tensor) {
-    unimplemented!("conv2d backward_bias")
+/// One axis of PyTorch's formula, `⌊(len + 2·pad − d·(k−1) − 1) / s⌋ + 1`, panicking (as
+/// `op`) when the dilated kernel `d·(k−1) + 1` does not fit in the padded input.
+pub(crate) fn axis_out(
+    op: &str,
+    axis: &str,
+    len: usize,
+    k: usize,
+    s: usize,
+    pad: usize,
+    d: usize,
+) -> usize {
+    assert!(s > 0, "{op}: stride along {axis} must be positive, got {s}");
+    assert!(
+        d > 0,
+        "{op}: dilation along {axis} must be positive, got {d}"
+    );
+    assert!(
+        k > 0,
+        "{op}: kernel size along {axis} must be positive, got {k}"
+    );
+    let extent = d * (k - 1) + 1;
+    assert!(
+        extent <= len + 2 * pad,
+        "{op}: kernel {k} (dilation {d}, extent {extent}) is larger than the padded input along {axis}: {len} + 2·{pad} = {}",
+        len + 2 * pad
+    );
+    (len + 2 * pad - extent) / s + 1
+}
+
+/// `(H_out, W_out)` of a convolution of an `input = (H, W)` image by a `kernel = (k_h, k_w)`:
+/// `H_out = ⌊(H + 2·pad_h − d_h·(k_h−1) − 1) / s_h⌋ + 1`, the same along w (PyTorch's formula).
+///
+/// Panics on a zero stride, dilation or kernel, or a kernel larger than the padded input.
+///
+/// ```
+/// # use tensor::ops::conv2d::{output_size, Conv2dSpec};
+/// // 28×28, 3×3 kernel, stride 2, padding 1: ⌊(28 + 2 − 2 − 1) / 2⌋ + 1 = 14.
+/// assert_eq!(output_size((28, 28), (3, 3), &Conv2dSpec::new(2, 1)), (14, 14));
+/// ```
+pub fn output_size(
+    input: (usize, usize),
+    kernel: (usize, usize),
+    spec: &Conv2dSpec,
+) -> (usize, usize) {
+    (
+        axis_out(
+            "conv2d",
+            "h",
+            input.0,
+            kernel.0,
+            spec.stride.0,
+            spec.padding.0,
+            spec.dilation.0,
+        ),
+        axis_out(
+            "conv2d",
+            "w",
+            input.1,
+            kernel.1,
+            spec.stride.1,
+            spec.padding.1,
+            spec.dilation.1,
+        ),
+    )
+}
+
+/// Checks the shapes of `x [N, C, H, W]`, `w [O, C, k_h, k_w]` and `b [O]` and returns the
+/// batch size, output channels and per-image geometry. Every misconfiguration panics here,
+/// before any work, naming the values.
+fn geometry(
+    x: &[usize],
+    w: &[usize],
+    bias: Option<&[usize]>,
+    spec: &Conv2dSpec,
+) -> (usize, usize, Geometry) {
+    assert!(
+        x.len() == 4,
+        "conv2d: input must be [N, C, H, W], got shape {x:?}"
+    );
+    assert!(
+        w.len() == 4,
+        "conv2d: weight must be [O, C, k_h, k_w], got shape {w:?}"
+    );
+    assert!(
+        x[1] == w[1],
+        "conv2d: input has {} channels (shape {x:?}) but weight {w:?} expects {}",
+        x[1],
+        w[1]
+    );
+    if let Some(b) = bias {
+        assert!(
+            b.len() == 1 && b[0] == w[0],
+            "conv2d: bias must be [{}] for weight {w:?}, got shape {b:?}",
+            w[0]
+        );
+    }
+    let (h_out, w_out) = output_size((x[2], x[3]), (w[2], w[3]), spec);
+    let g = Geometry {
+        c_in: x[1],
+        h: x[2],
+        w: x[3],
+        k_h: w[2],
+        k_w: w[3],
+        stride: spec.stride,
+        pad: spec.padding,
+        dilation: spec.dilation,
+        h_out,
+        w_out,
+    };
+    (x[0], w[0], g)
+}
+
+/// `y[n,o,i,j] = Σ_{c,p,q} x[n,c,i·s−pad+p·d, j·s−pad+q·d]·w[o,c,p,q] + b[o]`.
+///
+/// `x: [N, C, H, W]`, `w: [O, C, k_h, k_w]`, `bias: [O]` → `y: [N, O, H_out, W_out]`.
+///
+/// ```
+/// # use tensor::{Tensor, ops::conv2d::{forward, Conv2dSpec}};
+/// // x = [1 2 3; 4 5 6; 7 8 9], w = [1 0; 0 −1]: each output is top-left − bottom-right,
+/// // 1−5 = −4, 2−6 = −4, 4−8 = −4, 5−9 = −4; plus bias 10.
+/// let x = Tensor::from_vec(&[1, 1, 3, 3], (1..=9).map(|v| v as f32).collect());
+/// let w = Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 0.0, 0.0, -1.0]);
+/// let b = Tensor::from_vec(&[1], vec![10.0]);
+/// let y = forward(&x, &w, Some(&b), &Conv2dSpec::default());
+/// assert_eq!(y.shape(), &[1, 1, 2, 2]);
+/// assert_eq!(y.data(), &[6.0, 6.0, 6.0, 6.0]);
+/// ```
+pub fn forward(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &Conv2dSpec) -> Tensor {
+    let (batch, c_out, g) = geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
+    let mut y = Tensor::zeros(&[batch, c_out, g.h_out, g.w_out]);
+    im2col::forward(
+        &g,
+        batch,
+        x.data(),
+        w.data(),
+        c_out,
+        bias.map(Tensor::data),
+        0.0,
+        y.data_mut(),
+    );
+    y
+}
+
+/// `dx[n] += col2im(Wᵀ·dy[n])`, i.e. `dx[n,c,i·s−pad+p·d, j·s−pad+q·d] += Σ_o dy[n,o,i,j]·w[o,c,p,q]`.
+pub fn backward_input(w: &Tensor, spec: &Conv2dSpec, dy: &Tensor, dx: &mut Tensor) {
+    let (batch, c_out, g) = geometry(dx.shape(), w.shape(), None, spec);
+    check_dy(dy, batch, c_out, &g);
+    im2col::backward_data(&g, batch, w.data(), c_out, dy.data(), dx.data_mut());
+}
+
+/// `dw[o,c,p,q] += Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·s−pad+p·d, j·s−pad+q·d]`, i.e. `dw += Σ_n dy[n]·im2col(x[n])ᵀ`.
+pub fn backward_weight(x: &Tensor, spec: &Conv2dSpec, dy: &Tensor, dw: &mut Tensor) {
+    let (batch, c_out, g) = geometry(x.shape(), dw.shape(), None, spec);
+    check_dy(dy, batch, c_out, &g);
+    im2col::backward_filter(&g, batch, x.data(), dy.data(), c_out, dw.data_mut());
+}
+
+/// `db[o] += Σ_{n,i,j} dy[n,o,i,j]` (also the bias gradient of conv_transpose2d). Each channel
+/// sums its values in a fixed order, channels in parallel.
+pub fn backward_bias(dy: &Tensor, db: &mut Tensor) {
+    let s = dy.shape();
+    assert!(
+        s.len() == 4 && db.shape() == [s[1]],
+        "conv bias backward: dy {s:?} does not match bias {:?}",
+        db.shape()
+    );
+    let (batch, c_out, pixels) = (s[0], s[1], s[2] * s[3]);
+    let dy = dy.data();
+    db.data_mut()
+        .par_iter_mut()
+        .enumerate()
+        .for_each(|(o, db)| {
+            let mut sum = 0.0f32;
+            for n in 0..batch {
+                sum += dy[(n * c_out + o) * pixels..][..pixels].iter().sum::<f32>();
+            }
+            *db += sum;
+        });
+}
+
+fn check_dy(dy: &Tensor, batch: usize, c_out: usize, g: &Geometry) {
+    assert!(
+        dy.shape() == [batch, c_out, g.h_out, g.w_out],
+        "conv2d backward: dy has shape {:?}, expected {:?}",
+        dy.shape(),
+        [batch, c_out, g.h_out, g.w_out]
+    );
+}
+
+/// Recording on the tape.
+impl Tape {
+    /// `y = conv2d(x, w) + b` with `x: [N, C, H, W]`, `w: [O, C, k_h, k_w]`, `bias: [O]`.
+    pub fn conv2d(&mut self, x: Var, w: Var, bias: Option<Var>, spec: Conv2dSpec) -> Var {
+        let y = forward(
+            self.value(x),
+            self.value(w),
+            bias.map(|b| self.value(b)),
+            &spec,
+        );
+        self.push(Op::Conv2d(x, w, bias, spec), y)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::gradcheck::{assert_close, check_gradients, random_tensor};
+    use crate::kernels::conv_reference::conv2d_direct;
+
+    /// A deterministic pseudo-random stream for sampling configurations (splitmix64).
+    pub(crate) struct Pick(pub u64);
+    impl Pick {
+        pub(crate) fn next(&mut self, n: usize) -> usize {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((z ^ (z >> 31)) % n as u64) as usize
+        }
+    }
+
+    /// One sampled configuration: shapes and spec.
+    #[derive(Debug)]
+    pub(crate) struct Case {
+        pub batch: usize,
+        pub c_in: usize,
+        pub c_out: usize,
+        pub hw: (usize, usize),
+        pub k: (usize, usize),
+        pub stride: (usize, usize),
+        pub pad: (usize, usize),
+        pub dil: (usize, usize),
+        pub bias: bool,
+    }
+
+    /// `count` valid conv configurations; the `i`-th of each parameter list is forced in turn
+    /// so that every value appears at least once, the rest drawn at random.
+    pub(crate) fn cases(count: usize, seed: u64) -> Vec<Case> {
+        let mut pick = Pick(seed);
+        let mut out = Vec::new();
+        let mut i = 0;
+        while out.len() < count {
+            i += 1;
+            // The first 15 configurations cycle through every value; the rest are random.
+            let mut v = |n: usize, forced: usize| if i <= 15 { forced % n } else { pick.next(n) };
+            let case = Case {
+                batch: 1 + v(3, i),
+                c_in: 1 + v(4, i),
+                c_out: 1 + v(4, i + 1),
+                hw: (1 + v(7, i), 1 + v(7, i + 2)),
+                k: (1 + v(5, i), 1 + v(5, i + 3)),
+                stride: (1 + v(3, i), 1 + v(3, i + 1)),
+                pad: (v(3, i), v(3, i + 2)),
+                dil: (1 + v(2, i), 1 + v(2, i + 1)),
+                bias: v(2, i) == 0,
+            };
+            let fits = |len: usize, k: usize, pad: usize, d: usize| d * (k - 1) < len + 2 * pad;
+            if fits(case.hw.0, case.k.0, case.pad.0, case.dil.0)
+                && fits(case.hw.1, case.k.1, case.pad.1, case.dil.1)
+            {
+                out.push(case);
+            }
+        }
+        out
+    }
+
+    fn spec_of(c: &Case) -> Conv2dSpec {
+        Conv2dSpec {
+            stride: c.stride,
+            padding: c.pad,
+            dilation: c.dil,
+        }
+    }
+
+    fn inputs(c: &Case, seed: u64) -> Vec<Tensor> {
+        let mut v = vec![
+            random_tensor(&[c.batch, c.c_in, c.hw.0, c.hw.1], seed),
+            random_tensor(&[c.c_out, c.c_in, c.k.0, c.k.1], seed + 1),
+        ];
+        if c.bias {
+            v.push(random_tensor(&[c.c_out], seed + 2));
+        }
+        v
+    }
+
+    #[test]
+    fn by_hand_with_padding_and_stride() {
+        // x = [1 2 3; 4 5 6; 7 8 9], w = [1 2; 3 4], stride 2, padding 1. The padded input is
+        // 5×5 with a zero border; windows start at rows/cols −1 and 1, giving a 2×2 output:
+        //   (−1,−1): [0 0; 0 1]·w = 4·1                 = 4
+        //   (−1, 1): [0 0; 2 3]·w = 3·2 + 4·3           = 18
+        //   ( 1,−1): [0 4; 0 7]·w = 2·4 + 4·7           = 36
+        //   ( 1, 1): [5 6; 8 9]·w = 5 + 12 + 24 + 36    = 77
+        let x = Tensor::from_vec(&[1, 1, 3, 3], (1..=9).map(|v| v as f32).collect());
+        let w = Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
+        let y = forward(&x, &w, None, &Conv2dSpec::new(2, 1));
+        assert_eq!(y.shape(), &[1, 1, 2, 2]);
+        assert_eq!(y.data(), &[4.0, 18.0, 36.0, 77.0]);
+        // No padding, stride 1: [1 2; 4 5]·w = 1+4+12+20 = 37, then 47, 67, 77.
+        let y = forward(&x, &w, None, &Conv2dSpec::default());
+        assert_eq!(y.data(), &[37.0, 47.0, 67.0, 77.0]);
+        // Dilation 2 on the 3×3 input: one window of the corners, 1·1 + 3·2 + 7·3 + 9·4 = 64.
+        let y = forward(&x, &w, None, &Conv2dSpec::default().with_dilation(2));
+        assert_eq!(y.data(), &[64.0]);
+    }
+
+    #[test]
+    fn backward_by_hand() {
+        // y = Σ_{p,q} x[p,q]·w[p,q] for a 2×2 input and kernel (one output), so dy = 1 gives
+        // dx = w, dw = x and db = 1.
+        let mut tape = Tape::new();
+        let x = tape.leaf(Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]));
+        let w = tape.leaf(Tensor::from_vec(&[1, 1, 2, 2], vec![5.0, 6.0, 7.0, 8.0]));
+        let b = tape.leaf(Tensor::from_vec(&[1], vec![0.5]));
+        let y = tape.conv2d(x, w, Some(b), Conv2dSpec::default());
+        let loss = tape.sum_all(y);
+        assert_eq!(tape.value(loss).item(), 5.0 + 12.0 + 21.0 + 32.0 + 0.5);
+        let g = tape.backward(loss);
+        assert_eq!(g.get(x).unwrap().data(), &[5.0, 6.0, 7.0, 8.0]);
+        assert_eq!(g.get(w).unwrap().data(), &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(g.get(b).unwrap().data(), &[1.0]);
+    }
+
+    #[test]
+    fn forward_matches_direct_loops() {
+        for (idx, c) in cases(150, 7).iter().enumerate() {
+            let v = inputs(c, 100 + idx as u64);
+            let got = forward(&v[0], &v[1], v.get(2), &spec_of(c));
+            let (batch, c_out, g) = geometry(v[0].shape(), v[1].shape(), None, &spec_of(c));
+            let want = conv2d_direct(
+                &g,
+                batch,
+                c_out,
+                v[0].data(),
+                v[1].data(),
+                v.get(2).map(Tensor::data),
+            );
+            assert_close(&format!("{c:?}"), got.data(), &want, 1e-5, 1e-5);
+        }
+    }
+
+    #[test]
+    fn lab_shapes_match_direct_loops() {
+        // Big enough for multi-image chunks and single-chunk parallel GEMMs.
+        for (c_in, c_out, hw, k, s, p) in [
+            (1, 16, 28, 3, 2, 1),
+            (16, 32, 14, 3, 2, 1),
+            (32, 64, 7, 7, 1, 0),
+        ] {
+            let x = random_tensor(&[5, c_in, hw, hw], 1);
+            let w = random_tensor(&[c_out, c_in, k, k], 2);
+            let b = random_tensor(&[c_out], 3);
+            let spec = Conv2dSpec::new(s, p);
+            let got = forward(&x, &w, Some(&b), &spec);
+            let (batch, c_out, g) = geometry(x.shape(), w.shape(), None, &spec);
+            let want = conv2d_direct(&g, batch, c_out, x.data(), w.data(), Some(b.data()));
+            assert_close("lab conv", got.data(), &want, 1e-4, 1e-4);
+        }
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        for (idx, c) in cases(60, 11).iter().enumerate() {
+            let spec = spec_of(c);
+            let name = format!("conv2d {c:?}");
+            check_gradients(&name, &inputs(c, 200 + idx as u64), |tp, v| {
+                tp.conv2d(v[0], v[1], v.get(2).copied(), spec)
+            });
+        }
+    }
+
+    #[test]
+    fn gradients_exhaustive_small() {
+        // Every stride, padding and dilation on one small input, kernel 2×3.
+        for s in 1..=3 {
+            for p in 0..=2 {
+                for d in 1..=2 {
+                    let spec = Conv2dSpec {
+                        stride: (s, s),
+                        padding: (p, p),
+                        dilation: (d, d),
+                    };
+                    let v = vec![
+                        random_tensor(&[2, 2, 5, 6], 5),
+                        random_tensor(&[3, 2, 2, 3], 6),
+                        random_tensor(&[3], 7),
+                    ];
+                    check_gradients(&format!("conv2d {spec}"), &v, |tp, v| {
+                        tp.conv2d(v[0], v[1], Some(v[2]), spec)
+                    });
+                }
+            }
+        }
+    }
+
+    /// Forward and all three gradients of `f` (a conv on the tape), as bits.
+    pub(crate) fn run_bits(inputs: &[Tensor], f: impl Fn(&mut Tape, &[Var]) -> Var) -> Vec<u32> {
+        let mut tape = Tape::new();
+        let vars: Vec<Var> = inputs.iter().map(|t| tape.leaf(t.clone())).collect();
+        let y = f(&mut tape, &vars);
+        let dy = random_tensor(tape.shape(y), 99);
+        let grads = tape.backward_from(y, dy);
+        let mut bits: Vec<u32> = tape.value(y).data().iter().map(|v| v.to_bits()).collect();
+        for v in vars {
+            bits.extend(grads.get(v).unwrap().data().iter().map(|v| v.to_bits()));
+        }
+        bits
+    }
+
+    pub(crate) fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(f)
+    }
+
+    #[test]
+    fn same_bits_with_one_and_two_threads() {
+        for (c_in, c_out, hw, k, s, p) in [
+            (1, 16, 28, 3, 2, 1),
+            (16, 32, 14, 3, 2, 1),
+            (32, 64, 7, 7, 1, 0),
+        ] {
+            let v = vec![
+                random_tensor(&[9, c_in, hw, hw], 1),
+                random_tensor(&[c_out, c_in, k, k], 2),
+                random_tensor(&[c_out], 3),
+            ];
+            let spec = Conv2dSpec::new(s, p);
+            let f = |tp: &mut Tape, v: &[Var]| tp.conv2d(v[0], v[1], Some(v[2]), spec);
+            let one = in_pool(1, || run_bits(&v, f));
+            let two = in_pool(2, || run_bits(&v, f));
+            assert!(
+                one == two,
+                "conv2d {c_in}→{c_out} on {hw}×{hw}: results differ between 1 and 2 threads"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "conv2d: input has 3 channels (shape [1, 3, 5, 5]) but weight [2, 4, 3, 3] expects 4"
+    )]
+    fn channel_mismatch_panics() {
+        forward(
+            &Tensor::zeros(&[1, 3, 5, 5]),
+            &Tensor::zeros(&[2, 4, 3, 3]),
+            None,
+            &Conv2dSpec::default(),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "larger than the padded input along w: 2 + 2·0 = 2")]
+    fn kernel_larger_than_input_panics() {
+        forward(
+            &Tensor::zeros(&[1, 1, 5, 2]),
+            &Tensor::zeros(&[1, 1, 3, 3]),
+            None,
+            &Conv2dSpec::default(),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "stride along h must be positive, got 0")]
+    fn zero_stride_panics() {
+        output_size((5, 5), (3, 3), &Conv2dSpec::new(0, 1));
+    }
+
+    #[test]
+    #[should_panic(expected = "dilation along w must be positive")]
+    fn zero_dilation_panics() {
+        output_size(
+            (5, 5),
+            (3, 3),
+            &Conv2dSpec {
+                dilation: (1, 0),
+                ..Default::default()
+            },
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "conv2d: bias must be [2] for weight [2, 1, 3, 3], got shape [3]")]
+    fn bias_length_panics() {
+        let b = Tensor::zeros(&[3]);
+        forward(
+            &Tensor::zeros(&[1, 1, 5, 5]),
+            &Tensor::zeros(&[2, 1, 3, 3]),
+            Some(&b),
+            &Conv2dSpec::default(),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "conv2d: input must be [N, C, H, W], got shape [1, 5, 5]")]
+    fn wrong_rank_panics() {
+        forward(
+            &Tensor::zeros(&[1, 5, 5]),
+            &Tensor::zeros(&[2, 1, 3, 3]),
+            None,
+            &Conv2dSpec::default(),
+        );
+    }
 }

@@ -1,6 +1,35 @@
-//! 2-D transposed convolution (to be written: issue 3).
+//! 2-D transposed convolution: the adjoint of [`crate::ops::conv2d`] as a linear map of `x`.
+//!
+//! Shapes (PyTorch's layout): `x: [N, C, H, W]`, `w: [C, O, k_h, k_w]`, `b: [O]`,
+//! `y: [N, O, H_out, W_out]`.
+//!
+//! Forward: every input pixel scatters a weighted copy of the kernel onto the output,
+//!
+//! `y[n,o,i·s_h−pad_h+p·d_h, j·s_w−pad_w+q·d_w] += x[n,c,i,j]·w[c,o,p,q]`, then `y[n,o,·,·] += b[o]`,
+//!
+//! dropping what lands outside `[0, H_out)×[0, W_out)` (the padding crops the output).
+//!
+//! Output size (PyTorch's formula, per axis): `H_out = (H−1)·s − 2·pad + d·(k−1) + output_padding + 1`.
+//! `output_padding < max(s, d)` picks one of the input sizes that a stride-`s` convolution maps
+//! to the same `H`.
+//!
+//! This is exactly the input gradient of the convolution `y → x` with weight `w` viewed as
+//! `[C, O·k_h·k_w]`: per image, `y[n] = col2im(Wᵀ·x[n])` with `Wᵀ: (O·k_h·k_w, C)`, which is how
+//! it is computed. The same im2col/col2im of [`crate::kernels::im2col`] serve both ops (written
+//! once; see `docs/derivations/conv_adjoint.md`).
+//!
+//! Backward:
+//! - `dx[n] = W·im2col(dy[n])`: conv2d's forward applied to `dy`,
+//!   `dx[n,c,i,j] += Σ_{o,p,q} dy[n,o,i·s−pad+p·d, j·s−pad+q·d]·w[c,o,p,q]`.
+//! - `dw[c,o,p,q] += Σ_{n,i,j} x[n,c,i,j]·dy[n,o,i·s−pad+p·d, j·s−pad+q·d]`, i.e.
+//!   `dw += Σ_n x[n]·im2col(dy[n])ᵀ`.
+//! - `db[o] += Σ_{n,i,j} dy[n,o,i,j]` ([`crate::ops::conv2d::backward_bias`]).
+//!
+//! Saved: the input and the weight (kept by the tape).
 use std::fmt;
 
+use crate::kernels::im2col::{self, Geometry};
+use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
 
 /// Stride, padding, output padding and dilation of a transposed convolution, (h, w).
@@ -16,6 +45,33 @@ pub struct ConvTranspose2dSpec {
     pub dilation: (usize, usize),
 }
 
+impl ConvTranspose2dSpec {
+    /// The same stride, padding and output padding along both axes, dilation 1.
+    pub fn new(stride: usize, padding: usize, output_padding: usize) -> Self {
+        ConvTranspose2dSpec {
+            stride: (stride, stride),
+            padding: (padding, padding),
+            output_padding: (output_padding, output_padding),
+            dilation: (1, 1),
+        }
+    }
+
+    /// This spec with the given dilation along both axes.
+    pub fn with_dilation(self, dilation: usize) -> Self {
+        ConvTranspose2dSpec {
+            dilation: (dilation, dilation),
+            ..self
+        }
+    }
+}
+
+impl Default for ConvTranspose2dSpec {
+    /// Stride 1, padding 0, output padding 0, dilation 1.
+    fn default() -> Self {
+        ConvTranspose2dSpec::new(1, 0, 0)
+    }
+}
+
 impl fmt::Display for ConvTranspose2dSpec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -26,12 +82,526 @@ impl fmt::Display for ConvTranspose2dSpec {
     }
 }
 
-/// `dx += ∂/∂x`.
-pub fn backward_input(_w: &Tensor, _spec: &ConvTranspose2dSpec, _dy: &Tensor, _dx: &mut Tensor) {
-    unimplemented!("conv_transpose2d backward_input")
+/// One axis of `(len−1)·s − 2·pad + d·(k−1) + op + 1`, panicking on an invalid setting.
+fn axis_out(axis: &str, len: usize, k: usize, s: usize, pad: usize, op: usize, d: usize) -> usize {
+    assert!(
+        s > 0,
+        "conv_transpose2d: stride along {axis} must be positive, got {s}"
+    );
+    assert!(
+        d > 0,
+        "conv_transpose2d: dilation along {axis} must be positive, got {d}"
+    );
+    assert!(
+        k > 0,
+        "conv_transpose2d: kernel size along {axis} must be positive, got {k}"
+    );
+    assert!(
+        op < s.max(d),
+        "conv_transpose2d: output_padding along {axis} ({op}) must be smaller than either stride ({s}) or dilation ({d})"
+    );
+    let full = (len.max(1) - 1) * s + d * (k - 1) + op + 1;
+    assert!(
+        len > 0 && full > 2 * pad,
+        "conv_transpose2d: output size along {axis} is not positive: ({len}−1)·{s} − 2·{pad} + {d}·({k}−1) + {op} + 1"
+    );
+    full - 2 * pad
 }
 
-/// `dw += ∂/∂w`.
-pub fn backward_weight(_x: &Tensor, _spec: &ConvTranspose2dSpec, _dy: &Tensor, _dw: &mut Tensor) {
-    unimplemented!("conv_transpose2d backward_weight")
+/// `(H_out, W_out)` of a transposed convolution of an `input = (H, W)` image by a
+/// `kernel = (k_h, k_w)`: `H_out = (H−1)·s_h − 2·pad_h + d_h·(k_h−1) + output_padding_h + 1`,
+/// the same along w (PyTorch's formula).
+///
+/// Panics on a zero stride, dilation or kernel, an `output_padding ≥ max(stride, dilation)`, or
+/// an output size below 1.
+///
+/// ```
+/// # use tensor::ops::conv_transpose2d::{output_size, ConvTranspose2dSpec};
+/// // 7×7, 3×3 kernel, stride 2, padding 1, output padding 1: 6·2 − 2 + 2 + 1 + 1 = 14.
+/// assert_eq!(output_size((7, 7), (3, 3), &ConvTranspose2dSpec::new(2, 1, 1)), (14, 14));
+/// ```
+pub fn output_size(
+    input: (usize, usize),
+    kernel: (usize, usize),
+    spec: &ConvTranspose2dSpec,
+) -> (usize, usize) {
+    let s = spec;
+    (
+        axis_out(
+            "h",
+            input.0,
+            kernel.0,
+            s.stride.0,
+            s.padding.0,
+            s.output_padding.0,
+            s.dilation.0,
+        ),
+        axis_out(
+            "w",
+            input.1,
+            kernel.1,
+            s.stride.1,
+            s.padding.1,
+            s.output_padding.1,
+            s.dilation.1,
+        ),
+    )
+}
+
+/// Checks `x [N, C, H, W]`, `w [C, O, k_h, k_w]`, `b [O]` and returns the batch size, `C`, and
+/// the geometry of the convolution this op transposes (from `y`'s `O×H_out×W_out` to `x`'s
+/// `C×H×W`). Every misconfiguration panics here, before any work.
+fn geometry(
+    x: &[usize],
+    w: &[usize],
+    bias: Option<&[usize]>,
+    spec: &ConvTranspose2dSpec,
+) -> (usize, usize, Geometry) {
+    assert!(
+        x.len() == 4,
+        "conv_transpose2d: input must be [N, C, H, W], got shape {x:?}"
+    );
+    assert!(
+        w.len() == 4,
+        "conv_transpose2d: weight must be [C, O, k_h, k_w], got shape {w:?}"
+    );
+    assert!(
+        x[1] == w[0],
+        "conv_transpose2d: input has {} channels (shape {x:?}) but weight {w:?} expects {}",
+        x[1],
+        w[0]
+    );
+    if let Some(b) = bias {
+        assert!(
+            b.len() == 1 && b[0] == w[1],
+            "conv_transpose2d: bias must be [{}] for weight {w:?}, got shape {b:?}",
+            w[1]
+        );
+    }
+    let (h_out, w_out) = output_size((x[2], x[3]), (w[2], w[3]), spec);
+    let g = Geometry {
+        c_in: w[1],
+        h: h_out,
+        w: w_out,
+        k_h: w[2],
+        k_w: w[3],
+        stride: spec.stride,
+        pad: spec.padding,
+        dilation: spec.dilation,
+        h_out: x[2],
+        w_out: x[3],
+    };
+    (x[0], x[1], g)
+}
+
+/// `y[n,o,i·s−pad+p·d, j·s−pad+q·d] += x[n,c,i,j]·w[c,o,p,q]`, plus `b[o]`.
+///
+/// `x: [N, C, H, W]`, `w: [C, O, k_h, k_w]`, `bias: [O]` → `y: [N, O, H_out, W_out]`.
+///
+/// ```
+/// # use tensor::{Tensor, ops::conv_transpose2d::{forward, ConvTranspose2dSpec}};
+/// // x = [1 2; 3 4], a 2×2 kernel of ones, stride 1: each input pixel adds itself to a 2×2
+/// // block, so the centre gets 1+2+3+4 = 10 and the corners one pixel each.
+/// let x = Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
+/// let w = Tensor::ones(&[1, 1, 2, 2]);
+/// let y = forward(&x, &w, None, &ConvTranspose2dSpec::default());
+/// assert_eq!(y.data(), &[1.0, 3.0, 2.0, 4.0, 10.0, 6.0, 3.0, 7.0, 4.0]);
+/// ```
+pub fn forward(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &ConvTranspose2dSpec,
+) -> Tensor {
+    let (batch, c, g) = geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
+    let pixels = g.h * g.w;
+    // y starts at the bias (or 0); col2im then adds the scattered kernels.
+    let mut y = Tensor::zeros(&[batch, g.c_in, g.h, g.w]);
+    if let Some(b) = bias {
+        for (plane, &b) in y
+            .data_mut()
+            .chunks_exact_mut(pixels)
+            .zip(b.data().iter().cycle())
+        {
+            plane.fill(b);
+        }
+    }
+    // As a convolution y → x with weight (C, O·k_h·k_w): y[n] += col2im(Wᵀ·x[n]).
+    im2col::backward_data(&g, batch, w.data(), c, x.data(), y.data_mut());
+    y
+}
+
+/// `dx[n,c,i,j] += Σ_{o,p,q} dy[n,o,i·s−pad+p·d, j·s−pad+q·d]·w[c,o,p,q]`: conv2d's forward
+/// `W·im2col(dy[n])` on `dy`.
+pub fn backward_input(w: &Tensor, spec: &ConvTranspose2dSpec, dy: &Tensor, dx: &mut Tensor) {
+    let (batch, c, g) = geometry(dx.shape(), w.shape(), None, spec);
+    check_dy(dy, batch, &g);
+    im2col::forward(&g, batch, dy.data(), w.data(), c, None, 1.0, dx.data_mut());
+}
+
+/// `dw[c,o,p,q] += Σ_{n,i,j} x[n,c,i,j]·dy[n,o,i·s−pad+p·d, j·s−pad+q·d]`, i.e.
+/// `dw += Σ_n x[n]·im2col(dy[n])ᵀ`.
+pub fn backward_weight(x: &Tensor, spec: &ConvTranspose2dSpec, dy: &Tensor, dw: &mut Tensor) {
+    let (batch, c, g) = geometry(x.shape(), dw.shape(), None, spec);
+    check_dy(dy, batch, &g);
+    im2col::backward_filter(&g, batch, dy.data(), x.data(), c, dw.data_mut());
+}
+
+fn check_dy(dy: &Tensor, batch: usize, g: &Geometry) {
+    assert!(
+        dy.shape() == [batch, g.c_in, g.h, g.w],
+        "conv_transpose2d backward: dy has shape {:?}, expected {:?}",
+        dy.shape(),
+        [batch, g.c_in, g.h, g.w]
+    );
+}
+
+/// Recording on the tape.
+impl Tape {
+    /// `y = conv_transpose2d(x, w) + b` with `x: [N, C, H, W]`, `w: [C, O, k_h, k_w]`, `bias: [O]`.
+    pub fn conv_transpose2d(
+        &mut self,
+        x: Var,
+        w: Var,
+        bias: Option<Var>,
+        spec: ConvTranspose2dSpec,
+    ) -> Var {
+        let y = forward(
+            self.value(x),
+            self.value(w),
+            bias.map(|b| self.value(b)),
+            &spec,
+        );
+        self.push(Op::ConvTranspose2d(x, w, bias, spec), y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{assert_close, check_gradients, random_tensor};
+    use crate::kernels::conv_reference::conv_transpose2d_direct;
+    use crate::ops::conv2d::tests::{Pick, in_pool, run_bits};
+    use crate::ops::conv2d::{self, Conv2dSpec};
+
+    /// `count` valid configurations: `(batch, c_in, c_out, (H, W), (k_h, k_w), spec, bias)`.
+    /// The first 15 cycle through every value of each parameter; the rest are random. Every
+    /// valid output padding `0..max(stride, dilation)` is drawn.
+    #[allow(clippy::type_complexity)]
+    fn cases(
+        count: usize,
+        seed: u64,
+    ) -> Vec<(
+        usize,
+        usize,
+        usize,
+        (usize, usize),
+        (usize, usize),
+        ConvTranspose2dSpec,
+        bool,
+    )> {
+        let mut pick = Pick(seed);
+        let mut out = Vec::new();
+        let mut i = 0;
+        while out.len() < count {
+            i += 1;
+            let mut v = |n: usize, forced: usize| if i <= 15 { forced % n } else { pick.next(n) };
+            let (stride, pad, dil) = (
+                (1 + v(3, i), 1 + v(3, i + 1)),
+                (v(3, i), v(3, i + 2)),
+                (1 + v(2, i), 1 + v(2, i + 1)),
+            );
+            let op = (v(stride.0.max(dil.0), i), v(stride.1.max(dil.1), i + 1));
+            let spec = ConvTranspose2dSpec {
+                stride,
+                padding: pad,
+                output_padding: op,
+                dilation: dil,
+            };
+            let case = (
+                1 + v(3, i),
+                1 + v(4, i),
+                1 + v(4, i + 1),
+                (1 + v(5, i), 1 + v(5, i + 2)),
+                (1 + v(5, i), 1 + v(5, i + 3)),
+                spec,
+                v(2, i) == 0,
+            );
+            let size = |len: usize, k: usize, s: usize, p: usize, op: usize, d: usize| {
+                ((len - 1) * s + d * (k - 1) + op + 1) as isize - 2 * p as isize
+            };
+            if size(case.3.0, case.4.0, stride.0, pad.0, op.0, dil.0) > 0
+                && size(case.3.1, case.4.1, stride.1, pad.1, op.1, dil.1) > 0
+            {
+                out.push(case);
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn inputs(
+        c: &(
+            usize,
+            usize,
+            usize,
+            (usize, usize),
+            (usize, usize),
+            ConvTranspose2dSpec,
+            bool,
+        ),
+        seed: u64,
+    ) -> Vec<Tensor> {
+        let &(batch, c_in, c_out, hw, k, _, bias) = c;
+        let mut v = vec![
+            random_tensor(&[batch, c_in, hw.0, hw.1], seed),
+            random_tensor(&[c_in, c_out, k.0, k.1], seed + 1),
+        ];
+        if bias {
+            v.push(random_tensor(&[c_out], seed + 2));
+        }
+        v
+    }
+
+    #[test]
+    fn stride_two_by_hand() {
+        // x = [1 2; 3 4], w = [1 2; 3 4], stride 2, no padding: the four scaled copies of w
+        // tile a 4×4 output without overlap, x[a,b]·w placed at rows 2a.., cols 2b..:
+        //   [1·1 1·2 2·1 2·2]   [1  2  2  4]
+        //   [1·3 1·4 2·3 2·4] = [3  4  6  8]
+        //   [3·1 3·2 4·1 4·2]   [3  6  4  8]
+        //   [3·3 3·4 4·3 4·4]   [9 12 12 16]
+        let x = Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
+        let w = Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
+        let y = forward(&x, &w, None, &ConvTranspose2dSpec::new(2, 0, 0));
+        assert_eq!(y.shape(), &[1, 1, 4, 4]);
+        #[rustfmt::skip]
+        assert_eq!(y.data(), &[1.0, 2.0, 2.0, 4.0, 3.0, 4.0, 6.0, 8.0, 3.0, 6.0, 4.0, 8.0, 9.0, 12.0, 12.0, 16.0]);
+        // Padding 1 crops one pixel from each side: the centre [4 6; 6 4] (size (2−1)·2 − 2 + 1 + 1 = 2).
+        let y = forward(&x, &w, None, &ConvTranspose2dSpec::new(2, 1, 0));
+        assert_eq!(y.data(), &[4.0, 6.0, 6.0, 4.0]);
+        // Output padding 1 gives back the bottom row and right column: rows/cols 1..4.
+        let y = forward(&x, &w, None, &ConvTranspose2dSpec::new(2, 1, 1));
+        assert_eq!(y.shape(), &[1, 1, 3, 3]);
+        assert_eq!(y.data(), &[4.0, 6.0, 8.0, 6.0, 4.0, 8.0, 12.0, 12.0, 16.0]);
+    }
+
+    #[test]
+    fn backward_by_hand() {
+        // With stride 2 and a 2×2 kernel the copies do not overlap, so L = Σ y = Σ_{a,b} x[a,b]·Σw
+        // + 16·b: dx = Σw = 10 everywhere, dw = Σx = 10 everywhere, db = 16 pixels.
+        let mut tape = Tape::new();
+        let x = tape.leaf(Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]));
+        let w = tape.leaf(Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]));
+        let b = tape.leaf(Tensor::from_vec(&[1], vec![0.0]));
+        let y = tape.conv_transpose2d(x, w, Some(b), ConvTranspose2dSpec::new(2, 0, 0));
+        let loss = tape.sum_all(y);
+        let g = tape.backward(loss);
+        assert_eq!(g.get(x).unwrap().data(), &[10.0; 4]);
+        assert_eq!(g.get(w).unwrap().data(), &[10.0; 4]);
+        assert_eq!(g.get(b).unwrap().data(), &[16.0]);
+    }
+
+    #[test]
+    fn forward_matches_direct_loops() {
+        for (idx, c) in cases(150, 3).iter().enumerate() {
+            let v = inputs(c, 300 + idx as u64);
+            let got = forward(&v[0], &v[1], v.get(2), &c.5);
+            let (batch, ch, g) = geometry(v[0].shape(), v[1].shape(), None, &c.5);
+            let want = conv_transpose2d_direct(
+                &g,
+                batch,
+                ch,
+                v[0].data(),
+                v[1].data(),
+                v.get(2).map(Tensor::data),
+            );
+            assert_close(&format!("{c:?}"), got.data(), &want, 1e-5, 1e-5);
+        }
+    }
+
+    #[test]
+    fn lab_shapes_match_direct_loops() {
+        for (c_in, c_out, hw, k, s, p, op) in [
+            (64, 32, 1, 7, 1, 0, 0),
+            (32, 16, 7, 3, 2, 1, 1),
+            (16, 1, 14, 3, 2, 1, 1),
+        ] {
+            let x = random_tensor(&[5, c_in, hw, hw], 1);
+            let w = random_tensor(&[c_in, c_out, k, k], 2);
+            let b = random_tensor(&[c_out], 3);
+            let spec = ConvTranspose2dSpec::new(s, p, op);
+            let got = forward(&x, &w, Some(&b), &spec);
+            let (batch, ch, g) = geometry(x.shape(), w.shape(), None, &spec);
+            let want = conv_transpose2d_direct(&g, batch, ch, x.data(), w.data(), Some(b.data()));
+            assert_close("lab conv_transpose", got.data(), &want, 1e-4, 1e-4);
+        }
+    }
+
+    #[test]
+    fn is_the_adjoint_of_conv2d() {
+        // ⟨conv2d(x, w), y⟩ = ⟨x, conv_transpose2d(y, w)⟩, with the output padding that makes
+        // the transposed output the size of x.
+        let mut pick = Pick(17);
+        for seed in 0..40u64 {
+            let (s, p, d) = (1 + pick.next(3), pick.next(3), 1 + pick.next(2));
+            let (k_h, k_w) = (1 + pick.next(4), 1 + pick.next(4));
+            let (h, w) = (
+                d * (k_h - 1) + 1 + pick.next(6),
+                d * (k_w - 1) + 1 + pick.next(6),
+            );
+            let (c_in, c_out) = (1 + pick.next(3), 1 + pick.next(3));
+            let spec = Conv2dSpec {
+                stride: (s, s),
+                padding: (p, p),
+                dilation: (d, d),
+            };
+            let x = random_tensor(&[2, c_in, h, w], seed);
+            let wt = random_tensor(&[c_out, c_in, k_h, k_w], seed + 50);
+            let cx = conv2d::forward(&x, &wt, None, &spec);
+            let y = random_tensor(cx.shape(), seed + 100);
+            let op = |len: usize, k: usize| (len + 2 * p - d * (k - 1) - 1) % s;
+            let t_spec = ConvTranspose2dSpec {
+                stride: (s, s),
+                padding: (p, p),
+                output_padding: (op(h, k_h), op(w, k_w)),
+                dilation: (d, d),
+            };
+            let ty = forward(&y, &wt, None, &t_spec);
+            assert_eq!(ty.shape(), x.shape(), "{spec}");
+            let dot = |a: &Tensor, b: &Tensor| {
+                a.data()
+                    .iter()
+                    .zip(b.data())
+                    .map(|(&a, &b)| a as f64 * b as f64)
+                    .sum::<f64>()
+            };
+            let (lhs, rhs) = (dot(&cx, &y), dot(&x, &ty));
+            assert!(
+                (lhs - rhs).abs() < 1e-4 * (1.0 + lhs.abs()),
+                "{spec}: {lhs} vs {rhs}"
+            );
+        }
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        for (idx, c) in cases(60, 13).iter().enumerate() {
+            let spec = c.5;
+            check_gradients(
+                &format!("conv_transpose2d {c:?}"),
+                &inputs(c, 400 + idx as u64),
+                |tp, v| tp.conv_transpose2d(v[0], v[1], v.get(2).copied(), spec),
+            );
+        }
+    }
+
+    #[test]
+    fn gradients_exhaustive_small() {
+        // Every stride, padding, dilation and valid output padding on one small input.
+        for s in 1..=3 {
+            for p in 0..=2 {
+                for d in 1..=2 {
+                    for op in 0..s.max(d) {
+                        let spec = ConvTranspose2dSpec {
+                            stride: (s, s),
+                            padding: (p, p),
+                            output_padding: (op, op),
+                            dilation: (d, d),
+                        };
+                        let v = vec![
+                            random_tensor(&[2, 2, 3, 4], 5),
+                            random_tensor(&[2, 3, 3, 3], 6),
+                            random_tensor(&[3], 7),
+                        ];
+                        check_gradients(&format!("conv_transpose2d {spec}"), &v, |tp, v| {
+                            tp.conv_transpose2d(v[0], v[1], Some(v[2]), spec)
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn same_bits_with_one_and_two_threads() {
+        for (c_in, c_out, hw, k, s, p, op) in [
+            (64, 32, 1, 7, 1, 0, 0),
+            (32, 16, 7, 3, 2, 1, 1),
+            (16, 1, 14, 3, 2, 1, 1),
+        ] {
+            let v = vec![
+                random_tensor(&[9, c_in, hw, hw], 1),
+                random_tensor(&[c_in, c_out, k, k], 2),
+                random_tensor(&[c_out], 3),
+            ];
+            let spec = ConvTranspose2dSpec::new(s, p, op);
+            let f = |tp: &mut Tape, v: &[Var]| tp.conv_transpose2d(v[0], v[1], Some(v[2]), spec);
+            let one = in_pool(1, || run_bits(&v, f));
+            let two = in_pool(2, || run_bits(&v, f));
+            assert!(
+                one == two,
+                "conv_transpose2d {c_in}→{c_out} on {hw}×{hw}: results differ between 1 and 2 threads"
+            );
+        }
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "output_padding along h (2) must be smaller than either stride (2) or dilation (1)"
+    )]
+    fn output_padding_too_large_panics() {
+        output_size((4, 4), (3, 3), &ConvTranspose2dSpec::new(2, 0, 2));
+    }
+
+    #[test]
+    fn output_padding_below_dilation_is_allowed() {
+        // stride 1, dilation 2: output padding 1 is valid (PyTorch: smaller than stride OR dilation).
+        let spec = ConvTranspose2dSpec::new(1, 0, 1).with_dilation(2);
+        assert_eq!(output_size((4, 4), (3, 3), &spec), (3 + 4 + 1 + 1, 9));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "conv_transpose2d: input has 3 channels (shape [1, 3, 4, 4]) but weight [2, 5, 3, 3] expects 2"
+    )]
+    fn channel_mismatch_panics() {
+        forward(
+            &Tensor::zeros(&[1, 3, 4, 4]),
+            &Tensor::zeros(&[2, 5, 3, 3]),
+            None,
+            &ConvTranspose2dSpec::default(),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "conv_transpose2d: bias must be [5]")]
+    fn bias_length_panics() {
+        let b = Tensor::zeros(&[2]);
+        forward(
+            &Tensor::zeros(&[1, 2, 4, 4]),
+            &Tensor::zeros(&[2, 5, 3, 3]),
+            Some(&b),
+            &ConvTranspose2dSpec::default(),
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "output size along w is not positive")]
+    fn too_much_padding_panics() {
+        output_size(
+            (1, 1),
+            (1, 1),
+            &ConvTranspose2dSpec {
+                padding: (0, 1),
+                ..Default::default()
+            },
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "stride along h must be positive")]
+    fn zero_stride_panics() {
+        output_size((4, 4), (3, 3), &ConvTranspose2dSpec::new(0, 0, 0));
+    }
 }

@@ -1,6 +1,24 @@
-//! Pooling and upsampling (to be written: issue 3).
+//! Pooling and upsampling on `[N, C, H, W]` tensors, each channel of each image on its own.
+//!
+//! Output size of both pools (PyTorch's formula with `ceil_mode = false`, per axis):
+//! `H_out = ⌊(H + 2·pad − k) / s⌋ + 1`, with `pad ≤ k/2` so every window holds a real pixel.
+//!
+//! - Max pool: `y[n,c,i,j] = max_{p,q} x[n,c, i·s_h−pad_h+p, j·s_w−pad_w+q]`, padding read as −∞
+//!   (it never wins). Backward: `dx[argmax] += dy`, the gradient goes to the pixel that won.
+//!   Ties go to the first pixel in row-major window order (PyTorch's rule). Saved: `argmax`,
+//!   the flat index into `x` of each output's winner, as `u32`.
+//! - Average pool (`count_include_pad = true`, PyTorch's default): `y[n,c,i,j] = (1/(k_h·k_w))·
+//!   Σ_{p,q} x[n,c, i·s_h−pad_h+p, j·s_w−pad_w+q]`, the padding counted as zeros. Backward:
+//!   each `dy` is spread evenly, `dx[…] += dy[n,c,i,j]/(k_h·k_w)` over its window. Saves nothing.
+//! - Nearest upsampling by an integer factor `f`: `y[n,c,i,j] = x[n,c,⌊i/f⌋,⌊j/f⌋]`, shape
+//!   `[N, C, f·H, f·W]`. Backward: `dx[n,c,i,j] += Σ_{a,b<f} dy[n,c,f·i+a,f·j+b]`. Saves nothing.
+//!
+//! Every output plane is written by one rayon task, so results do not depend on the thread count.
 use std::fmt;
 
+use rayon::prelude::*;
+
+use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
 
 /// Kernel, stride and padding of a pooling window, (h, w).
@@ -14,23 +32,410 @@ pub struct PoolSpec {
     pub padding: (usize, usize),
 }
 
-impl fmt::Display for PoolSpec {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "kernel {:?}, stride {:?}, padding {:?}", self.kernel, self.stride, self.padding)
+impl PoolSpec {
+    /// The same kernel, stride and padding along both axes.
+    pub fn new(kernel: usize, stride: usize, padding: usize) -> Self {
+        PoolSpec {
+            kernel: (kernel, kernel),
+            stride: (stride, stride),
+            padding: (padding, padding),
+        }
     }
 }
 
-/// `dx[argmax[j]] += dy[j]`.
-pub fn max_pool2d_backward(_argmax: &[u32], _dy: &Tensor, _dx: &mut Tensor) {
-    unimplemented!("max_pool2d backward")
+impl fmt::Display for PoolSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "kernel {:?}, stride {:?}, padding {:?}",
+            self.kernel, self.stride, self.padding
+        )
+    }
 }
 
-/// Spreads each `dy` over its window.
-pub fn avg_pool2d_backward(_spec: &PoolSpec, _dy: &Tensor, _dx: &mut Tensor) {
-    unimplemented!("avg_pool2d backward")
+/// One axis of `⌊(len + 2·pad − k) / s⌋ + 1`, panicking on an invalid setting.
+fn axis_out(op: &str, axis: &str, len: usize, k: usize, s: usize, pad: usize) -> usize {
+    assert!(s > 0, "{op}: stride along {axis} must be positive, got {s}");
+    assert!(
+        k > 0,
+        "{op}: kernel size along {axis} must be positive, got {k}"
+    );
+    assert!(
+        pad <= k / 2,
+        "{op}: padding along {axis} ({pad}) must be at most half the kernel size ({k})"
+    );
+    assert!(
+        k <= len + 2 * pad,
+        "{op}: kernel {k} is larger than the padded input along {axis}: {len} + 2·{pad} = {}",
+        len + 2 * pad
+    );
+    (len + 2 * pad - k) / s + 1
 }
 
-/// Sums each `factor×factor` block of `dy` into one `dx`.
-pub fn upsample_nearest2d_backward(_factor: usize, _dy: &Tensor, _dx: &mut Tensor) {
-    unimplemented!("upsample backward")
+/// Checks a pooling of `x` and returns `(N·C, H, W, H_out, W_out)`.
+fn pool_shape(op: &str, x: &[usize], spec: &PoolSpec) -> (usize, usize, usize, usize, usize) {
+    assert!(
+        x.len() == 4,
+        "{op}: input must be [N, C, H, W], got shape {x:?}"
+    );
+    let h_out = axis_out(op, "h", x[2], spec.kernel.0, spec.stride.0, spec.padding.0);
+    let w_out = axis_out(op, "w", x[3], spec.kernel.1, spec.stride.1, spec.padding.1);
+    (x[0] * x[1], x[2], x[3], h_out, w_out)
+}
+
+/// The input rows (or columns) `lo..hi` of window `i` along one axis, clipped to the image.
+fn window(i: usize, s: usize, pad: usize, k: usize, len: usize) -> (usize, usize) {
+    let start = (i * s) as isize - pad as isize;
+    (
+        start.max(0) as usize,
+        ((start + k as isize) as usize).min(len),
+    )
+}
+
+/// `y[n,c,i,j] = max_{p,q} x[n,c,i·s−pad+p, j·s−pad+q]` (padding is −∞), and for each output
+/// the flat index into `x` of the winner (the first, on ties).
+///
+/// ```
+/// # use tensor::{Tensor, ops::pool::{max_pool2d, PoolSpec}};
+/// // 2×2 windows, stride 2 over [1 5 2 0; 3 4 8 7]: max(1,5,3,4) = 5, max(2,0,8,7) = 8.
+/// let x = Tensor::from_vec(&[1, 1, 2, 4], vec![1.0, 5.0, 2.0, 0.0, 3.0, 4.0, 8.0, 7.0]);
+/// let (y, argmax) = max_pool2d(&x, &PoolSpec::new(2, 2, 0));
+/// assert_eq!(y.data(), &[5.0, 8.0]);
+/// assert_eq!(argmax, vec![1, 6]);
+/// ```
+pub fn max_pool2d(x: &Tensor, spec: &PoolSpec) -> (Tensor, Vec<u32>) {
+    let (_, h, w, h_out, w_out) = pool_shape("max_pool2d", x.shape(), spec);
+    assert!(
+        x.numel() <= u32::MAX as usize,
+        "max_pool2d: {} elements do not fit u32 indices",
+        x.numel()
+    );
+    let s = x.shape();
+    let mut y = Tensor::zeros(&[s[0], s[1], h_out, w_out]);
+    let mut argmax = vec![0u32; y.numel()];
+    let x = x.data();
+    let plane_out = h_out * w_out;
+    y.data_mut()
+        .par_chunks_mut(plane_out.max(1))
+        .zip(argmax.par_chunks_mut(plane_out.max(1)))
+        .enumerate()
+        .for_each(|(plane, (y, arg))| {
+            let base = plane * h * w;
+            for i in 0..h_out {
+                let (r0, r1) = window(i, spec.stride.0, spec.padding.0, spec.kernel.0, h);
+                for j in 0..w_out {
+                    let (c0, c1) = window(j, spec.stride.1, spec.padding.1, spec.kernel.1, w);
+                    let (mut best, mut at) = (f32::NEG_INFINITY, base + r0 * w + c0);
+                    for r in r0..r1 {
+                        for c in c0..c1 {
+                            let v = x[base + r * w + c];
+                            if v > best || v.is_nan() {
+                                (best, at) = (v, base + r * w + c);
+                                if v.is_nan() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    y[i * w_out + j] = best;
+                    arg[i * w_out + j] = at as u32;
+                }
+            }
+        });
+    (y, argmax)
+}
+
+/// `y[n,c,i,j] = (1/(k_h·k_w))·Σ_{p,q} x[n,c,i·s−pad+p, j·s−pad+q]`, padding counted as zeros.
+///
+/// ```
+/// # use tensor::{Tensor, ops::pool::{avg_pool2d, PoolSpec}};
+/// // 2×2 windows, stride 2, padding 1 on a 2×2 input: each window holds one pixel and three
+/// // zeros of padding, so y = x/4.
+/// let x = Tensor::from_vec(&[1, 1, 2, 2], vec![4.0, 8.0, 12.0, 16.0]);
+/// assert_eq!(avg_pool2d(&x, &PoolSpec::new(2, 2, 1)).data(), &[1.0, 2.0, 3.0, 4.0]);
+/// ```
+pub fn avg_pool2d(x: &Tensor, spec: &PoolSpec) -> Tensor {
+    let (_, h, w, h_out, w_out) = pool_shape("avg_pool2d", x.shape(), spec);
+    let s = x.shape();
+    let mut y = Tensor::zeros(&[s[0], s[1], h_out, w_out]);
+    let scale = 1.0 / (spec.kernel.0 * spec.kernel.1) as f32;
+    let x = x.data();
+    y.data_mut()
+        .par_chunks_mut((h_out * w_out).max(1))
+        .enumerate()
+        .for_each(|(plane, y)| {
+            let x = &x[plane * h * w..][..h * w];
+            for i in 0..h_out {
+                let (r0, r1) = window(i, spec.stride.0, spec.padding.0, spec.kernel.0, h);
+                for j in 0..w_out {
+                    let (c0, c1) = window(j, spec.stride.1, spec.padding.1, spec.kernel.1, w);
+                    let sum: f32 = (r0..r1)
+                        .map(|r| x[r * w + c0..r * w + c1].iter().sum::<f32>())
+                        .sum();
+                    y[i * w_out + j] = sum * scale;
+                }
+            }
+        });
+    y
+}
+
+/// `y[n,c,i,j] = x[n,c,⌊i/f⌋,⌊j/f⌋]`: each pixel becomes an `f×f` block.
+///
+/// ```
+/// # use tensor::{Tensor, ops::pool::upsample_nearest2d};
+/// let x = Tensor::from_vec(&[1, 1, 1, 2], vec![1.0, 2.0]);
+/// assert_eq!(upsample_nearest2d(&x, 2).data(), &[1.0, 1.0, 2.0, 2.0, 1.0, 1.0, 2.0, 2.0]);
+/// ```
+pub fn upsample_nearest2d(x: &Tensor, factor: usize) -> Tensor {
+    let s = x.shape();
+    assert!(
+        s.len() == 4,
+        "upsample_nearest2d: input must be [N, C, H, W], got shape {s:?}"
+    );
+    assert!(
+        factor > 0,
+        "upsample_nearest2d: factor must be positive, got {factor}"
+    );
+    let (h, w) = (s[2], s[3]);
+    let (h_out, w_out) = (h * factor, w * factor);
+    let mut y = Tensor::zeros(&[s[0], s[1], h_out, w_out]);
+    let x = x.data();
+    y.data_mut()
+        .par_chunks_mut((h_out * w_out).max(1))
+        .enumerate()
+        .for_each(|(plane, y)| {
+            let x = &x[plane * h * w..][..h * w];
+            for (i, row) in y.chunks_exact_mut(w_out.max(1)).enumerate() {
+                let src = &x[(i / factor) * w..][..w];
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = src[j / factor];
+                }
+            }
+        });
+    y
+}
+
+/// `dx[argmax[j]] += dy[j]`: each output's gradient goes to the input pixel that won.
+pub fn max_pool2d_backward(argmax: &[u32], dy: &Tensor, dx: &mut Tensor) {
+    assert_eq!(
+        argmax.len(),
+        dy.numel(),
+        "max_pool2d backward: {} winners for dy {:?}",
+        argmax.len(),
+        dy.shape()
+    );
+    let dx = dx.data_mut();
+    for (&at, &g) in argmax.iter().zip(dy.data()) {
+        dx[at as usize] += g;
+    }
+}
+
+/// `dx[n,c,i·s−pad+p, j·s−pad+q] += dy[n,c,i,j]/(k_h·k_w)` over every window, skipping the
+/// padding (the quoted forward: `y = (1/(k_h·k_w))·Σ_{p,q} x[…]`).
+pub fn avg_pool2d_backward(spec: &PoolSpec, dy: &Tensor, dx: &mut Tensor) {
+    let (_, h, w, h_out, w_out) = pool_shape("avg_pool2d", dx.shape(), spec);
+    let scale = 1.0 / (spec.kernel.0 * spec.kernel.1) as f32;
+    let dy = dy.data();
+    dx.data_mut()
+        .par_chunks_mut((h * w).max(1))
+        .enumerate()
+        .for_each(|(plane, dx)| {
+            let dy = &dy[plane * h_out * w_out..][..h_out * w_out];
+            for i in 0..h_out {
+                let (r0, r1) = window(i, spec.stride.0, spec.padding.0, spec.kernel.0, h);
+                for j in 0..w_out {
+                    let (c0, c1) = window(j, spec.stride.1, spec.padding.1, spec.kernel.1, w);
+                    let g = dy[i * w_out + j] * scale;
+                    for r in r0..r1 {
+                        dx[r * w + c0..r * w + c1].iter_mut().for_each(|d| *d += g);
+                    }
+                }
+            }
+        });
+}
+
+/// `dx[n,c,i,j] += Σ_{a,b<f} dy[n,c,f·i+a,f·j+b]`: each `f×f` block of `dy` sums into one pixel.
+pub fn upsample_nearest2d_backward(factor: usize, dy: &Tensor, dx: &mut Tensor) {
+    let s = dx.shape();
+    let (h, w) = (s[2], s[3]);
+    let w_out = w * factor;
+    let dy = dy.data();
+    dx.data_mut()
+        .par_chunks_mut((h * w).max(1))
+        .enumerate()
+        .for_each(|(plane, dx)| {
+            let dy = &dy[plane * h * w * factor * factor..][..h * w * factor * factor];
+            for (i_out, row) in dy.chunks_exact(w_out.max(1)).enumerate() {
+                let dst = &mut dx[(i_out / factor) * w..][..w];
+                for (j_out, &g) in row.iter().enumerate() {
+                    dst[j_out / factor] += g;
+                }
+            }
+        });
+}
+
+/// Recording on the tape.
+impl Tape {
+    /// Max pooling of `x: [N, C, H, W]`; saves the winners' indices.
+    pub fn max_pool2d(&mut self, x: Var, spec: PoolSpec) -> Var {
+        let (y, argmax) = max_pool2d(self.value(x), &spec);
+        self.push(Op::MaxPool2d(x, spec, argmax), y)
+    }
+
+    /// Average pooling of `x: [N, C, H, W]` (padding counted as zeros).
+    pub fn avg_pool2d(&mut self, x: Var, spec: PoolSpec) -> Var {
+        let y = avg_pool2d(self.value(x), &spec);
+        self.push(Op::AvgPool2d(x, spec), y)
+    }
+
+    /// Nearest-neighbour upsampling of `x: [N, C, H, W]` by an integer `factor`.
+    pub fn upsample_nearest2d(&mut self, x: Var, factor: usize) -> Var {
+        let y = upsample_nearest2d(self.value(x), factor);
+        self.push(Op::UpsampleNearest2d(x, factor), y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::{check_gradients, random_tensor};
+    use crate::ops::conv2d::tests::{Pick, in_pool, run_bits};
+
+    /// Distinct values spaced 0.1 apart in a random order, so max pooling never meets a tie
+    /// within the gradient checker's ε = 0.01.
+    fn distinct(shape: &[usize], seed: u64) -> Tensor {
+        let n: usize = shape.iter().product();
+        let mut values: Vec<f32> = (0..n).map(|i| i as f32 * 0.1 - n as f32 * 0.05).collect();
+        let mut pick = Pick(seed);
+        for i in (1..n).rev() {
+            values.swap(i, pick.next(i + 1));
+        }
+        Tensor::from_vec(shape, values)
+    }
+
+    #[test]
+    fn max_pool_with_padding_by_hand() {
+        // 7 → 4 with k = 2, s = 2, pad = 1: ⌊(7 + 2 − 2)/2⌋ + 1 = 4. On one row
+        // [3 1 4 1 5 9 2] (as a 1×7 image with k = (1, 2)) the padded windows are
+        // [−∞ 3], [1 4], [1 5], [9 2] → 3, 4, 5, 9, won by indices 0, 2, 4, 5.
+        let x = Tensor::from_vec(&[1, 1, 1, 7], vec![3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]);
+        let spec = PoolSpec {
+            kernel: (1, 2),
+            stride: (1, 2),
+            padding: (0, 1),
+        };
+        let (y, argmax) = max_pool2d(&x, &spec);
+        assert_eq!(y.shape(), &[1, 1, 1, 4]);
+        assert_eq!(y.data(), &[3.0, 4.0, 5.0, 9.0]);
+        assert_eq!(argmax, vec![0, 2, 4, 5]);
+        let (y, _) = max_pool2d(&Tensor::zeros(&[2, 3, 7, 7]), &PoolSpec::new(2, 2, 1));
+        assert_eq!(y.shape(), &[2, 3, 4, 4]);
+        // All-negative input: the −∞ padding still never wins.
+        let (y, _) = max_pool2d(&Tensor::full(&[1, 1, 3, 3], -5.0), &PoolSpec::new(2, 2, 1));
+        assert_eq!(y.data(), &[-5.0; 4]);
+    }
+
+    #[test]
+    fn backward_by_hand() {
+        // Max pool 2×2 over [1 5; 3 4]: dx = dy at the 5 only. Avg pool: each of the four gets
+        // dy/4. Upsample ×2 of one pixel: dx = the sum of the four dy's.
+        let mut tape = Tape::new();
+        let x = tape.leaf(Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 5.0, 3.0, 4.0]));
+        let m = tape.max_pool2d(x, PoolSpec::new(2, 2, 0));
+        let a = tape.avg_pool2d(x, PoolSpec::new(2, 2, 0));
+        let sum = tape.add(m, a);
+        let loss = tape.sum_all(sum);
+        assert_eq!(tape.value(loss).item(), 5.0 + 13.0 / 4.0);
+        let g = tape.backward(loss);
+        assert_eq!(g.get(x).unwrap().data(), &[0.25, 1.25, 0.25, 0.25]);
+        let mut tape = Tape::new();
+        let x = tape.leaf(Tensor::from_vec(&[1, 1, 1, 1], vec![2.0]));
+        let u = tape.upsample_nearest2d(x, 2);
+        let r = tape.constant(Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]));
+        let ur = tape.mul(u, r);
+        let loss = tape.sum_all(ur);
+        assert_eq!(tape.backward(loss).get(x).unwrap().data(), &[10.0]);
+    }
+
+    /// `count` pooling configurations over kernel 1–4, stride 1–3, every valid padding.
+    fn cases(count: usize, seed: u64) -> Vec<(Vec<usize>, PoolSpec)> {
+        let mut pick = Pick(seed);
+        let mut out = Vec::new();
+        let mut i = 0;
+        while out.len() < count {
+            i += 1;
+            let mut v = |n: usize, forced: usize| if i <= 12 { forced % n } else { pick.next(n) };
+            let k = (1 + v(4, i), 1 + v(4, i + 1));
+            let s = (1 + v(3, i), 1 + v(3, i + 2));
+            let p = (v(k.0 / 2 + 1, i), v(k.1 / 2 + 1, i + 1));
+            let shape = vec![1 + v(3, i), 1 + v(3, i + 1), 1 + v(7, i), 1 + v(7, i + 3)];
+            if k.0 <= shape[2] + 2 * p.0 && k.1 <= shape[3] + 2 * p.1 {
+                out.push((
+                    shape,
+                    PoolSpec {
+                        kernel: k,
+                        stride: s,
+                        padding: p,
+                    },
+                ));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn gradients_match_finite_differences() {
+        for (idx, (shape, spec)) in cases(40, 21).into_iter().enumerate() {
+            let x = distinct(&shape, idx as u64);
+            check_gradients(
+                &format!("max_pool2d {shape:?} {spec}"),
+                std::slice::from_ref(&x),
+                |tp, v| tp.max_pool2d(v[0], spec),
+            );
+            check_gradients(&format!("avg_pool2d {shape:?} {spec}"), &[x], |tp, v| {
+                tp.avg_pool2d(v[0], spec)
+            });
+        }
+        for factor in 1..=3 {
+            let x = random_tensor(&[2, 3, 3, 2], factor as u64);
+            check_gradients(&format!("upsample ×{factor}"), &[x], |tp, v| {
+                tp.upsample_nearest2d(v[0], factor)
+            });
+        }
+    }
+
+    #[test]
+    fn same_bits_with_one_and_two_threads() {
+        let x = distinct(&[8, 16, 28, 28], 1);
+        let f = |tp: &mut Tape, v: &[Var]| {
+            let m = tp.max_pool2d(v[0], PoolSpec::new(3, 2, 1));
+            let a = tp.avg_pool2d(v[0], PoolSpec::new(3, 2, 1));
+            let s = tp.add(m, a);
+            tp.upsample_nearest2d(s, 2)
+        };
+        let x = [x];
+        assert!(in_pool(1, || run_bits(&x, f)) == in_pool(2, || run_bits(&x, f)));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "max_pool2d: padding along h (2) must be at most half the kernel size (3)"
+    )]
+    fn too_much_padding_panics() {
+        max_pool2d(&Tensor::zeros(&[1, 1, 5, 5]), &PoolSpec::new(3, 1, 2));
+    }
+
+    #[test]
+    #[should_panic(
+        expected = "avg_pool2d: kernel 4 is larger than the padded input along w: 2 + 2·0 = 2"
+    )]
+    fn kernel_larger_than_input_panics() {
+        avg_pool2d(&Tensor::zeros(&[1, 1, 5, 2]), &PoolSpec::new(4, 1, 0));
+    }
+
+    #[test]
+    #[should_panic(expected = "stride along h must be positive")]
+    fn zero_stride_panics() {
+        avg_pool2d(&Tensor::zeros(&[1, 1, 5, 5]), &PoolSpec::new(2, 0, 0));
+    }
 }

@@ -1,0 +1,103 @@
+//! Direct convolutions: the textbook nested loops, accumulating in f64.
+//!
+//! Slow and obviously right, they are the oracles the im2col kernels ([`super::im2col`]) are
+//! tested against, and the place to read what a (transposed) convolution computes.
+
+use super::im2col::Geometry;
+
+/// `y[n,o,i,j] = Σ_{c,p,q} x[n,c,i·s_h−pad_h+p·d_h, j·s_w−pad_w+q·d_w]·w[o,c,p,q] + b[o]`, with
+/// `x` read as 0 outside the image.
+///
+/// `x`: `(batch, c_in, h, w)`; `w`: `(c_out, c_in, k_h, k_w)`; `bias`: `(c_out)`;
+/// returns `y`: `(batch, c_out, h_out, w_out)`.
+pub fn conv2d_direct(
+    g: &Geometry,
+    batch: usize,
+    c_out: usize,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let mut y = vec![0.0; batch * c_out * g.out_pixels()];
+    for n in 0..batch {
+        for o in 0..c_out {
+            for i in 0..g.h_out {
+                for j in 0..g.w_out {
+                    let mut acc = bias.map_or(0.0, |b| b[o] as f64);
+                    for c in 0..g.c_in {
+                        for p in 0..g.k_h {
+                            for q in 0..g.k_w {
+                                let hi =
+                                    (i * g.stride.0 + p * g.dilation.0) as isize - g.pad.0 as isize;
+                                let wi =
+                                    (j * g.stride.1 + q * g.dilation.1) as isize - g.pad.1 as isize;
+                                if hi < 0 || wi < 0 || hi >= g.h as isize || wi >= g.w as isize {
+                                    continue; // padding
+                                }
+                                let xv =
+                                    x[((n * g.c_in + c) * g.h + hi as usize) * g.w + wi as usize];
+                                let wv = w[((o * g.c_in + c) * g.k_h + p) * g.k_w + q];
+                                acc += xv as f64 * wv as f64;
+                            }
+                        }
+                    }
+                    y[((n * c_out + o) * g.h_out + i) * g.w_out + j] = acc as f32;
+                }
+            }
+        }
+    }
+    y
+}
+
+/// The transposed convolution of the convolution `g`: it maps that convolution's output space
+/// back to its input space, every input pixel scattering a weighted copy of the kernel,
+///
+/// `y[n,c,i·s_h−pad_h+p·d_h, j·s_w−pad_w+q·d_w] += x[n,o,i,j]·w[o,c,p,q]`, then `y += b[c]`,
+///
+/// dropping what lands in the padding. In conv_transpose2d's own names `o` here is its input
+/// channel and `c` its output channel, and `w` is its `(c_in, c_out, k_h, k_w)` weight.
+///
+/// `x`: `(batch, c_out, h_out, w_out)`; `w`: `(c_out, c_in, k_h, k_w)`; `bias`: `(c_in)`;
+/// returns `y`: `(batch, c_in, h, w)`.
+pub fn conv_transpose2d_direct(
+    g: &Geometry,
+    batch: usize,
+    c_out: usize,
+    x: &[f32],
+    w: &[f32],
+    bias: Option<&[f32]>,
+) -> Vec<f32> {
+    let mut y = vec![0.0f64; batch * g.image_len()];
+    for n in 0..batch {
+        for o in 0..c_out {
+            for i in 0..g.h_out {
+                for j in 0..g.w_out {
+                    let xv = x[((n * c_out + o) * g.h_out + i) * g.w_out + j] as f64;
+                    for c in 0..g.c_in {
+                        for p in 0..g.k_h {
+                            for q in 0..g.k_w {
+                                let hi =
+                                    (i * g.stride.0 + p * g.dilation.0) as isize - g.pad.0 as isize;
+                                let wi =
+                                    (j * g.stride.1 + q * g.dilation.1) as isize - g.pad.1 as isize;
+                                if hi < 0 || wi < 0 || hi >= g.h as isize || wi >= g.w as isize {
+                                    continue; // cropped by the padding
+                                }
+                                let wv = w[((o * g.c_in + c) * g.k_h + p) * g.k_w + q] as f64;
+                                y[((n * g.c_in + c) * g.h + hi as usize) * g.w + wi as usize] +=
+                                    xv * wv;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(b) = bias {
+            for c in 0..g.c_in {
+                let plane = &mut y[(n * g.c_in + c) * g.h * g.w..][..g.h * g.w];
+                plane.iter_mut().for_each(|v| *v += b[c] as f64);
+            }
+        }
+    }
+    y.into_iter().map(|v| v as f32).collect()
+}

@@ -1,0 +1,510 @@
+//! im2col and col2im, and the three batched convolution products built on them.
+//!
+//! A convolution reads, for each output pixel `(i, j)`, a `c_in×k_h×k_w` window of the input.
+//! [`im2col`] copies every window into one column of a matrix,
+//!
+//! ```text
+//! cols[(c, p, q), (i, j)] = x[c, i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]   (0 outside x)
+//! cols: (c_in·k_h·k_w, h_out·w_out)
+//! ```
+//!
+//! so that the convolution becomes one GEMM, `y[o, (i,j)] = Σ_r W[o, r]·cols[r, (i,j)]`.
+//! [`col2im`] is its adjoint (its transpose as a linear map): it *adds* every column back onto
+//! the input pixels it was copied from, so `⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩`. A pixel that
+//! appears in several windows receives the sum of their entries.
+//!
+//! These two loops are written once and serve both ops (see `docs/derivations/conv_adjoint.md`):
+//!
+//! | product                | conv2d            | conv_transpose2d  |
+//! |------------------------|-------------------|-------------------|
+//! | [`forward`]: `W·im2col(x)`          | forward  | gradient to x |
+//! | [`backward_data`]: `col2im(Wᵀ·dy)`  | gradient to x | forward  |
+//! | [`backward_filter`]: `Σ dy·im2col(x)ᵀ` | gradient to w | gradient to w |
+//!
+//! **Batches and threads.** The batch is cut into fixed chunks of images whose size depends on
+//! the shapes only, never on the thread count. Each rayon task owns one chunk of the output;
+//! it lays its images' columns side by side in a thread-local buffer that grows and is reused
+//! from call to call (the im2col matrix of the whole batch never exists at once) and runs one
+//! GEMM for the chunk. When outputs are tiny (a 7×7 kernel on a 7×7 input gives 1×1), a chunk
+//! holds many images, so the GEMM is `64×1568·1568×64` rather than 64 products of width 1.
+//! Weight gradients are per-chunk partial sums added in chunk order, so every result is the
+//! same bit for bit with any number of threads.
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use crate::Parallelism;
+use crate::kernels::gemm::{MatRef, gemm};
+
+/// The shape of one convolution `x[c_in, h, w] → y[c_out, h_out, w_out]`, per image.
+///
+/// `h_out`/`w_out` are stored rather than derived: a transposed convolution with output
+/// padding uses the same geometry with an input one or two pixels larger than the formula
+/// implies, and only the first `h_out×w_out` windows exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Geometry {
+    /// Input channels.
+    pub c_in: usize,
+    /// Input height.
+    pub h: usize,
+    /// Input width.
+    pub w: usize,
+    /// Kernel height.
+    pub k_h: usize,
+    /// Kernel width.
+    pub k_w: usize,
+    /// Stride (along h, along w).
+    pub stride: (usize, usize),
+    /// Zero padding on each side (h, w).
+    pub pad: (usize, usize),
+    /// Spacing between kernel taps (h, w).
+    pub dilation: (usize, usize),
+    /// Output height.
+    pub h_out: usize,
+    /// Output width.
+    pub w_out: usize,
+}
+
+impl Geometry {
+    /// Values in one input image, `c_in·h·w`.
+    pub fn image_len(&self) -> usize {
+        self.c_in * self.h * self.w
+    }
+
+    /// Rows of the im2col matrix, `c_in·k_h·k_w` (the GEMM's inner dimension).
+    pub fn col_rows(&self) -> usize {
+        self.c_in * self.k_h * self.k_w
+    }
+
+    /// Output pixels per image, `h_out·w_out` (columns of the im2col matrix).
+    pub fn out_pixels(&self) -> usize {
+        self.h_out * self.w_out
+    }
+
+    /// The output columns `j` whose tap at kernel offset `q` lands inside the input along one
+    /// axis: `0 ≤ j·s − pad + q·d < len`, as a range of `j` within `0..out`.
+    fn valid(out: usize, len: usize, s: usize, pad: usize, d: usize, q: usize) -> (usize, usize) {
+        let off = q * d; // the tap sits at j·s + off − pad
+        let lo = if off >= pad {
+            0
+        } else {
+            (pad - off).div_ceil(s)
+        };
+        let hi = if len + pad > off {
+            ((len + pad - off - 1) / s + 1).min(out)
+        } else {
+            0
+        };
+        (lo.min(hi), hi)
+    }
+}
+
+/// `cols[(c,p,q), (i,j)] = x[c, i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]`, 0 in the padding.
+///
+/// `x`: `(c_in, h, w)`. `cols`: row `r = (c·k_h + p)·k_w + q` starts at `r·ld` and holds
+/// `h_out·w_out` values, so several images can sit side by side in one matrix of row stride `ld`
+/// (pass `&mut cols[image·h_out·w_out..]`).
+pub fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], ld: usize) {
+    let (s_h, s_w) = g.stride;
+    let (pad_h, pad_w) = g.pad;
+    let (d_h, d_w) = g.dilation;
+    for c in 0..g.c_in {
+        let plane = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
+        for p in 0..g.k_h {
+            let rows = Geometry::valid(g.h_out, g.h, s_h, pad_h, d_h, p);
+            for q in 0..g.k_w {
+                let (j_lo, j_hi) = Geometry::valid(g.w_out, g.w, s_w, pad_w, d_w, q);
+                // A tap that misses the image along w reads only padding, on every row.
+                let (i_lo, i_hi) = if j_lo < j_hi { rows } else { (0, 0) };
+                let r = (c * g.k_h + p) * g.k_w + q;
+                let row = &mut cols[r * ld..r * ld + g.out_pixels()];
+                row[..i_lo * g.w_out].fill(0.0);
+                row[i_hi * g.w_out..].fill(0.0);
+                for i in i_lo..i_hi {
+                    let x_row = &plane[(i * s_h + p * d_h - pad_h) * g.w..][..g.w];
+                    let out = &mut row[i * g.w_out..(i + 1) * g.w_out];
+                    out[..j_lo].fill(0.0);
+                    out[j_hi..].fill(0.0);
+                    // The input column of output column j: j·s_w + q·d_w − pad_w.
+                    let first = j_lo * s_w + q * d_w - pad_w;
+                    if s_w == 1 {
+                        out[j_lo..j_hi].copy_from_slice(&x_row[first..first + j_hi - j_lo]);
+                    } else {
+                        for (o, &v) in out[j_lo..j_hi]
+                            .iter_mut()
+                            .zip(x_row[first..].iter().step_by(s_w))
+                        {
+                            *o = v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: `x[c, i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w] += cols[(c,p,q), (i,j)]`,
+/// skipping entries that fall in the padding. Adds into `x` (`(c_in, h, w)`); `cols` as in
+/// [`im2col`], row stride `ld`.
+pub fn col2im(g: &Geometry, cols: &[f32], ld: usize, x: &mut [f32]) {
+    let (s_h, s_w) = g.stride;
+    let (pad_h, pad_w) = g.pad;
+    let (d_h, d_w) = g.dilation;
+    for c in 0..g.c_in {
+        let plane = &mut x[c * g.h * g.w..(c + 1) * g.h * g.w];
+        for p in 0..g.k_h {
+            let rows = Geometry::valid(g.h_out, g.h, s_h, pad_h, d_h, p);
+            for q in 0..g.k_w {
+                let (j_lo, j_hi) = Geometry::valid(g.w_out, g.w, s_w, pad_w, d_w, q);
+                // A tap that misses the image along w reads only padding, on every row.
+                let (i_lo, i_hi) = if j_lo < j_hi { rows } else { (0, 0) };
+                let r = (c * g.k_h + p) * g.k_w + q;
+                let row = &cols[r * ld..r * ld + g.out_pixels()];
+                for i in i_lo..i_hi {
+                    let x_row = &mut plane[(i * s_h + p * d_h - pad_h) * g.w..][..g.w];
+                    let src = &row[i * g.w_out + j_lo..i * g.w_out + j_hi];
+                    let first = j_lo * s_w + q * d_w - pad_w;
+                    if s_w == 1 {
+                        for (x, &v) in x_row[first..first + src.len()].iter_mut().zip(src) {
+                            *x += v;
+                        }
+                    } else {
+                        for (x, &v) in x_row[first..].iter_mut().step_by(s_w).zip(src) {
+                            *x += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Buffers one thread reuses from call to call; they only grow.
+#[derive(Default)]
+struct Scratch {
+    /// im2col matrix of a chunk: `(c_in·k_h·k_w, images·h_out·w_out)`.
+    cols: Vec<f32>,
+    /// A `(c_out, images·h_out·w_out)` matrix: a chunk's GEMM output, or its gathered `dy`.
+    mat: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
+}
+
+/// Runs `f` with this thread's scratch. The buffers are taken out of the cell for the call, so
+/// a task that re-enters (rayon may run another chunk here while a GEMM waits) finds empty
+/// buffers and grows its own instead of aliasing these.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut scratch = SCRATCH.with(RefCell::take);
+    let result = f(&mut scratch);
+    SCRATCH.with(|cell| cell.replace(scratch));
+    result
+}
+
+/// Grows `buf` to at least `len` values and returns its first `len`.
+fn grow(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    &mut buf[..len]
+}
+
+/// Images per chunk for a product whose GEMM wants about `target` columns: as many images as
+/// fit in `target` (one image when its own output is more than half that wide), then balanced so the
+/// chunks have equal sizes. Depends on the shapes only.
+fn images_per_chunk(batch: usize, pixels: usize, target: usize) -> usize {
+    let want = (target / pixels.max(1)).clamp(1, batch.max(1));
+    let chunks = batch.max(1).div_ceil(want);
+    batch.max(1).div_ceil(chunks)
+}
+
+/// GEMM columns a chunk aims for in [`forward`] and [`backward_data`].
+const TARGET_COLS: usize = 256;
+/// GEMM depth a chunk aims for in [`backward_filter`] (its k is `images·h_out·w_out`).
+const TARGET_DEPTH: usize = 1024;
+
+/// A single chunk gets the threads inside its GEMM; several chunks share them out instead.
+fn gemm_parallelism(chunks: usize) -> Parallelism {
+    if chunks == 1 {
+        Parallelism::Rayon
+    } else {
+        Parallelism::Sequential
+    }
+}
+
+/// Copies `src` (`(images, c_out, pixels)`, one image after another) into `dst` laid out as
+/// `(c_out, images·pixels)`, the images side by side.
+fn gather(src: &[f32], images: usize, c_out: usize, pixels: usize, dst: &mut [f32]) {
+    for n in 0..images {
+        for o in 0..c_out {
+            let from = &src[(n * c_out + o) * pixels..][..pixels];
+            dst[o * images * pixels + n * pixels..][..pixels].copy_from_slice(from);
+        }
+    }
+}
+
+/// `y[n] = W·im2col(x[n]) + bias + beta·y[n]` for every image `n` of the batch.
+///
+/// `x`: `(batch, c_in, h, w)`; `w`: `(c_out, c_in·k_h·k_w)`; `bias`: `(c_out)`;
+/// `y`: `(batch, c_out, h_out·w_out)`. `beta` is 0 (write) or 1 (accumulate).
+/// Conv2d's forward, and the gradient to the input of conv_transpose2d.
+#[allow(clippy::too_many_arguments)] // the GEMM's operands and shapes, spelled out
+pub fn forward(
+    g: &Geometry,
+    batch: usize,
+    x: &[f32],
+    w: &[f32],
+    c_out: usize,
+    bias: Option<&[f32]>,
+    beta: f32,
+    y: &mut [f32],
+) {
+    let (rows, pixels) = (g.col_rows(), g.out_pixels());
+    if batch == 0 || c_out == 0 || pixels == 0 {
+        return;
+    }
+    let w_mat = MatRef::row_major(w, c_out, rows);
+    let per = images_per_chunk(batch, pixels, TARGET_COLS);
+    let par = gemm_parallelism(batch.div_ceil(per));
+    let in_len = g.image_len();
+    y.par_chunks_mut(per * c_out * pixels)
+        .zip(x.par_chunks(per * in_len.max(1)))
+        .for_each(|(y, x)| {
+            with_scratch(|s| {
+                let images = y.len() / (c_out * pixels);
+                let ld = images * pixels;
+                // cols: (c_in·k_h·k_w, images·h_out·w_out)
+                let cols = grow(&mut s.cols, rows * ld);
+                for n in 0..images {
+                    im2col(g, &x[n * in_len..], &mut cols[n * pixels..], ld);
+                }
+                let cols = MatRef::row_major(cols, rows, ld);
+                if images == 1 {
+                    // One image: its (c_out, h_out·w_out) output is already y's layout.
+                    gemm(w_mat, cols, beta, y, par);
+                } else {
+                    // out: (c_out, images·h_out·w_out), then scattered image by image.
+                    let out = grow(&mut s.mat, c_out * ld);
+                    gemm(w_mat, cols, 0.0, out, par);
+                    for n in 0..images {
+                        for o in 0..c_out {
+                            let dst = &mut y[(n * c_out + o) * pixels..][..pixels];
+                            let src = &out[o * ld + n * pixels..][..pixels];
+                            if beta == 0.0 {
+                                dst.copy_from_slice(src);
+                            } else {
+                                dst.iter_mut()
+                                    .zip(src)
+                                    .for_each(|(d, &v)| *d = beta * *d + v);
+                            }
+                        }
+                    }
+                }
+                if let Some(b) = bias {
+                    for (plane, &b) in y.chunks_exact_mut(pixels).zip(b.iter().cycle()) {
+                        plane.iter_mut().for_each(|v| *v += b);
+                    }
+                }
+            })
+        });
+}
+
+/// `x[n] += col2im(Wᵀ·dy[n])` for every image `n` of the batch.
+///
+/// `w`: `(c_out, c_in·k_h·k_w)`; `dy`: `(batch, c_out, h_out·w_out)`; `x`: `(batch, c_in, h, w)`.
+/// The gradient to conv2d's input, and conv_transpose2d's forward.
+pub fn backward_data(
+    g: &Geometry,
+    batch: usize,
+    w: &[f32],
+    c_out: usize,
+    dy: &[f32],
+    x: &mut [f32],
+) {
+    let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
+    if batch == 0 || pixels == 0 || in_len == 0 {
+        return;
+    }
+    let w_t = MatRef::row_major(w, c_out, rows).t();
+    let per = images_per_chunk(batch, pixels, TARGET_COLS);
+    let par = gemm_parallelism(batch.div_ceil(per));
+    x.par_chunks_mut(per * in_len)
+        .zip(dy.par_chunks(per * (c_out * pixels).max(1)))
+        .for_each(|(x, dy)| {
+            with_scratch(|s| {
+                let images = x.len() / in_len;
+                let ld = images * pixels;
+                // dy as (c_out, images·h_out·w_out): y's layout already for one image.
+                let dy_mat = if images == 1 {
+                    MatRef::row_major(dy, c_out, ld)
+                } else {
+                    let mat = grow(&mut s.mat, c_out * ld);
+                    gather(dy, images, c_out, pixels, mat);
+                    MatRef::row_major(mat, c_out, ld)
+                };
+                // dcols: (c_in·k_h·k_w, images·h_out·w_out) = Wᵀ·dy
+                let dcols = grow(&mut s.cols, rows * ld);
+                gemm(w_t, dy_mat, 0.0, dcols, par);
+                for n in 0..images {
+                    col2im(
+                        g,
+                        &dcols[n * pixels..],
+                        ld,
+                        &mut x[n * in_len..(n + 1) * in_len],
+                    );
+                }
+            })
+        });
+}
+
+/// `dw += Σ_n dy[n]·im2col(x[n])ᵀ`.
+///
+/// `x`: `(batch, c_in, h, w)`; `dy`: `(batch, c_out, h_out·w_out)`; `dw`: `(c_out, c_in·k_h·k_w)`.
+/// Each fixed chunk of images computes its partial sum (one GEMM whose depth runs over the
+/// chunk's images and pixels); the partials are added into `dw` in chunk order.
+pub fn backward_filter(
+    g: &Geometry,
+    batch: usize,
+    x: &[f32],
+    dy: &[f32],
+    c_out: usize,
+    dw: &mut [f32],
+) {
+    let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
+    if batch == 0 || pixels == 0 || rows == 0 || c_out == 0 {
+        return;
+    }
+    let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
+    let chunks = batch.div_ceil(per);
+    let par = gemm_parallelism(chunks);
+    // partials: (chunks, c_out, c_in·k_h·k_w)
+    let mut partials = vec![0.0; chunks * c_out * rows];
+    partials
+        .par_chunks_mut(c_out * rows)
+        .zip(
+            x.par_chunks(per * in_len.max(1))
+                .zip(dy.par_chunks(per * c_out * pixels)),
+        )
+        .for_each(|(partial, (x, dy))| {
+            with_scratch(|s| {
+                let images = dy.len() / (c_out * pixels);
+                let ld = images * pixels;
+                let cols = grow(&mut s.cols, rows * ld);
+                for n in 0..images {
+                    im2col(g, &x[n * in_len..], &mut cols[n * pixels..], ld);
+                }
+                let dy_mat = if images == 1 {
+                    MatRef::row_major(dy, c_out, ld)
+                } else {
+                    let mat = grow(&mut s.mat, c_out * ld);
+                    gather(dy, images, c_out, pixels, mat);
+                    MatRef::row_major(mat, c_out, ld)
+                };
+                // partial: (c_out, c_in·k_h·k_w) = dy·colsᵀ
+                gemm(
+                    dy_mat,
+                    MatRef::row_major(cols, rows, ld).t(),
+                    0.0,
+                    partial,
+                    par,
+                );
+            })
+        });
+    for partial in partials.chunks_exact(c_out * rows) {
+        dw.iter_mut().zip(partial).for_each(|(d, &p)| *d += p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gradcheck::random_tensor;
+
+    fn geometry(
+        c_in: usize,
+        h: usize,
+        w: usize,
+        k: (usize, usize),
+        s: usize,
+        pad: usize,
+        d: usize,
+    ) -> Geometry {
+        let out = |len: usize, k: usize| (len + 2 * pad - d * (k - 1) - 1) / s + 1;
+        Geometry {
+            c_in,
+            h,
+            w,
+            k_h: k.0,
+            k_w: k.1,
+            stride: (s, s),
+            pad: (pad, pad),
+            dilation: (d, d),
+            h_out: out(h, k.0),
+            w_out: out(w, k.1),
+        }
+    }
+
+    #[test]
+    fn im2col_by_hand() {
+        // x = [1 2 3; 4 5 6; 7 8 9], 2×2 kernel, stride 1, no padding: the four windows
+        // [1 2; 4 5], [2 3; 5 6], [4 5; 7 8], [5 6; 8 9] become the four columns.
+        let g = geometry(1, 3, 3, (2, 2), 1, 0, 1);
+        let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+        let mut cols = vec![f32::NAN; 16];
+        im2col(&g, &x, &mut cols, 4);
+        #[rustfmt::skip]
+        let want = [
+            1.0, 2.0, 4.0, 5.0, // tap (0,0)
+            2.0, 3.0, 5.0, 6.0, // tap (0,1)
+            4.0, 5.0, 7.0, 8.0, // tap (1,0)
+            5.0, 6.0, 8.0, 9.0, // tap (1,1)
+        ];
+        assert_eq!(cols, want);
+    }
+
+    #[test]
+    fn col2im_is_the_adjoint_of_im2col() {
+        // ⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ over seeded random geometries.
+        let mut seed = 1;
+        for c_in in 1..=3 {
+            for (h, w) in [(1, 1), (5, 7), (8, 3)] {
+                for k in [(1, 1), (2, 3), (3, 3)] {
+                    for (s, pad, d) in [(1, 0, 1), (2, 1, 1), (3, 2, 2), (1, 2, 2), (2, 0, 1)] {
+                        if h + 2 * pad < d * (k.0 - 1) + 1 || w + 2 * pad < d * (k.1 - 1) + 1 {
+                            continue;
+                        }
+                        let g = geometry(c_in, h, w, k, s, pad, d);
+                        seed += 1;
+                        let x = random_tensor(&[g.image_len()], seed);
+                        let c = random_tensor(&[g.col_rows() * g.out_pixels()], seed + 1000);
+                        let mut cols = vec![0.0; c.numel()];
+                        im2col(&g, x.data(), &mut cols, g.out_pixels());
+                        let mut back = vec![0.0; x.numel()];
+                        col2im(&g, c.data(), g.out_pixels(), &mut back);
+                        let dot = |a: &[f32], b: &[f32]| {
+                            a.iter()
+                                .zip(b)
+                                .map(|(&a, &b)| a as f64 * b as f64)
+                                .sum::<f64>()
+                        };
+                        let (lhs, rhs) = (dot(&cols, c.data()), dot(x.data(), &back));
+                        assert!(
+                            (lhs - rhs).abs() < 1e-4 * (1.0 + lhs.abs()),
+                            "{g:?}: {lhs} vs {rhs}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_depend_on_shapes_only() {
+        assert_eq!(images_per_chunk(64, 196, TARGET_COLS), 1);
+        assert_eq!(images_per_chunk(64, 1, TARGET_COLS), 64);
+        assert_eq!(images_per_chunk(64, 49, TARGET_DEPTH), 16);
+        assert_eq!(images_per_chunk(0, 49, TARGET_COLS), 1);
+    }
+}
