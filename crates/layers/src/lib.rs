@@ -37,8 +37,10 @@
 //! assert_eq!(g.shape(y), &[16, 8]);
 //! ```
 pub mod activation;
+pub mod conv;
 pub mod dropout;
 pub mod error;
+pub mod gradcheck;
 pub mod graph;
 pub mod init;
 pub mod io;
@@ -48,11 +50,13 @@ pub mod module;
 pub mod norm;
 pub mod optim;
 pub mod parameter;
+pub mod pool;
 pub mod reshape;
 pub mod sequential;
 pub mod summary;
 
 pub use activation::Activation;
+pub use conv::{Conv2d, ConvTranspose2d};
 pub use dropout::Dropout;
 pub use error::CheckpointError;
 pub use graph::{Grads, Graph};
@@ -61,6 +65,7 @@ pub use loss::Loss;
 pub use module::{Module, infer};
 pub use norm::BatchNorm;
 pub use parameter::{Parameter, Role};
+pub use pool::{AvgPool2d, MaxPool2d, Upsample};
 pub use reshape::{Flatten, Unflatten};
 pub use sequential::Sequential;
 pub use summary::Summary;

@@ -9,6 +9,9 @@ use crate::summary::Row;
 
 /// Children run in order; child `i` is named `"i"`, so its parameters are `"i.weight"`, and
 /// inside a parent named `encoder`, `"encoder.i.weight"` (PyTorch's `nn.Sequential`).
+/// Children can also be given names ([`Sequential::push_named`], PyTorch's
+/// `nn.Sequential(OrderedDict(...))`), which is how an autoencoder gets `encoder.0.weight`:
+/// `Sequential::new().push_named("encoder", enc).push_named("decoder", dec)`.
 ///
 /// ```
 /// # use layers::{Activation, Linear, Module, Sequential};
@@ -23,8 +26,8 @@ use crate::summary::Row;
 /// ```
 #[derive(Default)]
 pub struct Sequential {
-    /// The children, in order.
-    pub layers: Vec<Box<dyn Module>>,
+    /// The children with their names, in order.
+    pub layers: Vec<(String, Box<dyn Module>)>,
 }
 
 impl Sequential {
@@ -33,16 +36,36 @@ impl Sequential {
         Sequential::default()
     }
 
-    /// Appends a child.
-    pub fn push(mut self, layer: impl Module + 'static) -> Sequential {
-        self.layers.push(Box::new(layer));
+    /// Appends a child, named by its position (`"0"`, `"1"`, …).
+    pub fn push(self, layer: impl Module + 'static) -> Sequential {
+        self.push_boxed(Box::new(layer))
+    }
+
+    /// Appends a boxed child, named by its position.
+    pub fn push_boxed(mut self, layer: Box<dyn Module>) -> Sequential {
+        let name = self.layers.len().to_string();
+        self.layers.push((name, layer));
         self
     }
 
-    /// Appends a boxed child.
-    pub fn push_boxed(mut self, layer: Box<dyn Module>) -> Sequential {
-        self.layers.push(layer);
+    /// Appends a child with a name of its own (`"encoder"`).
+    pub fn push_named(mut self, name: &str, layer: impl Module + 'static) -> Sequential {
+        assert!(
+            !name.is_empty() && !name.contains('.') && self.layers.iter().all(|(n, _)| n != name),
+            "Sequential: child name {name:?} must be non-empty, without '.', and unique"
+        );
+        self.layers.push((name.to_string(), Box::new(layer)));
         self
+    }
+
+    /// The child called `name`.
+    pub fn child(&self, name: &str) -> Option<&dyn Module> {
+        self.layers.iter().find(|(n, _)| n == name).map(|(_, m)| m.as_ref())
+    }
+
+    /// The child called `name`, writable.
+    pub fn child_mut(&mut self, name: &str) -> Option<&mut (dyn Module + 'static)> {
+        self.layers.iter_mut().find(|(n, _)| n == name).map(|(_, m)| m.as_mut())
     }
 
     /// The number of children.
@@ -59,32 +82,32 @@ impl Sequential {
 impl Module for Sequential {
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
         let mut x = x;
-        for (i, layer) in self.layers.iter_mut().enumerate() {
-            x = g.scoped(&i.to_string(), |g| layer.forward(g, x));
+        for (name, layer) in &mut self.layers {
+            x = g.scoped(name, |g| layer.forward(g, x));
         }
         x
     }
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
-        for (i, layer) in self.layers.iter().enumerate() {
-            layer.visit(&join(prefix, &i.to_string()), f);
+        for (name, layer) in &self.layers {
+            layer.visit(&join(prefix, name), f);
         }
     }
 
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter)) {
-        for (i, layer) in self.layers.iter_mut().enumerate() {
-            layer.visit_mut(&join(prefix, &i.to_string()), f);
+        for (name, layer) in &mut self.layers {
+            layer.visit_mut(&join(prefix, name), f);
         }
     }
 
     fn set_training(&mut self, training: bool) {
-        for layer in &mut self.layers {
+        for (_, layer) in &mut self.layers {
             layer.set_training(training);
         }
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
-        self.layers.iter().fold(input.to_vec(), |shape, layer| layer.output_shape(&shape))
+        self.layers.iter().fold(input.to_vec(), |shape, (_, layer)| layer.output_shape(&shape))
     }
 
     fn type_name(&self) -> String {
@@ -94,7 +117,7 @@ impl Module for Sequential {
     fn mult_adds(&self, input: &[usize]) -> u64 {
         let mut shape = input.to_vec();
         let mut total = 0;
-        for layer in &self.layers {
+        for (_, layer) in &self.layers {
             total += layer.mult_adds(&shape);
             shape = layer.output_shape(&shape);
         }
@@ -105,8 +128,8 @@ impl Module for Sequential {
         let at = rows.len();
         let child_depth = if name.is_empty() { depth } else { depth + 1 };
         let mut shape = input.to_vec();
-        for (i, layer) in self.layers.iter().enumerate() {
-            shape = layer.summarize(&join(name, &i.to_string()), child_depth, &shape, rows);
+        for (child, layer) in &self.layers {
+            shape = layer.summarize(&join(name, child), child_depth, &shape, rows);
         }
         if !name.is_empty() {
             rows.insert(at, Row::of_container(self, name, depth, input, &shape));

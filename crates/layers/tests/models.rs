@@ -1,0 +1,126 @@
+//! The lab's models: parameter counts and shapes against PyTorch's, names, the summary, and
+//! a few training steps.
+
+mod common;
+
+use common::{conv_ae, deep_dense_ae, dense_ae};
+use layers::optim::{Adam, Optimizer};
+use layers::{Graph, Module, Summary};
+use tensor::{Reduction, Tensor, rng};
+
+// PyTorch: sum(p.numel() for p in model.parameters()) for the same architectures.
+#[test]
+fn dense_784_64_784_has_101200_parameters() {
+    let model = dense_ae(64, &mut rng(0));
+    assert_eq!(model.num_parameters(), 101_200);
+    assert_eq!(model.output_shape(&[64, 1, 28, 28]), vec![64, 1, 28, 28]);
+}
+
+#[test]
+fn deep_dense_784_128_64_128_784_has_218192_parameters() {
+    let model = deep_dense_ae(64, &mut rng(0));
+    assert_eq!(model.num_parameters(), 218_192);
+    assert_eq!(model.num_trainable_parameters(), 218_192);
+}
+
+#[test]
+fn conv_autoencoder_has_210369_parameters_and_pytorch_shapes() {
+    let model = conv_ae(&mut rng(0));
+    assert_eq!(model.num_parameters(), 210_369);
+    let s = Summary::new(&model, &[64, 1, 28, 28]);
+    let shapes: Vec<(String, Vec<usize>, usize)> =
+        s.rows.iter().filter(|r| r.leaf).map(|r| (r.name.clone(), r.output_shape.clone(), r.params)).collect();
+    // torchinfo.summary(model, (64, 1, 28, 28)) gives these output shapes and Param #.
+    let expected: Vec<(&str, [usize; 4], usize)> = vec![
+        ("encoder.0", [64, 16, 14, 14], 160),
+        ("encoder.1", [64, 16, 14, 14], 0),
+        ("encoder.2", [64, 32, 7, 7], 4_640),
+        ("encoder.3", [64, 32, 7, 7], 0),
+        ("encoder.4", [64, 64, 1, 1], 100_416),
+        ("decoder.0", [64, 32, 7, 7], 100_384),
+        ("decoder.1", [64, 32, 7, 7], 0),
+        ("decoder.2", [64, 16, 14, 14], 4_624),
+        ("decoder.3", [64, 16, 14, 14], 0),
+        ("decoder.4", [64, 1, 28, 28], 145),
+        ("decoder.5", [64, 1, 28, 28], 0),
+    ];
+    assert_eq!(shapes.len(), expected.len());
+    for ((name, shape, params), (e_name, e_shape, e_params)) in shapes.iter().zip(&expected) {
+        assert_eq!((name.as_str(), shape.as_slice(), *params), (*e_name, e_shape.as_slice(), *e_params));
+    }
+    assert_eq!(s.total_params, 210_369);
+    assert_eq!(s.trainable_params, 210_369);
+    // Multiply-adds per image: conv c_out·h_out·w_out·c_in·k², conv-transpose c_in·h·w·c_out·k².
+    let macs = 16 * 14 * 14 * 9 + 32 * 7 * 7 * 16 * 9 + 64 * 32 * 49 + 64 * 32 * 49 + 32 * 7 * 7 * 16 * 9 + 16 * 14 * 14 * 9;
+    assert_eq!(s.mult_adds_per_sample, macs as u64);
+    let text = s.to_string();
+    assert!(text.contains("Total params: 210,369"), "{text}");
+    assert!(text.contains("encoder.4 (Conv2d)"), "{text}");
+    println!("{text}");
+}
+
+#[test]
+fn parameter_names_follow_pytorch_state_dict_keys() {
+    let model = conv_ae(&mut rng(0));
+    let names = model.parameter_names();
+    assert_eq!(
+        names,
+        [
+            "encoder.0.weight", "encoder.0.bias", "encoder.2.weight", "encoder.2.bias", "encoder.4.weight",
+            "encoder.4.bias", "decoder.0.weight", "decoder.0.bias", "decoder.2.weight", "decoder.2.bias",
+            "decoder.4.weight", "decoder.4.bias",
+        ]
+    );
+}
+
+#[test]
+fn forward_registers_every_parameter_and_backward_names_every_gradient() {
+    let mut model = conv_ae(&mut rng(0));
+    let mut g = Graph::new();
+    let x = g.input(Tensor::uniform(&[2, 1, 28, 28], 0.0, 1.0, &mut rng(1)));
+    let y = model.forward(&mut g, x);
+    assert_eq!(g.shape(y), &[2, 1, 28, 28]);
+    let loss = g.mse_loss(y, x, Reduction::Mean);
+    let grads = g.backward(loss);
+    assert_eq!(grads.len(), 12);
+    model.visit("", &mut |name, p| assert_eq!(grads.get(name).unwrap().shape(), p.value.shape(), "{name}"));
+}
+
+#[test]
+fn dense_autoencoder_loss_falls_with_adam() {
+    let mut r = rng(3);
+    let mut model = dense_ae(16, &mut r);
+    let batch = Tensor::uniform(&[8, 1, 28, 28], 0.0, 1.0, &mut r);
+    let mut opt = Adam::new(1e-2);
+    let mut losses = Vec::new();
+    for _ in 0..30 {
+        let mut g = Graph::new();
+        let x = g.input(batch.clone());
+        let y = model.forward(&mut g, x);
+        let loss = g.mse_loss(y, x, Reduction::Mean);
+        losses.push(g.value(loss).item());
+        let grads = g.backward(loss);
+        opt.step(&mut model, &grads);
+    }
+    // Uniform noise cannot be compressed much; the loss must still fall at every step.
+    assert!(losses.windows(2).all(|w| w[1] < w[0]), "{losses:?}");
+    assert!(losses[29] < 0.9 * losses[0], "{losses:?}");
+}
+
+#[test]
+fn frozen_parameters_get_no_gradient_and_count_as_non_trainable() {
+    let mut model = dense_ae(8, &mut rng(0));
+    if let Some(enc) = model.child_mut("encoder") {
+        enc.set_trainable(false);
+    }
+    assert_eq!(model.num_trainable_parameters(), 8 * 784 + 784);
+    let s = Summary::new(&model, &[1, 1, 28, 28]);
+    assert_eq!(s.total_params - s.trainable_params, 784 * 8 + 8);
+    let mut g = Graph::new();
+    let x = g.input(Tensor::ones(&[1, 1, 28, 28]));
+    let y = model.forward(&mut g, x);
+    let l = g.mean_all(y);
+    let grads = g.backward(l);
+    assert!(grads.get("encoder.1.weight").is_none());
+    assert!(grads.get("decoder.0.weight").is_some());
+}
