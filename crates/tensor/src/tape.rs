@@ -487,3 +487,61 @@ impl Gradients {
         self.grads.get_mut(v.0).and_then(Option::take)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small_graph(tape: &mut Tape) -> (Var, Var, Var) {
+        let w = tape.leaf(Tensor::from_vec(&[2, 3], vec![0.5, -1.0, 2.0, 1.5, 0.25, -0.5]));
+        let x = tape.constant(Tensor::from_vec(&[1, 2], vec![1.0, 2.0]));
+        let h = tape.matmul(x, w);
+        let a = tape.relu(h);
+        let loss = tape.sum_all(a);
+        (w, x, loss)
+    }
+
+    #[test]
+    fn gradients_come_back_for_leaves_only() {
+        let mut tape = Tape::new();
+        let (w, x, loss) = small_graph(&mut tape);
+        // h = x·w = [3.5, -0.5, 1.0]; relu passes columns 0 and 2; dw[i, j] = x[i]·1[h_j > 0].
+        let grads = tape.backward(loss);
+        assert_eq!(grads.get(w).unwrap().data(), &[1.0, 0.0, 1.0, 2.0, 0.0, 2.0]);
+        assert!(grads.get(x).is_none(), "a constant gets no gradient");
+        assert!(grads.get(Var(2)).is_none(), "intermediate gradients are dropped");
+    }
+
+    #[test]
+    fn no_grad_tape_records_nothing() {
+        let mut tape = Tape::no_grad();
+        let (w, _, loss) = small_graph(&mut tape);
+        assert_eq!(tape.value(loss).item(), 4.5);
+        assert!(tape.nodes().iter().all(|n| matches!(n.op, Op::Constant) && !n.requires_grad));
+        assert!(tape.backward(loss).get(w).is_none());
+    }
+
+    #[test]
+    fn dump_and_dot_show_every_node() {
+        let mut tape = Tape::new();
+        small_graph(&mut tape);
+        let dump = tape.dump();
+        let lines: Vec<&str> = dump.lines().collect();
+        assert_eq!(lines.len(), 5);
+        assert!(lines[0].starts_with("%0") && lines[0].contains("Leaf") && lines[0].ends_with("[2, 3]"));
+        assert!(lines[2].contains("Matmul(A·B) <- %1, %0") && lines[2].ends_with("[1, 3]"));
+        assert!(lines[4].contains("Sum(all) <- %3") && lines[4].ends_with("[]"));
+        let dot = tape.to_dot();
+        assert!(dot.starts_with("digraph tape {") && dot.trim_end().ends_with('}'));
+        assert!(dot.contains("n0 -> n2;") && dot.contains("n1 -> n2;") && dot.contains("n3 -> n4;"));
+    }
+
+    #[test]
+    #[should_panic(expected = "backward: the loss must have one element, not shape [1, 3]")]
+    fn backward_needs_a_scalar() {
+        let mut tape = Tape::new();
+        let x = tape.leaf(Tensor::zeros(&[1, 3]));
+        let y = tape.relu(x);
+        tape.backward(y);
+    }
+}
