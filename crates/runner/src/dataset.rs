@@ -63,7 +63,11 @@ impl Dataset {
         let size = self.height * self.width;
         let mut data = Vec::with_capacity(indices.len() * size);
         for &i in indices {
-            data.extend(self.pixels[i * size..(i + 1) * size].iter().map(|&p| p as f32 / 255.0));
+            data.extend(
+                self.pixels[i * size..(i + 1) * size]
+                    .iter()
+                    .map(|&p| p as f32 / 255.0),
+            );
         }
         Tensor::from_vec(&[indices.len(), 1, self.height, self.width], data)
     }

@@ -42,7 +42,9 @@ impl fmt::Display for IdxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             IdxError::Io(path, e) => write!(f, "{}: {e}", path.display()),
-            IdxError::Format(path, what) => write!(f, "{}: not a valid IDX file: {what}", path.display()),
+            IdxError::Format(path, what) => {
+                write!(f, "{}: not a valid IDX file: {what}", path.display())
+            }
         }
     }
 }
@@ -55,9 +57,13 @@ pub fn read(path: &Path) -> Result<IdxArray, IdxError> {
     let mut bytes = Vec::new();
     let file = File::open(path).map_err(io_err)?;
     if path.extension().is_some_and(|e| e == "gz") {
-        GzDecoder::new(file).read_to_end(&mut bytes).map_err(io_err)?;
+        GzDecoder::new(file)
+            .read_to_end(&mut bytes)
+            .map_err(io_err)?;
     } else {
-        io::BufReader::new(file).read_to_end(&mut bytes).map_err(io_err)?;
+        io::BufReader::new(file)
+            .read_to_end(&mut bytes)
+            .map_err(io_err)?;
     }
     parse(&bytes).map_err(|what| IdxError::Format(path.to_path_buf(), what))
 }
@@ -65,7 +71,10 @@ pub fn read(path: &Path) -> Result<IdxArray, IdxError> {
 /// Parses the bytes of an (uncompressed) IDX file.
 pub fn parse(bytes: &[u8]) -> Result<IdxArray, String> {
     if bytes.len() < 4 {
-        return Err(format!("{} bytes is too short for the 4-byte magic number", bytes.len()));
+        return Err(format!(
+            "{} bytes is too short for the 4-byte magic number",
+            bytes.len()
+        ));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
         return Err(format!(
@@ -74,7 +83,10 @@ pub fn parse(bytes: &[u8]) -> Result<IdxArray, String> {
         ));
     }
     if bytes[2] != 0x08 {
-        return Err(format!("element type {:#04x}, expected 0x08 (unsigned byte)", bytes[2]));
+        return Err(format!(
+            "element type {:#04x}, expected 0x08 (unsigned byte)",
+            bytes[2]
+        ));
     }
     let rank = bytes[3] as usize;
     if rank == 0 {
@@ -82,7 +94,10 @@ pub fn parse(bytes: &[u8]) -> Result<IdxArray, String> {
     }
     let header = 4 + 4 * rank;
     if bytes.len() < header {
-        return Err(format!("header of {header} bytes for {rank} dimensions, but the file has {}", bytes.len()));
+        return Err(format!(
+            "header of {header} bytes for {rank} dimensions, but the file has {}",
+            bytes.len()
+        ));
     }
     let dims: Vec<usize> = bytes[4..header]
         .chunks_exact(4)
@@ -94,8 +109,14 @@ pub fn parse(bytes: &[u8]) -> Result<IdxArray, String> {
         .ok_or_else(|| format!("dimensions {dims:?} overflow"))?;
     let body = bytes.len() - header;
     if body != count {
-        let problem = if body < count { "truncated" } else { "trailing bytes" };
-        return Err(format!("{problem}: dimensions {dims:?} need {count} bytes of data, found {body}"));
+        let problem = if body < count {
+            "truncated"
+        } else {
+            "trailing bytes"
+        };
+        return Err(format!(
+            "{problem}: dimensions {dims:?} need {count} bytes of data, found {body}"
+        ));
     }
     Ok(IdxArray {
         dims,
@@ -126,8 +147,16 @@ mod tests {
     #[test]
     fn rejects_bad_files_with_reasons() {
         assert!(parse(&[0, 0]).unwrap_err().contains("too short"));
-        assert!(parse(&idx_bytes(&[2], &[1])).unwrap_err().contains("truncated"));
-        assert!(parse(&idx_bytes(&[1], &[1, 2])).unwrap_err().contains("trailing"));
+        assert!(
+            parse(&idx_bytes(&[2], &[1]))
+                .unwrap_err()
+                .contains("truncated")
+        );
+        assert!(
+            parse(&idx_bytes(&[1], &[1, 2]))
+                .unwrap_err()
+                .contains("trailing")
+        );
         let mut float = idx_bytes(&[1], &[1]);
         float[2] = 0x0d;
         assert!(parse(&float).unwrap_err().contains("element type 0x0d"));

@@ -13,7 +13,7 @@
 use std::fmt::Write as _;
 
 use crate::ops::{
-    activation, binary, conv2d, conv_transpose2d, loss, matmul, pool, reduce, shape_ops, unary,
+    activation, binary, conv_transpose2d, conv2d, loss, matmul, pool, reduce, shape_ops, unary,
 };
 use crate::tensor::Tensor;
 
@@ -362,8 +362,12 @@ impl Tape {
                 into(*b, &|db| binary::div_backward_rhs(val(*a), val(*b), dy, db));
             }
             Maximum(a, b) => {
-                into(*a, &|da| binary::maximum_backward(val(*a), val(*b), dy, da, true));
-                into(*b, &|db| binary::maximum_backward(val(*b), val(*a), dy, db, false));
+                into(*a, &|da| {
+                    binary::maximum_backward(val(*a), val(*b), dy, da, true)
+                });
+                into(*b, &|db| {
+                    binary::maximum_backward(val(*b), val(*a), dy, db, false)
+                });
             }
             Neg(x) => into(*x, &|dx| unary::neg_backward(dy, dx)),
             AddScalar(x, _) => into(*x, &|dx| unary::add_scalar_backward(dy, dx)),
@@ -375,7 +379,9 @@ impl Tape {
             Abs(x) => into(*x, &|dx| unary::abs_backward(val(*x), dy, dx)),
             Clamp(x, lo, hi) => into(*x, &|dx| unary::clamp_backward(val(*x), *lo, *hi, dy, dx)),
             Relu(x) => into(*x, &|dx| activation::relu_backward(val(*x), dy, dx)),
-            LeakyRelu(x, s) => into(*x, &|dx| activation::leaky_relu_backward(val(*x), *s, dy, dx)),
+            LeakyRelu(x, s) => into(*x, &|dx| {
+                activation::leaky_relu_backward(val(*x), *s, dy, dx)
+            }),
             Sigmoid(x) => into(*x, &|dx| activation::sigmoid_backward(y, dy, dx)),
             Tanh(x) => into(*x, &|dx| activation::tanh_backward(y, dy, dx)),
             Softplus(x) => into(*x, &|dx| activation::softplus_backward(val(*x), dy, dx)),
@@ -385,9 +391,9 @@ impl Tape {
             Reshape(x) => into(*x, &|dx| shape_ops::reshape_backward(dy, dx)),
             Permute(x, perm) => into(*x, &|dx| shape_ops::permute_backward(perm, dy, dx)),
             Slice(x, spec) => into(*x, &|dx| shape_ops::slice_backward(spec, dy, dx)),
-            IndexSelect(x, axis, idx) => {
-                into(*x, &|dx| shape_ops::index_select_backward(*axis, idx, dy, dx))
-            }
+            IndexSelect(x, axis, idx) => into(*x, &|dx| {
+                shape_ops::index_select_backward(*axis, idx, dy, dx)
+            }),
             Concat(xs, axis) => {
                 let mut start = 0;
                 for &x in xs {
@@ -401,12 +407,18 @@ impl Tape {
                 into(*b, &|db| matmul::backward_rhs(val(*a), *t, dy, db));
             }
             Loss(p, t, kind, r) => {
-                into(*p, &|dp| loss::backward_prediction(*kind, *r, val(*p), val(*t), dy, dp));
-                into(*t, &|dt| loss::backward_target(*kind, *r, val(*p), val(*t), dy, dt));
+                into(*p, &|dp| {
+                    loss::backward_prediction(*kind, *r, val(*p), val(*t), dy, dp)
+                });
+                into(*t, &|dt| {
+                    loss::backward_target(*kind, *r, val(*p), val(*t), dy, dt)
+                });
             }
             GaussianKl(mean, logvar, r) => {
                 into(*mean, &|dm| loss::kl_backward_mean(*r, val(*mean), dy, dm));
-                into(*logvar, &|dl| loss::kl_backward_logvar(*r, val(*logvar), dy, dl));
+                into(*logvar, &|dl| {
+                    loss::kl_backward_logvar(*r, val(*logvar), dy, dl)
+                });
             }
             Conv2d(x, w, b, spec) => {
                 into(*x, &|dx| conv2d::backward_input(val(*w), spec, dy, dx));
@@ -416,34 +428,46 @@ impl Tape {
                 }
             }
             ConvTranspose2d(x, w, b, spec) => {
-                into(*x, &|dx| conv_transpose2d::backward_input(val(*w), spec, dy, dx));
-                into(*w, &|dw| conv_transpose2d::backward_weight(val(*x), spec, dy, dw));
+                into(*x, &|dx| {
+                    conv_transpose2d::backward_input(val(*w), spec, dy, dx)
+                });
+                into(*w, &|dw| {
+                    conv_transpose2d::backward_weight(val(*x), spec, dy, dw)
+                });
                 if let Some(b) = b {
                     into(*b, &|db| conv2d::backward_bias(dy, db));
                 }
             }
             MaxPool2d(x, _, argmax) => into(*x, &|dx| pool::max_pool2d_backward(argmax, dy, dx)),
             AvgPool2d(x, spec) => into(*x, &|dx| pool::avg_pool2d_backward(spec, dy, dx)),
-            UpsampleNearest2d(x, f) => into(*x, &|dx| pool::upsample_nearest2d_backward(*f, dy, dx)),
+            UpsampleNearest2d(x, f) => {
+                into(*x, &|dx| pool::upsample_nearest2d_backward(*f, dy, dx))
+            }
         }
     }
 
-    /// One line per node: id, op (with its inputs) and output shape.
+    /// One line per node: id, output shape, op and its inputs.
     ///
     /// ```text
-    /// %0 = Leaf                  [2, 3]
-    /// %1 = Relu(%0)              [2, 3]
+    /// %0    [2, 3]               Leaf
+    /// %1    [2, 3]               Relu <- %0
     /// ```
     pub fn dump(&self) -> String {
         let mut out = String::new();
         for (i, node) in self.nodes.iter().enumerate() {
-            let inputs: Vec<String> = node.op.inputs().iter().map(|v| format!("%{}", v.0)).collect();
+            let inputs: Vec<String> = node
+                .op
+                .inputs()
+                .iter()
+                .map(|v| format!("%{}", v.0))
+                .collect();
             let call = if inputs.is_empty() {
                 node.op.name()
             } else {
                 format!("{} <- {}", node.op.name(), inputs.join(", "))
             };
-            let _ = writeln!(out, "%{i:<4} {call:<48} {:?}", node.value.shape());
+            let shape = format!("{:?}", node.value.shape());
+            let _ = writeln!(out, "%{i:<4} {shape:<20} {call}");
         }
         out
     }
@@ -452,14 +476,17 @@ impl Tape {
     /// from each input to its user. Leaves are green; nodes without gradient are grey.
     /// Render with `dot -Tpng tape.dot -o tape.png`.
     pub fn to_dot(&self) -> String {
-        let mut out = String::from("digraph tape {\n  rankdir=TB;\n  node [shape=box, fontname=monospace];\n");
+        let mut out = String::from(
+            "digraph tape {\n  rankdir=TB;\n  node [shape=box, fontname=monospace];\n",
+        );
         for (i, node) in self.nodes.iter().enumerate() {
             let style = match (&node.op, node.requires_grad) {
                 (Op::Leaf, _) => ", style=filled, fillcolor=palegreen",
                 (_, false) => ", color=grey, fontcolor=grey",
                 _ => "",
             };
-            let label = format!("%{i} {}\\n{:?}", node.op.name(), node.value.shape()).replace('"', "'");
+            let label =
+                format!("%{i} {}\\n{:?}", node.op.name(), node.value.shape()).replace('"', "'");
             let _ = writeln!(out, "  n{i} [label=\"{label}\"{style}];");
             for input in node.op.inputs() {
                 let _ = writeln!(out, "  n{} -> n{i};", input.0);
@@ -493,7 +520,10 @@ mod tests {
     use super::*;
 
     fn small_graph(tape: &mut Tape) -> (Var, Var, Var) {
-        let w = tape.leaf(Tensor::from_vec(&[2, 3], vec![0.5, -1.0, 2.0, 1.5, 0.25, -0.5]));
+        let w = tape.leaf(Tensor::from_vec(
+            &[2, 3],
+            vec![0.5, -1.0, 2.0, 1.5, 0.25, -0.5],
+        ));
         let x = tape.constant(Tensor::from_vec(&[1, 2], vec![1.0, 2.0]));
         let h = tape.matmul(x, w);
         let a = tape.relu(h);
@@ -507,9 +537,15 @@ mod tests {
         let (w, x, loss) = small_graph(&mut tape);
         // h = x·w = [3.5, -0.5, 1.0]; relu passes columns 0 and 2; dw[i, j] = x[i]·1[h_j > 0].
         let grads = tape.backward(loss);
-        assert_eq!(grads.get(w).unwrap().data(), &[1.0, 0.0, 1.0, 2.0, 0.0, 2.0]);
+        assert_eq!(
+            grads.get(w).unwrap().data(),
+            &[1.0, 0.0, 1.0, 2.0, 0.0, 2.0]
+        );
         assert!(grads.get(x).is_none(), "a constant gets no gradient");
-        assert!(grads.get(Var(2)).is_none(), "intermediate gradients are dropped");
+        assert!(
+            grads.get(Var(2)).is_none(),
+            "intermediate gradients are dropped"
+        );
     }
 
     #[test]
@@ -517,7 +553,11 @@ mod tests {
         let mut tape = Tape::no_grad();
         let (w, _, loss) = small_graph(&mut tape);
         assert_eq!(tape.value(loss).item(), 4.5);
-        assert!(tape.nodes().iter().all(|n| matches!(n.op, Op::Constant) && !n.requires_grad));
+        assert!(
+            tape.nodes()
+                .iter()
+                .all(|n| matches!(n.op, Op::Constant) && !n.requires_grad)
+        );
         assert!(tape.backward(loss).get(w).is_none());
     }
 
@@ -528,12 +568,19 @@ mod tests {
         let dump = tape.dump();
         let lines: Vec<&str> = dump.lines().collect();
         assert_eq!(lines.len(), 5);
-        assert!(lines[0].starts_with("%0") && lines[0].contains("Leaf") && lines[0].ends_with("[2, 3]"));
-        assert!(lines[2].contains("Matmul(A·B) <- %1, %0") && lines[2].ends_with("[1, 3]"));
-        assert!(lines[4].contains("Sum(all) <- %3") && lines[4].ends_with("[]"));
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["%0", "[2,", "3]", "Leaf"]
+        );
+        assert!(
+            lines[2].starts_with("%2    [1, 3]") && lines[2].ends_with("Matmul(A·B) <- %1, %0")
+        );
+        assert!(lines[4].starts_with("%4    []") && lines[4].ends_with("Sum(all) <- %3"));
         let dot = tape.to_dot();
         assert!(dot.starts_with("digraph tape {") && dot.trim_end().ends_with('}'));
-        assert!(dot.contains("n0 -> n2;") && dot.contains("n1 -> n2;") && dot.contains("n3 -> n4;"));
+        assert!(
+            dot.contains("n0 -> n2;") && dot.contains("n1 -> n2;") && dot.contains("n3 -> n4;")
+        );
     }
 
     #[test]
