@@ -82,6 +82,20 @@ impl Geometry {
         self.h_out * self.w_out
     }
 
+    /// Whether the kernel covers the whole unpadded input in one window (`h_out = w_out = 1`,
+    /// no padding, `k = (h, w)`, taps adjacent). Then `im2col(x)` of image `n` is `x[n]` itself
+    /// read as a column, the im2col matrix of a batch is the transposed view of `x` as
+    /// `(batch, c_in·h·w)`, and the convolution is a dense layer: no copy is needed.
+    pub fn is_dense(&self) -> bool {
+        let adjacent = |k: usize, d: usize| k == 1 || d == 1;
+        self.h_out == 1
+            && self.w_out == 1
+            && self.pad == (0, 0)
+            && (self.k_h, self.k_w) == (self.h, self.w)
+            && adjacent(self.k_h, self.dilation.0)
+            && adjacent(self.k_w, self.dilation.1)
+    }
+
     /// The output columns `j` whose tap at kernel offset `q` lands inside the input along one
     /// axis: `0 ≤ j·s − pad + q·d < len`, as a range of `j` within `0..out`.
     fn valid(out: usize, len: usize, s: usize, pad: usize, d: usize, q: usize) -> (usize, usize) {
@@ -266,6 +280,21 @@ pub fn forward(
         return;
     }
     let w_mat = MatRef::row_major(w, c_out, rows);
+    if g.is_dense() {
+        // y (batch, c_out) = x (batch, c_in·h·w) · Wᵀ: one GEMM for the whole batch.
+        gemm(
+            MatRef::row_major(x, batch, rows),
+            w_mat.t(),
+            beta,
+            y,
+            Parallelism::Rayon,
+        );
+        if let Some(b) = bias {
+            y.chunks_exact_mut(c_out)
+                .for_each(|y| y.iter_mut().zip(b).for_each(|(y, &b)| *y += b));
+        }
+        return;
+    }
     let per = images_per_chunk(batch, pixels, TARGET_COLS);
     let par = gemm_parallelism(batch.div_ceil(per));
     let in_len = g.image_len();
@@ -327,7 +356,19 @@ pub fn backward_data(
     if batch == 0 || pixels == 0 || in_len == 0 {
         return;
     }
-    let w_t = MatRef::row_major(w, c_out, rows).t();
+    let w_mat = MatRef::row_major(w, c_out, rows);
+    if g.is_dense() {
+        // col2im is the identity here: x (batch, c_in·h·w) += dy (batch, c_out) · W.
+        gemm(
+            MatRef::row_major(dy, batch, c_out),
+            w_mat,
+            1.0,
+            x,
+            Parallelism::Rayon,
+        );
+        return;
+    }
+    let w_t = w_mat.t();
     let per = images_per_chunk(batch, pixels, TARGET_COLS);
     let par = gemm_parallelism(batch.div_ceil(per));
     x.par_chunks_mut(per * in_len)
@@ -374,6 +415,19 @@ pub fn backward_filter(
 ) {
     let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
     if batch == 0 || pixels == 0 || rows == 0 || c_out == 0 {
+        return;
+    }
+    if g.is_dense() {
+        // dw (c_out, c_in·h·w) += dyᵀ (c_out, batch) · x (batch, c_in·h·w): one GEMM, its
+        // depth running over the batch.
+        let dy_t = MatRef::row_major(dy, batch, c_out).t();
+        gemm(
+            dy_t,
+            MatRef::row_major(x, batch, rows),
+            1.0,
+            dw,
+            Parallelism::Rayon,
+        );
         return;
     }
     let per = images_per_chunk(batch, pixels, TARGET_DEPTH);

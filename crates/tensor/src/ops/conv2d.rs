@@ -470,6 +470,32 @@ pub(crate) mod tests {
         }
     }
 
+    #[test]
+    fn gradients_when_the_kernel_covers_the_input() {
+        // k = (H, W), no padding: the dense path (one GEMM for the batch, no im2col).
+        let v = vec![
+            random_tensor(&[3, 2, 3, 2], 8),
+            random_tensor(&[4, 2, 3, 2], 9),
+            random_tensor(&[4], 10),
+        ];
+        check_gradients("conv2d dense", &v, |tp, v| {
+            tp.conv2d(v[0], v[1], Some(v[2]), Conv2dSpec::default())
+        });
+        let t = vec![
+            random_tensor(&[3, 4, 1, 1], 8),
+            random_tensor(&[4, 2, 3, 2], 9),
+            random_tensor(&[2], 10),
+        ];
+        check_gradients("conv_transpose2d dense", &t, |tp, v| {
+            tp.conv_transpose2d(
+                v[0],
+                v[1],
+                Some(v[2]),
+                crate::ops::conv_transpose2d::ConvTranspose2dSpec::default(),
+            )
+        });
+    }
+
     /// Forward and all three gradients of `f` (a conv on the tape), as bits.
     pub(crate) fn run_bits(inputs: &[Tensor], f: impl Fn(&mut Tape, &[Var]) -> Var) -> Vec<u32> {
         let mut tape = Tape::new();
