@@ -16,14 +16,24 @@ fn check_input(op: &str, input: &[usize], c_in: usize) {
     );
 }
 
-fn visit_wb(prefix: &str, w: &Parameter, b: &Option<Parameter>, f: &mut dyn FnMut(&str, &Parameter)) {
+fn visit_wb(
+    prefix: &str,
+    w: &Parameter,
+    b: &Option<Parameter>,
+    f: &mut dyn FnMut(&str, &Parameter),
+) {
     f(&join(prefix, "weight"), w);
     if let Some(b) = b {
         f(&join(prefix, "bias"), b);
     }
 }
 
-fn visit_wb_mut(prefix: &str, w: &mut Parameter, b: &mut Option<Parameter>, f: &mut dyn FnMut(&str, &mut Parameter)) {
+fn visit_wb_mut(
+    prefix: &str,
+    w: &mut Parameter,
+    b: &mut Option<Parameter>,
+    f: &mut dyn FnMut(&str, &mut Parameter),
+) {
     f(&join(prefix, "weight"), w);
     if let Some(b) = b {
         f(&join(prefix, "bias"), b);
@@ -172,7 +182,12 @@ impl ConvTranspose2d {
     }
 
     /// A `k_h×k_w` transposed convolution.
-    pub fn with_kernel(c_in: usize, c_out: usize, kernel: (usize, usize), rng: &mut Rng) -> ConvTranspose2d {
+    pub fn with_kernel(
+        c_in: usize,
+        c_out: usize,
+        kernel: (usize, usize),
+        rng: &mut Rng,
+    ) -> ConvTranspose2d {
         let shape = [c_in, c_out, kernel.0, kernel.1];
         let weight = init::default_weight(&shape, rng);
         let bound = init::default_bound(init::fan_in(&shape));
@@ -240,7 +255,8 @@ impl Module for ConvTranspose2d {
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
         let (c_in, c_out, k_h, k_w) = self.dims();
         check_input("ConvTranspose2d", input, c_in);
-        let (h_out, w_out) = conv_transpose2d::output_size((input[2], input[3]), (k_h, k_w), &self.spec);
+        let (h_out, w_out) =
+            conv_transpose2d::output_size((input[2], input[3]), (k_h, k_w), &self.spec);
         vec![input[0], c_out, h_out, w_out]
     }
 

@@ -26,8 +26,15 @@ impl Dropout {
 
     /// Dropout drawing its masks from `rng`.
     pub fn with_rng(p: f32, rng: Rng) -> Dropout {
-        assert!((0.0..=1.0).contains(&p), "Dropout: p = {p} is not in [0, 1]");
-        Dropout { p, rng, training: true }
+        assert!(
+            (0.0..=1.0).contains(&p),
+            "Dropout: p = {p} is not in [0, 1]"
+        );
+        Dropout {
+            p,
+            rng,
+            training: true,
+        }
     }
 
     /// The mask for a tensor of this shape: `0` with probability `p`, else `1/(1 − p)`.

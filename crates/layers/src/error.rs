@@ -74,13 +74,27 @@ impl fmt::Display for CheckpointError {
         match self {
             Io { path, source } => write!(f, "{}: {source}", path.display()),
             Corrupt { path, reason } => {
-                write!(f, "{}: not a valid safetensors file (truncated or corrupt?): {reason}", path.display())
+                write!(
+                    f,
+                    "{}: not a valid safetensors file (truncated or corrupt?): {reason}",
+                    path.display()
+                )
             }
             Missing { path, tensors } => {
-                write!(f, "{}: missing tensors: {}", path.display(), tensors.join(", "))
+                write!(
+                    f,
+                    "{}: missing tensors: {}",
+                    path.display(),
+                    tensors.join(", ")
+                )
             }
             Unexpected { path, tensors } => {
-                write!(f, "{}: unexpected tensors (not in the model): {}", path.display(), tensors.join(", "))
+                write!(
+                    f,
+                    "{}: unexpected tensors (not in the model): {}",
+                    path.display(),
+                    tensors.join(", ")
+                )
             }
             Shape {
                 path,
@@ -97,7 +111,11 @@ impl fmt::Display for CheckpointError {
                 tensor,
                 expected,
                 found,
-            } => write!(f, "{}: tensor {tensor} is stored as {found}, expected {expected}", path.display()),
+            } => write!(
+                f,
+                "{}: tensor {tensor} is stored as {found}, expected {expected}",
+                path.display()
+            ),
             Metadata { path, reason } => write!(f, "{}: {reason}", path.display()),
         }
     }

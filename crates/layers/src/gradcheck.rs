@@ -21,7 +21,12 @@ fn projected(module: &mut dyn Module, x: &Tensor, r: &Tensor) -> f64 {
     let mut g = Graph::no_grad();
     let xv = g.input(x.clone());
     let y = module.forward(&mut g, xv);
-    g.value(y).data().iter().zip(r.data()).map(|(&y, &r)| y as f64 * r as f64).sum()
+    g.value(y)
+        .data()
+        .iter()
+        .zip(r.data())
+        .map(|(&y, &r)| y as f64 * r as f64)
+        .sum()
 }
 
 /// Replaces element `j` of parameter `which` by `f(old)` and returns the old value.
@@ -39,7 +44,12 @@ fn set(module: &mut dyn Module, which: &str, j: usize, f: impl Fn(f32) -> f32) -
 /// Checks the gradients of `module` at input `x`, for the input and every trainable
 /// parameter; on failure the report names each wrong tensor, its worst element, both values
 /// and the tolerance.
-pub fn check_module(name: &str, module: &mut dyn Module, x: &Tensor, settings: GradCheck) -> Result<(), String> {
+pub fn check_module(
+    name: &str,
+    module: &mut dyn Module,
+    x: &Tensor,
+    settings: GradCheck,
+) -> Result<(), String> {
     // Analytic: L = Σ r ⊙ y on the tape, one backward pass.
     let mut g = Graph::new();
     let xv = g.leaf(x.clone());
@@ -51,7 +61,10 @@ pub fn check_module(name: &str, module: &mut dyn Module, x: &Tensor, settings: G
     let raw = g.tape().backward(loss);
     let analytic_of = |var| raw.get(var).cloned();
 
-    let mut checks: Vec<(String, Tensor)> = vec![("input".into(), analytic_of(xv).unwrap_or_else(|| Tensor::zeros(x.shape())))];
+    let mut checks: Vec<(String, Tensor)> = vec![(
+        "input".into(),
+        analytic_of(xv).unwrap_or_else(|| Tensor::zeros(x.shape())),
+    )];
     let mut names = Vec::new();
     module.visit("", &mut |n, p| {
         if p.is_trainable() {
@@ -59,7 +72,11 @@ pub fn check_module(name: &str, module: &mut dyn Module, x: &Tensor, settings: G
         }
     });
     for (n, shape) in &names {
-        let grad = g.bindings().get(n).and_then(|&v| analytic_of(v)).unwrap_or_else(|| Tensor::zeros(shape));
+        let grad = g
+            .bindings()
+            .get(n)
+            .and_then(|&v| analytic_of(v))
+            .unwrap_or_else(|| Tensor::zeros(shape));
         checks.push((n.clone(), grad));
     }
 
@@ -100,7 +117,11 @@ pub fn check_module(name: &str, module: &mut dyn Module, x: &Tensor, settings: G
             );
         }
     }
-    if report.is_empty() { Ok(()) } else { Err(report) }
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(report)
+    }
 }
 
 /// [`check_module`] with default settings, panicking with the report on failure.

@@ -17,7 +17,10 @@ use tensor::{Rng, Tensor};
 
 /// PyTorch's `fan_in` of a weight of this shape: `shape[1] · Π shape[2..]`.
 pub fn fan_in(shape: &[usize]) -> usize {
-    assert!(shape.len() >= 2, "fan_in: weight shape {shape:?} needs at least 2 axes");
+    assert!(
+        shape.len() >= 2,
+        "fan_in: weight shape {shape:?} needs at least 2 axes"
+    );
     shape[1] * shape[2..].iter().product::<usize>()
 }
 

@@ -41,6 +41,15 @@ pub struct Stored {
     pub dtype: String,
 }
 
+/// The contents of a safetensors file.
+#[derive(Clone, Debug, Default)]
+pub struct Contents {
+    /// The tensors by name.
+    pub tensors: BTreeMap<String, Stored>,
+    /// The string-to-string metadata of the header.
+    pub metadata: HashMap<String, String>,
+}
+
 /// Writes named tensors (`integer`: store as I64) with metadata, atomically.
 pub fn write_tensors(
     path: &Path,
@@ -51,10 +60,17 @@ pub fn write_tensors(
         .iter()
         .map(|(name, t, integer)| {
             let (bytes, dtype) = if *integer {
-                let b = t.data().iter().flat_map(|&v| (v.round() as i64).to_le_bytes()).collect();
+                let b = t
+                    .data()
+                    .iter()
+                    .flat_map(|&v| (v.round() as i64).to_le_bytes())
+                    .collect();
                 (b, Dtype::I64)
             } else {
-                (t.data().iter().flat_map(|v| v.to_le_bytes()).collect(), Dtype::F32)
+                (
+                    t.data().iter().flat_map(|v| v.to_le_bytes()).collect(),
+                    Dtype::F32,
+                )
             };
             (name.clone(), bytes, dtype, t.shape().to_vec())
         })
@@ -65,7 +81,10 @@ pub fn write_tensors(
     };
     let mut views = Vec::with_capacity(bytes.len());
     for (name, data, dtype, shape) in &bytes {
-        views.push((name.as_str(), TensorView::new(*dtype, shape.clone(), data).map_err(corrupt)?));
+        views.push((
+            name.as_str(),
+            TensorView::new(*dtype, shape.clone(), data).map_err(corrupt)?,
+        ));
     }
     let file = safetensors::serialize(views, Some(metadata)).map_err(corrupt)?;
     write_atomically(path, &file)
@@ -81,7 +100,10 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp{}", std::process::id()));
     let result = (|| {
         let mut f = fs::File::create(&tmp)?;
@@ -97,7 +119,7 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
 
 /// Reads every tensor of a safetensors file (F32, or I64/I32 converted to f32) and its
 /// metadata. Other dtypes give [`CheckpointError::Dtype`].
-pub fn read_tensors(path: &Path) -> Result<(BTreeMap<String, Stored>, HashMap<String, String>), CheckpointError> {
+pub fn read_tensors(path: &Path) -> Result<Contents, CheckpointError> {
     let bytes = fs::read(path).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
@@ -113,7 +135,10 @@ pub fn read_tensors(path: &Path) -> Result<(BTreeMap<String, Stored>, HashMap<St
     for (name, view) in file.iter() {
         let data = view.data();
         let values: Vec<f32> = match view.dtype() {
-            Dtype::F32 => data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+            Dtype::F32 => data
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
             Dtype::I64 => data
                 .chunks_exact(8)
                 .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")) as f32)
@@ -137,7 +162,10 @@ pub fn read_tensors(path: &Path) -> Result<(BTreeMap<String, Stored>, HashMap<St
         };
         out.insert(name.to_string(), stored);
     }
-    Ok((out, metadata))
+    Ok(Contents {
+        tensors: out,
+        metadata,
+    })
 }
 
 /// Saves every parameter and buffer of `model` (its state dict) to `path`.
@@ -158,7 +186,8 @@ pub fn save<M: Module + ?Sized>(path: impl AsRef<Path>, model: &M) -> Result<(),
     model.visit("", &mut |name, p| {
         entries.push((name.to_string(), p.value.clone(), p.role == Role::Counter));
     });
-    let refs: Vec<(String, &Tensor, bool)> = entries.iter().map(|(n, t, i)| (n.clone(), t, *i)).collect();
+    let refs: Vec<(String, &Tensor, bool)> =
+        entries.iter().map(|(n, t, i)| (n.clone(), t, *i)).collect();
     let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
     write_tensors(path.as_ref(), &refs, metadata)
 }
@@ -166,11 +195,16 @@ pub fn save<M: Module + ?Sized>(path: impl AsRef<Path>, model: &M) -> Result<(),
 /// Loads every parameter and buffer of `model` from `path`: the file must hold exactly the
 /// model's names, with the same shapes, in F32 (counters: I64 or F32). On error the model is
 /// unchanged.
-pub fn load<M: Module + ?Sized>(path: impl AsRef<Path>, model: &mut M) -> Result<(), CheckpointError> {
+pub fn load<M: Module + ?Sized>(
+    path: impl AsRef<Path>,
+    model: &mut M,
+) -> Result<(), CheckpointError> {
     let path = path.as_ref();
-    let (mut stored, _) = read_tensors(path)?;
+    let mut stored = read_tensors(path)?.tensors;
     let mut expected: Vec<(String, Vec<usize>, Role)> = Vec::new();
-    model.visit("", &mut |name, p| expected.push((name.to_string(), p.value.shape().to_vec(), p.role)));
+    model.visit("", &mut |name, p| {
+        expected.push((name.to_string(), p.value.shape().to_vec(), p.role))
+    });
 
     let mut missing: Vec<String> = expected
         .iter()
@@ -185,7 +219,11 @@ pub fn load<M: Module + ?Sized>(path: impl AsRef<Path>, model: &mut M) -> Result
         });
     }
     let known: BTreeMap<&str, ()> = expected.iter().map(|(n, _, _)| (n.as_str(), ())).collect();
-    let unexpected: Vec<String> = stored.keys().filter(|k| !known.contains_key(k.as_str())).cloned().collect();
+    let unexpected: Vec<String> = stored
+        .keys()
+        .filter(|k| !known.contains_key(k.as_str()))
+        .cloned()
+        .collect();
     if !unexpected.is_empty() {
         return Err(CheckpointError::Unexpected {
             path: path.to_path_buf(),
@@ -199,7 +237,11 @@ pub fn load<M: Module + ?Sized>(path: impl AsRef<Path>, model: &mut M) -> Result
             return Err(CheckpointError::Dtype {
                 path: path.to_path_buf(),
                 tensor: name.clone(),
-                expected: if *role == Role::Counter { "I64 or F32" } else { "F32" },
+                expected: if *role == Role::Counter {
+                    "I64 or F32"
+                } else {
+                    "F32"
+                },
                 found: s.dtype.clone(),
             });
         }
@@ -221,7 +263,10 @@ pub fn load<M: Module + ?Sized>(path: impl AsRef<Path>, model: &mut M) -> Result
 }
 
 /// Saves an optimizer's per-parameter state and hyperparameters to `path`.
-pub fn save_optimizer<O: Optimizer + ?Sized>(path: impl AsRef<Path>, opt: &O) -> Result<(), CheckpointError> {
+pub fn save_optimizer<O: Optimizer + ?Sized>(
+    path: impl AsRef<Path>,
+    opt: &O,
+) -> Result<(), CheckpointError> {
     let mut entries: Vec<(String, Tensor)> = Vec::new();
     for (param, state) in opt.state() {
         if let Some(step) = state.step {
@@ -231,9 +276,13 @@ pub fn save_optimizer<O: Optimizer + ?Sized>(path: impl AsRef<Path>, opt: &O) ->
             entries.push((format!("state.{param}.{slot}"), t.clone()));
         }
     }
-    let refs: Vec<(String, &Tensor, bool)> = entries.iter().map(|(n, t)| (n.clone(), t, false)).collect();
-    let mut metadata: HashMap<String, String> =
-        opt.hyperparameters().into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let refs: Vec<(String, &Tensor, bool)> =
+        entries.iter().map(|(n, t)| (n.clone(), t, false)).collect();
+    let mut metadata: HashMap<String, String> = opt
+        .hyperparameters()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     metadata.insert("optimizer".into(), opt.name().into());
     write_tensors(path.as_ref(), &refs, metadata)
 }
@@ -247,14 +296,22 @@ pub fn load_optimizer<O: Optimizer + ?Sized, M: Module + ?Sized>(
     model: &M,
 ) -> Result<(), CheckpointError> {
     let path = path.as_ref();
-    let (stored, metadata) = read_tensors(path)?;
+    let Contents {
+        tensors: stored,
+        metadata,
+    } = read_tensors(path)?;
     let meta_err = |reason: String| CheckpointError::Metadata {
         path: path.to_path_buf(),
         reason,
     };
     match metadata.get("optimizer") {
         Some(name) if name == opt.name() => {}
-        Some(name) => return Err(meta_err(format!("state of a {name} optimizer, not {}", opt.name()))),
+        Some(name) => {
+            return Err(meta_err(format!(
+                "state of a {name} optimizer, not {}",
+                opt.name()
+            )));
+        }
         None => return Err(meta_err("no `optimizer` entry in the metadata".into())),
     }
     let mut hyper = Vec::new();
@@ -290,7 +347,11 @@ pub fn load_optimizer<O: Optimizer + ?Sized, M: Module + ?Sized>(
                 found: s.dtype,
             });
         }
-        let expected_shape = if slot == "step" { vec![] } else { shapes[param].clone() };
+        let expected_shape = if slot == "step" {
+            vec![]
+        } else {
+            shapes[param].clone()
+        };
         if s.tensor.shape() != expected_shape.as_slice() {
             return Err(CheckpointError::Shape {
                 path: path.to_path_buf(),
@@ -315,7 +376,10 @@ pub fn load_optimizer<O: Optimizer + ?Sized, M: Module + ?Sized>(
     // Validate every hyperparameter name on a copy of the values before changing anything.
     let known: Vec<&str> = opt.hyperparameters().iter().map(|(k, _)| *k).collect();
     if let Some((key, _)) = hyper.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-        return Err(meta_err(format!("unknown hyperparameter {key} for {}", opt.name())));
+        return Err(meta_err(format!(
+            "unknown hyperparameter {key} for {}",
+            opt.name()
+        )));
     }
     for (key, v) in hyper {
         opt.set_hyperparameter(&key, v);

@@ -36,6 +36,8 @@
 //! let y = model.forward(&mut g, x);
 //! assert_eq!(g.shape(y), &[16, 8]);
 //! ```
+#![warn(missing_docs)]
+
 pub mod activation;
 pub mod conv;
 pub mod dropout;

@@ -93,7 +93,9 @@ impl FromStr for Loss {
             "bce" => Ok(Loss::Bce),
             "bce_with_logits" | "bcewithlogits" => Ok(Loss::BceWithLogits),
             "l1" | "mae" => Ok(Loss::L1),
-            other => Err(format!("unknown loss {other:?} (mse, bce, bce_with_logits, l1)")),
+            other => Err(format!(
+                "unknown loss {other:?} (mse, bce, bce_with_logits, l1)"
+            )),
         }
     }
 }

@@ -53,7 +53,13 @@ pub trait Module {
 
     /// Appends this module's rows to a summary table and returns its output shape. Leaves
     /// add one row; containers override this to add a row for themselves and recurse.
-    fn summarize(&self, name: &str, depth: usize, input: &[usize], rows: &mut Vec<Row>) -> Vec<usize> {
+    fn summarize(
+        &self,
+        name: &str,
+        depth: usize,
+        input: &[usize],
+        rows: &mut Vec<Row>,
+    ) -> Vec<usize> {
         let output = self.output_shape(input);
         rows.push(Row::of_leaf(self, name, depth, input, &output));
         output
@@ -95,7 +101,9 @@ pub trait Module {
     /// Every parameter and buffer, by full name, in visiting order (copies).
     fn state_dict(&self) -> Vec<(String, Tensor)> {
         let mut out = Vec::new();
-        self.visit("", &mut |name, p| out.push((name.to_string(), p.value.clone())));
+        self.visit("", &mut |name, p| {
+            out.push((name.to_string(), p.value.clone()))
+        });
         out
     }
 

@@ -71,7 +71,11 @@ impl BatchNorm {
     }
 
     fn check(&self, shape: &[usize]) {
-        let ranks: &[usize] = if self.spatial_dims == 1 { &[2, 3] } else { &[4] };
+        let ranks: &[usize] = if self.spatial_dims == 1 {
+            &[2, 3]
+        } else {
+            &[4]
+        };
         assert!(
             ranks.contains(&shape.len()) && shape[1] == self.channels(),
             "{}: input shape {shape:?} must have rank {ranks:?} and {} channels on axis 1",
@@ -90,7 +94,11 @@ impl BatchNorm {
     /// Moves the running estimates toward this batch's statistics (no gradient).
     fn update_running(&mut self, mean: &Tensor, var: &Tensor, n: usize) {
         let m = self.momentum;
-        let unbias = if n > 1 { n as f32 / (n - 1) as f32 } else { 1.0 };
+        let unbias = if n > 1 {
+            n as f32 / (n - 1) as f32
+        } else {
+            1.0
+        };
         let rm = self.running_mean.value.data_mut();
         for (r, &b) in rm.iter_mut().zip(mean.data()) {
             *r = (1.0 - m) * *r + m * b;
@@ -143,7 +151,10 @@ impl Module for BatchNorm {
         f(&join(prefix, "bias"), &self.bias);
         f(&join(prefix, "running_mean"), &self.running_mean);
         f(&join(prefix, "running_var"), &self.running_var);
-        f(&join(prefix, "num_batches_tracked"), &self.num_batches_tracked);
+        f(
+            &join(prefix, "num_batches_tracked"),
+            &self.num_batches_tracked,
+        );
     }
 
     fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter)) {
@@ -151,7 +162,10 @@ impl Module for BatchNorm {
         f(&join(prefix, "bias"), &mut self.bias);
         f(&join(prefix, "running_mean"), &mut self.running_mean);
         f(&join(prefix, "running_var"), &mut self.running_var);
-        f(&join(prefix, "num_batches_tracked"), &mut self.num_batches_tracked);
+        f(
+            &join(prefix, "num_batches_tracked"),
+            &mut self.num_batches_tracked,
+        );
     }
 
     fn set_training(&mut self, training: bool) {

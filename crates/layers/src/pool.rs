@@ -9,9 +9,16 @@ use crate::module::Module;
 /// `[batch, c, h, w] → [batch, c, h_out, w_out]`, `h_out = ⌊(h + 2·pad − k) / stride⌋ + 1`
 /// (PyTorch's formula with `ceil_mode = False`).
 fn pooled_shape(op: &str, input: &[usize], spec: &PoolSpec) -> Vec<usize> {
-    assert_eq!(input.len(), 4, "{op}: input shape {input:?} is not [batch, c, h, w]");
+    assert_eq!(
+        input.len(),
+        4,
+        "{op}: input shape {input:?} is not [batch, c, h, w]"
+    );
     let axis = |len: usize, k: usize, s: usize, pad: usize| {
-        assert!(len + 2 * pad >= k, "{op}: window {k} larger than padded input {len} + 2·{pad}");
+        assert!(
+            len + 2 * pad >= k,
+            "{op}: window {k} larger than padded input {len} + 2·{pad}"
+        );
         (len + 2 * pad - k) / s + 1
     };
     vec![
@@ -115,8 +122,17 @@ impl Module for Upsample {
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
-        assert_eq!(input.len(), 4, "Upsample: input shape {input:?} is not [batch, c, h, w]");
-        vec![input[0], input[1], input[2] * self.factor, input[3] * self.factor]
+        assert_eq!(
+            input.len(),
+            4,
+            "Upsample: input shape {input:?} is not [batch, c, h, w]"
+        );
+        vec![
+            input[0],
+            input[1],
+            input[2] * self.factor,
+            input[3] * self.factor,
+        ]
     }
 
     fn type_name(&self) -> String {

@@ -36,7 +36,9 @@ pub struct Unflatten {
 impl Unflatten {
     /// Reshapes each sample to `shape`.
     pub fn new(shape: &[usize]) -> Unflatten {
-        Unflatten { shape: shape.to_vec() }
+        Unflatten {
+            shape: shape.to_vec(),
+        }
     }
 }
 

@@ -60,12 +60,18 @@ impl Sequential {
 
     /// The child called `name`.
     pub fn child(&self, name: &str) -> Option<&dyn Module> {
-        self.layers.iter().find(|(n, _)| n == name).map(|(_, m)| m.as_ref())
+        self.layers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| m.as_ref())
     }
 
     /// The child called `name`, writable.
     pub fn child_mut(&mut self, name: &str) -> Option<&mut (dyn Module + 'static)> {
-        self.layers.iter_mut().find(|(n, _)| n == name).map(|(_, m)| m.as_mut())
+        self.layers
+            .iter_mut()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| m.as_mut())
     }
 
     /// The number of children.
@@ -107,7 +113,11 @@ impl Module for Sequential {
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
-        self.layers.iter().fold(input.to_vec(), |shape, (_, layer)| layer.output_shape(&shape))
+        self.layers
+            .iter()
+            .fold(input.to_vec(), |shape, (_, layer)| {
+                layer.output_shape(&shape)
+            })
     }
 
     fn type_name(&self) -> String {
@@ -124,7 +134,13 @@ impl Module for Sequential {
         total
     }
 
-    fn summarize(&self, name: &str, depth: usize, input: &[usize], rows: &mut Vec<Row>) -> Vec<usize> {
+    fn summarize(
+        &self,
+        name: &str,
+        depth: usize,
+        input: &[usize],
+        rows: &mut Vec<Row>,
+    ) -> Vec<usize> {
         let at = rows.len();
         let child_depth = if name.is_empty() { depth } else { depth + 1 };
         let mut shape = input.to_vec();

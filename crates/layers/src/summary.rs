@@ -38,7 +38,13 @@ pub struct Row {
 
 impl Row {
     /// The row of a leaf layer.
-    pub fn of_leaf<M: Module + ?Sized>(m: &M, name: &str, depth: usize, input: &[usize], output: &[usize]) -> Row {
+    pub fn of_leaf<M: Module + ?Sized>(
+        m: &M,
+        name: &str,
+        depth: usize,
+        input: &[usize],
+        output: &[usize],
+    ) -> Row {
         Row {
             name: name.to_string(),
             type_name: m.type_name(),
@@ -120,7 +126,10 @@ impl Summary {
             }
         });
         let leaves = rows.iter().filter(|r| r.leaf);
-        let activation_elements: usize = leaves.clone().map(|r| r.output_shape.iter().product::<usize>()).sum();
+        let activation_elements: usize = leaves
+            .clone()
+            .map(|r| r.output_shape.iter().product::<usize>())
+            .sum();
         let mult_adds_per_sample = leaves.map(|r| r.mult_adds).sum();
         Summary {
             model: model.type_name(),
@@ -168,34 +177,91 @@ impl fmt::Display for Summary {
             .iter()
             .map(|r| format!("{}{} ({})", "  ".repeat(r.depth), r.name, r.type_name))
             .collect();
-        let w0 = labels.iter().map(|l| l.chars().count()).max().unwrap_or(0).max(12) + 2;
-        let w1 = self.rows.iter().map(|r| shape(&r.output_shape).len()).max().unwrap_or(0).max(12) + 2;
+        let w0 = labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(12)
+            + 2;
+        let w1 = self
+            .rows
+            .iter()
+            .map(|r| shape(&r.output_shape).len())
+            .max()
+            .unwrap_or(0)
+            .max(12)
+            + 2;
         let (w2, w3) = (12, 16);
         let width = w0 + w1 + w2 + w3;
         let rule = |c: &str| c.repeat(width);
         writeln!(f, "{} — input {}", self.model, shape(&self.input_shape))?;
         writeln!(f, "{}", rule("="))?;
-        writeln!(f, "{:<w0$}{:<w1$}{:>w2$}{:>w3$}", "Layer (type)", "Output shape", "Param #", "Mult-adds/img")?;
+        writeln!(
+            f,
+            "{:<w0$}{:<w1$}{:>w2$}{:>w3$}",
+            "Layer (type)", "Output shape", "Param #", "Mult-adds/img"
+        )?;
         writeln!(f, "{}", rule("="))?;
         for (row, label) in self.rows.iter().zip(&labels) {
-            let params = if row.params == 0 && row.leaf { "--".to_string() } else { thousands(row.params as u64) };
-            let macs = if row.mult_adds == 0 { "--".to_string() } else { thousands(row.mult_adds) };
-            writeln!(f, "{label:<w0$}{:<w1$}{params:>w2$}{macs:>w3$}", shape(&row.output_shape))?;
+            let params = if row.params == 0 && row.leaf {
+                "--".to_string()
+            } else {
+                thousands(row.params as u64)
+            };
+            let macs = if row.mult_adds == 0 {
+                "--".to_string()
+            } else {
+                thousands(row.mult_adds)
+            };
+            writeln!(
+                f,
+                "{label:<w0$}{:<w1$}{params:>w2$}{macs:>w3$}",
+                shape(&row.output_shape)
+            )?;
         }
         writeln!(f, "{}", rule("="))?;
         let batch = self.input_shape.first().copied().unwrap_or(1);
         writeln!(f, "Total params: {}", thousands(self.total_params as u64))?;
-        writeln!(f, "Trainable params: {}", thousands(self.trainable_params as u64))?;
-        writeln!(f, "Non-trainable params: {}", thousands((self.total_params - self.trainable_params) as u64))?;
+        writeln!(
+            f,
+            "Trainable params: {}",
+            thousands(self.trainable_params as u64)
+        )?;
+        writeln!(
+            f,
+            "Non-trainable params: {}",
+            thousands((self.total_params - self.trainable_params) as u64)
+        )?;
         if self.buffer_elements > 0 {
-            writeln!(f, "Buffers (running statistics, not params): {}", thousands(self.buffer_elements as u64))?;
+            writeln!(
+                f,
+                "Buffers (running statistics, not params): {}",
+                thousands(self.buffer_elements as u64)
+            )?;
         }
-        writeln!(f, "Mult-adds per image: {}", thousands(self.mult_adds_per_sample))?;
-        writeln!(f, "Mult-adds per batch of {batch}: {}", thousands(self.mult_adds_per_batch()))?;
+        writeln!(
+            f,
+            "Mult-adds per image: {}",
+            thousands(self.mult_adds_per_sample)
+        )?;
+        writeln!(
+            f,
+            "Mult-adds per batch of {batch}: {}",
+            thousands(self.mult_adds_per_batch())
+        )?;
         writeln!(f, "{}", rule("-"))?;
         writeln!(f, "Input size (f32): {}", megabytes(self.input_bytes))?;
-        writeln!(f, "Params size (f32, buffers included): {}", megabytes(self.param_bytes))?;
-        writeln!(f, "Forward activations (f32, leaf-layer outputs, batch {batch}): {}", megabytes(self.activation_bytes))?;
+        writeln!(
+            f,
+            "Params size (f32, buffers included): {}",
+            megabytes(self.param_bytes)
+        )?;
+        writeln!(
+            f,
+            "Forward activations (f32, leaf-layer outputs, batch {batch}): {}",
+            megabytes(self.activation_bytes)
+        )?;
         writeln!(
             f,
             "Estimated total (input + params + activations): {}",

@@ -7,16 +7,31 @@ use tensor::{Reduction, Tensor, rng};
 /// Checks every value lies in `[−b, b]` and the standard deviation is near `b/√3`.
 fn check_uniform(name: &str, t: &Tensor, bound: f32) {
     let n = t.numel() as f64;
-    assert!(t.data().iter().all(|v| v.abs() <= bound), "{name}: a value is outside ±{bound}");
+    assert!(
+        t.data().iter().all(|v| v.abs() <= bound),
+        "{name}: a value is outside ±{bound}"
+    );
     let mean = t.data().iter().map(|&v| v as f64).sum::<f64>() / n;
-    let std = (t.data().iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let std = (t
+        .data()
+        .iter()
+        .map(|&v| (v as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
     let want = bound as f64 / 3f64.sqrt();
     assert!(mean.abs() < 0.05 * bound as f64, "{name}: mean {mean}");
-    assert!((std - want).abs() < 0.03 * want, "{name}: std {std}, want {want}");
+    assert!(
+        (std - want).abs() < 0.03 * want,
+        "{name}: std {std}, want {want}"
+    );
     // The values reach close to both ends of the range.
     let max = t.data().iter().cloned().fold(f32::MIN, f32::max);
     let min = t.data().iter().cloned().fold(f32::MAX, f32::min);
-    assert!(max > 0.98 * bound && min < -0.98 * bound, "{name}: range [{min}, {max}] vs ±{bound}");
+    assert!(
+        max > 0.98 * bound && min < -0.98 * bound,
+        "{name}: range [{min}, {max}] vs ±{bound}"
+    );
 }
 
 #[test]
@@ -24,7 +39,15 @@ fn linear_init_matches_pytorch_kaiming_uniform_a_sqrt5() {
     let l = Linear::new(784, 64, &mut rng(0));
     let b = 1.0 / 784f32.sqrt();
     check_uniform("Linear.weight", &l.weight.value, b);
-    assert!(l.bias.as_ref().unwrap().value.data().iter().all(|v| v.abs() <= b));
+    assert!(
+        l.bias
+            .as_ref()
+            .unwrap()
+            .value
+            .data()
+            .iter()
+            .all(|v| v.abs() <= b)
+    );
 }
 
 #[test]
@@ -33,7 +56,11 @@ fn conv_init_uses_c_in_k_k() {
     assert_eq!(fan_in(c.weight.value.shape()), 32 * 49);
     check_uniform("Conv2d.weight", &c.weight.value, default_bound(32 * 49));
     let bias = &c.bias.as_ref().unwrap().value;
-    assert!(bias.data().iter().all(|v| v.abs() <= default_bound(32 * 49)));
+    assert!(
+        bias.data()
+            .iter()
+            .all(|v| v.abs() <= default_bound(32 * 49))
+    );
 }
 
 #[test]
@@ -41,16 +68,33 @@ fn conv_transpose_init_uses_weight_dim_1() {
     // nn.ConvTranspose2d(64, 32, 7): weight [64, 32, 7, 7], fan_in = 32·49 (dim 1), not 64·49.
     let c = ConvTranspose2d::new(64, 32, 7, &mut rng(0));
     assert_eq!(c.weight.value.shape(), &[64, 32, 7, 7]);
-    check_uniform("ConvTranspose2d.weight", &c.weight.value, default_bound(32 * 49));
+    check_uniform(
+        "ConvTranspose2d.weight",
+        &c.weight.value,
+        default_bound(32 * 49),
+    );
     let bias = &c.bias.as_ref().unwrap().value;
-    assert!(bias.data().iter().all(|v| v.abs() <= default_bound(32 * 49)));
-    assert!(bias.data().iter().any(|v| v.abs() > default_bound(64 * 49)), "bias bound looks like 1/√(64·49)");
+    assert!(
+        bias.data()
+            .iter()
+            .all(|v| v.abs() <= default_bound(32 * 49))
+    );
+    assert!(
+        bias.data().iter().any(|v| v.abs() > default_bound(64 * 49)),
+        "bias bound looks like 1/√(64·49)"
+    );
 }
 
 #[test]
 fn init_is_reproducible_from_the_seed() {
-    assert_eq!(Linear::new(5, 3, &mut rng(7)).weight.value, Linear::new(5, 3, &mut rng(7)).weight.value);
-    assert_ne!(Linear::new(5, 3, &mut rng(7)).weight.value, Linear::new(5, 3, &mut rng(8)).weight.value);
+    assert_eq!(
+        Linear::new(5, 3, &mut rng(7)).weight.value,
+        Linear::new(5, 3, &mut rng(7)).weight.value
+    );
+    assert_ne!(
+        Linear::new(5, 3, &mut rng(7)).weight.value,
+        Linear::new(5, 3, &mut rng(8)).weight.value
+    );
 }
 
 #[test]
@@ -61,7 +105,13 @@ fn batchnorm_starts_at_identity_parameters() {
     assert_eq!(bn.num_parameters(), 8);
     assert_eq!(
         bn.parameter_names(),
-        ["weight", "bias", "running_mean", "running_var", "num_batches_tracked"]
+        [
+            "weight",
+            "bias",
+            "running_mean",
+            "running_var",
+            "num_batches_tracked"
+        ]
     );
 }
 
@@ -103,7 +153,10 @@ fn batchnorm2d_per_channel_statistics() {
             .collect();
         let mean = vals.iter().sum::<f64>() / 48.0;
         let var = vals.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 48.0;
-        assert!(mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3, "channel {c}: {mean} {var}");
+        assert!(
+            mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3,
+            "channel {c}: {mean} {var}"
+        );
     }
 }
 
@@ -114,7 +167,11 @@ fn dropout_scales_kept_values_and_is_identity_in_eval() {
     let x = Tensor::ones(&[100, 100]);
     let y = infer(&mut d, x.clone());
     let kept = y.data().iter().filter(|&&v| v != 0.0).count() as f32 / 1e4;
-    assert!(y.data().iter().all(|&v| v == 0.0 || (v - 1.0 / (1.0 - p)).abs() < 1e-6));
+    assert!(
+        y.data()
+            .iter()
+            .all(|&v| v == 0.0 || (v - 1.0 / (1.0 - p)).abs() < 1e-6)
+    );
     assert!((kept - (1.0 - p)).abs() < 0.02, "kept fraction {kept}");
     // A second pass draws a new mask; the same seed gives the same sequence.
     let y2 = infer(&mut d, x.clone());
@@ -122,7 +179,10 @@ fn dropout_scales_kept_values_and_is_identity_in_eval() {
     assert_eq!(infer(&mut Dropout::new(p, 42), x.clone()), y);
     d.eval();
     assert_eq!(infer(&mut d, x.clone()), x);
-    assert_eq!(infer(&mut Dropout::new(1.0, 0), x.clone()), Tensor::zeros(&[100, 100]));
+    assert_eq!(
+        infer(&mut Dropout::new(1.0, 0), x.clone()),
+        Tensor::zeros(&[100, 100])
+    );
 }
 
 #[test]
@@ -131,7 +191,10 @@ fn losses_by_name_and_reduction() {
     let p = g.input(Tensor::from_vec(&[2], vec![0.25, 0.75]));
     let t = g.input(Tensor::from_vec(&[2], vec![0.0, 1.0]));
     // L1: |0.25| + |−0.25| = 0.5 summed, 0.25 mean.
-    let l1 = "l1".parse::<Loss>().unwrap().apply(&mut g, p, t, Reduction::Sum);
+    let l1 = "l1"
+        .parse::<Loss>()
+        .unwrap()
+        .apply(&mut g, p, t, Reduction::Sum);
     assert_eq!(g.value(l1).item(), 0.5);
     let mse = Loss::Mse.apply(&mut g, p, t, Reduction::Mean);
     assert_eq!(g.value(mse).item(), 0.0625);

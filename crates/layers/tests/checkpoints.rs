@@ -41,24 +41,43 @@ fn save_then_load_gives_identical_outputs() {
 #[test]
 fn file_layout_is_pytorch_state_dict() {
     let path = temp_path("bn.safetensors");
-    let mut model = Sequential::new().push(Linear::new(3, 2, &mut rng(0))).push(BatchNorm::new_1d(2));
+    let mut model = Sequential::new()
+        .push(Linear::new(3, 2, &mut rng(0)))
+        .push(BatchNorm::new_1d(2));
     let _ = infer(&mut model, Tensor::ones(&[4, 3]));
     save(&path, &model).unwrap();
-    let (stored, meta) = io::read_tensors(&path).unwrap();
+    let io::Contents {
+        tensors: stored,
+        metadata: meta,
+    } = io::read_tensors(&path).unwrap();
     let names: Vec<&str> = stored.keys().map(|k| k.as_str()).collect();
     assert_eq!(
         names,
-        ["0.bias", "0.weight", "1.bias", "1.num_batches_tracked", "1.running_mean", "1.running_var", "1.weight"]
+        [
+            "0.bias",
+            "0.weight",
+            "1.bias",
+            "1.num_batches_tracked",
+            "1.running_mean",
+            "1.running_var",
+            "1.weight"
+        ]
     );
     assert_eq!(stored["0.weight"].dtype, "F32");
     assert_eq!(stored["1.num_batches_tracked"].dtype, "I64");
-    assert_eq!(stored["1.num_batches_tracked"].tensor.shape(), &[] as &[usize]);
+    assert_eq!(
+        stored["1.num_batches_tracked"].tensor.shape(),
+        &[] as &[usize]
+    );
     assert_eq!(meta.get("format").map(String::as_str), Some("pt"));
     // Raw bytes: F32 little-endian, at the offsets the header gives.
     let bytes = std::fs::read(&path).unwrap();
     let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header = std::str::from_utf8(&bytes[8..8 + header_len]).unwrap();
-    assert!(header.contains("\"0.weight\":{\"dtype\":\"F32\",\"shape\":[2,3]"), "{header}");
+    assert!(
+        header.contains("\"0.weight\":{\"dtype\":\"F32\",\"shape\":[2,3]"),
+        "{header}"
+    );
 }
 
 #[test]
@@ -83,9 +102,19 @@ fn expect_err(path: &std::path::Path, model: &mut dyn Module) -> CheckpointError
     let before = model.state_dict();
     let err = load(path, model).expect_err("loading must fail");
     // The model is untouched.
-    assert_eq!(before.iter().map(|(_, t)| t).collect::<Vec<_>>(), model.state_dict().iter().map(|(_, t)| t).collect::<Vec<_>>());
+    assert_eq!(
+        before.iter().map(|(_, t)| t).collect::<Vec<_>>(),
+        model
+            .state_dict()
+            .iter()
+            .map(|(_, t)| t)
+            .collect::<Vec<_>>()
+    );
     let text = err.to_string();
-    assert!(text.contains(&path.display().to_string()), "error does not name the file: {text}");
+    assert!(
+        text.contains(&path.display().to_string()),
+        "error does not name the file: {text}"
+    );
     err
 }
 
@@ -95,7 +124,10 @@ fn missing_tensor_is_named() {
     let small = Linear::new(3, 2, &mut rng(0)).without_bias();
     save(&path, &small).unwrap();
     let err = expect_err(&path, &mut Linear::new(3, 2, &mut rng(1)));
-    assert!(matches!(&err, CheckpointError::Missing { tensors, .. } if tensors == &["bias"]), "{err}");
+    assert!(
+        matches!(&err, CheckpointError::Missing { tensors, .. } if tensors == &["bias"]),
+        "{err}"
+    );
     assert!(err.to_string().contains("bias"));
 }
 
@@ -104,7 +136,10 @@ fn extra_tensor_is_named() {
     let path = temp_path("extra.safetensors");
     save(&path, &Linear::new(3, 2, &mut rng(0))).unwrap();
     let err = expect_err(&path, &mut Linear::new(3, 2, &mut rng(1)).without_bias());
-    assert!(matches!(&err, CheckpointError::Unexpected { tensors, .. } if tensors == &["bias"]), "{err}");
+    assert!(
+        matches!(&err, CheckpointError::Unexpected { tensors, .. } if tensors == &["bias"]),
+        "{err}"
+    );
 }
 
 #[test]
@@ -113,8 +148,16 @@ fn wrong_shape_is_named() {
     save(&path, &Linear::new(4, 2, &mut rng(0))).unwrap();
     let err = expect_err(&path, &mut Linear::new(3, 2, &mut rng(1)));
     match &err {
-        CheckpointError::Shape { tensor, expected, found, .. } => {
-            assert_eq!((tensor.as_str(), expected.as_slice(), found.as_slice()), ("weight", &[2, 3][..], &[2, 4][..]));
+        CheckpointError::Shape {
+            tensor,
+            expected,
+            found,
+            ..
+        } => {
+            assert_eq!(
+                (tensor.as_str(), expected.as_slice(), found.as_slice()),
+                ("weight", &[2, 3][..], &[2, 4][..])
+            );
         }
         other => panic!("expected a shape error, got {other}"),
     }
@@ -128,18 +171,35 @@ fn wrong_dtype_is_named() {
     let w = vec![0u8; 2 * 3 * 2];
     let b = vec![0u8; 4 * 2];
     let views = vec![
-        ("weight", safetensors::tensor::TensorView::new(safetensors::Dtype::F16, vec![2, 3], &w).unwrap()),
-        ("bias", safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &b).unwrap()),
+        (
+            "weight",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F16, vec![2, 3], &w).unwrap(),
+        ),
+        (
+            "bias",
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &b).unwrap(),
+        ),
     ];
     std::fs::write(&path, safetensors::serialize(views, None).unwrap()).unwrap();
     let err = expect_err(&path, &mut Linear::new(3, 2, &mut rng(1)));
-    assert!(matches!(&err, CheckpointError::Dtype { tensor, found, .. } if tensor == "weight" && found == "F16"), "{err}");
+    assert!(
+        matches!(&err, CheckpointError::Dtype { tensor, found, .. } if tensor == "weight" && found == "F16"),
+        "{err}"
+    );
     // An integer where a float is expected is also refused.
     let i = Tensor::from_vec(&[2, 3], vec![1.0; 6]);
     let bias = Tensor::zeros(&[2]);
-    write_tensors(&path, &[("weight".into(), &i, true), ("bias".into(), &bias, false)], HashMap::new()).unwrap();
+    write_tensors(
+        &path,
+        &[("weight".into(), &i, true), ("bias".into(), &bias, false)],
+        HashMap::new(),
+    )
+    .unwrap();
     let err = expect_err(&path, &mut Linear::new(3, 2, &mut rng(1)));
-    assert!(matches!(&err, CheckpointError::Dtype { tensor, found, .. } if tensor == "weight" && found == "I64"), "{err}");
+    assert!(
+        matches!(&err, CheckpointError::Dtype { tensor, found, .. } if tensor == "weight" && found == "I64"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -150,7 +210,10 @@ fn truncated_file_is_an_error() {
     for cut in [0, 5, 8, 40, bytes.len() / 2, bytes.len() - 1] {
         std::fs::write(&path, &bytes[..cut]).unwrap();
         let err = expect_err(&path, &mut dense_ae(4, &mut rng(1)));
-        assert!(matches!(err, CheckpointError::Corrupt { .. }), "cut at {cut}: {err}");
+        assert!(
+            matches!(err, CheckpointError::Corrupt { .. }),
+            "cut at {cut}: {err}"
+        );
     }
 }
 
@@ -193,7 +256,10 @@ fn optimizer_state_round_trips_and_training_continues_identically() {
     }
     save(&model_path, &a).unwrap();
     save_optimizer(&opt_path, &opt_a).unwrap();
-    let (stored, meta) = io::read_tensors(&opt_path).unwrap();
+    let io::Contents {
+        tensors: stored,
+        metadata: meta,
+    } = io::read_tensors(&opt_path).unwrap();
     assert!(stored.contains_key("state.encoder.1.weight.exp_avg"));
     assert!(stored.contains_key("state.encoder.1.weight.exp_avg_sq"));
     assert_eq!(stored["state.decoder.0.bias.step"].tensor.item(), 3.0);
@@ -223,7 +289,10 @@ fn optimizer_state_of_another_kind_or_model_is_refused() {
     assert!(matches!(err, CheckpointError::Metadata { .. }), "{err}");
     let other = dense_ae(16, &mut rng(4));
     let err = load_optimizer(&path, &mut Sgd::new(0.1), &other).unwrap_err();
-    assert!(matches!(&err, CheckpointError::Shape { tensor, .. } if tensor.ends_with(".weight.momentum_buffer")), "{err}");
+    assert!(
+        matches!(&err, CheckpointError::Shape { tensor, .. } if tensor.ends_with(".weight.momentum_buffer")),
+        "{err}"
+    );
     let mut fresh = Sgd::new(0.3);
     load_optimizer(&path, &mut fresh, &model).unwrap();
     assert_eq!((fresh.lr, fresh.momentum), (0.1, 0.9));

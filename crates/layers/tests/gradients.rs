@@ -5,8 +5,8 @@ mod common;
 
 use layers::gradcheck::assert_module_gradients;
 use layers::{
-    Activation, AvgPool2d, BatchNorm, Conv2d, ConvTranspose2d, Dropout, Flatten, Graph, Linear, MaxPool2d, Module,
-    Sequential, Unflatten, Upsample,
+    Activation, AvgPool2d, BatchNorm, Conv2d, ConvTranspose2d, Dropout, Flatten, Graph, Linear,
+    MaxPool2d, Module, Sequential, Unflatten, Upsample,
 };
 use tensor::gradcheck::{random_tensor, random_tensor_away_from};
 use tensor::{Tensor, rng};
@@ -16,7 +16,11 @@ fn linear() {
     let mut layer = Linear::new(5, 3, &mut rng(1));
     assert_module_gradients("Linear", &mut layer, &random_tensor(&[4, 5], 2));
     let mut no_bias = Linear::new(5, 3, &mut rng(1)).without_bias();
-    assert_module_gradients("Linear without bias", &mut no_bias, &random_tensor(&[4, 5], 2));
+    assert_module_gradients(
+        "Linear without bias",
+        &mut no_bias,
+        &random_tensor(&[4, 5], 2),
+    );
 }
 
 #[test]
@@ -29,19 +33,41 @@ fn conv2d_with_stride_padding_dilation() {
 
 #[test]
 fn conv_transpose2d_with_output_padding() {
-    let mut layer = ConvTranspose2d::new(3, 2, 3, &mut rng(1)).stride(2).padding(1).output_padding(1);
-    assert_module_gradients("ConvTranspose2d s2 p1 op1", &mut layer, &random_tensor(&[2, 3, 4, 3], 5));
+    let mut layer = ConvTranspose2d::new(3, 2, 3, &mut rng(1))
+        .stride(2)
+        .padding(1)
+        .output_padding(1);
+    assert_module_gradients(
+        "ConvTranspose2d s2 p1 op1",
+        &mut layer,
+        &random_tensor(&[2, 3, 4, 3], 5),
+    );
     let mut dilated = ConvTranspose2d::new(2, 2, 2, &mut rng(2)).dilation(2);
-    assert_module_gradients("ConvTranspose2d d2", &mut dilated, &random_tensor(&[1, 2, 3, 3], 6));
+    assert_module_gradients(
+        "ConvTranspose2d d2",
+        &mut dilated,
+        &random_tensor(&[1, 2, 3, 3], 6),
+    );
 }
 
 #[test]
 fn pooling_and_upsampling() {
     // Distinct values, so max pooling has no ties within the ±ε of the check.
-    let x = Tensor::from_vec(&[1, 2, 4, 4], (0..32).map(|i| ((i * 7) % 32) as f32 * 0.1).collect());
+    let x = Tensor::from_vec(
+        &[1, 2, 4, 4],
+        (0..32).map(|i| ((i * 7) % 32) as f32 * 0.1).collect(),
+    );
     assert_module_gradients("MaxPool2d", &mut MaxPool2d::new(2), &x);
-    assert_module_gradients("AvgPool2d", &mut AvgPool2d::new(2), &random_tensor(&[2, 2, 4, 6], 7));
-    assert_module_gradients("Upsample", &mut Upsample::new(2), &random_tensor(&[1, 2, 3, 3], 8));
+    assert_module_gradients(
+        "AvgPool2d",
+        &mut AvgPool2d::new(2),
+        &random_tensor(&[2, 2, 4, 6], 7),
+    );
+    assert_module_gradients(
+        "Upsample",
+        &mut Upsample::new(2),
+        &random_tensor(&[1, 2, 3, 3], 8),
+    );
 }
 
 #[test]
@@ -62,7 +88,9 @@ fn activations() {
 
 #[test]
 fn reshapes() {
-    let mut m = Sequential::new().push(Flatten).push(Unflatten::new(&[3, 2]));
+    let mut m = Sequential::new()
+        .push(Flatten)
+        .push(Unflatten::new(&[3, 2]));
     assert_module_gradients("Flatten+Unflatten", &mut m, &random_tensor(&[2, 2, 3], 10));
 }
 
@@ -101,12 +129,19 @@ fn a_whole_small_conv_autoencoder() {
     let mut model = Sequential::new()
         .push_named(
             "encoder",
-            Sequential::new().push(Conv2d::new(1, 2, 3, &mut r).stride(2).padding(1)).push(Activation::Tanh),
+            Sequential::new()
+                .push(Conv2d::new(1, 2, 3, &mut r).stride(2).padding(1))
+                .push(Activation::Tanh),
         )
         .push_named(
             "decoder",
             Sequential::new()
-                .push(ConvTranspose2d::new(2, 1, 3, &mut r).stride(2).padding(1).output_padding(1))
+                .push(
+                    ConvTranspose2d::new(2, 1, 3, &mut r)
+                        .stride(2)
+                        .padding(1)
+                        .output_padding(1),
+                )
                 .push(Activation::Sigmoid),
         );
     assert_module_gradients("conv AE", &mut model, &random_tensor(&[2, 1, 6, 6], 18));

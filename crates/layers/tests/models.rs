@@ -28,8 +28,12 @@ fn conv_autoencoder_has_210369_parameters_and_pytorch_shapes() {
     let model = conv_ae(&mut rng(0));
     assert_eq!(model.num_parameters(), 210_369);
     let s = Summary::new(&model, &[64, 1, 28, 28]);
-    let shapes: Vec<(String, Vec<usize>, usize)> =
-        s.rows.iter().filter(|r| r.leaf).map(|r| (r.name.clone(), r.output_shape.clone(), r.params)).collect();
+    let shapes: Vec<(String, Vec<usize>, usize)> = s
+        .rows
+        .iter()
+        .filter(|r| r.leaf)
+        .map(|r| (r.name.clone(), r.output_shape.clone(), r.params))
+        .collect();
     // torchinfo.summary(model, (64, 1, 28, 28)) gives these output shapes and Param #.
     let expected: Vec<(&str, [usize; 4], usize)> = vec![
         ("encoder.0", [64, 16, 14, 14], 160),
@@ -46,12 +50,20 @@ fn conv_autoencoder_has_210369_parameters_and_pytorch_shapes() {
     ];
     assert_eq!(shapes.len(), expected.len());
     for ((name, shape, params), (e_name, e_shape, e_params)) in shapes.iter().zip(&expected) {
-        assert_eq!((name.as_str(), shape.as_slice(), *params), (*e_name, e_shape.as_slice(), *e_params));
+        assert_eq!(
+            (name.as_str(), shape.as_slice(), *params),
+            (*e_name, e_shape.as_slice(), *e_params)
+        );
     }
     assert_eq!(s.total_params, 210_369);
     assert_eq!(s.trainable_params, 210_369);
     // Multiply-adds per image: conv c_out·h_out·w_out·c_in·k², conv-transpose c_in·h·w·c_out·k².
-    let macs = 16 * 14 * 14 * 9 + 32 * 7 * 7 * 16 * 9 + 64 * 32 * 49 + 64 * 32 * 49 + 32 * 7 * 7 * 16 * 9 + 16 * 14 * 14 * 9;
+    let macs = 16 * 14 * 14 * 9
+        + 32 * 7 * 7 * 16 * 9
+        + 64 * 32 * 49
+        + 64 * 32 * 49
+        + 32 * 7 * 7 * 16 * 9
+        + 16 * 14 * 14 * 9;
     assert_eq!(s.mult_adds_per_sample, macs as u64);
     let text = s.to_string();
     assert!(text.contains("Total params: 210,369"), "{text}");
@@ -66,9 +78,18 @@ fn parameter_names_follow_pytorch_state_dict_keys() {
     assert_eq!(
         names,
         [
-            "encoder.0.weight", "encoder.0.bias", "encoder.2.weight", "encoder.2.bias", "encoder.4.weight",
-            "encoder.4.bias", "decoder.0.weight", "decoder.0.bias", "decoder.2.weight", "decoder.2.bias",
-            "decoder.4.weight", "decoder.4.bias",
+            "encoder.0.weight",
+            "encoder.0.bias",
+            "encoder.2.weight",
+            "encoder.2.bias",
+            "encoder.4.weight",
+            "encoder.4.bias",
+            "decoder.0.weight",
+            "decoder.0.bias",
+            "decoder.2.weight",
+            "decoder.2.bias",
+            "decoder.4.weight",
+            "decoder.4.bias",
         ]
     );
 }
@@ -83,7 +104,9 @@ fn forward_registers_every_parameter_and_backward_names_every_gradient() {
     let loss = g.mse_loss(y, x, Reduction::Mean);
     let grads = g.backward(loss);
     assert_eq!(grads.len(), 12);
-    model.visit("", &mut |name, p| assert_eq!(grads.get(name).unwrap().shape(), p.value.shape(), "{name}"));
+    model.visit("", &mut |name, p| {
+        assert_eq!(grads.get(name).unwrap().shape(), p.value.shape(), "{name}")
+    });
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! arithmetic is in the comments), on a one-element parameter `p` with chosen gradients.
 
 use layers::optim::{Adam, Optimizer, ParamState, RmsProp, Sgd};
-use layers::{Grads, Linear, Module};
+use layers::{Grads, Linear};
 use tensor::{Tensor, rng};
 
 /// Runs `opt` over the gradients `gs` from `p = p0`, returning `p` after each step.
@@ -26,28 +26,48 @@ fn close(got: &[f32], want: &[f64]) {
 #[test]
 fn sgd_plain_and_weight_decay() {
     // p ← p − lr·(g + λp) = 2 − 0.1·(1 + 0.1·2) = 1.88
-    close(&run(&mut Sgd::new(0.1).weight_decay(0.1), 2.0, &[1.0]), &[1.88]);
+    close(
+        &run(&mut Sgd::new(0.1).weight_decay(0.1), 2.0, &[1.0]),
+        &[1.88],
+    );
 }
 
 #[test]
 fn sgd_momentum() {
     // step 1: b = g = 1, p = 1 − 0.1·1 = 0.9
     // step 2: b = 0.9·1 + 0.5 = 1.4, p = 0.9 − 0.1·1.4 = 0.76
-    close(&run(&mut Sgd::new(0.1).momentum(0.9), 1.0, &[1.0, 0.5]), &[0.9, 0.76]);
+    close(
+        &run(&mut Sgd::new(0.1).momentum(0.9), 1.0, &[1.0, 0.5]),
+        &[0.9, 0.76],
+    );
 }
 
 #[test]
 fn sgd_momentum_with_dampening() {
     // step 1: b = g = 1 (no dampening on the first step), p = 0.9
     // step 2: b = 0.9·1 + (1 − 0.5)·0.5 = 1.15, p = 0.9 − 0.115 = 0.785
-    close(&run(&mut Sgd::new(0.1).momentum(0.9).dampening(0.5), 1.0, &[1.0, 0.5]), &[0.9, 0.785]);
+    close(
+        &run(
+            &mut Sgd::new(0.1).momentum(0.9).dampening(0.5),
+            1.0,
+            &[1.0, 0.5],
+        ),
+        &[0.9, 0.785],
+    );
 }
 
 #[test]
 fn sgd_nesterov() {
     // step 1: b = 1, d = g + μb = 1.9, p = 1 − 0.19 = 0.81
     // step 2: b = 0.9 + 0.5 = 1.4, d = 0.5 + 0.9·1.4 = 1.76, p = 0.81 − 0.176 = 0.634
-    close(&run(&mut Sgd::new(0.1).momentum(0.9).nesterov(true), 1.0, &[1.0, 0.5]), &[0.81, 0.634]);
+    close(
+        &run(
+            &mut Sgd::new(0.1).momentum(0.9).nesterov(true),
+            1.0,
+            &[1.0, 0.5],
+        ),
+        &[0.81, 0.634],
+    );
 }
 
 #[test]
@@ -58,30 +78,54 @@ fn adam_with_bias_correction() {
     // t = 2: m = 0.18 + 0.1 = 0.28, v = 0.003996 + 0.001 = 0.004996,
     //        1 − 0.9² = 0.19, 1 − 0.999² = 0.001999,
     //        p = 0.9 − (0.1/0.19)·0.28/(√0.004996/√0.001999) = 0.806782037
-    close(&run(&mut Adam::new(0.1), 1.0, &[2.0, 1.0]), &[0.9, 0.806_782_036_7]);
+    close(
+        &run(&mut Adam::new(0.1), 1.0, &[2.0, 1.0]),
+        &[0.9, 0.806_782_036_7],
+    );
 }
 
 #[test]
 fn adam_l2_versus_adamw_decoupled() {
     // AdamW: p ← p·(1 − lr·λ) = 0.99, then the Adam step of size lr: 0.99 − 0.1 = 0.89.
-    close(&run(&mut Adam::adamw(0.1).weight_decay(0.1), 1.0, &[2.0]), &[0.89]);
+    close(
+        &run(&mut Adam::adamw(0.1).weight_decay(0.1), 1.0, &[2.0]),
+        &[0.89],
+    );
     // Adam with L2: g ← 2 + 0.1·1 = 2.1; the first step moves lr·ĝ/|ĝ| = 0.1 anyway: 0.9.
-    close(&run(&mut Adam::new(0.1).weight_decay(0.1), 1.0, &[2.0]), &[0.9]);
+    close(
+        &run(&mut Adam::new(0.1).weight_decay(0.1), 1.0, &[2.0]),
+        &[0.9],
+    );
     // L2 enters the gradient and can flip its sign: g = −0.5 + 1·1 = 0.5 > 0, p = 0.9.
-    close(&run(&mut Adam::new(0.1).weight_decay(1.0), 1.0, &[-0.5]), &[0.9]);
+    close(
+        &run(&mut Adam::new(0.1).weight_decay(1.0), 1.0, &[-0.5]),
+        &[0.9],
+    );
     // Decoupled decay cannot: p = 1·(1 − 0.1) = 0.9, then the step follows g < 0: 0.9 + 0.1 = 1.0.
-    close(&run(&mut Adam::adamw(0.1).weight_decay(1.0), 1.0, &[-0.5]), &[1.0]);
+    close(
+        &run(&mut Adam::adamw(0.1).weight_decay(1.0), 1.0, &[-0.5]),
+        &[1.0],
+    );
 }
 
 #[test]
 fn rmsprop_plain_centered_and_momentum() {
     // α = 0.99, lr 0.01. t = 1, g = 3: s = 0.01·9 = 0.09, p = 1 − 0.01·3/0.3 = 0.9
     // t = 2, g = 1: s = 0.99·0.09 + 0.01 = 0.0991, p = 0.9 − 0.01/√0.0991 = 0.868233954
-    close(&run(&mut RmsProp::new(0.01), 1.0, &[3.0, 1.0]), &[0.9, 0.868_233_954_1]);
+    close(
+        &run(&mut RmsProp::new(0.01), 1.0, &[3.0, 1.0]),
+        &[0.9, 0.868_233_954_1],
+    );
     // centered: a = 0.03, p = 1 − 0.01·3/√(0.09 − 0.0009) = 0.899496222
-    close(&run(&mut RmsProp::new(0.01).centered(true), 1.0, &[3.0]), &[0.899_496_221_8]);
+    close(
+        &run(&mut RmsProp::new(0.01).centered(true), 1.0, &[3.0]),
+        &[0.899_496_221_8],
+    );
     // momentum 0.9: b = 3/0.3 = 10, p = 0.9; then b = 9 + 1/√0.0991, p = 0.778233954
-    close(&run(&mut RmsProp::new(0.01).momentum(0.9), 1.0, &[3.0, 1.0]), &[0.9, 0.778_233_954_1]);
+    close(
+        &run(&mut RmsProp::new(0.01).momentum(0.9), 1.0, &[3.0, 1.0]),
+        &[0.9, 0.778_233_954_1],
+    );
 }
 
 #[test]

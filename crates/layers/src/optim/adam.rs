@@ -100,8 +100,14 @@ impl Optimizer for Adam {
         let bc2_sqrt = bc2_sqrt as f32;
         let decay = 1.0 - lr * wd;
 
-        let mut m = state.slots.remove("exp_avg").unwrap_or_else(|| Tensor::zeros(p.shape()));
-        let mut v = state.slots.remove("exp_avg_sq").unwrap_or_else(|| Tensor::zeros(p.shape()));
+        let mut m = state
+            .slots
+            .remove("exp_avg")
+            .unwrap_or_else(|| Tensor::zeros(p.shape()));
+        let mut v = state
+            .slots
+            .remove("exp_avg_sq")
+            .unwrap_or_else(|| Tensor::zeros(p.shape()));
         let params = p.data_mut().iter_mut();
         let moments = m.data_mut().iter_mut().zip(v.data_mut().iter_mut());
         for ((p, (m, v)), &g) in params.zip(moments).zip(grad.data()) {

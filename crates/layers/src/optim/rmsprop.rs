@@ -95,10 +95,21 @@ impl Optimizer for RmsProp {
     }
 
     fn update(&mut self, state: &mut ParamState, p: &mut Tensor, grad: &Tensor) {
-        let (lr, alpha, eps, wd, mu) = (self.lr, self.alpha, self.eps, self.weight_decay, self.momentum);
+        let (lr, alpha, eps, wd, mu) = (
+            self.lr,
+            self.alpha,
+            self.eps,
+            self.weight_decay,
+            self.momentum,
+        );
         state.step = Some(state.step.unwrap_or(0.0) + 1.0);
         let n = p.numel();
-        let g: Vec<f32> = grad.data().iter().zip(p.data()).map(|(&g, &p)| g + wd * p).collect();
+        let g: Vec<f32> = grad
+            .data()
+            .iter()
+            .zip(p.data())
+            .map(|(&g, &p)| g + wd * p)
+            .collect();
         // d = √s + ε, or √(s − a²) + ε when centered
         let s = state.slot("square_avg", p).data_mut();
         let mut d = vec![0.0f32; n];

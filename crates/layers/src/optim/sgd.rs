@@ -88,12 +88,21 @@ impl Optimizer for Sgd {
         );
         let (lr, mu, tau, wd) = (self.lr, self.momentum, self.dampening, self.weight_decay);
         // d ← g + λ·p
-        let mut d: Vec<f32> = grad.data().iter().zip(p.data()).map(|(&g, &p)| g + wd * p).collect();
+        let mut d: Vec<f32> = grad
+            .data()
+            .iter()
+            .zip(p.data())
+            .map(|(&g, &p)| g + wd * p)
+            .collect();
         if mu != 0.0 {
             let first = !state.slots.contains_key("momentum_buffer");
             let b = state.slot("momentum_buffer", p).data_mut();
             for (b, d) in b.iter_mut().zip(d.iter_mut()) {
-                *b = if first { *d } else { mu * *b + (1.0 - tau) * *d };
+                *b = if first {
+                    *d
+                } else {
+                    mu * *b + (1.0 - tau) * *d
+                };
                 *d = if self.nesterov { *d + mu * *b } else { *b };
             }
         }

@@ -6,12 +6,17 @@ use tensor::Rng;
 
 /// Dense autoencoder 784-K-784 (ReLU code, sigmoid output), as `encoder`/`decoder`.
 pub fn dense_ae(k: usize, rng: &mut Rng) -> Sequential {
-    let encoder = Sequential::new().push(Flatten).push(Linear::new(784, k, rng)).push(Activation::Relu);
+    let encoder = Sequential::new()
+        .push(Flatten)
+        .push(Linear::new(784, k, rng))
+        .push(Activation::Relu);
     let decoder = Sequential::new()
         .push(Linear::new(k, 784, rng))
         .push(Activation::Sigmoid)
         .push(Unflatten::new(&[1, 28, 28]));
-    Sequential::new().push_named("encoder", encoder).push_named("decoder", decoder)
+    Sequential::new()
+        .push_named("encoder", encoder)
+        .push_named("decoder", decoder)
 }
 
 /// Deep dense autoencoder 784-128-K-128-784.
@@ -28,7 +33,9 @@ pub fn deep_dense_ae(k: usize, rng: &mut Rng) -> Sequential {
         .push(Linear::new(128, 784, rng))
         .push(Activation::Sigmoid)
         .push(Unflatten::new(&[1, 28, 28]));
-    Sequential::new().push_named("encoder", encoder).push_named("decoder", decoder)
+    Sequential::new()
+        .push_named("encoder", encoder)
+        .push_named("decoder", decoder)
 }
 
 /// The lab's convolutional autoencoder.
@@ -42,11 +49,23 @@ pub fn conv_ae(rng: &mut Rng) -> Sequential {
     let decoder = Sequential::new()
         .push(ConvTranspose2d::new(64, 32, 7, rng))
         .push(Activation::Relu)
-        .push(ConvTranspose2d::new(32, 16, 3, rng).stride(2).padding(1).output_padding(1))
+        .push(
+            ConvTranspose2d::new(32, 16, 3, rng)
+                .stride(2)
+                .padding(1)
+                .output_padding(1),
+        )
         .push(Activation::Relu)
-        .push(ConvTranspose2d::new(16, 1, 3, rng).stride(2).padding(1).output_padding(1))
+        .push(
+            ConvTranspose2d::new(16, 1, 3, rng)
+                .stride(2)
+                .padding(1)
+                .output_padding(1),
+        )
         .push(Activation::Sigmoid);
-    Sequential::new().push_named("encoder", encoder).push_named("decoder", decoder)
+    Sequential::new()
+        .push_named("encoder", encoder)
+        .push_named("decoder", decoder)
 }
 
 /// A unique path in the temporary directory.
