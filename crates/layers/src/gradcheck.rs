@@ -130,3 +130,42 @@ pub fn assert_module_gradients(name: &str, module: &mut dyn Module, x: &Tensor) 
         panic!("{report}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::linear::Linear;
+    use crate::module::join;
+    use crate::parameter::Parameter;
+    use tensor::Var;
+
+    /// A linear layer whose forward registers its weight under the wrong name.
+    struct Misnamed(Linear);
+
+    impl Module for Misnamed {
+        fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
+            let w = g.param("w", &self.0.weight);
+            g.matmul_t(x, w, tensor::Transpose { a: false, b: true })
+        }
+        fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
+            f(&join(prefix, "weight"), &self.0.weight);
+        }
+        fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter)) {
+            f(&join(prefix, "weight"), &mut self.0.weight);
+        }
+        fn output_shape(&self, input: &[usize]) -> Vec<usize> {
+            input.to_vec()
+        }
+        fn type_name(&self) -> String {
+            "Misnamed".into()
+        }
+    }
+
+    #[test]
+    fn a_parameter_registered_under_the_wrong_name_fails() {
+        let mut m = Misnamed(Linear::new(3, 2, &mut rng(0)));
+        let x = tensor::gradcheck::random_tensor(&[2, 3], 1);
+        let report = check_module("misnamed", &mut m, &x, GradCheck::default()).unwrap_err();
+        assert!(report.contains("gradient of weight"), "{report}");
+    }
+}

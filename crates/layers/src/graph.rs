@@ -174,3 +174,42 @@ impl Grads {
         sum.sqrt() as f32
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_nest_and_shared_parameters_sum_their_gradients() {
+        let p = Parameter::new(Tensor::from_vec(&[2], vec![1.0, 2.0]));
+        let mut g = Graph::new();
+        let (a, b) = g.scoped("encoder", |g| {
+            g.scoped("0", |g| (g.param("weight", &p), g.param("weight", &p)))
+        });
+        assert_eq!(a, b, "the same name gives the same leaf");
+        let top = g.param("weight", &p);
+        assert_ne!(a, top);
+        // L = Σ (a·a) + Σ top, so dL/da = 2a (both uses), dL/dtop = 1.
+        let sq = g.mul(a, b);
+        let s1 = g.sum_all(sq);
+        let s2 = g.sum_all(top);
+        let loss = g.add(s1, s2);
+        let grads = g.backward(loss);
+        assert_eq!(grads.get("encoder.0.weight").unwrap().data(), &[2.0, 4.0]);
+        assert_eq!(grads.get("weight").unwrap().data(), &[1.0, 1.0]);
+        assert_eq!(grads.len(), 2);
+        assert!((grads.norm() - (4.0f32 + 16.0 + 1.0 + 1.0).sqrt()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn no_grad_graphs_and_frozen_parameters_make_constants() {
+        let mut p = Parameter::new(Tensor::ones(&[2]));
+        let mut g = Graph::no_grad();
+        let v = g.param("p", &p);
+        assert!(!g.requires_grad(v));
+        p.trainable = false;
+        let mut g = Graph::new();
+        let v = g.param("p", &p);
+        assert!(!g.requires_grad(v));
+    }
+}
