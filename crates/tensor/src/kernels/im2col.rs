@@ -138,19 +138,18 @@ pub fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], ld: usize) {
                 for i in i_lo..i_hi {
                     let x_row = &plane[(i * s_h + p * d_h - pad_h) * g.w..][..g.w];
                     let out = &mut row[i * g.w_out..(i + 1) * g.w_out];
-                    out[..j_lo].fill(0.0);
-                    out[j_hi..].fill(0.0);
+                    // Output columns before j_lo and from j_hi on read the padding. Rows are
+                    // short (7 or 14 values), so plain loops beat calls to memset here.
+                    for o in &mut out[..j_lo] {
+                        *o = 0.0;
+                    }
+                    for o in &mut out[j_hi..] {
+                        *o = 0.0;
+                    }
                     // The input column of output column j: j·s_w + q·d_w − pad_w.
-                    let first = j_lo * s_w + q * d_w - pad_w;
-                    if s_w == 1 {
-                        out[j_lo..j_hi].copy_from_slice(&x_row[first..first + j_hi - j_lo]);
-                    } else {
-                        for (o, &v) in out[j_lo..j_hi]
-                            .iter_mut()
-                            .zip(x_row[first..].iter().step_by(s_w))
-                        {
-                            *o = v;
-                        }
+                    let src = &x_row[j_lo * s_w + q * d_w - pad_w..];
+                    for (t, o) in out[j_lo..j_hi].iter_mut().enumerate() {
+                        *o = src[t * s_w];
                     }
                 }
             }
