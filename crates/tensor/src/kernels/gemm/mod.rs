@@ -37,7 +37,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use crate::Parallelism;
-use simd::{MR, NR};
+use simd::{APanel, BPanel, MR, NR};
 
 /// Depth of a k slice (loop 4). A packed B panel (`KC×NR` f32 = 16 KiB) stays in L1 while the
 /// microkernel streams the A block past it. The actual depth is balanced: `k` is cut into
@@ -50,6 +50,8 @@ const NC: usize = 4096;
 /// Below this many flops a call runs on the calling thread: waking a second thread costs a few
 /// microseconds, as long as the whole product takes.
 const PAR_MIN_FLOPS: usize = 1 << 20;
+const IN_PLACE_B_MAX_M: usize = 18;
+const IN_PLACE_A_MAX_N: usize = 128;
 
 /// A read-only strided view of a matrix: element (i, j) is `data[i*row_stride + j*col_stride]`.
 ///
@@ -193,7 +195,7 @@ pub fn gemm(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], par: Parallelism) {
         Parallelism::Rayon if 2 * m * n * k >= PAR_MIN_FLOPS => rayon::current_num_threads(),
         _ => 1,
     };
-    let grid = choose_grid(m, n, k, threads, &b);
+    let grid = choose_grid(m, n, k, threads, &a, &b);
     let row_cuts = cuts(m, MR, grid.0);
     let col_cuts = cuts(n, NR, grid.1);
     let mut tiles = split_c(c, n, &row_cuts, &col_cuts);
@@ -216,7 +218,14 @@ pub fn gemm(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], par: Parallelism) {
 /// again and cutting its columns re-packs A. The estimate below, in rough cycles, weighs that
 /// duplicated packing against uneven work (tiles are whole MR×NR register tiles, so 11 row
 /// panels split 6 + 5). The grid never changes the arithmetic, only who does it.
-fn choose_grid(m: usize, n: usize, k: usize, threads: usize, b: &MatRef) -> (usize, usize) {
+fn choose_grid(
+    m: usize,
+    n: usize,
+    k: usize,
+    threads: usize,
+    a: &MatRef,
+    b: &MatRef,
+) -> (usize, usize) {
     let (m_panels, n_panels) = (m.div_ceil(MR), n.div_ceil(NR));
     let mut best = ((1, 1), f64::INFINITY);
     for t in 1..=threads {
@@ -228,11 +237,16 @@ fn choose_grid(m: usize, n: usize, k: usize, threads: usize, b: &MatRef) -> (usi
             let (pm, pn) = (m_panels.div_ceil(tm), n_panels.div_ceil(tn));
             // 12 FMA instructions per k step of a register tile, 2 per cycle.
             let work = (pm * pn * k * 6) as f64;
-            let pack_a = (pm * MR * k) as f64;
-            let pack_b = if reads_b_in_place(b, pm * MR) {
+            let (m_tile, n_tile) = (pm * MR, pn * NR);
+            let pack_a = if reads_a_in_place(a, n_tile) {
                 0.0
             } else {
-                (pn * NR * k) as f64 * 0.5
+                (m_tile * k) as f64
+            };
+            let pack_b = if reads_b_in_place(b, m_tile) {
+                0.0
+            } else {
+                (n_tile * k) as f64 * 0.5
             };
             let cost = work + pack_a + pack_b;
             if cost < best.1 * 0.98 {
@@ -292,7 +306,17 @@ fn split_c<'c>(
 /// block (`m <= MC`) each panel is used once per k slice, and the copy would cost as much as
 /// the thin products (`16×9·9×12544`) it feeds.
 fn reads_b_in_place(b: &MatRef, m: usize) -> bool {
-    b.col_stride == 1 && m <= MC
+    b.col_stride == 1 && m <= IN_PLACE_B_MAX_M
+}
+
+/// Whether the microkernel may read A's panels straight from the caller's memory.
+///
+/// The microkernel broadcasts A one element at a time, so any strides work; a row-major A
+/// reads each of MR rows sequentially. Packing A pays off when the block is reused across
+/// many B panels (and keeps rows whose stride is a multiple of 4 KiB from evicting each other
+/// in L1); for narrow C (`n <= IN_PLACE_A_MAX_N`) the copy costs more than it saves.
+fn reads_a_in_place(a: &MatRef, n: usize) -> bool {
+    a.col_stride == 1 && n <= IN_PLACE_A_MAX_N
 }
 
 /// Packing buffers, one set per thread, kept between calls so a GEMM does not allocate.
@@ -308,12 +332,17 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
-/// Grows `buf` to at least `len` values (the contents are overwritten by packing anyway).
+/// Grows `buf` to hold `len` values starting at a 64-byte boundary, and returns that window.
+///
+/// Aligning packed panels to cache lines means no 32-byte load of B straddles two lines,
+/// which would cost the load port twice. (The contents are overwritten by packing.)
 fn reserve(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buf.len() < len {
-        buf.resize(len, 0.0);
+    const SLACK: usize = 64 / size_of::<f32>();
+    if buf.len() < len + SLACK {
+        buf.resize(len + SLACK, 0.0);
     }
-    &mut buf[..len]
+    let start = buf.as_ptr().align_offset(64).min(SLACK);
+    &mut buf[start..start + len]
 }
 
 /// The sequential BLIS loop nest for one tile: `C = A·B + beta·C`, C given as row slices.
@@ -331,10 +360,17 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
     let kc_max = k.div_ceil(k.div_ceil(KC));
     let mc_max = m.div_ceil(m.div_ceil(MC)).next_multiple_of(MR);
     let nc_max = NC.min(n.next_multiple_of(NR));
-    let in_place = reads_b_in_place(&b, m);
-    let a_buf = reserve(&mut scratch.a, mc_max * kc_max);
-    // Read in place, B needs a buffer only for its ragged last panel.
-    let b_buf = reserve(&mut scratch.b, if in_place { NR } else { nc_max } * kc_max);
+    let b_in_place = reads_b_in_place(&b, m);
+    let a_in_place = reads_a_in_place(&a, n);
+    // Read in place, an operand needs a buffer only for its ragged last panel.
+    let a_buf = reserve(
+        &mut scratch.a,
+        if a_in_place { MR } else { mc_max } * kc_max,
+    );
+    let b_buf = reserve(
+        &mut scratch.b,
+        if b_in_place { NR } else { nc_max } * kc_max,
+    );
 
     // Loop 5: nc-wide column blocks of B and C.
     for jc in (0..n).step_by(nc_max) {
@@ -344,37 +380,67 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
         for pc in (0..k).step_by(kc_max) {
             let kc = kc_max.min(k - pc);
             let beta_k = if pc == 0 { beta } else { 1.0 };
-            // Pack B[pc.., jc..] into NR-column panels; read in place, only the ragged last
-            // panel needs packing (its zero padding stands in for the missing columns).
-            let full_panels = nc / NR;
-            if !in_place {
+            // Pack B[pc.., jc..] into NR-column panels. Read in place, only the ragged last
+            // panel is packed (its zero padding stands in for the missing columns).
+            if !b_in_place {
                 pack::pack_b(b, pc, kc, jc, nc, b_buf);
             } else if nc % NR != 0 {
-                pack::pack_b(b, pc, kc, jc + full_panels * NR, nc % NR, b_buf);
+                pack::pack_b(b, pc, kc, jc + nc / NR * NR, nc % NR, b_buf);
             }
-            // Loop 3: mc-tall row blocks of A and C.
+            // Loop 3: mc-tall row blocks of A and C; pack A[ic.., pc..] into MR-row panels.
             for ic in (0..m).step_by(mc_max) {
                 let mc = mc_max.min(m - ic);
-                pack::pack_a(a, ic, mc, pc, kc, a_buf);
+                if !a_in_place {
+                    pack::pack_a(a, ic, mc, pc, kc, a_buf);
+                } else if mc % MR != 0 {
+                    pack::pack_a(a, ic + mc / MR * MR, mc % MR, pc, kc, a_buf);
+                }
                 // Loop 2: NR-wide panels of B; the panel stays in L1 across loop 1.
                 for jr in (0..nc).step_by(NR) {
                     let cols = NR.min(nc - jr);
-                    let (b_panel, b_rs): (&[f32], usize) = if !in_place {
-                        (&b_buf[jr * kc..], NR)
-                    } else if cols == NR {
-                        (&b.data[pc * b.row_stride + jc + jr..], b.row_stride)
+                    let b_panel = if b_in_place && cols == NR {
+                        let start = pc * b.row_stride + jc + jr;
+                        BPanel {
+                            data: &b.data[start..],
+                            rs: b.row_stride,
+                        }
                     } else {
-                        (&b_buf[..], NR)
+                        let start = if b_in_place { 0 } else { jr * kc };
+                        BPanel {
+                            data: &b_buf[start..],
+                            rs: NR,
+                        }
                     };
-                    // Loop 1: MR-tall panels of the packed A block.
+                    // Loop 1: MR-tall panels of A, each against the same B panel.
                     for ir in (0..mc).step_by(MR) {
                         let rows = MR.min(mc - ir);
-                        let acc = simd::kernel_f32x8(kc, &a_buf[ir * kc..], b_panel, b_rs);
+                        // Two call sites, so the packed one is compiled with constant strides.
+                        let acc = if a_in_place && rows == MR {
+                            let start = (ic + ir) * a.row_stride + pc;
+                            let a_panel = APanel {
+                                data: &a.data[start..],
+                                rs: a.row_stride,
+                                cs: 1,
+                            };
+                            simd::kernel_f32x8(kc, a_panel, b_panel)
+                        } else {
+                            let start = if a_in_place { 0 } else { ir * kc };
+                            simd::kernel_f32x8(
+                                kc,
+                                APanel {
+                                    data: &a_buf[start..],
+                                    rs: 1,
+                                    cs: MR,
+                                },
+                                b_panel,
+                            )
+                        };
                         let c_tile = &mut c_rows[ic + ir..];
                         if rows == MR && cols == NR {
-                            simd::store_full(&acc, beta_k, c_tile, jc + jr);
+                            // The common case, with constant sizes so the stores unroll.
+                            simd::store_tile(&acc, beta_k, c_tile, jc + jr, MR, NR);
                         } else {
-                            simd::store_edge(&acc, beta_k, c_tile, jc + jr, rows, cols);
+                            simd::store_tile(&acc, beta_k, c_tile, jc + jr, rows, cols);
                         }
                     }
                 }
@@ -628,8 +694,16 @@ mod tests {
         let a = rng.vec(kc * MR);
         let b = rng.vec((kc - 1) * (NR + 3) + NR);
         for b_rs in [NR, NR + 3] {
-            let scalar = simd::kernel_scalar(kc, &a, &b, b_rs);
-            let vector = simd::kernel_f32x8(kc, &a, &b, b_rs);
+            let (a, b) = (
+                APanel {
+                    data: &a,
+                    rs: 1,
+                    cs: MR,
+                },
+                BPanel { data: &b, rs: b_rs },
+            );
+            let scalar = simd::kernel_scalar(kc, a, b);
+            let vector = simd::kernel_f32x8(kc, a, b);
             for i in 0..MR {
                 let lanes: Vec<f32> = vector[i].iter().flat_map(|v| v.to_array()).collect();
                 assert_eq!(lanes, scalar[i], "row {i}, b_rs {b_rs}");
