@@ -66,6 +66,10 @@ fn check_panels(kc: usize, a: &APanel, b: &BPanel) {
 /// `acc[i][j] = Σ_p A(i, p) · B(p, j)` over the kc steps of the panels. It performs exactly
 /// the FMAs of [`kernel_f32x8`] in the same order, so the two agree bit for bit; it exists to
 /// be read (and to check that claim in the tests).
+#[allow(
+    clippy::needless_range_loop,
+    reason = "indices mirror acc[i][j] in the math"
+)]
 #[inline(always)]
 pub fn kernel_scalar(kc: usize, a: APanel, b: BPanel) -> [[f32; NR]; MR] {
     check_panels(kc, &a, &b);
@@ -88,6 +92,10 @@ pub fn kernel_scalar(kc: usize, a: APanel, b: BPanel) -> [[f32; NR]; MR] {
 /// and do `MR·NV` fused multiply-adds. With constant `MR` and `NV`, LLVM unrolls the inner loops
 /// and keeps `acc` in registers; inlined with constant strides (a packed panel), the address
 /// arithmetic folds away too.
+#[allow(
+    clippy::needless_range_loop,
+    reason = "indices mirror acc[i][j] in the math"
+)]
 #[inline(always)]
 pub fn kernel_f32x8(kc: usize, a: APanel, b: BPanel) -> [[f32x8; NV]; MR] {
     check_panels(kc, &a, &b);
