@@ -21,7 +21,10 @@ fn forward_backward() -> Vec<Vec<f32>> {
     let y = tape.sigmoid(y);
     let loss = tape.mse_loss(y, x, tensor::Reduction::Mean);
     let grads = tape.backward(loss);
-    let mut out = vec![tape.value(loss).data().to_vec(), tape.value(y).data().to_vec()];
+    let mut out = vec![
+        tape.value(loss).data().to_vec(),
+        tape.value(y).data().to_vec(),
+    ];
     for v in [w1, b1, w2] {
         out.push(grads.get(v).unwrap().data().to_vec());
     }

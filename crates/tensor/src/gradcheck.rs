@@ -63,7 +63,11 @@ impl GradCheck {
             let vars: Vec<Var> = xs.iter().map(|t| tape.constant(t.clone())).collect();
             let out = f(&mut tape, &vars);
             let y = tape.value(out);
-            y.data().iter().zip(r.data()).map(|(&y, &r)| y as f64 * r as f64).sum()
+            y.data()
+                .iter()
+                .zip(r.data())
+                .map(|(&y, &r)| y as f64 * r as f64)
+                .sum()
         };
 
         let mut report = String::new();
@@ -83,7 +87,8 @@ impl GradCheck {
                 xs[i].data_mut()[j] = original;
                 let numeric = (plus - minus) / (2.0 * self.eps as f64);
                 let a = analytic.data()[j] as f64;
-                let excess = (a - numeric).abs() - (self.atol + self.rtol * a.abs().max(numeric.abs()));
+                let excess =
+                    (a - numeric).abs() - (self.atol + self.rtol * a.abs().max(numeric.abs()));
                 if excess > 0.0 && worst.is_none_or(|w| excess > w.3) {
                     worst = Some((j, a, numeric, excess));
                 }

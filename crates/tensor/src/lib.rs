@@ -6,6 +6,10 @@
 //! - [`ops`]: the differentiable ops, forward and backward side by side.
 //! - [`Tape`]: records a forward pass and runs it backwards ([`Tape::backward`]).
 //! - [`gradcheck`]: finite-difference checks that any function of tensors can use.
+// Tests pass `&[x.clone()]` to the gradient checker: clearer to a reader than `slice::from_ref`.
+#![cfg_attr(test, allow(clippy::cloned_ref_to_slice_refs))]
+#![warn(missing_docs)]
+
 pub mod gradcheck;
 pub mod kernels;
 pub mod ops;

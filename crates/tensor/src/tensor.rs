@@ -87,18 +87,14 @@ impl Tensor {
     pub fn uniform(shape: &[usize], low: f32, high: f32, rng: &mut Rng) -> Tensor {
         assert!(low < high, "uniform: empty range [{low}, {high})");
         let dist = Uniform::new(low, high).expect("uniform: bounds are finite");
-        let data = (0..shape::numel(shape))
-            .map(|_| dist.sample(rng))
-            .collect();
+        let data = (0..shape::numel(shape)).map(|_| dist.sample(rng)).collect();
         Tensor::from_vec(shape, data)
     }
 
     /// Elements drawn from the normal distribution N(mean, std²).
     pub fn normal(shape: &[usize], mean: f32, std: f32, rng: &mut Rng) -> Tensor {
         let dist = Normal::new(mean, std).expect("normal: std must be finite and >= 0");
-        let data = (0..shape::numel(shape))
-            .map(|_| dist.sample(rng))
-            .collect();
+        let data = (0..shape::numel(shape)).map(|_| dist.sample(rng)).collect();
         Tensor::from_vec(shape, data)
     }
 
@@ -214,7 +210,7 @@ fn resolve_reshape(from: &[usize], to: &[usize]) -> Vec<usize> {
     if let Some(&axis) = inferred.first() {
         let known: usize = to.iter().filter(|&&s| s != usize::MAX).product();
         assert!(
-            known > 0 && total % known == 0,
+            known > 0 && total.is_multiple_of(known),
             "reshape: cannot reshape {from:?} into {to:?}"
         );
         shape[axis] = total / known;

@@ -22,7 +22,12 @@ pub fn zip_with(a: &Tensor, b: &Tensor, op: &str, f: impl Fn(f32, f32) -> f32 + 
 /// back onto an input's shape.
 fn add_summed(contribution: &Tensor, dx: &mut Tensor) {
     let shape = dx.shape().to_vec();
-    elementwise::add_summed_to(contribution.data(), contribution.shape(), dx.data_mut(), &shape);
+    elementwise::add_summed_to(
+        contribution.data(),
+        contribution.shape(),
+        dx.data_mut(),
+        &shape,
+    );
 }
 
 /// `y = a + b`.
@@ -189,14 +194,22 @@ mod tests {
             ("div", Tape::div),
             ("maximum", Tape::maximum),
         ];
-        let shapes: [(&[usize], &[usize]); 4] =
-            [(&[3, 4], &[3, 4]), (&[2, 3, 4], &[4]), (&[3, 1], &[1, 5]), (&[], &[2, 3])];
+        let shapes: [(&[usize], &[usize]); 4] = [
+            (&[3, 4], &[3, 4]),
+            (&[2, 3, 4], &[4]),
+            (&[3, 1], &[1, 5]),
+            (&[], &[2, 3]),
+        ];
         for (name, op) in ops {
             for (seed, (sa, sb)) in shapes.iter().enumerate() {
                 let a = random_tensor(sa, seed as u64);
                 // Keep b away from 0 (div) and from a (ties of maximum).
                 let b = random_tensor_away_from(sb, 100 + seed as u64, 0.3);
-                let b = if name == "maximum" { b.map(|v| v + 0.05) } else { b };
+                let b = if name == "maximum" {
+                    b.map(|v| v + 0.05)
+                } else {
+                    b
+                };
                 check_gradients(name, &[a, b], |tape, v| op(tape, v[0], v[1]));
             }
         }

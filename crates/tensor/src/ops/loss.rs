@@ -82,12 +82,24 @@ fn check_shapes(kind: Kind, p: &Tensor, t: &Tensor) {
 /// `L = reduce(ℓ(p_i, t_i))`, a scalar tensor; sums in f64.
 pub fn forward(kind: Kind, reduction: Reduction, p: &Tensor, t: &Tensor) -> Tensor {
     check_shapes(kind, p, t);
-    let total: f64 = p.data().iter().zip(t.data()).map(|(&p, &t)| elementwise(kind, p, t) as f64).sum();
+    let total: f64 = p
+        .data()
+        .iter()
+        .zip(t.data())
+        .map(|(&p, &t)| elementwise(kind, p, t) as f64)
+        .sum();
     Tensor::scalar(total as f32 * reduction.scale(p.numel()))
 }
 
 /// `dp_i += s·∂ℓ/∂p_i`.
-pub fn backward_prediction(kind: Kind, r: Reduction, p: &Tensor, t: &Tensor, dy: &Tensor, dp: &mut Tensor) {
+pub fn backward_prediction(
+    kind: Kind,
+    r: Reduction,
+    p: &Tensor,
+    t: &Tensor,
+    dy: &Tensor,
+    dp: &mut Tensor,
+) {
     let s = dy.item() * r.scale(p.numel());
     for ((d, &p), &t) in dp.data_mut().iter_mut().zip(p.data()).zip(t.data()) {
         *d += s * match kind {
@@ -100,7 +112,14 @@ pub fn backward_prediction(kind: Kind, r: Reduction, p: &Tensor, t: &Tensor, dy:
 }
 
 /// `dt_i += s·∂ℓ/∂t_i` (rarely needed: targets are usually data).
-pub fn backward_target(kind: Kind, r: Reduction, p: &Tensor, t: &Tensor, dy: &Tensor, dt: &mut Tensor) {
+pub fn backward_target(
+    kind: Kind,
+    r: Reduction,
+    p: &Tensor,
+    t: &Tensor,
+    dy: &Tensor,
+    dt: &mut Tensor,
+) {
     let s = dy.item() * r.scale(p.numel());
     for ((d, &p), &t) in dt.data_mut().iter_mut().zip(p.data()).zip(t.data()) {
         *d += s * match kind {
@@ -197,13 +216,23 @@ mod tests {
         let p = random_tensor(&[3, 4], 41);
         let t = random_tensor(&[3, 4], 42);
         for r in [Reduction::Mean, Reduction::Sum] {
-            check_gradients("mse", &[p.clone(), t.clone()], |tp, v| tp.mse_loss(v[0], v[1], r));
-            check_gradients("l1", &[p.clone(), t.clone()], |tp, v| tp.l1_loss(v[0], v[1], r));
+            check_gradients("mse", &[p.clone(), t.clone()], |tp, v| {
+                tp.mse_loss(v[0], v[1], r)
+            });
+            check_gradients("l1", &[p.clone(), t.clone()], |tp, v| {
+                tp.l1_loss(v[0], v[1], r)
+            });
             let (prob, target) = (probabilities(43), probabilities(44));
-            check_gradients("bce", &[prob, target.clone()], |tp, v| tp.bce_loss(v[0], v[1], r));
+            check_gradients("bce", &[prob, target.clone()], |tp, v| {
+                tp.bce_loss(v[0], v[1], r)
+            });
             let logits = p.mul_scalar(4.0);
-            check_gradients("bce logits", &[logits, target], |tp, v| tp.bce_with_logits_loss(v[0], v[1], r));
-            check_gradients("kl", &[p.clone(), t.clone()], |tp, v| tp.gaussian_kl(v[0], v[1], r));
+            check_gradients("bce logits", &[logits, target], |tp, v| {
+                tp.bce_with_logits_loss(v[0], v[1], r)
+            });
+            check_gradients("kl", &[p.clone(), t.clone()], |tp, v| {
+                tp.gaussian_kl(v[0], v[1], r)
+            });
         }
     }
 
@@ -221,7 +250,10 @@ mod tests {
         // KL of N(0, 1) from itself is 0; of N(1, 1) it is ½.
         let zero = Tensor::zeros(&[1]);
         assert_eq!(gaussian_kl(&zero, &zero, Reduction::Sum).item(), 0.0);
-        assert_eq!(gaussian_kl(&Tensor::ones(&[1]), &zero, Reduction::Sum).item(), 0.5);
+        assert_eq!(
+            gaussian_kl(&Tensor::ones(&[1]), &zero, Reduction::Sum).item(),
+            0.5
+        );
     }
 
     #[test]
@@ -235,12 +267,20 @@ mod tests {
         // At |z| = 100 the probability rounds to 0 or 1; the logits form stays exact.
         let big = Tensor::from_vec(&[2], vec![100.0, -100.0]);
         let target = Tensor::from_vec(&[2], vec![0.0, 1.0]);
-        assert_eq!(forward(Kind::BceWithLogits, Reduction::Sum, &big, &target).item(), 200.0);
+        assert_eq!(
+            forward(Kind::BceWithLogits, Reduction::Sum, &big, &target).item(),
+            200.0
+        );
     }
 
     #[test]
     #[should_panic(expected = "Mse loss: prediction shape [2] differs from target shape [3]")]
     fn mismatched_shapes_panic() {
-        forward(Kind::Mse, Reduction::Mean, &Tensor::zeros(&[2]), &Tensor::zeros(&[3]));
+        forward(
+            Kind::Mse,
+            Reduction::Mean,
+            &Tensor::zeros(&[2]),
+            &Tensor::zeros(&[3]),
+        );
     }
 }

@@ -58,16 +58,37 @@ impl Layout {
             [n, r, c] if a.len() == 3 && n == batch => (true, r, c),
             _ => fail(),
         };
-        let (m, k) = if t.a { (a_cols, a_rows) } else { (a_rows, a_cols) };
-        let (k2, n) = if t.b { (b_cols, b_rows) } else { (b_rows, b_cols) };
+        let (m, k) = if t.a {
+            (a_cols, a_rows)
+        } else {
+            (a_rows, a_cols)
+        };
+        let (k2, n) = if t.b {
+            (b_cols, b_rows)
+        } else {
+            (b_rows, b_cols)
+        };
         if k != k2 {
             fail();
         }
-        Layout { batch, a_rows, a_cols, b_rows, b_cols, b_batched, m, n }
+        Layout {
+            batch,
+            a_rows,
+            a_cols,
+            b_rows,
+            b_cols,
+            b_batched,
+            m,
+            n,
+        }
     }
 
     fn out_shape(&self, a_rank: usize) -> Vec<usize> {
-        if a_rank == 3 { vec![self.batch, self.m, self.n] } else { vec![self.m, self.n] }
+        if a_rank == 3 {
+            vec![self.batch, self.m, self.n]
+        } else {
+            vec![self.m, self.n]
+        }
     }
 
     /// `op(A)` of batch entry `i`, read from a buffer holding A as stored.
@@ -99,7 +120,13 @@ pub fn matmul(a: &Tensor, b: &Tensor, t: Transpose) -> Tensor {
     let size = l.m * l.n;
     for i in 0..l.batch {
         let out = &mut c.data_mut()[i * size..(i + 1) * size];
-        gemm(l.a(a.data(), i, t.a), l.b(b.data(), i, t.b), 0.0, out, Parallelism::Rayon);
+        gemm(
+            l.a(a.data(), i, t.a),
+            l.b(b.data(), i, t.b),
+            0.0,
+            out,
+            Parallelism::Rayon,
+        );
     }
     c
 }
@@ -188,9 +215,13 @@ mod tests {
                 check_gradients("matmul 2-D", &[a, b], |tp, v| tp.matmul_t(v[0], v[1], t));
                 let a3 = random_tensor(&[2, a_shape[0], a_shape[1]], 33);
                 let b3 = random_tensor(&[2, b_shape[0], b_shape[1]], 34);
-                check_gradients("matmul 3-D", &[a3.clone(), b3], |tp, v| tp.matmul_t(v[0], v[1], t));
+                check_gradients("matmul 3-D", &[a3.clone(), b3], |tp, v| {
+                    tp.matmul_t(v[0], v[1], t)
+                });
                 let b2 = random_tensor(&b_shape, 35);
-                check_gradients("matmul shared B", &[a3, b2], |tp, v| tp.matmul_t(v[0], v[1], t));
+                check_gradients("matmul shared B", &[a3, b2], |tp, v| {
+                    tp.matmul_t(v[0], v[1], t)
+                });
             }
         }
     }

@@ -45,7 +45,10 @@ impl Axes {
     /// The input's shape with reduced axes set to 1.
     pub fn kept_shape(&self, input: &[usize], op: &str) -> Vec<usize> {
         for &a in &self.axes {
-            assert!(a < input.len(), "{op}: axis {a} out of range for shape {input:?}");
+            assert!(
+                a < input.len(),
+                "{op}: axis {a} out of range for shape {input:?}"
+            );
         }
         (0..input.len())
             .map(|a| if self.reduces(a) { 1 } else { input[a] })
@@ -58,13 +61,19 @@ impl Axes {
         if self.keepdim {
             kept
         } else {
-            (0..input.len()).filter(|&a| !self.reduces(a)).map(|a| kept[a]).collect()
+            (0..input.len())
+                .filter(|&a| !self.reduces(a))
+                .map(|a| kept[a])
+                .collect()
         }
     }
 
     /// How many input elements land on each output element.
     pub fn count(&self, input: &[usize]) -> usize {
-        (0..input.len()).filter(|&a| self.reduces(a)).map(|a| input[a]).product()
+        (0..input.len())
+            .filter(|&a| self.reduces(a))
+            .map(|a| input[a])
+            .product()
     }
 }
 
@@ -89,8 +98,13 @@ pub fn sum(x: &Tensor, axes: &Axes) -> Tensor {
     let identity = shape::strides(x.shape());
     let to_out = shape::broadcast_strides(&kept, x.shape());
     let data = x.data();
-    shape::for_each_broadcast(x.shape(), &identity, &to_out, |_, i, j| acc[j] += data[i] as f64);
-    Tensor::from_vec(&axes.output_shape(x.shape(), "sum"), acc.into_iter().map(|v| v as f32).collect())
+    shape::for_each_broadcast(x.shape(), &identity, &to_out, |_, i, j| {
+        acc[j] += data[i] as f64
+    });
+    Tensor::from_vec(
+        &axes.output_shape(x.shape(), "sum"),
+        acc.into_iter().map(|v| v as f32).collect(),
+    )
 }
 
 /// `dx[i] += scale·dy[j]` for every `i ↦ j`: the shared backward of sum and mean.
@@ -100,7 +114,9 @@ fn spread(axes: &Axes, scale: f32, dy: &Tensor, dx: &mut Tensor) {
     let identity = shape::strides(&in_shape);
     let from_out = shape::broadcast_strides(&kept, &in_shape);
     let (dy, dx) = (dy.data(), dx.data_mut());
-    shape::for_each_broadcast(&in_shape, &identity, &from_out, |_, i, j| dx[i] += scale * dy[j]);
+    shape::for_each_broadcast(&in_shape, &identity, &from_out, |_, i, j| {
+        dx[i] += scale * dy[j]
+    });
 }
 
 /// `y = Σ x`: `dx[i] += dy[j]`.
@@ -136,7 +152,10 @@ pub fn max(x: &Tensor, axes: &Axes) -> (Tensor, Vec<usize>) {
             argmax[j] = i;
         }
     });
-    (Tensor::from_vec(&axes.output_shape(x.shape(), "max"), best), argmax)
+    (
+        Tensor::from_vec(&axes.output_shape(x.shape(), "max"), best),
+        argmax,
+    )
 }
 
 /// `y[j] = x[argmax[j]]`: `dx[argmax[j]] += dy[j]` (saved: the arg-max).
@@ -183,7 +202,9 @@ impl Tensor {
     pub fn argmax(&self, axis: usize) -> Vec<usize> {
         let (_, flat) = max(self, &Axes::of(&[axis], false));
         let stride = shape::strides(self.shape())[axis];
-        flat.into_iter().map(|i| (i / stride) % self.shape()[axis]).collect()
+        flat.into_iter()
+            .map(|i| (i / stride) % self.shape()[axis])
+            .collect()
     }
 }
 
@@ -249,9 +270,14 @@ mod tests {
             }
         }
         // Distinct values 0.1 apart (a scrambled ramp), so no tie lies within the step ε.
-        let spaced = Tensor::from_vec(&[2, 3, 4], (0..24).map(|i| ((i * 7) % 24) as f32 * 0.1 - 1.2).collect());
+        let spaced = Tensor::from_vec(
+            &[2, 3, 4],
+            (0..24).map(|i| ((i * 7) % 24) as f32 * 0.1 - 1.2).collect(),
+        );
         for axis in 0..3 {
-            check_gradients("max", &[spaced.clone()], |t, v| t.max(v[0], axis, axis == 1));
+            check_gradients("max", &[spaced.clone()], |t, v| {
+                t.max(v[0], axis, axis == 1)
+            });
         }
     }
 

@@ -17,7 +17,10 @@ use crate::tensor::Tensor;
 
 /// `(outer, len, inner)` of a shape around `axis`.
 fn split_at_axis(shape: &[usize], axis: usize, op: &str) -> (usize, usize, usize) {
-    assert!(axis < shape.len(), "{op}: axis {axis} out of range for shape {shape:?}");
+    assert!(
+        axis < shape.len(),
+        "{op}: axis {axis} out of range for shape {shape:?}"
+    );
     (
         shape[..axis].iter().product(),
         shape[axis],
@@ -35,7 +38,10 @@ pub fn permute(x: &Tensor, perm: &[usize]) -> Tensor {
     let rank = x.rank();
     let mut seen = vec![false; rank];
     assert!(
-        perm.len() == rank && perm.iter().all(|&p| p < rank && !std::mem::replace(&mut seen[p], true)),
+        perm.len() == rank
+            && perm
+                .iter()
+                .all(|&p| p < rank && !std::mem::replace(&mut seen[p], true)),
         "permute: {perm:?} is not a permutation of the axes of shape {:?}",
         x.shape()
     );
@@ -103,7 +109,10 @@ pub fn slice_backward(spec: &SliceSpec, dy: &Tensor, dx: &mut Tensor) {
     let run = (spec.end - spec.start) * inner;
     for o in 0..outer {
         let to = (o * len + spec.start) * inner;
-        add_into(&mut dx.data_mut()[to..to + run], &dy.data()[o * run..(o + 1) * run]);
+        add_into(
+            &mut dx.data_mut()[to..to + run],
+            &dy.data()[o * run..(o + 1) * run],
+        );
     }
 }
 
@@ -112,7 +121,10 @@ pub fn slice_backward(spec: &SliceSpec, dy: &Tensor, dx: &mut Tensor) {
 pub fn index_select(x: &Tensor, axis: usize, indices: &[usize]) -> Tensor {
     let (outer, len, inner) = split_at_axis(x.shape(), axis, "index_select");
     if let Some(&bad) = indices.iter().find(|&&i| i >= len) {
-        panic!("index_select: index {bad} out of bounds for axis {axis} of shape {:?}", x.shape());
+        panic!(
+            "index_select: index {bad} out of bounds for axis {axis} of shape {:?}",
+            x.shape()
+        );
     }
     let mut out = Vec::with_capacity(outer * indices.len() * inner);
     for o in 0..outer {
@@ -133,7 +145,10 @@ pub fn index_select_backward(axis: usize, indices: &[usize], dy: &Tensor, dx: &m
         for (j, &k) in indices.iter().enumerate() {
             let to = (o * len + k) * inner;
             let from = (o * indices.len() + j) * inner;
-            add_into(&mut dx.data_mut()[to..to + inner], &dy.data()[from..from + inner]);
+            add_into(
+                &mut dx.data_mut()[to..to + inner],
+                &dy.data()[from..from + inner],
+            );
         }
     }
 }
@@ -144,7 +159,8 @@ pub fn concat(xs: &[&Tensor], axis: usize) -> Tensor {
     let first = xs[0].shape();
     for x in xs {
         let same_rank = x.rank() == first.len() && axis < first.len();
-        let others_agree = same_rank && (0..first.len()).all(|a| a == axis || x.shape()[a] == first[a]);
+        let others_agree =
+            same_rank && (0..first.len()).all(|a| a == axis || x.shape()[a] == first[a]);
         assert!(
             others_agree,
             "concat: shapes {first:?} and {:?} differ outside axis {axis}",
@@ -177,7 +193,10 @@ fn slice_backward_into(dy: &Tensor, axis: usize, start: usize, len: usize, dx: &
     let run = len * inner;
     for o in 0..outer {
         let from = (o * total + start) * inner;
-        add_into(&mut dx.data_mut()[o * run..(o + 1) * run], &dy.data()[from..from + run]);
+        add_into(
+            &mut dx.data_mut()[o * run..(o + 1) * run],
+            &dy.data()[from..from + run],
+        );
     }
 }
 
@@ -210,14 +229,20 @@ impl Tensor {
 
     /// Stacks tensors of one shape along a new axis `axis`.
     pub fn stack(xs: &[&Tensor], axis: usize) -> Tensor {
-        let expanded: Vec<Tensor> = xs.iter().map(|x| x.reshape(&with_unit_axis(x.shape(), axis))).collect();
+        let expanded: Vec<Tensor> = xs
+            .iter()
+            .map(|x| x.reshape(&with_unit_axis(x.shape(), axis)))
+            .collect();
         concat(&expanded.iter().collect::<Vec<_>>(), axis)
     }
 }
 
 /// The identity permutation with `a` and `b` swapped.
 fn swapped(rank: usize, a: usize, b: usize) -> Vec<usize> {
-    assert!(a < rank && b < rank, "transpose: axes {a}, {b} out of range for rank {rank}");
+    assert!(
+        a < rank && b < rank,
+        "transpose: axes {a}, {b} out of range for rank {rank}"
+    );
     let mut perm: Vec<usize> = (0..rank).collect();
     perm.swap(a, b);
     perm
@@ -225,7 +250,10 @@ fn swapped(rank: usize, a: usize, b: usize) -> Vec<usize> {
 
 /// `shape` with a size-1 axis inserted at `axis`.
 fn with_unit_axis(shape: &[usize], axis: usize) -> Vec<usize> {
-    assert!(axis <= shape.len(), "stack: axis {axis} out of range for shape {shape:?}");
+    assert!(
+        axis <= shape.len(),
+        "stack: axis {axis} out of range for shape {shape:?}"
+    );
     let mut s = shape.to_vec();
     s.insert(axis, 1);
     s
@@ -294,12 +322,20 @@ mod tests {
         let x = Tensor::arange(0.0, 6.0, 1.0).reshape(&[2, 3]);
         assert_eq!(x.transpose(0, 1).data(), &[0.0, 3.0, 1.0, 4.0, 2.0, 5.0]);
         assert_eq!(x.slice(1, 1, 3).data(), &[1.0, 2.0, 4.0, 5.0]);
-        assert_eq!(x.index_select(0, &[1, 1, 0]).data(), &[3.0, 4.0, 5.0, 3.0, 4.0, 5.0, 0.0, 1.0, 2.0]);
+        assert_eq!(
+            x.index_select(0, &[1, 1, 0]).data(),
+            &[3.0, 4.0, 5.0, 3.0, 4.0, 5.0, 0.0, 1.0, 2.0]
+        );
         assert_eq!(Tensor::concat(&[&x, &x], 1).shape(), &[2, 6]);
         let s = Tensor::stack(&[&x, &x], 1);
         assert_eq!(s.shape(), &[2, 2, 3]);
-        assert_eq!(s.data(), &[0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 3.0, 4.0, 5.0]);
-        let p = Tensor::arange(0.0, 24.0, 1.0).reshape(&[2, 3, 4]).permute(&[2, 0, 1]);
+        assert_eq!(
+            s.data(),
+            &[0.0, 1.0, 2.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 3.0, 4.0, 5.0]
+        );
+        let p = Tensor::arange(0.0, 24.0, 1.0)
+            .reshape(&[2, 3, 4])
+            .permute(&[2, 0, 1]);
         assert_eq!(p.shape(), &[4, 2, 3]);
         assert_eq!(p.at(&[3, 1, 2]), 23.0);
         assert_eq!(p.at(&[1, 0, 2]), 9.0);
@@ -312,7 +348,9 @@ mod tests {
         check_gradients("permute", &[x.clone()], |t, v| t.permute(v[0], &[1, 2, 0]));
         check_gradients("transpose", &[x.clone()], |t, v| t.transpose(v[0], 0, 2));
         check_gradients("slice", &[x.clone()], |t, v| t.slice(v[0], 2, 1, 3));
-        check_gradients("index_select", &[x.clone()], |t, v| t.index_select(v[0], 1, &[2, 0, 2]));
+        check_gradients("index_select", &[x.clone()], |t, v| {
+            t.index_select(v[0], 1, &[2, 0, 2])
+        });
         let y = random_tensor(&[2, 5, 4], 22);
         check_gradients("concat", &[x.clone(), y], |t, v| t.concat(&[v[0], v[1]], 1));
         check_gradients("stack", &[x.clone(), x], |t, v| t.stack(&[v[0], v[1]], 3));

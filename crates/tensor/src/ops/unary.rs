@@ -211,7 +211,13 @@ mod tests {
         check_gradients("powi -2", &[positive], |t, v| t.powi(v[0], -2));
         check_gradients("abs", &[away.clone()], |t, v| t.abs(v[0]));
         // Bounds at ±0.5 while samples stay ≥ 0.1 from 0: keep them off the bounds too.
-        let off_bounds = away.map(|v| if (v.abs() - 0.5).abs() < 0.05 { v * 1.2 } else { v });
+        let off_bounds = away.map(|v| {
+            if (v.abs() - 0.5).abs() < 0.05 {
+                v * 1.2
+            } else {
+                v
+            }
+        });
         check_gradients("clamp", &[off_bounds], |t, v| t.clamp(v[0], -0.5, 0.5));
     }
 
