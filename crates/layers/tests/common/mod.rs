@@ -71,7 +71,9 @@ pub fn conv_ae(rng: &mut Rng) -> Sequential {
 /// A unique path in the temporary directory.
 pub fn temp_path(name: &str) -> std::path::PathBuf {
     // One folder per file name, so a test that lists its folder sees no other test's files.
-    let dir = std::env::temp_dir().join(format!("tp-layers-tests-{}", std::process::id())).join(name);
+    let dir = std::env::temp_dir()
+        .join(format!("tp-layers-tests-{}", std::process::id()))
+        .join(name);
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
