@@ -114,44 +114,64 @@ impl Geometry {
     }
 }
 
+/// Where each tap reads: `taps[(p·k_w + q)·h_out·w_out + i·w_out + j]` is the offset in one
+/// input plane (`h×w`) of `x[i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]`, or [`PADDING`]
+/// when that position lies in the padding.
+///
+/// The table depends on the geometry only, so a batch computes it once and every channel of
+/// every image reuses it: [`im2col_with`] and [`col2im_with`] then reduce to a gather and a
+/// scatter-add along the table, with no index arithmetic or range clipping per element.
+pub fn tap_offsets(g: &Geometry) -> Vec<usize> {
+    let (s_h, s_w) = g.stride;
+    let (pad_h, pad_w) = g.pad;
+    let (d_h, d_w) = g.dilation;
+    let mut taps = Vec::with_capacity(g.k_h * g.k_w * g.out_pixels());
+    // The input coordinate `o·s + t·d − pad` along one axis, if it is inside `0..len`.
+    let inside = |o: usize, s: usize, t: usize, d: usize, pad: usize, len: usize| {
+        (o * s + t * d).checked_sub(pad).filter(|&v| v < len)
+    };
+    for p in 0..g.k_h {
+        for q in 0..g.k_w {
+            for i in 0..g.h_out {
+                let row = inside(i, s_h, p, d_h, pad_h, g.h);
+                for j in 0..g.w_out {
+                    let col = inside(j, s_w, q, d_w, pad_w, g.w);
+                    taps.push(match (row, col) {
+                        (Some(r), Some(c)) => r * g.w + c,
+                        _ => PADDING,
+                    });
+                }
+            }
+        }
+    }
+    taps
+}
+
+/// The offset [`tap_offsets`] gives a tap that reads padding: past the end of any plane, so
+/// `plane.get(PADDING)` is `None`.
+pub const PADDING: usize = usize::MAX;
+
 /// `cols[(c,p,q), (i,j)] = x[c, i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]`, 0 in the padding.
 ///
 /// `x`: `(c_in, h, w)`. `cols`: row `r = (c·k_h + p)·k_w + q` starts at `r·ld` and holds
 /// `h_out·w_out` values, so several images can sit side by side in one matrix of row stride `ld`
-/// (pass `&mut cols[image·h_out·w_out..]`).
+/// (pass `&mut cols[image·h_out·w_out..]`). Builds the tap table for this one call; loops over
+/// a batch use [`im2col_with`] and build it once.
 pub fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], ld: usize) {
-    let (s_h, s_w) = g.stride;
-    let (pad_h, pad_w) = g.pad;
-    let (d_h, d_w) = g.dilation;
+    im2col_with(g, &tap_offsets(g), x, cols, ld);
+}
+
+/// [`im2col`] with the table of [`tap_offsets`] computed by the caller.
+pub fn im2col_with(g: &Geometry, taps: &[usize], x: &[f32], cols: &mut [f32], ld: usize) {
+    let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
     for c in 0..g.c_in {
-        let plane = &x[c * g.h * g.w..(c + 1) * g.h * g.w];
-        for p in 0..g.k_h {
-            let rows = Geometry::valid(g.h_out, g.h, s_h, pad_h, d_h, p);
-            for q in 0..g.k_w {
-                let (j_lo, j_hi) = Geometry::valid(g.w_out, g.w, s_w, pad_w, d_w, q);
-                // A tap that misses the image along w reads only padding, on every row.
-                let (i_lo, i_hi) = if j_lo < j_hi { rows } else { (0, 0) };
-                let r = (c * g.k_h + p) * g.k_w + q;
-                let row = &mut cols[r * ld..r * ld + g.out_pixels()];
-                row[..i_lo * g.w_out].fill(0.0);
-                row[i_hi * g.w_out..].fill(0.0);
-                for i in i_lo..i_hi {
-                    let x_row = &plane[(i * s_h + p * d_h - pad_h) * g.w..][..g.w];
-                    let out = &mut row[i * g.w_out..(i + 1) * g.w_out];
-                    // Output columns before j_lo and from j_hi on read the padding. Rows are
-                    // short (7 or 14 values), so plain loops beat calls to memset here.
-                    for o in &mut out[..j_lo] {
-                        *o = 0.0;
-                    }
-                    for o in &mut out[j_hi..] {
-                        *o = 0.0;
-                    }
-                    // The input column of output column j: j·s_w + q·d_w − pad_w.
-                    let src = &x_row[j_lo * s_w + q * d_w - pad_w..];
-                    for (t, o) in out[j_lo..j_hi].iter_mut().enumerate() {
-                        *o = src[t * s_w];
-                    }
-                }
+        let plane = &x[c * plane_len..(c + 1) * plane_len];
+        for (pq, taps) in taps.chunks_exact(pixels).enumerate() {
+            let r = c * k + pq;
+            let row = &mut cols[r * ld..r * ld + pixels];
+            // A gather: each output value is one input value, or 0 where the tap is padding.
+            for (out, &t) in row.iter_mut().zip(taps) {
+                *out = plane.get(t).copied().unwrap_or(0.0);
             }
         }
     }
@@ -161,32 +181,21 @@ pub fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], ld: usize) {
 /// skipping entries that fall in the padding. Adds into `x` (`(c_in, h, w)`); `cols` as in
 /// [`im2col`], row stride `ld`.
 pub fn col2im(g: &Geometry, cols: &[f32], ld: usize, x: &mut [f32]) {
-    let (s_h, s_w) = g.stride;
-    let (pad_h, pad_w) = g.pad;
-    let (d_h, d_w) = g.dilation;
+    col2im_with(g, &tap_offsets(g), cols, ld, x);
+}
+
+/// [`col2im`] with the table of [`tap_offsets`] computed by the caller.
+pub fn col2im_with(g: &Geometry, taps: &[usize], cols: &[f32], ld: usize, x: &mut [f32]) {
+    let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
     for c in 0..g.c_in {
-        let plane = &mut x[c * g.h * g.w..(c + 1) * g.h * g.w];
-        for p in 0..g.k_h {
-            let rows = Geometry::valid(g.h_out, g.h, s_h, pad_h, d_h, p);
-            for q in 0..g.k_w {
-                let (j_lo, j_hi) = Geometry::valid(g.w_out, g.w, s_w, pad_w, d_w, q);
-                // A tap that misses the image along w reads only padding, on every row.
-                let (i_lo, i_hi) = if j_lo < j_hi { rows } else { (0, 0) };
-                let r = (c * g.k_h + p) * g.k_w + q;
-                let row = &cols[r * ld..r * ld + g.out_pixels()];
-                for i in i_lo..i_hi {
-                    let x_row = &mut plane[(i * s_h + p * d_h - pad_h) * g.w..][..g.w];
-                    let src = &row[i * g.w_out + j_lo..i * g.w_out + j_hi];
-                    let first = j_lo * s_w + q * d_w - pad_w;
-                    if s_w == 1 {
-                        for (x, &v) in x_row[first..first + src.len()].iter_mut().zip(src) {
-                            *x += v;
-                        }
-                    } else {
-                        for (x, &v) in x_row[first..].iter_mut().step_by(s_w).zip(src) {
-                            *x += v;
-                        }
-                    }
+        let plane = &mut x[c * plane_len..(c + 1) * plane_len];
+        for (pq, taps) in taps.chunks_exact(pixels).enumerate() {
+            let r = c * k + pq;
+            let row = &cols[r * ld..r * ld + pixels];
+            // A scatter-add: the transpose of the gather above (padding taps drop out).
+            for (&v, &t) in row.iter().zip(taps) {
+                if let Some(x) = plane.get_mut(t) {
+                    *x += v;
                 }
             }
         }
@@ -294,6 +303,7 @@ pub fn forward(
         }
         return;
     }
+    let taps = tap_offsets(g);
     let per = images_per_chunk(batch, pixels, TARGET_COLS);
     let par = gemm_parallelism(batch.div_ceil(per));
     let in_len = g.image_len();
@@ -306,7 +316,7 @@ pub fn forward(
                 // cols: (c_in·k_h·k_w, images·h_out·w_out)
                 let cols = grow(&mut s.cols, rows * ld);
                 for n in 0..images {
-                    im2col(g, &x[n * in_len..], &mut cols[n * pixels..], ld);
+                    im2col_with(g, &taps, &x[n * in_len..], &mut cols[n * pixels..], ld);
                 }
                 let cols = MatRef::row_major(cols, rows, ld);
                 if images == 1 {
@@ -368,6 +378,7 @@ pub fn backward_data(
         return;
     }
     let w_t = w_mat.t();
+    let taps = tap_offsets(g);
     let per = images_per_chunk(batch, pixels, TARGET_COLS);
     let par = gemm_parallelism(batch.div_ceil(per));
     x.par_chunks_mut(per * in_len)
@@ -388,8 +399,9 @@ pub fn backward_data(
                 let dcols = grow(&mut s.cols, rows * ld);
                 gemm(w_t, dy_mat, 0.0, dcols, par);
                 for n in 0..images {
-                    col2im(
+                    col2im_with(
                         g,
+                        &taps,
                         &dcols[n * pixels..],
                         ld,
                         &mut x[n * in_len..(n + 1) * in_len],
@@ -429,6 +441,7 @@ pub fn backward_filter(
         );
         return;
     }
+    let taps = tap_offsets(g);
     let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
     let chunks = batch.div_ceil(per);
     let par = gemm_parallelism(chunks);
@@ -446,7 +459,7 @@ pub fn backward_filter(
                 let ld = images * pixels;
                 let cols = grow(&mut s.cols, rows * ld);
                 for n in 0..images {
-                    im2col(g, &x[n * in_len..], &mut cols[n * pixels..], ld);
+                    im2col_with(g, &taps, &x[n * in_len..], &mut cols[n * pixels..], ld);
                 }
                 let dy_mat = if images == 1 {
                     MatRef::row_major(dy, c_out, ld)
