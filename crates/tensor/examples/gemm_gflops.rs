@@ -1,6 +1,6 @@
 //! A quick GEMM table without criterion: best-of-N GFLOP/s per shape, 1 and 2 threads.
 //!
-//! `cargo run --release -p tp-tensor --example gemm_gflops`
+//! `cargo run --release -p tp-tensor --example gemm_gflops [MxKxN ...]`
 use std::time::Instant;
 
 use tensor::Parallelism;
@@ -17,6 +17,21 @@ fn main() {
         (64, 784, 128),
         (64, 128, 784),
     ];
+    let extra: Vec<(usize, usize, usize)> = std::env::args()
+        .skip(1)
+        .map(|a| {
+            let v: Vec<usize> = a
+                .split('x')
+                .map(|d| d.parse().expect("shape as MxKxN"))
+                .collect();
+            (v[0], v[1], v[2])
+        })
+        .collect();
+    let shapes = if extra.is_empty() {
+        shapes.to_vec()
+    } else {
+        extra
+    };
     println!(
         "{:>22} {:>9} {:>9}",
         "m x k * k x n", "1 thread", "2 threads"

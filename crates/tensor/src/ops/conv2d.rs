@@ -66,12 +66,27 @@ impl Default for Conv2dSpec {
 }
 
 impl fmt::Display for Conv2dSpec {
+    /// Compact, PyTorch-like: `stride=2, padding=1`; dilation only when it is not 1.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "stride {:?}, padding {:?}, dilation {:?}",
-            self.stride, self.padding, self.dilation
-        )
+            "stride={}, padding={}",
+            pair(self.stride),
+            pair(self.padding)
+        )?;
+        if self.dilation != (1, 1) {
+            write!(f, ", dilation={}", pair(self.dilation))?;
+        }
+        Ok(())
+    }
+}
+
+/// `2` for `(2, 2)`, `(2, 3)` otherwise: how PyTorch's module reprs print a pair.
+pub(crate) fn pair((h, w): (usize, usize)) -> String {
+    if h == w {
+        h.to_string()
+    } else {
+        format!("({h}, {w})")
     }
 }
 

@@ -73,12 +73,23 @@ impl Default for ConvTranspose2dSpec {
 }
 
 impl fmt::Display for ConvTranspose2dSpec {
+    /// Compact, PyTorch-like: `stride=2, padding=1, output_padding=1`; output padding and
+    /// dilation only when they are not the defaults.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::ops::conv2d::pair;
         write!(
             f,
-            "stride {:?}, padding {:?}, output_padding {:?}, dilation {:?}",
-            self.stride, self.padding, self.output_padding, self.dilation
-        )
+            "stride={}, padding={}",
+            pair(self.stride),
+            pair(self.padding)
+        )?;
+        if self.output_padding != (0, 0) {
+            write!(f, ", output_padding={}", pair(self.output_padding))?;
+        }
+        if self.dilation != (1, 1) {
+            write!(f, ", dilation={}", pair(self.dilation))?;
+        }
+        Ok(())
     }
 }
 
