@@ -147,8 +147,10 @@ fn bench_conv(crit: &mut Criterion) {
                     Tensor::zeros(b.shape()),
                 );
                 if transposed {
-                    conv_transpose2d::backward_input(&w, &t_spec, &dy, &mut dx);
-                    conv_transpose2d::backward_weight(&x, &t_spec, &dy, &mut dw);
+                    // As the tape does: both gradients from one unfolding of dy.
+                    conv_transpose2d::backward_input_and_weight(
+                        &x, &w, &t_spec, &dy, &mut dx, &mut dw,
+                    );
                 } else {
                     conv2d::backward_input(&w, &conv_spec, &dy, &mut dx);
                     conv2d::backward_weight(&x, &conv_spec, &dy, &mut dw);

@@ -337,6 +337,15 @@ impl Tape {
     fn backward_node(&self, node: &Node, dy: &Tensor, grads: &mut [Option<Tensor>]) {
         let val = |v: Var| &self.nodes[v.0].value;
         let y = &node.value;
+        // A transposed convolution's input and weight gradients both unfold dy with im2col:
+        // when both are wanted, one pass computes them together.
+        let mut fused = false;
+        if let Op::ConvTranspose2d(x, w, _, spec) = &node.op
+            && let Some([dx, dw]) = two_slots(&self.nodes, grads, *x, *w)
+        {
+            conv_transpose2d::backward_input_and_weight(val(*x), val(*w), spec, dy, dx, dw);
+            fused = true;
+        }
         let mut into = |v: Var, f: &dyn Fn(&mut Tensor)| {
             if self.nodes[v.0].requires_grad {
                 f(grads[v.0].get_or_insert_with(|| Tensor::zeros(self.shape(v))));
@@ -428,14 +437,16 @@ impl Tape {
                 }
             }
             ConvTranspose2d(x, w, b, spec) => {
-                into(*x, &|dx| {
-                    conv_transpose2d::backward_input(val(*w), spec, dy, dx)
-                });
-                into(*w, &|dw| {
-                    conv_transpose2d::backward_weight(val(*x), spec, dy, dw)
-                });
                 if let Some(b) = b {
                     into(*b, &|db| conv2d::backward_bias(dy, db));
+                }
+                if !fused {
+                    into(*x, &|dx| {
+                        conv_transpose2d::backward_input(val(*w), spec, dy, dx)
+                    });
+                    into(*w, &|dw| {
+                        conv_transpose2d::backward_weight(val(*x), spec, dy, dw)
+                    });
                 }
             }
             MaxPool2d(x, _, argmax) => into(*x, &|dx| pool::max_pool2d_backward(argmax, dy, dx)),
@@ -494,6 +505,26 @@ impl Tape {
         }
         out.push_str("}\n");
         out
+    }
+}
+
+/// The gradient buffers of two distinct nodes that both need one, zero-filled if new; `None`
+/// otherwise (then the caller computes each gradient on its own).
+fn two_slots<'g>(
+    nodes: &[Node],
+    grads: &'g mut [Option<Tensor>],
+    a: Var,
+    b: Var,
+) -> Option<[&'g mut Tensor; 2]> {
+    if a == b || !nodes[a.0].requires_grad || !nodes[b.0].requires_grad {
+        return None;
+    }
+    for v in [a, b] {
+        grads[v.0].get_or_insert_with(|| Tensor::zeros(nodes[v.0].value.shape()));
+    }
+    match grads.get_disjoint_mut([a.0, b.0]) {
+        Ok([Some(ga), Some(gb)]) => Some([ga, gb]),
+        _ => None,
     }
 }
 

@@ -95,23 +95,6 @@ impl Geometry {
             && adjacent(self.k_h, self.dilation.0)
             && adjacent(self.k_w, self.dilation.1)
     }
-
-    /// The output columns `j` whose tap at kernel offset `q` lands inside the input along one
-    /// axis: `0 ≤ j·s − pad + q·d < len`, as a range of `j` within `0..out`.
-    fn valid(out: usize, len: usize, s: usize, pad: usize, d: usize, q: usize) -> (usize, usize) {
-        let off = q * d; // the tap sits at j·s + off − pad
-        let lo = if off >= pad {
-            0
-        } else {
-            (pad - off).div_ceil(s)
-        };
-        let hi = if len + pad > off {
-            ((len + pad - off - 1) / s + 1).min(out)
-        } else {
-            0
-        };
-        (lo.min(hi), hi)
-    }
 }
 
 /// Where each tap reads: `taps[(p·k_w + q)·h_out·w_out + i·w_out + j]` is the offset in one
@@ -209,6 +192,8 @@ struct Scratch {
     cols: Vec<f32>,
     /// A `(c_out, images·h_out·w_out)` matrix: a chunk's GEMM output, or its gathered `dy`.
     mat: Vec<f32>,
+    /// The output of the forward product that [`backward_filter_and_forward`] adds.
+    out: Vec<f32>,
 }
 
 thread_local! {
@@ -424,11 +409,43 @@ pub fn backward_filter(
     c_out: usize,
     dw: &mut [f32],
 ) {
+    backward_filter_and_forward(g, batch, x, dy, c_out, dw, None);
+}
+
+/// A forward product `y[n] += W·im2col(x[n])` (`w`: `(c_out, c_in·k_h·k_w)`, `y`:
+/// `(batch, c_out, h_out·w_out)`) computed from the im2col matrices that
+/// [`backward_filter_and_forward`] builds anyway.
+pub struct SharedForward<'a> {
+    /// The weight, `(c_out, c_in·k_h·k_w)`.
+    pub w: &'a [f32],
+    /// Where the product is added, `(batch, c_out, h_out·w_out)`.
+    pub y: &'a mut [f32],
+}
+
+/// [`backward_filter`], and, when `forward_too` is given, `y[n] += W·im2col(x[n])` from the same
+/// im2col matrices, so `x` is unfolded once instead of twice.
+///
+/// A transposed convolution needs exactly this pair in its backward pass: both its input
+/// gradient (`W·im2col(dy)`) and its weight gradient (`Σ x·im2col(dy)ᵀ`) unfold `dy`.
+#[allow(clippy::too_many_arguments)] // the two products' operands, spelled out
+pub fn backward_filter_and_forward(
+    g: &Geometry,
+    batch: usize,
+    x: &[f32],
+    dy: &[f32],
+    c_out: usize,
+    dw: &mut [f32],
+    forward_too: Option<SharedForward>,
+) {
     let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
     if batch == 0 || pixels == 0 || rows == 0 || c_out == 0 {
         return;
     }
     if g.is_dense() {
+        // No im2col to share: the two products are one GEMM each.
+        if let Some(f) = forward_too {
+            forward(g, batch, x, f.w, c_out, None, 1.0, f.y);
+        }
         // dw (c_out, c_in·h·w) += dyᵀ (c_out, batch) · x (batch, c_in·h·w): one GEMM, its
         // depth running over the batch.
         let dy_t = MatRef::row_major(dy, batch, c_out).t();
@@ -445,21 +462,47 @@ pub fn backward_filter(
     let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
     let chunks = batch.div_ceil(per);
     let par = gemm_parallelism(chunks);
+    let (w_fwd, mut y_chunks): (Option<MatRef>, Vec<Option<&mut [f32]>>) = match forward_too {
+        Some(f) => (
+            Some(MatRef::row_major(f.w, c_out, rows)),
+            f.y.chunks_mut(per * c_out * pixels).map(Some).collect(),
+        ),
+        None => (None, (0..chunks).map(|_| None).collect()),
+    };
     // partials: (chunks, c_out, c_in·k_h·k_w)
     let mut partials = vec![0.0; chunks * c_out * rows];
     partials
         .par_chunks_mut(c_out * rows)
+        .zip(y_chunks.par_iter_mut())
         .zip(
             x.par_chunks(per * in_len.max(1))
                 .zip(dy.par_chunks(per * c_out * pixels)),
         )
-        .for_each(|(partial, (x, dy))| {
+        .for_each(|((partial, y), (x, dy))| {
             with_scratch(|s| {
                 let images = dy.len() / (c_out * pixels);
                 let ld = images * pixels;
+                // cols: (c_in·k_h·k_w, images·h_out·w_out)
                 let cols = grow(&mut s.cols, rows * ld);
                 for n in 0..images {
                     im2col_with(g, &taps, &x[n * in_len..], &mut cols[n * pixels..], ld);
+                }
+                let cols = MatRef::row_major(cols, rows, ld);
+                if let (Some(w), Some(y)) = (w_fwd, y) {
+                    if images == 1 {
+                        gemm(w, cols, 1.0, y, par);
+                    } else {
+                        // out: (c_out, images·h_out·w_out), added image by image into y.
+                        let out = grow(&mut s.out, c_out * ld);
+                        gemm(w, cols, 0.0, out, par);
+                        for n in 0..images {
+                            for o in 0..c_out {
+                                let dst = &mut y[(n * c_out + o) * pixels..][..pixels];
+                                let src = &out[o * ld + n * pixels..][..pixels];
+                                dst.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
+                            }
+                        }
+                    }
                 }
                 let dy_mat = if images == 1 {
                     MatRef::row_major(dy, c_out, ld)
@@ -469,13 +512,7 @@ pub fn backward_filter(
                     MatRef::row_major(mat, c_out, ld)
                 };
                 // partial: (c_out, c_in·k_h·k_w) = dy·colsᵀ
-                gemm(
-                    dy_mat,
-                    MatRef::row_major(cols, rows, ld).t(),
-                    0.0,
-                    partial,
-                    par,
-                );
+                gemm(dy_mat, cols.t(), 0.0, partial, par);
             })
         });
     for partial in partials.chunks_exact(c_out * rows) {

@@ -24,6 +24,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
+use crate::kernels::elementwise;
 use crate::kernels::im2col::{self, Geometry};
 use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
@@ -264,7 +265,7 @@ pub fn backward_bias(dy: &Tensor, db: &mut Tensor) {
         .for_each(|(o, db)| {
             let mut sum = 0.0f32;
             for n in 0..batch {
-                sum += dy[(n * c_out + o) * pixels..][..pixels].iter().sum::<f32>();
+                sum += elementwise::sum(&dy[(n * c_out + o) * pixels..][..pixels]);
             }
             *db += sum;
         });
