@@ -217,6 +217,39 @@ mod tests {
         }
     }
 
+    /// Three Adam steps of the conv autoencoder give the same weights, bit for bit, in
+    /// rayon pools of one and of two threads.
+    #[test]
+    fn training_is_bitwise_identical_for_one_and_two_threads() {
+        let data = Dataset::load(&sample(), "train").unwrap();
+        let train = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut model = conv_autoencoder(&mut rng(3));
+                let mut opt = Adam::new(1e-3);
+                for step in 0..3 {
+                    let batch: Vec<usize> = (step * 64..(step + 1) * 64).collect();
+                    let mut g = Graph::new();
+                    let x = g.input(data.images(&batch));
+                    let y = model.forward(&mut g, x);
+                    let loss = g.mse_loss(y, x, Reduction::Mean);
+                    let grads = g.backward(loss);
+                    opt.step(&mut model, &grads);
+                }
+                model.state_dict()
+            })
+        };
+        let (one, two) = (train(1), train(2));
+        for ((name, a), (_, b)) in one.iter().zip(&two) {
+            let bits =
+                |t: &tensor::Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert!(bits(a) == bits(b), "{name} differs between 1 and 2 threads");
+        }
+    }
+
     #[test]
     fn bad_data_and_model_are_errors() {
         let missing = DemoConfig {
