@@ -41,10 +41,10 @@ fn main() {
         let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
         let mut c = vec![0.0; m * n];
         let flops = 2.0 * (m * n * k) as f64;
-        let reps = ((4e9 / flops) as usize).clamp(3, 20000);
+        let reps = ((1e9 / flops) as usize).clamp(2, 20000);
         let mut rate = |par| {
             let mut best = f64::MAX;
-            for _ in 0..3 {
+            for _ in 0..10 {
                 let t = Instant::now();
                 for _ in 0..reps {
                     gemm(

@@ -31,7 +31,10 @@ pub fn pack_a(a: MatRef, i0: usize, mc: usize, p0: usize, kc: usize, buf: &mut [
             // Aᵀ stored row-major (column-major A): each column's MR values are contiguous.
             for (p, dst) in panel.chunks_exact_mut(MR).enumerate() {
                 let start = first + (p0 + p) * a.col_stride;
-                dst.copy_from_slice(&a.data[start..start + MR]);
+                // A fixed-size copy compiles to a few moves; a slice copy would call memcpy
+                // for every MR values.
+                let src: &[f32; MR] = a.data[start..start + MR].try_into().expect("MR values");
+                dst.copy_from_slice(src);
             }
         } else if a.col_stride == 1 {
             // Row-major A: read each row once, sequentially, and scatter it with stride MR.
@@ -73,8 +76,16 @@ pub fn pack_b(b: MatRef, p0: usize, kc: usize, j0: usize, nc: usize, buf: &mut [
     for (s, panel) in buf.chunks_exact_mut(NR * kc).take(panels).enumerate() {
         let cols = NR.min(nc - s * NR);
         let first = j0 + s * NR;
-        if b.col_stride == 1 {
-            // Row-major B: each panel row is a contiguous run of `cols` values.
+        if b.col_stride == 1 && cols == NR {
+            // Row-major B, a whole panel: each panel row is NR contiguous values, copied as a
+            // fixed-size array (two vector moves rather than a call to memcpy per row).
+            for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
+                let start = (p0 + p) * b.row_stride + first;
+                let src: &[f32; NR] = b.data[start..start + NR].try_into().expect("NR values");
+                dst.copy_from_slice(src);
+            }
+        } else if b.col_stride == 1 {
+            // Row-major B, the ragged last panel: `cols` values, then zeros.
             for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
                 let start = (p0 + p) * b.row_stride + first;
                 dst[..cols].copy_from_slice(&b.data[start..start + cols]);
