@@ -23,7 +23,8 @@
 //! them.
 //!
 //! **Threads.** With [`Parallelism::Rayon`] the *output* C is cut into a grid of tiles, one per
-//! thread, and each tile runs the whole loop nest on its own (packing its own blocks). The k
+//! thread, and each tile runs the whole loop nest on its own (packing its own blocks); the
+//! calling thread computes the first tile while the pool computes the others. The k
 //! dimension is never split, and every C element receives its kc-slices in the same order with
 //! the same FMAs whatever tile it falls in, so the result is bit-for-bit the same for any
 //! thread count.
@@ -33,8 +34,7 @@ pub mod reference;
 pub mod simd;
 
 use std::cell::RefCell;
-
-use rayon::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::Parallelism;
 use simd::{APanel, BPanel, MR, NR};
@@ -50,6 +50,10 @@ const NC: usize = 4096;
 /// Below this many flops a call runs on the calling thread: waking a second thread costs a few
 /// microseconds, as long as the whole product takes.
 const PAR_MIN_FLOPS: usize = 1 << 20;
+/// How long a caller outside the pool spins, once its own tile is done, for the pool's tiles
+/// before it sleeps: 4000 `pause` instructions (about 100 µs on Zen 4), longer than waking a
+/// sleeping thread takes on a VM.
+const SPIN_ROUNDS: usize = 4_000;
 const IN_PLACE_B_MAX_M: usize = 18;
 const IN_PLACE_A_MAX_N: usize = 128;
 
@@ -204,11 +208,36 @@ pub fn gemm(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], par: Parallelism) {
         return;
     }
     // One task per tile of C: each owns the rows slices it writes, so no two threads share
-    // an output element, and none of them waits for another.
-    tiles.par_iter_mut().for_each(|(rows, cols, c_rows)| {
+    // an output element, and none of them waits for another. The calling thread computes the
+    // first tile itself instead of sleeping until the pool is done: waking a pool thread costs
+    // tens of microseconds on a VM, and this way the caller's own work hides that wait.
+    let run_tile = |(rows, cols, c_rows): &mut Tile| {
         let a_tile = a.block(rows.start, rows.len(), 0, k);
         let b_tile = b.block(0, k, cols.start, cols.len());
         blocked(a_tile, b_tile, beta, c_rows);
+    };
+    let (first, rest) = tiles.split_first_mut().expect("at least one tile");
+    let pending = AtomicUsize::new(rest.len());
+    rayon::in_place_scope(|scope| {
+        for tile in rest {
+            let pending = &pending;
+            scope.spawn(move |_| {
+                run_tile(tile);
+                pending.fetch_sub(1, Ordering::Release);
+            });
+        }
+        run_tile(first);
+        // A thread outside the pool that finishes first would sleep at the end of the scope,
+        // and waking it costs as much as waking a worker. Spin briefly instead (bounded, so a
+        // busy pool only costs this much; the scope's own wait follows either way).
+        if rayon::current_thread_index().is_none() {
+            for _ in 0..SPIN_ROUNDS {
+                if pending.load(Ordering::Acquire) == 0 {
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+        }
     });
 }
 
@@ -414,33 +443,33 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
                     // Loop 1: MR-tall panels of A, each against the same B panel.
                     for ir in (0..mc).step_by(MR) {
                         let rows = MR.min(mc - ir);
-                        // Two call sites, so the packed one is compiled with constant strides.
-                        let acc = if a_in_place && rows == MR {
+                        let c_tile = &mut c_rows[ic + ir..];
+                        let j0 = jc + jr;
+                        if a_in_place && rows == MR {
                             let start = (ic + ir) * a.row_stride + pc;
                             let a_panel = APanel {
                                 data: &a.data[start..],
                                 rs: a.row_stride,
                                 cs: 1,
                             };
-                            simd::kernel_f32x8(kc, a_panel, b_panel)
-                        } else {
-                            let start = if a_in_place { 0 } else { ir * kc };
-                            simd::kernel_f32x8(
-                                kc,
-                                APanel {
-                                    data: &a_buf[start..],
-                                    rs: 1,
-                                    cs: MR,
-                                },
-                                b_panel,
-                            )
+                            tile::<MR>(kc, a_panel, b_panel, beta_k, c_tile, j0, rows, cols);
+                            continue;
+                        }
+                        // A packed panel (constant strides); a ragged one skips padding rows.
+                        let start = if a_in_place { 0 } else { ir * kc };
+                        let a_panel = APanel {
+                            data: &a_buf[start..],
+                            rs: 1,
+                            cs: MR,
                         };
-                        let c_tile = &mut c_rows[ic + ir..];
-                        if rows == MR && cols == NR {
-                            // The common case, with constant sizes so the stores unroll.
-                            simd::store_tile(&acc, beta_k, c_tile, jc + jr, MR, NR);
-                        } else {
-                            simd::store_tile(&acc, beta_k, c_tile, jc + jr, rows, cols);
+                        match rows {
+                            1 | 2 => {
+                                tile::<2>(kc, a_panel, b_panel, beta_k, c_tile, j0, rows, cols)
+                            }
+                            3 | 4 => {
+                                tile::<4>(kc, a_panel, b_panel, beta_k, c_tile, j0, rows, cols)
+                            }
+                            _ => tile::<MR>(kc, a_panel, b_panel, beta_k, c_tile, j0, rows, cols),
                         }
                     }
                 }
@@ -449,9 +478,36 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
     }
 }
 
+/// One register tile: the microkernel on the first `ROWS` rows of `a_panel`, then the store of
+/// its `rows×cols` corner (`rows <= ROWS`) into C at column `j0`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the loop nest's state, passed as is"
+)]
+#[inline(always)]
+fn tile<const ROWS: usize>(
+    kc: usize,
+    a_panel: APanel,
+    b_panel: BPanel,
+    beta: f32,
+    c_tile: &mut [&mut [f32]],
+    j0: usize,
+    rows: usize,
+    cols: usize,
+) {
+    let acc = simd::kernel_f32x8::<ROWS>(kc, a_panel, b_panel);
+    if rows == MR && cols == NR {
+        // The common case, with constant sizes so the stores unroll.
+        simd::store_tile(&acc, beta, c_tile, j0, MR, NR);
+    } else {
+        simd::store_tile(&acc, beta, c_tile, j0, rows, cols);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wide::f32x8;
 
     /// xorshift32: a seeded, dependency-free source of test data in [-1, 1).
     struct Rng(u32);
@@ -686,9 +742,22 @@ mod tests {
         );
     }
 
+    /// Runs both microkernels on the first `ROWS` rows of the same panels; panics on any
+    /// differing bit, and returns the vector tile.
+    fn kernels_agree<const ROWS: usize>(kc: usize, a: APanel, b: BPanel) -> [[f32x8; 2]; ROWS] {
+        let scalar = simd::kernel_scalar::<ROWS>(kc, a, b);
+        let vector = simd::kernel_f32x8::<ROWS>(kc, a, b);
+        for i in 0..ROWS {
+            let lanes: Vec<f32> = vector[i].iter().flat_map(|v| v.to_array()).collect();
+            assert_eq!(lanes, scalar[i], "row {i} of {ROWS}, b_rs {}", b.rs);
+        }
+        vector
+    }
+
     #[test]
     fn scalar_and_simd_microkernels_agree_bit_for_bit() {
-        // Same FMAs in the same order, so the lane type must not change a single bit.
+        // Same FMAs in the same order, so the lane type must not change a single bit; nor may
+        // the number of rows computed (the ragged-panel kernels) change a row's result.
         let mut rng = Rng(13);
         let kc = 37;
         let a = rng.vec(kc * MR);
@@ -702,12 +771,17 @@ mod tests {
                 },
                 BPanel { data: &b, rs: b_rs },
             );
-            let scalar = simd::kernel_scalar(kc, a, b);
-            let vector = simd::kernel_f32x8(kc, a, b);
-            for i in 0..MR {
-                let lanes: Vec<f32> = vector[i].iter().flat_map(|v| v.to_array()).collect();
-                assert_eq!(lanes, scalar[i], "row {i}, b_rs {b_rs}");
-            }
+            let full = kernels_agree::<MR>(kc, a, b);
+            let four = kernels_agree::<4>(kc, a, b);
+            let two = kernels_agree::<2>(kc, a, b);
+            let bits = |rows: &[[f32x8; 2]]| -> Vec<u32> {
+                rows.iter()
+                    .flatten()
+                    .flat_map(|v| v.to_array().map(f32::to_bits))
+                    .collect()
+            };
+            assert_eq!(bits(&full[..4]), bits(&four), "4-row kernel, b_rs {b_rs}");
+            assert_eq!(bits(&full[..2]), bits(&two), "2-row kernel, b_rs {b_rs}");
         }
     }
 

@@ -44,9 +44,9 @@ pub struct BPanel<'a> {
 
 /// Checks the panel lengths once, so the loops below may read without bounds checks.
 #[inline(always)]
-fn check_panels(kc: usize, a: &APanel, b: &BPanel) {
+fn check_panels<const ROWS: usize>(kc: usize, a: &APanel, b: &BPanel) {
     if kc > 0 {
-        let need_a = (MR - 1) * a.rs + (kc - 1) * a.cs + 1;
+        let need_a = (ROWS - 1) * a.rs + (kc - 1) * a.cs + 1;
         let need_b = (kc - 1) * b.rs + NR;
         assert!(
             a.data.len() >= need_a,
@@ -63,20 +63,21 @@ fn check_panels(kc: usize, a: &APanel, b: &BPanel) {
 
 /// Scalar microkernel: the register tile as a plain array, one FMA per multiply-add.
 ///
-/// `acc[i][j] = Σ_p A(i, p) · B(p, j)` over the kc steps of the panels. It performs exactly
-/// the FMAs of [`kernel_f32x8`] in the same order, so the two agree bit for bit; it exists to
-/// be read (and to check that claim in the tests).
+/// `acc[i][j] = Σ_p A(i, p) · B(p, j)` over the kc steps of the panels, for the first `ROWS`
+/// rows of the A panel (`MR`, except for a ragged last panel: see [`kernel_f32x8`]). It
+/// performs exactly the FMAs of [`kernel_f32x8`] in the same order, so the two agree bit for
+/// bit; it exists to be read (and to check that claim in the tests).
 #[allow(
     clippy::needless_range_loop,
     reason = "indices mirror acc[i][j] in the math"
 )]
 #[inline(always)]
-pub fn kernel_scalar(kc: usize, a: APanel, b: BPanel) -> [[f32; NR]; MR] {
-    check_panels(kc, &a, &b);
-    let mut acc = [[0.0f32; NR]; MR];
+pub fn kernel_scalar<const ROWS: usize>(kc: usize, a: APanel, b: BPanel) -> [[f32; NR]; ROWS] {
+    check_panels::<ROWS>(kc, &a, &b);
+    let mut acc = [[0.0f32; NR]; ROWS];
     for p in 0..kc {
         let b_row = &b.data[p * b.rs..p * b.rs + NR];
-        for i in 0..MR {
+        for i in 0..ROWS {
             let a_ip = a.data[i * a.rs + p * a.cs];
             for j in 0..NR {
                 acc[i][j] = a_ip.mul_add(b_row[j], acc[i][j]);
@@ -86,20 +87,24 @@ pub fn kernel_scalar(kc: usize, a: APanel, b: BPanel) -> [[f32; NR]; MR] {
     acc
 }
 
-/// SIMD microkernel: the register tile as `MR×NV` vectors of 8 lanes.
+/// SIMD microkernel: the register tile as `ROWS×NV` vectors of 8 lanes.
 ///
-/// Per k step: load the NR values of B's row as `NV` vectors, broadcast each of A's MR values,
-/// and do `MR·NV` fused multiply-adds. With constant `MR` and `NV`, LLVM unrolls the inner loops
-/// and keeps `acc` in registers; inlined with constant strides (a packed panel), the address
-/// arithmetic folds away too.
+/// Per k step: load the NR values of B's row as `NV` vectors, broadcast each of A's `ROWS`
+/// values, and do `ROWS·NV` fused multiply-adds. With constant `ROWS` and `NV`, LLVM unrolls the
+/// inner loops and keeps `acc` in registers; inlined with constant strides (a packed panel),
+/// the address arithmetic folds away too.
+///
+/// `ROWS` is `MR` for every full panel. A ragged last panel (`m = 16` leaves 4 rows after two
+/// full panels) runs with `ROWS` = 2 or 4, so the padding rows cost no FMAs; a row's FMAs are
+/// the same whatever `ROWS` is, so this changes no bits.
 #[allow(
     clippy::needless_range_loop,
     reason = "indices mirror acc[i][j] in the math"
 )]
 #[inline(always)]
-pub fn kernel_f32x8(kc: usize, a: APanel, b: BPanel) -> [[f32x8; NV]; MR] {
-    check_panels(kc, &a, &b);
-    let mut acc = [[f32x8::ZERO; NV]; MR];
+pub fn kernel_f32x8<const ROWS: usize>(kc: usize, a: APanel, b: BPanel) -> [[f32x8; NV]; ROWS] {
+    check_panels::<ROWS>(kc, &a, &b);
+    let mut acc = [[f32x8::ZERO; NV]; ROWS];
     let (a_ptr, b_ptr) = (a.data.as_ptr(), b.data.as_ptr());
     for p in 0..kc {
         let b_row: [f32x8; NV] = std::array::from_fn(|v| {
@@ -112,8 +117,8 @@ pub fn kernel_f32x8(kc: usize, a: APanel, b: BPanel) -> [[f32x8; NV]; MR] {
                     .read_unaligned()
             })
         });
-        for i in 0..MR {
-            // SAFETY: `i·rs + p·cs <= (MR-1)·rs + (kc-1)·cs < a.data.len()` (checked above).
+        for i in 0..ROWS {
+            // SAFETY: `i·rs + p·cs <= (ROWS-1)·rs + (kc-1)·cs < a.data.len()` (checked above).
             let a_ip = f32x8::splat(unsafe { *a_ptr.add(i * a.rs + p * a.cs) });
             for v in 0..NV {
                 acc[i][v] = a_ip.mul_add(b_row[v], acc[i][v]);
@@ -123,7 +128,7 @@ pub fn kernel_f32x8(kc: usize, a: APanel, b: BPanel) -> [[f32x8; NV]; MR] {
     acc
 }
 
-/// Writes the top-left `rows×cols` corner of a tile into C:
+/// Writes the top-left `rows×cols` corner of a tile (`rows <= acc.len()`) into C:
 /// `c_rows[i][j0+j] = acc[i][j] + beta·c_rows[i][j0+j]` for `i < rows`, `j < cols`.
 ///
 /// `beta == 0` stores without reading C. Whole 8-lane chunks are stored as vectors, the ragged
@@ -131,7 +136,7 @@ pub fn kernel_f32x8(kc: usize, a: APanel, b: BPanel) -> [[f32x8; NV]; MR] {
 /// same bits whichever kind of chunk it falls in (and so whatever the tiling).
 #[inline(always)]
 pub fn store_tile(
-    acc: &[[f32x8; NV]; MR],
+    acc: &[[f32x8; NV]],
     beta: f32,
     c_rows: &mut [&mut [f32]],
     j0: usize,
