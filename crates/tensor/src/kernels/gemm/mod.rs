@@ -390,6 +390,9 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
     let mc_max = m.div_ceil(m.div_ceil(MC)).next_multiple_of(MR);
     let nc_max = NC.min(n.next_multiple_of(NR));
     let b_in_place = reads_b_in_place(&b, m);
+    // With a single A block, loop 1 uses each B panel once per k slice: pack it just before
+    // (into an L1-sized buffer), rather than the whole block up front through L2.
+    let b_per_panel = !b_in_place && m <= MC;
     let a_in_place = reads_a_in_place(&a, n);
     // Read in place, an operand needs a buffer only for its ragged last panel.
     let a_buf = reserve(
@@ -398,7 +401,11 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
     );
     let b_buf = reserve(
         &mut scratch.b,
-        if b_in_place { NR } else { nc_max } * kc_max,
+        if b_in_place || b_per_panel {
+            NR
+        } else {
+            nc_max
+        } * kc_max,
     );
 
     // Loop 5: nc-wide column blocks of B and C.
@@ -411,9 +418,9 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
             let beta_k = if pc == 0 { beta } else { 1.0 };
             // Pack B[pc.., jc..] into NR-column panels. Read in place, only the ragged last
             // panel is packed (its zero padding stands in for the missing columns).
-            if !b_in_place {
+            if !b_in_place && !b_per_panel {
                 pack::pack_b(b, pc, kc, jc, nc, b_buf);
-            } else if nc % NR != 0 {
+            } else if b_in_place && nc % NR != 0 {
                 pack::pack_b(b, pc, kc, jc + nc / NR * NR, nc % NR, b_buf);
             }
             // Loop 3: mc-tall row blocks of A and C; pack A[ic.., pc..] into MR-row panels.
@@ -434,7 +441,14 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
                             rs: b.row_stride,
                         }
                     } else {
-                        let start = if b_in_place { 0 } else { jr * kc };
+                        let start = if b_per_panel {
+                            pack::pack_b(b, pc, kc, jc + jr, cols, b_buf);
+                            0
+                        } else if b_in_place {
+                            0
+                        } else {
+                            jr * kc
+                        };
                         BPanel {
                             data: &b_buf[start..],
                             rs: NR,
