@@ -313,12 +313,12 @@ impl Tape {
             dy.shape(),
             self.shape(output)
         );
-        let loss = output;
-        let mut grads: Vec<Option<Tensor>> = vec![None; loss.0 + 1];
-        if self.requires_grad(loss) {
-            grads[loss.0] = Some(dy);
+        // Only nodes up to `output` can lie on a path to it.
+        let mut grads: Vec<Option<Tensor>> = vec![None; output.0 + 1];
+        if self.requires_grad(output) {
+            grads[output.0] = Some(dy);
         }
-        for i in (0..=loss.0).rev() {
+        for i in (0..=output.0).rev() {
             let node = &self.nodes[i];
             if !node.requires_grad {
                 continue;
