@@ -18,6 +18,11 @@
 //!         microkernel: C[ir.., jr..] += Apanel(MR×kc) · Bpanel(kc×NR) in registers
 //! ```
 //!
+//! Thin shapes bend the nest a little: a row-major operand may be read in place instead of
+//! packed (see `reads_b_in_place`, `reads_a_in_place`); with a single A block (`m <= MC`) each
+//! B panel is packed in loop 2, just before loop 1 uses it; and a ragged last A panel (`m = 16`
+//! leaves 4 rows) runs a 2- or 4-row microkernel, so padding rows cost no FMAs.
+//!
 //! Operands are strided views ([`MatRef`]), so the `Aᵀ` and `Bᵀ` of matmul's backward pass are a
 //! swap of strides ([`MatRef::t`]); packing absorbs the strides, so the microkernel never sees
 //! them.
