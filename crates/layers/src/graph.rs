@@ -163,12 +163,14 @@ impl Grads {
         self.by_name.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    /// The global L2 norm `√Σ g²` over all gradients (for logging or clipping).
+    /// The global L2 norm `√Σ g²` over all gradients (for logging or clipping), summed in
+    /// name order so that it is the same, bit for bit, from run to run.
     pub fn norm(&self) -> f32 {
-        let sum: f64 = self
-            .by_name
-            .values()
-            .flat_map(|g| g.data())
+        let mut names: Vec<&String> = self.by_name.keys().collect();
+        names.sort();
+        let sum: f64 = names
+            .into_iter()
+            .flat_map(|name| self.by_name[name].data())
             .map(|&v| v as f64 * v as f64)
             .sum();
         sum.sqrt() as f32

@@ -104,9 +104,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.tmp{}", std::process::id()));
+    // Unique per process and per call, so two saves to one path never share a temporary.
+    static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let call = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{file_name}.tmp{}-{call}", std::process::id()));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        let mut f = fs::File::create_new(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         fs::rename(&tmp, path)
@@ -115,6 +118,35 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(io)
+}
+
+/// The `state.<param>.<slot>` names that `state` lacks and those it has beyond `slots`
+/// (`"step"` stands for [`ParamState::step`]), each sorted.
+fn slot_mismatch(
+    state: &BTreeMap<String, ParamState>,
+    slots: &[&str],
+) -> (Vec<String>, Vec<String>) {
+    let (mut missing, mut extra) = (Vec::new(), Vec::new());
+    for (param, s) in state {
+        let mut has: Vec<&str> = s.slots.keys().map(String::as_str).collect();
+        if s.step.is_some() {
+            has.push("step");
+        }
+        missing.extend(
+            slots
+                .iter()
+                .filter(|n| !has.contains(n))
+                .map(|n| format!("state.{param}.{n}")),
+        );
+        extra.extend(
+            has.iter()
+                .filter(|n| !slots.contains(n))
+                .map(|n| format!("state.{param}.{n}")),
+        );
+    }
+    missing.sort();
+    extra.sort();
+    (missing, extra)
 }
 
 /// Reads every tensor of a safetensors file (F32, or I64/I32 converted to f32) and its
@@ -381,8 +413,33 @@ pub fn load_optimizer<O: Optimizer + ?Sized, M: Module + ?Sized>(
             opt.name()
         )));
     }
-    for (key, v) in hyper {
-        opt.set_hyperparameter(&key, v);
+    // Apply the hyperparameters, then check them and the state they imply; on any problem
+    // put the old values back, so a failed load leaves the optimizer as it was.
+    let previous = opt.hyperparameters();
+    for (key, v) in &hyper {
+        opt.set_hyperparameter(key, *v);
+    }
+    let problem = opt.check_hyperparameters().err().map(meta_err).or_else(|| {
+        let (missing, extra) = slot_mismatch(&state, &opt.state_slots());
+        if !missing.is_empty() {
+            Some(CheckpointError::Missing {
+                path: path.to_path_buf(),
+                tensors: missing,
+            })
+        } else if !extra.is_empty() {
+            Some(CheckpointError::Unexpected {
+                path: path.to_path_buf(),
+                tensors: extra,
+            })
+        } else {
+            None
+        }
+    });
+    if let Some(problem) = problem {
+        for (key, v) in previous {
+            opt.set_hyperparameter(key, v);
+        }
+        return Err(problem);
     }
     *opt.state_mut() = state;
     Ok(())

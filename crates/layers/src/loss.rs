@@ -13,7 +13,7 @@ pub fn mse(tape: &mut Tape, prediction: Var, target: Var, reduction: Reduction) 
     tape.mse_loss(prediction, target, reduction)
 }
 
-/// Binary cross-entropy on probabilities `p ∈ [0, 1]`: `−Σ t·ln p + (1 − t)·ln(1 − p)`, logs
+/// Binary cross-entropy on probabilities `p ∈ [0, 1]`: `−Σ [t·ln p + (1 − t)·ln(1 − p)]`, logs
 /// clamped at −100 like PyTorch.
 pub fn bce(tape: &mut Tape, prediction: Var, target: Var, reduction: Reduction) -> Var {
     tape.bce_loss(prediction, target, reduction)

@@ -125,6 +125,11 @@ impl Module for BatchNorm {
             let sq = g.mul(centered, centered);
             let var = g.mean(sq, &axes, true);
             let n = shape.iter().product::<usize>() / self.channels();
+            // PyTorch refuses this too: one value per channel has no spread to normalise by.
+            assert!(
+                n > 1,
+                "BatchNorm: expected more than 1 value per channel when training, got input {shape:?}"
+            );
             let (m, v) = (g.value(mean).clone(), g.value(var).clone());
             self.update_running(&m, &v, n);
             (mean, var)

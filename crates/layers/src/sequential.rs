@@ -44,6 +44,10 @@ impl Sequential {
     /// Appends a boxed child, named by its position.
     pub fn push_boxed(mut self, layer: Box<dyn Module>) -> Sequential {
         let name = self.layers.len().to_string();
+        assert!(
+            self.layers.iter().all(|(n, _)| *n != name),
+            "Sequential: position name {name:?} is already taken by a named child"
+        );
         self.layers.push((name, layer));
         self
     }

@@ -1,7 +1,9 @@
 //! Initialisation distributions, BatchNorm in training and evaluation, Dropout, losses.
 
 use layers::init::{default_bound, fan_in};
-use layers::{BatchNorm, Conv2d, ConvTranspose2d, Dropout, Graph, Linear, Loss, Module, infer};
+use layers::{
+    BatchNorm, Conv2d, ConvTranspose2d, Dropout, Graph, Linear, Loss, Module, Sequential, infer,
+};
 use tensor::{Reduction, Tensor, rng};
 
 /// Checks every value lies in `[−b, b]` and the standard deviation is near `b/√3`.
@@ -210,4 +212,21 @@ fn losses_by_name_and_reduction() {
     let kl = layers::loss::gaussian_kl(&mut g, zeros, zeros, Reduction::Sum);
     assert_eq!(g.value(kl).item(), 0.0);
     assert!("hinge".parse::<Loss>().is_err());
+}
+
+#[test]
+#[should_panic(expected = "expected more than 1 value per channel")]
+fn batchnorm_refuses_one_value_per_channel_in_training() {
+    let mut bn = BatchNorm::new_1d(3);
+    infer(&mut bn, Tensor::ones(&[1, 3]));
+}
+
+#[test]
+#[should_panic(expected = "position name \"1\" is already taken")]
+fn sequential_names_stay_unique() {
+    let mut r = rng(0);
+    // The named child is at position 0, so the next child's position name would be "1" too.
+    let _ = Sequential::new()
+        .push_named("1", Linear::new(2, 2, &mut r))
+        .push(Linear::new(2, 2, &mut r));
 }

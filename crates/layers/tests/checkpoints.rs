@@ -297,3 +297,54 @@ fn optimizer_state_of_another_kind_or_model_is_refused() {
     load_optimizer(&path, &mut fresh, &model).unwrap();
     assert_eq!((fresh.lr, fresh.momentum), (0.1, 0.9));
 }
+
+#[test]
+fn incomplete_or_inconsistent_optimizer_state_is_refused() {
+    let path = temp_path("adam_state.safetensors");
+    let x = Tensor::uniform(&[2, 1, 28, 28], 0.0, 1.0, &mut rng(6));
+    let mut model = dense_ae(8, &mut rng(7));
+    let mut adam = Adam::new(1e-3);
+    one_step(&mut model, &mut adam, &x);
+    save_optimizer(&path, &adam).unwrap();
+    // Drop one second moment: Adam would then divide by ≈ ε on its next step.
+    let contents = io::read_tensors(&path).unwrap();
+    let dropped = "state.encoder.1.weight.exp_avg_sq";
+    assert!(
+        contents.tensors.contains_key(dropped),
+        "{:?}",
+        contents.tensors.keys()
+    );
+    let kept: Vec<(String, &Tensor, bool)> = contents
+        .tensors
+        .iter()
+        .filter(|(k, _)| k.as_str() != dropped)
+        .map(|(k, s)| (k.clone(), &s.tensor, false))
+        .collect();
+    let broken = temp_path("adam_state_broken.safetensors");
+    write_tensors(&broken, &kept, contents.metadata.clone()).unwrap();
+    let mut fresh = Adam::new(0.5);
+    let err = load_optimizer(&broken, &mut fresh, &model).unwrap_err();
+    assert!(
+        matches!(&err, CheckpointError::Missing { tensors, .. } if tensors == &[dropped.to_string()]),
+        "{err}"
+    );
+    assert_eq!(fresh.lr, 0.5, "a failed load changes nothing");
+    assert!(fresh.state().is_empty());
+
+    // Nesterov without momentum is refused when loaded, as PyTorch refuses to build it.
+    let sgd_path = temp_path("nesterov.safetensors");
+    let mut metadata = HashMap::new();
+    for (k, v) in [
+        ("optimizer", "SGD"),
+        ("lr", "0.1"),
+        ("momentum", "0"),
+        ("dampening", "0"),
+    ] {
+        metadata.insert(k.to_string(), v.to_string());
+    }
+    metadata.insert("weight_decay".into(), "0".into());
+    metadata.insert("nesterov".into(), "1".into());
+    write_tensors(&sgd_path, &[], metadata).unwrap();
+    let err = load_optimizer(&sgd_path, &mut Sgd::new(0.1), &model).unwrap_err();
+    assert!(err.to_string().contains("Nesterov"), "{err}");
+}

@@ -118,6 +118,15 @@ pub fn evaluate(model: &mut Sequential, data: &Dataset, batch: usize) -> f32 {
 /// Runs the demo, printing as it goes; returns the held-out MSE before and after training.
 pub fn run(config: &DemoConfig) -> Result<(f32, f32), Box<dyn std::error::Error>> {
     let mut train = Dataset::load(&config.data, "train")?;
+    if (train.height, train.width) != (28, 28) {
+        return Err(format!(
+            "{}: images are {}x{}, the lab's models take 28x28",
+            config.data.display(),
+            train.height,
+            train.width
+        )
+        .into());
+    }
     if train.len() <= config.held_out {
         return Err(format!(
             "{}: {} images, need more than the {} held out",

@@ -371,12 +371,8 @@ impl Tape {
                 into(*b, &|db| binary::div_backward_rhs(val(*a), val(*b), dy, db));
             }
             Maximum(a, b) => {
-                into(*a, &|da| {
-                    binary::maximum_backward(val(*a), val(*b), dy, da, true)
-                });
-                into(*b, &|db| {
-                    binary::maximum_backward(val(*b), val(*a), dy, db, false)
-                });
+                into(*a, &|da| binary::maximum_backward(val(*a), val(*b), dy, da));
+                into(*b, &|db| binary::maximum_backward(val(*b), val(*a), dy, db));
             }
             Neg(x) => into(*x, &|dx| unary::neg_backward(dy, dx)),
             AddScalar(x, _) => into(*x, &|dx| unary::add_scalar_backward(dy, dx)),

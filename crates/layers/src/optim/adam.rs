@@ -85,6 +85,10 @@ impl Adam {
 }
 
 impl Optimizer for Adam {
+    fn state_slots(&self) -> Vec<&'static str> {
+        vec!["step", "exp_avg", "exp_avg_sq"]
+    }
+
     fn name(&self) -> &'static str {
         if self.decoupled { "AdamW" } else { "Adam" }
     }

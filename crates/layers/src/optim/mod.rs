@@ -89,6 +89,16 @@ pub trait Optimizer {
     /// unknown.
     fn set_hyperparameter(&mut self, name: &str, value: f32) -> bool;
 
+    /// The state every stepped parameter holds under the current hyperparameters: `"step"`
+    /// and the slot names (`"exp_avg"`, …). Loading a checkpoint requires exactly these.
+    fn state_slots(&self) -> Vec<&'static str>;
+
+    /// Whether the hyperparameters make sense together (e.g. Nesterov needs momentum); the
+    /// reason if not. Loading a checkpoint checks this before it changes anything.
+    fn check_hyperparameters(&self) -> Result<(), String> {
+        Ok(())
+    }
+
     /// The per-parameter state, by full parameter name.
     fn state(&self) -> &BTreeMap<String, ParamState>;
 

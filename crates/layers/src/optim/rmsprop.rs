@@ -90,6 +90,17 @@ impl RmsProp {
 }
 
 impl Optimizer for RmsProp {
+    fn state_slots(&self) -> Vec<&'static str> {
+        let mut slots = vec!["step", "square_avg"];
+        if self.centered {
+            slots.push("grad_avg");
+        }
+        if self.momentum > 0.0 {
+            slots.push("momentum_buffer");
+        }
+        slots
+    }
+
     fn name(&self) -> &'static str {
         "RMSprop"
     }

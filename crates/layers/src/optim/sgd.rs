@@ -77,6 +77,21 @@ impl Sgd {
 }
 
 impl Optimizer for Sgd {
+    fn state_slots(&self) -> Vec<&'static str> {
+        if self.momentum != 0.0 {
+            vec!["momentum_buffer"]
+        } else {
+            vec![]
+        }
+    }
+
+    fn check_hyperparameters(&self) -> Result<(), String> {
+        if self.nesterov && (self.momentum <= 0.0 || self.dampening != 0.0) {
+            return Err("Nesterov momentum requires a momentum and zero dampening".into());
+        }
+        Ok(())
+    }
+
     fn name(&self) -> &'static str {
         "SGD"
     }

@@ -81,17 +81,20 @@ pub fn maximum(a: &Tensor, b: &Tensor) -> Tensor {
     zip_with(a, b, "maximum", f32::max)
 }
 
-/// `y = max(a, b)`: the gradient goes to the larger input. At a tie it goes to `a` alone
-/// (the left operand), so the two inputs' gradients still add up to `dy`.
-///
-/// `x` is the input whose gradient is computed, `other` the other one, `x_is_lhs` says
-/// which side `x` was on.
-pub fn maximum_backward(x: &Tensor, other: &Tensor, dy: &Tensor, dx: &mut Tensor, x_is_lhs: bool) {
-    let wins = if x_is_lhs {
-        zip_with(x, other, "maximum backward", |x, o| f32::from(x >= o))
-    } else {
-        zip_with(x, other, "maximum backward", |x, o| f32::from(x > o))
+/// `y = max(a, b)`: the gradient goes to the larger input; at a tie each input gets half
+/// of it, as in PyTorch, so the two still add up to `dy` (call with `x` the input whose
+/// gradient is computed and `other` the other one).
+pub fn maximum_backward(x: &Tensor, other: &Tensor, dy: &Tensor, dx: &mut Tensor) {
+    let share = |x: f32, o: f32| {
+        if x > o {
+            1.0
+        } else if x == o {
+            0.5
+        } else {
+            0.0
+        }
     };
+    let wins = zip_with(x, other, "maximum backward", share);
     add_summed(&zip_with(&wins, dy, "maximum backward", |w, g| w * g), dx);
 }
 
@@ -236,6 +239,18 @@ mod tests {
         let grads = tape.backward(y);
         assert_eq!(grads.get(a).unwrap().item(), 0.5);
         assert_eq!(grads.get(b).unwrap().item(), -1.5);
+    }
+
+    #[test]
+    fn maximum_splits_a_tie_like_pytorch() {
+        // max(a, b) at a = b = 1: each input gets dy / 2; elsewhere the larger gets all of it.
+        let mut tape = Tape::new();
+        let a = tape.leaf(Tensor::from_vec(&[3], vec![1.0, 2.0, 0.0]));
+        let b = tape.leaf(Tensor::from_vec(&[3], vec![1.0, 0.0, 3.0]));
+        let y = tape.maximum(a, b);
+        let grads = tape.backward_from(y, Tensor::from_vec(&[3], vec![4.0, 4.0, 4.0]));
+        assert_eq!(grads.get(a).unwrap().data(), &[2.0, 4.0, 0.0]);
+        assert_eq!(grads.get(b).unwrap().data(), &[2.0, 0.0, 4.0]);
     }
 
     #[test]

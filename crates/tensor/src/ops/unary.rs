@@ -44,8 +44,12 @@ pub fn sqrt_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
     add_each(dx, |i| dy.data()[i] / (2.0 * y.data()[i]));
 }
 
-/// `y = xⁿ`: `dx += n·xⁿ⁻¹·dy` (saved: the input).
+/// `y = xⁿ`: `dx += n·xⁿ⁻¹·dy` (saved: the input). For `n = 0` the derivative is 0
+/// everywhere, even at `x = 0` where `0·x⁻¹` would be NaN.
 pub fn powi_backward(x: &Tensor, n: i32, dy: &Tensor, dx: &mut Tensor) {
+    if n == 0 {
+        return;
+    }
     add_each(dx, |i| n as f32 * x.data()[i].powi(n - 1) * dy.data()[i]);
 }
 
@@ -65,11 +69,16 @@ pub fn sign(x: f32) -> f32 {
     }
 }
 
-/// `y = clamp(x, lo, hi)`: `dx += dy` where `lo < x < hi`, else nothing (saved: the input).
+/// `y = clamp(x, lo, hi)`: `dx += dy` where `lo ≤ x ≤ hi`, else nothing (saved: the input).
+/// At the bounds themselves we pass the gradient (the subgradient 1), as PyTorch does.
 pub fn clamp_backward(x: &Tensor, lo: f32, hi: f32, dy: &Tensor, dx: &mut Tensor) {
     add_each(dx, |i| {
         let v = x.data()[i];
-        if v > lo && v < hi { dy.data()[i] } else { 0.0 }
+        if v >= lo && v <= hi {
+            dy.data()[i]
+        } else {
+            0.0
+        }
     });
 }
 
@@ -219,6 +228,25 @@ mod tests {
             }
         });
         check_gradients("clamp", &[off_bounds], |t, v| t.clamp(v[0], -0.5, 0.5));
+    }
+
+    #[test]
+    fn conventions_at_bounds_and_zero() {
+        // clamp passes the gradient at its bounds (PyTorch's subgradient); x⁰ has derivative 0.
+        let mut tape = Tape::new();
+        let x = tape.leaf(Tensor::from_vec(&[4], vec![-1.0, -0.5, 0.5, 1.0]));
+        let y = tape.clamp(x, -0.5, 0.5);
+        let grads = tape.backward_from(y, Tensor::ones(&[4]));
+        assert_eq!(grads.get(x).unwrap().data(), &[0.0, 1.0, 1.0, 0.0]);
+        let z = tape.leaf(Tensor::zeros(&[1]));
+        let one = tape.powi(z, 0);
+        assert_eq!(
+            tape.backward_from(one, Tensor::ones(&[1]))
+                .get(z)
+                .unwrap()
+                .data(),
+            &[0.0]
+        );
     }
 
     #[test]
