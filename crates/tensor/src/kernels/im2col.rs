@@ -252,6 +252,44 @@ fn gather(src: &[f32], images: usize, c_out: usize, pixels: usize, dst: &mut [f3
     }
 }
 
+/// `y[n] = W·cols[:, n] + beta·y[n]` for the images of one chunk, whose columns sit side by
+/// side in `cols` (`(c_in·k_h·k_w, images·pixels)`); `y` is `(images, c_out, pixels)`.
+///
+/// One image's `(c_out, pixels)` product is already `y`'s layout; for several, the product
+/// `(c_out, images·pixels)` goes to `buf` and is then written image by image.
+fn product_per_image(
+    w: MatRef,
+    cols: MatRef,
+    beta: f32,
+    y: &mut [f32],
+    pixels: usize,
+    buf: &mut Vec<f32>,
+    par: Parallelism,
+) {
+    let (c_out, ld) = (w.rows, cols.cols);
+    let images = ld / pixels;
+    if images == 1 {
+        gemm(w, cols, beta, y, par);
+        return;
+    }
+    // out: (c_out, images·h_out·w_out)
+    let out = grow(buf, c_out * ld);
+    gemm(w, cols, 0.0, out, par);
+    for n in 0..images {
+        for o in 0..c_out {
+            let dst = &mut y[(n * c_out + o) * pixels..][..pixels];
+            let src = &out[o * ld + n * pixels..][..pixels];
+            if beta == 0.0 {
+                dst.copy_from_slice(src);
+            } else {
+                dst.iter_mut()
+                    .zip(src)
+                    .for_each(|(d, &v)| *d = beta * *d + v);
+            }
+        }
+    }
+}
+
 /// `y[n] = W·im2col(x[n]) + bias + beta·y[n]` for every image `n` of the batch.
 ///
 /// `x`: `(batch, c_in, h, w)`; `w`: `(c_out, c_in·k_h·k_w)`; `bias`: `(c_out)`;
@@ -304,27 +342,7 @@ pub fn forward(
                     im2col_with(g, &taps, &x[n * in_len..], &mut cols[n * pixels..], ld);
                 }
                 let cols = MatRef::row_major(cols, rows, ld);
-                if images == 1 {
-                    // One image: its (c_out, h_out·w_out) output is already y's layout.
-                    gemm(w_mat, cols, beta, y, par);
-                } else {
-                    // out: (c_out, images·h_out·w_out), then scattered image by image.
-                    let out = grow(&mut s.mat, c_out * ld);
-                    gemm(w_mat, cols, 0.0, out, par);
-                    for n in 0..images {
-                        for o in 0..c_out {
-                            let dst = &mut y[(n * c_out + o) * pixels..][..pixels];
-                            let src = &out[o * ld + n * pixels..][..pixels];
-                            if beta == 0.0 {
-                                dst.copy_from_slice(src);
-                            } else {
-                                dst.iter_mut()
-                                    .zip(src)
-                                    .for_each(|(d, &v)| *d = beta * *d + v);
-                            }
-                        }
-                    }
-                }
+                product_per_image(w_mat, cols, beta, y, pixels, &mut s.mat, par);
                 if let Some(b) = bias {
                     for (plane, &b) in y.chunks_exact_mut(pixels).zip(b.iter().cycle()) {
                         plane.iter_mut().for_each(|v| *v += b);
@@ -489,20 +507,7 @@ pub fn backward_filter_and_forward(
                 }
                 let cols = MatRef::row_major(cols, rows, ld);
                 if let (Some(w), Some(y)) = (w_fwd, y) {
-                    if images == 1 {
-                        gemm(w, cols, 1.0, y, par);
-                    } else {
-                        // out: (c_out, images·h_out·w_out), added image by image into y.
-                        let out = grow(&mut s.out, c_out * ld);
-                        gemm(w, cols, 0.0, out, par);
-                        for n in 0..images {
-                            for o in 0..c_out {
-                                let dst = &mut y[(n * c_out + o) * pixels..][..pixels];
-                                let src = &out[o * ld + n * pixels..][..pixels];
-                                dst.iter_mut().zip(src).for_each(|(d, &v)| *d += v);
-                            }
-                        }
-                    }
+                    product_per_image(w, cols, 1.0, y, pixels, &mut s.out, par);
                 }
                 let dy_mat = if images == 1 {
                     MatRef::row_major(dy, c_out, ld)
