@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{conv_ae, dense_ae, temp_path};
+use common::{conv_net, dense_ae, temp_path};
 use layers::io::{self, load, load_optimizer, save, save_optimizer, write_tensors};
 use layers::optim::{Adam, Optimizer, RmsProp, Sgd};
 use layers::{BatchNorm, CheckpointError, Graph, Linear, Module, Sequential, infer};
@@ -21,9 +21,9 @@ fn one_step(model: &mut dyn Module, opt: &mut dyn Optimizer, x: &Tensor) {
 
 #[test]
 fn save_then_load_gives_identical_outputs() {
-    let path = temp_path("conv_ae.safetensors");
-    let mut a = conv_ae(&mut rng(1));
-    let mut b = conv_ae(&mut rng(2));
+    let path = temp_path("conv_net.safetensors");
+    let mut a = conv_net(&mut rng(1));
+    let mut b = conv_net(&mut rng(2));
     let x = Tensor::uniform(&[2, 1, 28, 28], 0.0, 1.0, &mut rng(3));
     save(&path, &a).unwrap();
     assert_ne!(infer(&mut a, x.clone()), infer(&mut b, x.clone()));

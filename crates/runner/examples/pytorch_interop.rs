@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use layers::io::{load, read_tensors, save, write_tensors};
 use layers::{Module, infer};
 use tp_runner::dataset::Dataset;
-use tp_runner::demo::conv_autoencoder;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,7 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("usage: pytorch_interop export|import DIR".into());
     };
     let dir = PathBuf::from(dir);
-    let mut model = conv_autoencoder(&mut tensor::rng(0));
+    let mut model = models::conv::autoencoder(&mut tensor::rng(0));
     model.eval();
     match mode.as_str() {
         "export" => {

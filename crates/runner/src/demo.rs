@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use layers::conv::{Conv2d, ConvTranspose2d};
 use layers::optim::{Adam, Optimizer};
-use layers::{Activation, Flatten, Graph, Linear, Module, Sequential, Summary, Unflatten};
+use layers::{Graph, Module, Sequential, Summary};
 use rand::seq::SliceRandom;
 use tensor::{Reduction, rng};
 
@@ -51,54 +50,6 @@ impl Default for DemoConfig {
     }
 }
 
-/// The lab's convolutional autoencoder (28×28 → 64×1×1 → 28×28).
-pub fn conv_autoencoder(r: &mut tensor::Rng) -> Sequential {
-    let encoder = Sequential::new()
-        .push(Conv2d::new(1, 16, 3, r).stride(2).padding(1))
-        .push(Activation::Relu)
-        .push(Conv2d::new(16, 32, 3, r).stride(2).padding(1))
-        .push(Activation::Relu)
-        .push(Conv2d::new(32, 64, 7, r));
-    let decoder = Sequential::new()
-        .push(ConvTranspose2d::new(64, 32, 7, r))
-        .push(Activation::Relu)
-        .push(
-            ConvTranspose2d::new(32, 16, 3, r)
-                .stride(2)
-                .padding(1)
-                .output_padding(1),
-        )
-        .push(Activation::Relu)
-        .push(
-            ConvTranspose2d::new(16, 1, 3, r)
-                .stride(2)
-                .padding(1)
-                .output_padding(1),
-        )
-        .push(Activation::Sigmoid);
-    Sequential::new()
-        .push_named("encoder", encoder)
-        .push_named("decoder", decoder)
-}
-
-/// The lab's dense autoencoder 784-128-K-128-784 on `[batch, 1, 28, 28]` images.
-pub fn dense_autoencoder(latent: usize, r: &mut tensor::Rng) -> Sequential {
-    let encoder = Sequential::new()
-        .push(Flatten)
-        .push(Linear::new(784, 128, r))
-        .push(Activation::Relu)
-        .push(Linear::new(128, latent, r));
-    let decoder = Sequential::new()
-        .push(Linear::new(latent, 128, r))
-        .push(Activation::Relu)
-        .push(Linear::new(128, 784, r))
-        .push(Activation::Sigmoid)
-        .push(Unflatten::new(&[1, 28, 28]));
-    Sequential::new()
-        .push_named("encoder", encoder)
-        .push_named("decoder", decoder)
-}
-
 /// Mean squared reconstruction error over a whole dataset, without recording.
 pub fn evaluate(model: &mut Sequential, data: &Dataset, batch: usize) -> f32 {
     model.eval();
@@ -139,8 +90,8 @@ pub fn run(config: &DemoConfig) -> Result<(f32, f32), Box<dyn std::error::Error>
     let held_out = train.split_off(config.held_out);
     let mut r = rng(config.seed);
     let mut model = match config.model.as_str() {
-        "conv" => conv_autoencoder(&mut r),
-        "dense" => dense_autoencoder(config.latent, &mut r),
+        "conv" => models::conv::autoencoder(&mut r),
+        "dense" => models::dense::deep_autoencoder(config.latent, &mut r),
         other => return Err(format!("unknown model {other:?}: use conv or dense").into()),
     };
     println!(
@@ -237,7 +188,7 @@ mod tests {
                 .build()
                 .unwrap();
             pool.install(|| {
-                let mut model = conv_autoencoder(&mut rng(3));
+                let mut model = models::conv::autoencoder(&mut rng(3));
                 let mut opt = Adam::new(1e-3);
                 for step in 0..3 {
                     let batch: Vec<usize> = (step * 64..(step + 1) * 64).collect();

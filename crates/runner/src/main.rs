@@ -11,7 +11,7 @@ usage: tp [--data DIR] [--model conv|dense] [--latent K] [--epochs N] [--batch B
 
   --data DIR      folder with train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]
                   (default: datasets/mnist-sample, the committed 10,000-image sample)
-  --model NAME    conv (the lab's convolutional autoencoder, default) or dense (784-128-K-128-784)
+  --model NAME    conv (the lab's convolutional autoencoder, default) or dense (784-128-K-128-784, ReLU)
   --latent K      latent size of the dense model (default 32)
   --epochs N      passes over the training images (default 2)
   --batch B       images per step (default 64)

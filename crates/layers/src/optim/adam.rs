@@ -130,14 +130,6 @@ impl Optimizer for Adam {
         state.slots.insert("exp_avg_sq".into(), v);
     }
 
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
     fn hyperparameters(&self) -> Vec<(&'static str, f32)> {
         vec![
             ("lr", self.lr),

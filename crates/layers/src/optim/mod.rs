@@ -76,11 +76,19 @@ pub trait Optimizer {
     /// Updates one parameter `p` from its gradient `grad`, with its state `state`.
     fn update(&mut self, state: &mut ParamState, p: &mut Tensor, grad: &Tensor);
 
-    /// The learning rate.
-    fn lr(&self) -> f32;
+    /// The learning rate (the `lr` of [`Optimizer::hyperparameters`]).
+    fn lr(&self) -> f32 {
+        let hyper = self.hyperparameters();
+        hyper
+            .iter()
+            .find(|(k, _)| *k == "lr")
+            .map_or(0.0, |&(_, v)| v)
+    }
 
     /// Changes the learning rate (for schedules).
-    fn set_lr(&mut self, lr: f32);
+    fn set_lr(&mut self, lr: f32) {
+        self.set_hyperparameter("lr", lr);
+    }
 
     /// Hyperparameters by PyTorch name (`lr`, `betas.0`, `weight_decay`, …) for saving.
     fn hyperparameters(&self) -> Vec<(&'static str, f32)>;

@@ -126,14 +126,6 @@ impl Optimizer for Sgd {
         }
     }
 
-    fn lr(&self) -> f32 {
-        self.lr
-    }
-
-    fn set_lr(&mut self, lr: f32) {
-        self.lr = lr;
-    }
-
     fn hyperparameters(&self) -> Vec<(&'static str, f32)> {
         vec![
             ("lr", self.lr),

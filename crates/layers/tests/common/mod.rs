@@ -1,10 +1,11 @@
-//! The lab's models, built from layers, shared by the tests.
+//! Small models and temporary paths shared by the tests (the lab's own models live in the
+//! `models` crate, which builds on this one).
 #![allow(dead_code)]
 
 use layers::{Activation, Conv2d, ConvTranspose2d, Flatten, Linear, Sequential, Unflatten};
 use tensor::Rng;
 
-/// Dense autoencoder 784-K-784 (ReLU code, sigmoid output), as `encoder`/`decoder`.
+/// A dense autoencoder 784-K-784 (ReLU code, sigmoid output), as `encoder`/`decoder`.
 pub fn dense_ae(k: usize, rng: &mut Rng) -> Sequential {
     let encoder = Sequential::new()
         .push(Flatten)
@@ -19,53 +20,18 @@ pub fn dense_ae(k: usize, rng: &mut Rng) -> Sequential {
         .push_named("decoder", decoder)
 }
 
-/// Deep dense autoencoder 784-128-K-128-784.
-pub fn deep_dense_ae(k: usize, rng: &mut Rng) -> Sequential {
-    let encoder = Sequential::new()
-        .push(Flatten)
-        .push(Linear::new(784, 128, rng))
+/// A small convolutional net with both kinds of convolution: `[N, 1, 28, 28]` in and out.
+pub fn conv_net(rng: &mut Rng) -> Sequential {
+    Sequential::new()
+        .push(Conv2d::new(1, 4, 3, rng).stride(2).padding(1))
         .push(Activation::Relu)
-        .push(Linear::new(128, k, rng))
-        .push(Activation::Relu);
-    let decoder = Sequential::new()
-        .push(Linear::new(k, 128, rng))
-        .push(Activation::Relu)
-        .push(Linear::new(128, 784, rng))
+        .push(
+            ConvTranspose2d::new(4, 1, 3, rng)
+                .stride(2)
+                .padding(1)
+                .output_padding(1),
+        )
         .push(Activation::Sigmoid)
-        .push(Unflatten::new(&[1, 28, 28]));
-    Sequential::new()
-        .push_named("encoder", encoder)
-        .push_named("decoder", decoder)
-}
-
-/// The lab's convolutional autoencoder.
-pub fn conv_ae(rng: &mut Rng) -> Sequential {
-    let encoder = Sequential::new()
-        .push(Conv2d::new(1, 16, 3, rng).stride(2).padding(1))
-        .push(Activation::Relu)
-        .push(Conv2d::new(16, 32, 3, rng).stride(2).padding(1))
-        .push(Activation::Relu)
-        .push(Conv2d::new(32, 64, 7, rng));
-    let decoder = Sequential::new()
-        .push(ConvTranspose2d::new(64, 32, 7, rng))
-        .push(Activation::Relu)
-        .push(
-            ConvTranspose2d::new(32, 16, 3, rng)
-                .stride(2)
-                .padding(1)
-                .output_padding(1),
-        )
-        .push(Activation::Relu)
-        .push(
-            ConvTranspose2d::new(16, 1, 3, rng)
-                .stride(2)
-                .padding(1)
-                .output_padding(1),
-        )
-        .push(Activation::Sigmoid);
-    Sequential::new()
-        .push_named("encoder", encoder)
-        .push_named("decoder", decoder)
 }
 
 /// A unique path in the temporary directory.

@@ -1,31 +1,35 @@
 //! The lab's models: parameter counts and shapes against PyTorch's, names, the summary, and
 //! a few training steps.
 
-mod common;
-
-use common::{conv_ae, deep_dense_ae, dense_ae};
 use layers::optim::{Adam, Optimizer};
-use layers::{Graph, Module, Summary};
-use tensor::{Reduction, Tensor, rng};
+use layers::{Activation, Graph, Module, Sequential, Summary};
+use models::{conv, dense};
+use tensor::{Reduction, Rng, Tensor, rng};
+
+fn dense_ae(k: usize, r: &mut Rng) -> Sequential {
+    dense::autoencoder(k, Activation::Relu, r)
+}
 
 // PyTorch: sum(p.numel() for p in model.parameters()) for the same architectures.
 #[test]
 fn dense_784_64_784_has_101200_parameters() {
-    let model = dense_ae(64, &mut rng(0));
-    assert_eq!(model.num_parameters(), 101_200);
-    assert_eq!(model.output_shape(&[64, 1, 28, 28]), vec![64, 1, 28, 28]);
+    for code in [Activation::Identity, Activation::Relu] {
+        let model = dense::autoencoder(64, code, &mut rng(0));
+        assert_eq!(model.num_parameters(), 101_200);
+        assert_eq!(model.output_shape(&[64, 1, 28, 28]), vec![64, 1, 28, 28]);
+    }
 }
 
 #[test]
 fn deep_dense_784_128_64_128_784_has_218192_parameters() {
-    let model = deep_dense_ae(64, &mut rng(0));
+    let model = dense::deep_autoencoder(64, &mut rng(0));
     assert_eq!(model.num_parameters(), 218_192);
     assert_eq!(model.num_trainable_parameters(), 218_192);
 }
 
 #[test]
 fn conv_autoencoder_has_210369_parameters_and_pytorch_shapes() {
-    let model = conv_ae(&mut rng(0));
+    let model = conv::autoencoder(&mut rng(0));
     assert_eq!(model.num_parameters(), 210_369);
     let s = Summary::new(&model, &[64, 1, 28, 28]);
     let shapes: Vec<(String, Vec<usize>, usize)> = s
@@ -73,7 +77,7 @@ fn conv_autoencoder_has_210369_parameters_and_pytorch_shapes() {
 
 #[test]
 fn parameter_names_follow_pytorch_state_dict_keys() {
-    let model = conv_ae(&mut rng(0));
+    let model = conv::autoencoder(&mut rng(0));
     let names = model.parameter_names();
     assert_eq!(
         names,
@@ -96,7 +100,7 @@ fn parameter_names_follow_pytorch_state_dict_keys() {
 
 #[test]
 fn forward_registers_every_parameter_and_backward_names_every_gradient() {
-    let mut model = conv_ae(&mut rng(0));
+    let mut model = conv::autoencoder(&mut rng(0));
     let mut g = Graph::new();
     let x = g.input(Tensor::uniform(&[2, 1, 28, 28], 0.0, 1.0, &mut rng(1)));
     let y = model.forward(&mut g, x);
