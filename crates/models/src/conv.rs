@@ -1,7 +1,8 @@
-//! The lab's convolutional autoencoder.
+//! The lab's convolutional autoencoders: strided convolutions, and pooling with upsampling.
 
-use layers::{Activation, Conv2d, ConvTranspose2d, Sequential};
+use layers::{Activation, Conv2d, ConvTranspose2d, MaxPool2d, Sequential, Upsample};
 use tensor::Rng;
+use tensor::ops::pool::PoolSpec;
 
 use crate::encoder_decoder;
 
@@ -34,6 +35,48 @@ pub fn autoencoder(rng: &mut Rng) -> Sequential {
         .push(up(32, 16, rng))
         .push(Activation::Relu)
         .push(up(16, 1, rng))
+        .push(Activation::Sigmoid);
+    encoder_decoder(encoder, decoder)
+}
+
+/// The course's classic pooling convolutional autoencoder, 28×28 → 8×4×4 → 28×28
+/// (4,385 parameters; every convolution 3×3 with ReLU, "same" padding unless noted):
+///
+/// ```text
+/// encoder: Conv 1→16, MaxPool 2       (16×14×14)
+///          Conv 16→8, MaxPool 2       (8×7×7)
+///          Conv 8→8,  MaxPool 2 pad 1 (8×4×4: Keras' "same" pooling of 7)
+/// decoder: Conv 8→8,  Upsample 2      (8×8×8)
+///          Conv 8→8,  Upsample 2      (8×16×16)
+///          Conv 8→16 unpadded, Upsample 2 (16×28×28: 16 − 2 = 14, then ×2)
+///          Conv 16→1, Sigmoid         (1×28×28)
+/// ```
+///
+/// Its code holds 128 values but costs a twentieth of the parameters of
+/// [`autoencoder`]: pooling and upsampling have none.
+pub fn pooling_autoencoder(rng: &mut Rng) -> Sequential {
+    let same = |c_in, c_out, rng: &mut Rng| Conv2d::new(c_in, c_out, 3, rng).padding(1);
+    let encoder = Sequential::new()
+        .push(same(1, 16, rng))
+        .push(Activation::Relu)
+        .push(MaxPool2d::new(2))
+        .push(same(16, 8, rng))
+        .push(Activation::Relu)
+        .push(MaxPool2d::new(2))
+        .push(same(8, 8, rng))
+        .push(Activation::Relu)
+        .push(MaxPool2d::with_spec(PoolSpec::new(2, 2, 1)));
+    let decoder = Sequential::new()
+        .push(same(8, 8, rng))
+        .push(Activation::Relu)
+        .push(Upsample::new(2))
+        .push(same(8, 8, rng))
+        .push(Activation::Relu)
+        .push(Upsample::new(2))
+        .push(Conv2d::new(8, 16, 3, rng))
+        .push(Activation::Relu)
+        .push(Upsample::new(2))
+        .push(same(16, 1, rng))
         .push(Activation::Sigmoid);
     encoder_decoder(encoder, decoder)
 }

@@ -151,3 +151,38 @@ fn frozen_parameters_get_no_gradient_and_count_as_non_trainable() {
     assert!(grads.get("encoder.1.weight").is_none());
     assert!(grads.get("decoder.0.weight").is_some());
 }
+
+#[test]
+fn pooling_conv_autoencoder_has_4385_parameters_and_pytorch_shapes() {
+    let model = conv::pooling_autoencoder(&mut rng(0));
+    // By hand: 3×3 convolutions (c_in·c_out·9 + c_out each):
+    // 160 + 1,160 + 584 | 584 + 584 + 1,168 + 145 = 4,385.
+    assert_eq!(model.num_parameters(), 4_385);
+    let s = Summary::new(&model, &[2, 1, 28, 28]);
+    let leaves: Vec<(String, Vec<usize>)> = s
+        .rows
+        .iter()
+        .filter(|r| r.leaf && r.params > 0 || r.type_name.contains("Pool") || r.type_name == "Upsample")
+        .map(|r| (r.name.clone(), r.output_shape.clone()))
+        .collect();
+    // PyTorch: the same stack with nn.MaxPool2d(2), nn.MaxPool2d(2, padding=1) and
+    // nn.Upsample(scale_factor=2); the code is 8×4×4 = 128 values.
+    let expected: Vec<(&str, [usize; 4])> = vec![
+        ("encoder.0", [2, 16, 28, 28]),
+        ("encoder.2", [2, 16, 14, 14]),
+        ("encoder.3", [2, 8, 14, 14]),
+        ("encoder.5", [2, 8, 7, 7]),
+        ("encoder.6", [2, 8, 7, 7]),
+        ("encoder.8", [2, 8, 4, 4]),
+        ("decoder.0", [2, 8, 4, 4]),
+        ("decoder.2", [2, 8, 8, 8]),
+        ("decoder.3", [2, 8, 8, 8]),
+        ("decoder.5", [2, 8, 16, 16]),
+        ("decoder.6", [2, 16, 14, 14]),
+        ("decoder.8", [2, 16, 28, 28]),
+        ("decoder.9", [2, 1, 28, 28]),
+    ];
+    let got: Vec<(&str, &[usize])> = leaves.iter().map(|(n, s)| (n.as_str(), s.as_slice())).collect();
+    let want: Vec<(&str, &[usize])> = expected.iter().map(|(n, s)| (*n, s.as_slice())).collect();
+    assert_eq!(got, want);
+}
