@@ -1,0 +1,167 @@
+//! What each subcommand does, from parsed flags to files (`main` only parses and exits).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::cli::{Cli, Command, Common, LabArgs, TrainArgs};
+use crate::dataset::{self, Splits};
+use crate::figures::grid::ImageGrid;
+use crate::lab::{Lab, Section, Settings, tp1, tp2, tp3};
+use crate::report;
+use crate::train::{self, Noise, TrainConfig};
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> Result<(), String> {
+    let common = match &cli.command {
+        Command::Tp1(a) | Command::Tp2(a) | Command::Tp3(a) | Command::All(a) => &a.common,
+        Command::Train(t) => &t.common,
+    };
+    let mut pool = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = common.threads {
+        pool = pool.num_threads(n);
+    }
+    let pool = pool.build().map_err(|e| format!("thread pool: {e}"))?;
+    pool.install(|| match cli.command {
+        Command::Tp1(a) => exercises(&a, &["tp1"], pool_size()),
+        Command::Tp2(a) => exercises(&a, &["tp2"], pool_size()),
+        Command::Tp3(a) => exercises(&a, &["tp3"], pool_size()),
+        Command::All(a) => exercises(&a, &["tp1", "tp2", "tp3"], pool_size()),
+        Command::Train(t) => train_one(&t),
+    })
+}
+
+fn pool_size() -> usize {
+    rayon::current_num_threads()
+}
+
+/// The data folder of `--data`, or the default one; with a description for the report.
+fn data_source(common: &Common) -> Result<(PathBuf, String), String> {
+    match &common.data {
+        Some(dir) if dataset::has_idx_files(dir) => Ok((dir.clone(), format!("{}", dir.display()))),
+        Some(dir) => Err(format!(
+            "{}: no MNIST-format dataset here (need train-images-idx3-ubyte, \
+             train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each \
+             plain or .gz)",
+            dir.display()
+        )),
+        None => {
+            let (dir, what) = dataset::default_data_dir();
+            if dataset::has_idx_files(&dir) {
+                Ok((dir, what))
+            } else {
+                Err(format!(
+                    "{}: the committed MNIST sample is missing (run from the repository \
+                     root, or pass --data DIR)",
+                    dir.display()
+                ))
+            }
+        }
+    }
+}
+
+fn load(common: &Common) -> Result<Splits, String> {
+    let (dir, description) = data_source(common)?;
+    let splits = Splits::load(&dir, description, common.limit, common.test_limit)?;
+    println!(
+        "data: {} ({}): {} training, {} test images",
+        splits.description,
+        dir.display(),
+        splits.train.len(),
+        splits.test.len()
+    );
+    Ok(splits)
+}
+
+/// Runs the named exercises in order; `all` (all three) also writes `<out>/report.md`,
+/// a single exercise `<out>/report-<exercise>.md`.
+fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), String> {
+    let start = Instant::now();
+    let splits = load(&args.common)?;
+    let settings = Settings {
+        out: args.common.out.clone(),
+        epochs: args.common.epochs,
+        batch_size: args.common.batch_size,
+        lr: args.common.lr,
+        seed: args.common.seed,
+        latent: args.latent,
+        resume: args.common.resume,
+        noise: Noise {
+            std: args.noise,
+            clip: !args.noise_flags.no_clip,
+        },
+        noise_levels: args.noise_levels.clone(),
+    };
+    let mut lab = Lab::new(settings, splits);
+    let mut sections: Vec<Section> = Vec::new();
+    for name in names {
+        println!("== {name}");
+        let section = match *name {
+            "tp1" => tp1::run(&mut lab),
+            "tp2" => tp2::run(&mut lab),
+            _ => tp3::run(&mut lab),
+        }
+        .map_err(|e| e.to_string())?;
+        sections.push(section);
+    }
+    let file = if names.len() == 3 {
+        "report.md".to_string()
+    } else {
+        format!("report-{}.md", names[0])
+    };
+    let path = report::write(&lab, &sections, threads, start.elapsed().as_secs_f64(), &file)?;
+    println!("report: {} ({:.1} s)", path.display(), start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `tp train`: one model into `<out>/train/<model>[-noise<σ>]/`, with a reconstruction grid.
+fn train_one(args: &TrainArgs) -> Result<(), String> {
+    let splits = load(&args.common)?;
+    let noise = args.noise.map(|std| Noise {
+        std,
+        clip: !args.noise_flags.no_clip,
+    });
+    let config = TrainConfig {
+        model: args.model,
+        latent: args.latent,
+        epochs: args.common.epochs,
+        batch_size: args.common.batch_size,
+        lr: args.common.lr,
+        seed: args.common.seed,
+        noise,
+        data: splits.dir.display().to_string(),
+        n_train: splits.train.len(),
+        n_test: splits.test.len(),
+    };
+    let name = match noise {
+        Some(n) => format!("{}-noise{}", args.model.id(), n.std),
+        None => args.model.id().to_string(),
+    };
+    let dir = args.common.out.join("train").join(name);
+    let mut run = train::train(&config, &splits, &dir, args.common.resume, args.print_tape)
+        .map_err(|e| e.to_string())?;
+    println!("\n{}", run.summary);
+    let count = splits.test.len().min(10);
+    let indices: Vec<usize> = (0..count).collect();
+    let inputs = train::test_inputs(&splits.test, noise);
+    let inputs = &inputs[..count * 784];
+    let mut grid = ImageGrid::new(28, 28);
+    grid.push_row(inputs);
+    grid.push_row(&train::reconstruct(&mut run.model, inputs));
+    if noise.is_some() {
+        grid.push_row(splits.test.images(&indices).data());
+    }
+    let figure = dir.join("reconstructions.png");
+    grid.save(&figure)?;
+    println!(
+        "test MSE {:.5} after {} epochs; {} written (rows: inputs, outputs{})",
+        run.test_mse(),
+        run.history.len(),
+        shown(&dir),
+        if noise.is_some() { ", clean" } else { "" }
+    );
+    Ok(())
+}
+
+fn shown(p: &Path) -> String {
+    p.display().to_string()
+}

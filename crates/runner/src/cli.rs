@@ -1,0 +1,216 @@
+//! The command line of `tp`: one subcommand per exercise, `train` for any single model,
+//! and `all` for every exercise followed by the report.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::zoo::ModelKind;
+
+/// `tp`: the lab's autoencoder experiments on MNIST-format data.
+#[derive(Debug, Parser)]
+#[command(name = "tp", version, arg_required_else_help = true)]
+#[command(about = "The lab's autoencoder experiments on MNIST: exercises, training, report")]
+pub struct Cli {
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Exercise 1: dense autoencoders 784-K-784 (linear and ReLU code) and 784-128-K-128-784.
+    Tp1(LabArgs),
+    /// Exercise 2: the convolutional autoencoders, compared with the dense ones.
+    Tp2(LabArgs),
+    /// Exercise 3: the denoising convolutional autoencoder, MSE/PSNR/SSIM.
+    Tp3(LabArgs),
+    /// Every exercise, then <out>/report.md.
+    All(LabArgs),
+    /// Train one model with any settings (the generic entry).
+    Train(TrainArgs),
+}
+
+/// Flags every subcommand takes.
+#[derive(Clone, Debug, Args)]
+pub struct Common {
+    /// Folder of MNIST-format IDX files ({train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]);
+    /// default: datasets/mnist if downloaded, else the committed sample datasets/mnist-sample.
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    pub out: PathBuf,
+    /// Passes over the training set, for every model.
+    #[arg(long, default_value_t = 10, value_parser = positive)]
+    pub epochs: usize,
+    /// Images per training step.
+    #[arg(long, default_value_t = 64, value_parser = positive)]
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    #[arg(long, default_value_t = 1e-3, value_parser = learning_rate)]
+    pub lr: f32,
+    /// Seed of initialisation, shuffling and training noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: one per core). Results do not depend on it.
+    #[arg(long, value_parser = positive)]
+    pub threads: Option<usize>,
+    /// Use only the first N training images.
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub limit: Option<usize>,
+    /// Use only the first N test images.
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub test_limit: Option<usize>,
+    /// Continue each run from its last checkpoint in the output folder (a finished run is
+    /// not trained again).
+    #[arg(long)]
+    pub resume: bool,
+}
+
+/// Noise flags (exercise 3, and `train --noise`).
+#[derive(Clone, Debug, Args)]
+pub struct NoiseArgs {
+    /// Keep x = y + n as it is instead of clipping it to [0, 1].
+    #[arg(long)]
+    pub no_clip: bool,
+}
+
+/// Flags of the exercises and `all`.
+#[derive(Clone, Debug, Args)]
+pub struct LabArgs {
+    /// Common flags.
+    #[command(flatten)]
+    pub common: Common,
+    /// Code size K of the dense models.
+    #[arg(long, default_value_t = 64, value_parser = positive)]
+    pub latent: usize,
+    /// Exercise 3: standard deviation of the training (and main test) noise.
+    #[arg(long, default_value_t = 0.5, value_parser = noise_std)]
+    pub noise: f32,
+    /// Exercise 3: test noise levels of the PSNR table (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "0.1,0.3,0.5,0.7,0.9", value_parser = noise_std)]
+    pub noise_levels: Vec<f32>,
+    /// Noise flags.
+    #[command(flatten)]
+    pub noise_flags: NoiseArgs,
+}
+
+/// Flags of `train`.
+#[derive(Clone, Debug, Args)]
+pub struct TrainArgs {
+    /// Common flags.
+    #[command(flatten)]
+    pub common: Common,
+    /// The model.
+    #[arg(long, value_enum, default_value_t = ModelKind::Conv)]
+    pub model: ModelKind,
+    /// Code size K of the dense models.
+    #[arg(long, default_value_t = 64, value_parser = positive)]
+    pub latent: usize,
+    /// Train as a denoiser: Gaussian noise of this standard deviation on the inputs.
+    #[arg(long, value_parser = noise_std)]
+    pub noise: Option<f32>,
+    /// Noise flags.
+    #[command(flatten)]
+    pub noise_flags: NoiseArgs,
+    /// Print the autodiff tape of the first training step.
+    #[arg(long)]
+    pub print_tape: bool,
+}
+
+fn positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
+fn learning_rate(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(_) => Err("must be a positive finite number".into()),
+        Err(_) => Err(format!("{s:?} is not a number")),
+    }
+}
+
+fn noise_std(s: &str) -> Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        Ok(_) => Err("must be a finite number ≥ 0".into()),
+        Err(_) => Err(format!("{s:?} is not a number")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("tp").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_the_lab_settings() {
+        let Command::All(a) = parse(&["all"]).unwrap().command else {
+            panic!("not all")
+        };
+        assert_eq!(a.common.epochs, 10);
+        assert_eq!(a.common.batch_size, 64);
+        assert_eq!(a.common.lr, 1e-3);
+        assert_eq!(a.common.out, PathBuf::from("runs"));
+        assert_eq!(a.latent, 64);
+        assert_eq!(a.noise, 0.5);
+        assert_eq!(a.noise_levels, vec![0.1, 0.3, 0.5, 0.7, 0.9]);
+        assert!(!a.noise_flags.no_clip && !a.common.resume);
+        assert_eq!(a.common.data, None);
+    }
+
+    #[test]
+    fn flags_are_read() {
+        let cli = parse(&[
+            "train", "--model", "dense2-relu", "--latent", "8", "--epochs", "3", "--batch-size",
+            "32", "--lr", "0.01", "--seed", "7", "--threads", "1", "--limit", "100",
+            "--test-limit", "50", "--noise", "0.3", "--no-clip", "--resume", "--data", "d",
+            "--out", "o",
+        ])
+        .unwrap();
+        let Command::Train(t) = cli.command else {
+            panic!("not train")
+        };
+        assert_eq!(t.model, ModelKind::Dense2Relu);
+        assert_eq!((t.latent, t.common.epochs, t.common.batch_size), (8, 3, 32));
+        assert_eq!((t.common.lr, t.common.seed, t.common.threads), (0.01, 7, Some(1)));
+        assert_eq!((t.common.limit, t.common.test_limit), (Some(100), Some(50)));
+        assert_eq!(t.noise, Some(0.3));
+        assert!(t.noise_flags.no_clip && t.common.resume);
+        assert_eq!(t.common.data, Some(PathBuf::from("d")));
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_a_reason() {
+        for (args, reason) in [
+            (vec!["all", "--batch-size", "0"], "at least 1"),
+            (vec!["all", "--epochs", "two"], "not a whole number"),
+            (vec!["all", "--lr", "-1"], "positive"),
+            (vec!["all", "--lr", "nan"], "positive"),
+            (vec!["tp3", "--noise", "-0.5"], "≥ 0"),
+            (vec!["train", "--model", "gan"], "gan"),
+            (vec!["tp1", "--frobnicate"], "frobnicate"),
+        ] {
+            let err = parse(&args).unwrap_err().to_string();
+            assert!(err.contains(reason), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_subcommand_has_help() {
+        for sub in ["tp1", "tp2", "tp3", "all", "train"] {
+            let err = parse(&[sub, "--help"]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "{sub}");
+            assert!(err.to_string().contains("--epochs"), "{sub}");
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! The figures of the report: image grids (PNG) and charts (SVG).
+
+pub mod chart;
+pub mod grid;

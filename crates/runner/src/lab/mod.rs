@@ -1,0 +1,191 @@
+//! The lab's exercises: each trains its models (once per process, shared between
+//! exercises), writes its figures, and returns its section of `report.md`.
+//!
+//! Runs live in `<out>/<exercise>/<model>/`; an exercise's figures in `<out>/<exercise>/`.
+
+pub mod markdown;
+pub mod tp1;
+pub mod tp2;
+pub mod tp3;
+
+use std::path::PathBuf;
+
+use crate::dataset::Splits;
+use crate::figures::chart::{LineChart, Series};
+use crate::figures::grid::ImageGrid;
+use crate::train::{self, Noise, TrainConfig, TrainError, Trained};
+use crate::zoo::ModelKind;
+
+/// The settings every exercise shares (from the command line).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Output folder.
+    pub out: PathBuf,
+    /// Passes over the training set, for every model.
+    pub epochs: usize,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub lr: f32,
+    /// Seed of every model's initialisation, shuffling and noise.
+    pub seed: u64,
+    /// Code size of the dense models.
+    pub latent: usize,
+    /// Continue from checkpoints.
+    pub resume: bool,
+    /// Exercise 3's training noise.
+    pub noise: Noise,
+    /// Exercise 3's test noise levels (standard deviations) for the PSNR table.
+    pub noise_levels: Vec<f32>,
+}
+
+/// One section of the report.
+#[derive(Clone, Debug)]
+pub struct Section {
+    /// Markdown, starting with its `##` heading.
+    pub body: String,
+    /// Rows of the timings table: run, epochs trained, seconds per epoch.
+    pub timings: Vec<(String, usize, f64)>,
+}
+
+/// The data, the settings and the models trained so far.
+pub struct Lab {
+    /// Shared settings.
+    pub settings: Settings,
+    /// Training and test images.
+    pub splits: Splits,
+    runs: Vec<Trained>,
+    /// Test images shown in figures: the first of each digit, 0 to 9.
+    pub samples: Vec<usize>,
+}
+
+impl Lab {
+    /// A lab with nothing trained yet.
+    pub fn new(settings: Settings, splits: Splits) -> Lab {
+        let mut samples = Vec::new();
+        for digit in 0..10u8 {
+            if let Some(i) = splits.test.labels.iter().position(|&l| l == digit) {
+                samples.push(i);
+            }
+        }
+        if samples.len() < 10 {
+            samples = (0..splits.test.len().min(10)).collect();
+        }
+        Lab {
+            settings,
+            splits,
+            runs: Vec::new(),
+            samples,
+        }
+    }
+
+    /// The folder of an exercise.
+    pub fn exercise_dir(&self, exercise: &str) -> PathBuf {
+        self.settings.out.join(exercise)
+    }
+
+    /// Trains `kind` for `exercise` (unless this process already did) and returns it.
+    pub fn ensure(
+        &mut self,
+        exercise: &str,
+        name: &str,
+        kind: ModelKind,
+        noise: Option<Noise>,
+    ) -> Result<&mut Trained, TrainError> {
+        let dir = self.exercise_dir(exercise).join(name);
+        let index = match self.runs.iter().position(|r| r.dir == dir) {
+            Some(i) => i,
+            None => {
+                let config = TrainConfig {
+                    model: kind,
+                    latent: self.settings.latent,
+                    epochs: self.settings.epochs,
+                    batch_size: self.settings.batch_size,
+                    lr: self.settings.lr,
+                    seed: self.settings.seed,
+                    noise,
+                    data: self.splits.dir.display().to_string(),
+                    n_train: self.splits.train.len(),
+                    n_test: self.splits.test.len(),
+                };
+                let run = train::train(&config, &self.splits, &dir, self.settings.resume, false)?;
+                self.runs.push(run);
+                self.runs.len() - 1
+            }
+        };
+        Ok(&mut self.runs[index])
+    }
+
+    /// The clean sample images, `10·784` values.
+    pub fn sample_images(&self) -> Vec<f32> {
+        self.splits.test.images(&self.samples).into_data()
+    }
+
+    /// The model's reconstructions of `inputs`.
+    pub fn reconstruct(run: &mut Trained, inputs: &[f32]) -> Vec<f32> {
+        train::reconstruct(&mut run.model, inputs)
+    }
+
+    /// Writes a grid of rows and returns its path relative to the output folder.
+    pub fn save_grid(&self, exercise: &str, file: &str, rows: &[Vec<f32>]) -> Result<String, String> {
+        let mut grid = ImageGrid::new(28, 28);
+        for row in rows {
+            grid.push_row(row);
+        }
+        grid.save(&self.exercise_dir(exercise).join(file))?;
+        Ok(format!("{exercise}/{file}"))
+    }
+
+    /// The run trained for `exercise` under `name`, if any.
+    pub fn find(&self, exercise: &str, name: &str) -> Option<&Trained> {
+        let dir = self.exercise_dir(exercise).join(name);
+        self.runs.iter().find(|r| r.dir == dir)
+    }
+
+    /// Writes the train (dashed) and test (solid) loss curves of the runs `(label,
+    /// exercise, name)` on one chart, `<out>/<exercise>/losses.svg`, and returns its path
+    /// relative to the output folder.
+    pub fn save_loss_chart(
+        &self,
+        exercise: &str,
+        title: &str,
+        runs: &[(String, &str, &str)],
+    ) -> Result<String, String> {
+        let mut series = Vec::new();
+        for (colour, (label, run_exercise, name)) in runs.iter().enumerate() {
+            let run = self
+                .find(run_exercise, name)
+                .ok_or_else(|| format!("{run_exercise}/{name} was not trained"))?;
+            let points = |f: fn(&train::EpochRecord) -> f64| {
+                run.history.iter().map(|r| (r.epoch as f64, f(r))).collect()
+            };
+            series.push(Series {
+                label: format!("{label}, train"),
+                points: points(|r| r.train_loss),
+                colour,
+                dashed: true,
+            });
+            series.push(Series {
+                label: format!("{label}, test"),
+                points: points(|r| r.test_loss),
+                colour,
+                dashed: false,
+            });
+        }
+        let chart = LineChart {
+            title: title.to_string(),
+            x_label: "epoch".into(),
+            y_label: "MSE per pixel (log scale)".into(),
+            log_y: true,
+            series,
+        };
+        let file = "losses.svg";
+        chart.save(&self.exercise_dir(exercise).join(file))?;
+        Ok(format!("{exercise}/{file}"))
+    }
+
+    /// A timings row for a run.
+    pub fn timing(name: &str, run: &Trained) -> (String, usize, f64) {
+        (name.to_string(), run.trained_epochs, run.seconds_per_epoch())
+    }
+}

@@ -1,0 +1,349 @@
+//! Training one autoencoder: shuffled batches from a seeded generator, Adam on the mean
+//! squared error, the test error after every epoch, a checkpoint after every epoch, and
+//! the run's files (`metrics.csv`, `summary.txt`, `config.json`, `model.safetensors`).
+//!
+//! One generator, seeded with the run's seed, draws everything random in order: the
+//! initial weights, then each epoch's shuffle and (when denoising) each batch's noise. Its
+//! position is saved with every checkpoint, so a resumed run draws what the uninterrupted
+//! run would have drawn.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use layers::optim::{Adam, Optimizer};
+use layers::{Graph, Module, Sequential, Summary};
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+use tensor::{Reduction, Rng, Tensor, rng};
+
+use crate::checkpoint;
+use crate::dataset::{Dataset, Splits};
+use crate::fsutil::write_atomic;
+use crate::progress::EpochProgress;
+use crate::zoo::ModelKind;
+
+/// Seed of the noise added to the test set (fixed, whatever the training seed, so every
+/// model and run is compared on the same noisy images).
+pub const TEST_NOISE_SEED: u64 = 1234;
+
+/// Images per forward pass when evaluating (memory only: results do not depend on it).
+const EVAL_BATCH: usize = 500;
+
+/// Additive Gaussian noise: `x = y + n`, `n ~ N(0, std²)`, clipped to `[0, 1]` unless not.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Noise {
+    /// Standard deviation of the noise.
+    pub std: f32,
+    /// Whether `x` is clipped to `[0, 1]`.
+    pub clip: bool,
+}
+
+impl Noise {
+    /// `y` plus fresh noise drawn from `rng`.
+    pub fn apply(&self, y: &Tensor, rng: &mut Rng) -> Tensor {
+        let n = Tensor::normal(y.shape(), 0.0, self.std, rng);
+        let x = y.add(&n);
+        if self.clip { x.clamp(0.0, 1.0) } else { x }
+    }
+}
+
+/// Everything that decides a training run's result (saved as `config.json` and in every
+/// checkpoint; `--resume` refuses a checkpoint made with another one).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    /// The model.
+    pub model: ModelKind,
+    /// The code size of the dense models.
+    pub latent: usize,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub lr: f32,
+    /// Seed of initialisation, shuffling and training noise.
+    pub seed: u64,
+    /// Denoising: the noise added to the inputs (the clean image is the target).
+    pub noise: Option<Noise>,
+    /// The data folder.
+    pub data: String,
+    /// Training images used.
+    pub n_train: usize,
+    /// Test images used.
+    pub n_test: usize,
+}
+
+impl TrainConfig {
+    /// Whether a checkpoint made under `other` can be continued under `self` (everything
+    /// equal but the number of epochs); the first difference if not.
+    fn resumable_from(&self, other: &TrainConfig) -> Result<(), String> {
+        let same = TrainConfig {
+            epochs: self.epochs,
+            ..other.clone()
+        };
+        if same == *self {
+            return Ok(());
+        }
+        let mine = serde_json::to_value(self).expect("serialises");
+        let theirs = serde_json::to_value(other).expect("serialises");
+        let field = mine
+            .as_object()
+            .into_iter()
+            .flatten()
+            .find(|(k, v)| k.as_str() != "epochs" && theirs.get(k.as_str()) != Some(v))
+            .map(|(k, v)| format!("{k} is {} there, {v} here", theirs[k.as_str()]))
+            .unwrap_or_default();
+        Err(field)
+    }
+}
+
+/// One epoch's figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochRecord {
+    /// 1-based epoch number.
+    pub epoch: usize,
+    /// Mean training loss (MSE per pixel) over the epoch's batches, weighted by batch size.
+    pub train_loss: f64,
+    /// Test MSE per pixel after the epoch (for denoising: denoised against clean).
+    pub test_loss: f64,
+    /// Wall seconds of the epoch's training steps.
+    pub seconds: f64,
+}
+
+/// A trained model with what its run measured.
+pub struct Trained {
+    /// The configuration it was trained with.
+    pub config: TrainConfig,
+    /// Its folder.
+    pub dir: PathBuf,
+    /// The model, in evaluation mode.
+    pub model: Sequential,
+    /// Its summary for a batch of [`TrainConfig::batch_size`].
+    pub summary: Summary,
+    /// One record per epoch.
+    pub history: Vec<EpochRecord>,
+    /// The epochs this process trained (the rest came from a checkpoint).
+    pub trained_epochs: usize,
+}
+
+impl Trained {
+    /// The test MSE after the last epoch.
+    pub fn test_mse(&self) -> f64 {
+        self.history.last().map_or(f64::NAN, |r| r.test_loss)
+    }
+
+    /// Mean seconds per epoch trained by this or an earlier process.
+    pub fn seconds_per_epoch(&self) -> f64 {
+        self.history.iter().map(|r| r.seconds).sum::<f64>() / self.history.len().max(1) as f64
+    }
+}
+
+/// Why training stopped early.
+#[derive(Debug)]
+pub enum TrainError {
+    /// Files, data or configuration.
+    Setup(String),
+    /// The loss became NaN or infinite.
+    NonFinite {
+        /// 1-based epoch.
+        epoch: usize,
+        /// 1-based step within the epoch.
+        step: usize,
+        /// The run's folder (its last good checkpoint is there).
+        dir: PathBuf,
+    },
+}
+
+impl std::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrainError::Setup(e) => write!(f, "{e}"),
+            TrainError::NonFinite { epoch, step, dir } => write!(
+                f,
+                "the training loss became NaN or infinite at epoch {epoch}, step {step} \
+                 (try a smaller --lr); the last good checkpoint, of epoch {}, is in {}",
+                epoch - 1,
+                checkpoint::dir_of(dir).display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+impl From<String> for TrainError {
+    fn from(e: String) -> Self {
+        TrainError::Setup(e)
+    }
+}
+
+/// The images the model reads for `targets` when evaluating: the clean images, or the same
+/// images with noise from [`TEST_NOISE_SEED`] (the same for every run).
+pub fn test_inputs(targets: &Dataset, noise: Option<Noise>) -> Vec<f32> {
+    let all: Vec<usize> = (0..targets.len()).collect();
+    let clean = targets.images(&all);
+    match noise {
+        None => clean.into_data(),
+        Some(n) => n.apply(&clean, &mut rng(TEST_NOISE_SEED)).into_data(),
+    }
+}
+
+/// The model's outputs for `inputs` (`count·784` values, image after image), in evaluation
+/// mode, without recording.
+pub fn reconstruct(model: &mut Sequential, inputs: &[f32]) -> Vec<f32> {
+    model.eval();
+    let size = 28 * 28;
+    let mut out = Vec::with_capacity(inputs.len());
+    for chunk in inputs.chunks(EVAL_BATCH * size) {
+        let x = Tensor::from_vec(&[chunk.len() / size, 1, 28, 28], chunk.to_vec());
+        let y = layers::infer(model, x);
+        out.extend_from_slice(y.data());
+    }
+    out
+}
+
+/// Trains `config.model` on `splits` into `dir`, continuing from the checkpoint there when
+/// `resume` is set and one exists.
+pub fn train(
+    config: &TrainConfig,
+    splits: &Splits,
+    dir: &Path,
+    resume: bool,
+    print_tape: bool,
+) -> Result<Trained, TrainError> {
+    let mut r = rng(config.seed);
+    let mut model = config.model.build(config.latent, &mut r);
+    let mut opt = Adam::new(config.lr);
+    let mut history = Vec::new();
+    if resume && let Some(ckpt) = checkpoint::read(dir)? {
+        config.resumable_from(&ckpt.config).map_err(|diff| {
+            format!(
+                "{}: the checkpoint was made with another configuration ({diff}); \
+                 remove the folder or run without --resume",
+                checkpoint::dir_of(dir).display()
+            )
+        })?;
+        if ckpt.epoch > config.epochs {
+            return Err(format!(
+                "{}: the checkpoint is of epoch {}, beyond --epochs {}",
+                checkpoint::dir_of(dir).display(),
+                ckpt.epoch,
+                config.epochs
+            )
+            .into());
+        }
+        r = checkpoint::restore(dir, &ckpt, &mut model, &mut opt)?;
+        history = ckpt.history;
+    }
+    let summary = Summary::new(&model, &[config.batch_size, 1, 28, 28]);
+    write_atomic(&dir.join("summary.txt"), summary.to_string().as_bytes())?;
+    let json = serde_json::to_string_pretty(config).expect("a config serialises");
+    write_atomic(&dir.join("config.json"), json.as_bytes())?;
+
+    let test_x = test_inputs(&splits.test, config.noise);
+    let all_test: Vec<usize> = (0..splits.test.len()).collect();
+    let test_y = splits.test.images(&all_test).into_data();
+    let first_epoch = history.len() + 1;
+    for epoch in first_epoch..=config.epochs {
+        let record = train_epoch(config, &mut model, &mut opt, &mut r, &splits.train, epoch, print_tape)
+            .map_err(|step| TrainError::NonFinite {
+                epoch,
+                step,
+                dir: dir.to_path_buf(),
+            })?;
+        let test_loss = crate::quality::mse(&reconstruct(&mut model, &test_x), &test_y);
+        let record = EpochRecord {
+            test_loss,
+            ..record
+        };
+        println!(
+            "{:>12} epoch {epoch:>2}/{}: train MSE {:.5}, test MSE {:.5}, {:.2} s ({:.0} img/s)",
+            config.model.id(),
+            config.epochs,
+            record.train_loss,
+            record.test_loss,
+            record.seconds,
+            splits.train.len() as f64 / record.seconds
+        );
+        history.push(record);
+        write_metrics(dir, &history)?;
+        checkpoint::save(dir, config, &model, &opt, &r, &history)?;
+    }
+    write_metrics(dir, &history)?;
+    let weights = dir.join("model.safetensors");
+    layers::io::save(&weights, &model).map_err(|e| e.to_string())?;
+    model.eval();
+    Ok(Trained {
+        config: config.clone(),
+        dir: dir.to_path_buf(),
+        model,
+        summary,
+        history,
+        trained_epochs: (config.epochs + 1).saturating_sub(first_epoch),
+    })
+}
+
+/// One pass over `train` in a fresh shuffled order. `Err(step)` if the loss stops being
+/// finite at that 1-based step.
+fn train_epoch(
+    config: &TrainConfig,
+    model: &mut Sequential,
+    opt: &mut Adam,
+    r: &mut Rng,
+    train: &Dataset,
+    epoch: usize,
+    print_tape: bool,
+) -> Result<EpochRecord, usize> {
+    model.train();
+    // A fresh order from the identity every epoch, so the order depends only on the
+    // generator's position (which a checkpoint saves), not on the previous epoch's order.
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    order.shuffle(r);
+    let label = format!("{} {epoch}/{}", config.model.id(), config.epochs);
+    let progress = EpochProgress::start(&label, train.len());
+    let start = Instant::now();
+    let mut sum = 0.0f64;
+    for (step, batch) in order.chunks(config.batch_size).enumerate() {
+        let target = train.images(batch);
+        let input = match &config.noise {
+            Some(noise) => noise.apply(&target, r),
+            None => target.clone(),
+        };
+        let mut g = Graph::new();
+        let x = g.input(input);
+        let y_true = g.input(target);
+        let y = model.forward(&mut g, x);
+        let loss = g.mse_loss(y, y_true, Reduction::Mean);
+        let value = g.value(loss).item();
+        if !value.is_finite() {
+            return Err(step + 1);
+        }
+        if print_tape && epoch == 1 && step == 0 {
+            println!("The tape of one training step:\n{}", g.tape().dump());
+        }
+        let grads = g.backward(loss);
+        opt.step(model, &grads);
+        sum += value as f64 * batch.len() as f64;
+        progress.advance(batch.len(), sum / ((step * config.batch_size + batch.len()) as f64));
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    progress.finish();
+    Ok(EpochRecord {
+        epoch,
+        train_loss: sum / train.len() as f64,
+        test_loss: f64::NAN,
+        seconds,
+    })
+}
+
+/// `metrics.csv`: one line per epoch.
+fn write_metrics(dir: &Path, history: &[EpochRecord]) -> Result<(), String> {
+    let mut csv = String::from("epoch,train_loss,test_loss,seconds\n");
+    for r in history {
+        csv += &format!(
+            "{},{:.8},{:.8},{:.3}\n",
+            r.epoch, r.train_loss, r.test_loss, r.seconds
+        );
+    }
+    write_atomic(&dir.join("metrics.csv"), csv.as_bytes())
+}
