@@ -8,7 +8,7 @@ use crate::dataset::{self, Splits};
 use crate::figures::grid::ImageGrid;
 use crate::lab::{Lab, Section, Settings, tp1, tp2, tp3};
 use crate::report;
-use crate::train::{self, Noise, TrainConfig};
+use crate::train::{self, Noise, Objective, TrainConfig};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), String> {
@@ -126,6 +126,7 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         epochs: args.common.epochs,
         batch_size: args.common.batch_size,
         lr: args.common.lr,
+        objective: args.objective.unwrap_or(Objective::default_for(args.model)),
         seed: args.common.seed,
         noise,
         data: splits.dir.display().to_string(),

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::train::Objective;
 use crate::zoo::ModelKind;
 
 /// `tp`: the lab's autoencoder experiments on MNIST-format data.
@@ -109,6 +110,9 @@ pub struct TrainArgs {
     /// Code size K of the dense models.
     #[arg(long, default_value_t = 64, value_parser = positive)]
     pub latent: usize,
+    /// The training loss (default: mse, bce for conv-pool as the course trains it).
+    #[arg(long, value_enum)]
+    pub objective: Option<Objective>,
     /// Train as a denoiser: Gaussian noise of this standard deviation on the inputs.
     #[arg(long, value_parser = noise_std)]
     pub noise: Option<f32>,
@@ -194,9 +198,9 @@ mod tests {
         for (args, reason) in [
             (vec!["all", "--batch-size", "0"], "at least 1"),
             (vec!["all", "--epochs", "two"], "not a whole number"),
-            (vec!["all", "--lr", "-1"], "positive"),
+            (vec!["all", "--lr=-1"], "positive"),
             (vec!["all", "--lr", "nan"], "positive"),
-            (vec!["tp3", "--noise", "-0.5"], "≥ 0"),
+            (vec!["tp3", "--noise=-0.5"], "≥ 0"),
             (vec!["train", "--model", "gan"], "gan"),
             (vec!["tp1", "--frobnicate"], "frobnicate"),
         ] {

@@ -24,9 +24,10 @@ pub fn write(
     let mut md = String::from("# Autoencoders on MNIST: the lab's report\n\n");
     md += &format!(
         "Data: {} (`{}`): {} training images, {} test images. Every model: Adam (lr {}, betas \
-         0.9/0.999), batch {}, {} epochs, mean squared error per pixel, PyTorch's default \
-         initialisation, seed {}. Test errors are measured on the whole test set after the \
-         last epoch. Written by `tp` from the runs in this folder; each run's folder holds its \
+         0.9/0.999), batch {}, {}, trained on the mean squared error per pixel (the pooling \
+         convolutional model on the binary cross-entropy, as the course does), PyTorch's \
+         default initialisation, seed {}. Every error reported is the MSE per pixel; test \
+         errors are measured on the whole test set after the last epoch. Written by `tp` from the runs in this folder; each run's folder holds its \
          `metrics.csv`, `summary.txt`, `config.json` and `model.safetensors`.\n\n",
         lab.splits.description,
         lab.splits.dir.display(),
@@ -34,7 +35,7 @@ pub fn write(
         thousands(lab.splits.test.len() as u64),
         s.lr,
         s.batch_size,
-        s.epochs,
+        crate::lab::markdown::count(s.epochs, "epoch"),
         s.seed,
     );
     for section in sections {

@@ -1,6 +1,9 @@
-//! Training one autoencoder: shuffled batches from a seeded generator, Adam on the mean
-//! squared error, the test error after every epoch, a checkpoint after every epoch, and
+//! Training one autoencoder: shuffled batches from a seeded generator, Adam on the loss,
+//! the test error after every epoch, a checkpoint after every epoch, and
 //! the run's files (`metrics.csv`, `summary.txt`, `config.json`, `model.safetensors`).
+//!
+//! The objective is the MSE, or the binary cross-entropy where [`Objective::default_for`]
+//! says so; what is reported is always the MSE.
 //!
 //! One generator, seeded with the run's seed, draws everything random in order: the
 //! initial weights, then each epoch's shuffle and (when denoising) each batch's noise. Its
@@ -47,6 +50,39 @@ impl Noise {
     }
 }
 
+/// What the optimizer minimises. Whatever it is, the figures reported are mean squared
+/// errors, so that every model is measured the same way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// Mean squared error per pixel.
+    Mse,
+    /// Binary cross-entropy per pixel (the target's grey levels as probabilities).
+    Bce,
+}
+
+impl Objective {
+    /// The lab's choice for a model: the MSE, except for the pooling convolutional
+    /// autoencoder, which the course trains on the binary cross-entropy. (With the MSE it
+    /// collapses to an all-black output in a few hundred steps, in PyTorch as here: once
+    /// the sigmoid saturates the MSE's gradient vanishes, while BCE's, `y − t` before the
+    /// sigmoid, does not.)
+    pub fn default_for(model: ModelKind) -> Objective {
+        match model {
+            ModelKind::ConvPool => Objective::Bce,
+            _ => Objective::Mse,
+        }
+    }
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Objective::Mse => "mean squared error",
+            Objective::Bce => "binary cross-entropy",
+        }
+    }
+}
+
 /// Everything that decides a training run's result (saved as `config.json` and in every
 /// checkpoint; `--resume` refuses a checkpoint made with another one).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +97,8 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Adam's learning rate.
     pub lr: f32,
+    /// The training loss.
+    pub objective: Objective,
     /// Seed of initialisation, shuffling and training noise.
     pub seed: u64,
     /// Denoising: the noise added to the inputs (the clean image is the target).
@@ -102,7 +140,8 @@ impl TrainConfig {
 pub struct EpochRecord {
     /// 1-based epoch number.
     pub epoch: usize,
-    /// Mean training loss (MSE per pixel) over the epoch's batches, weighted by batch size.
+    /// Mean training MSE per pixel over the epoch's batches (as they were before each
+    /// step), weighted by batch size, whatever the objective.
     pub train_loss: f64,
     /// Test MSE per pixel after the epoch (for denoising: denoised against clean).
     pub test_loss: f64,
@@ -313,17 +352,23 @@ fn train_epoch(
         let x = g.input(input);
         let y_true = g.input(target);
         let y = model.forward(&mut g, x);
-        let loss = g.mse_loss(y, y_true, Reduction::Mean);
-        let value = g.value(loss).item();
-        if !value.is_finite() {
+        let loss = match config.objective {
+            Objective::Mse => g.mse_loss(y, y_true, Reduction::Mean),
+            Objective::Bce => g.bce_loss(y, y_true, Reduction::Mean),
+        };
+        if !g.value(loss).item().is_finite() {
             return Err(step + 1);
         }
+        let value = match config.objective {
+            Objective::Mse => g.value(loss).item() as f64,
+            Objective::Bce => crate::quality::mse(g.value(y).data(), g.value(y_true).data()),
+        };
         if print_tape && epoch == 1 && step == 0 {
             println!("The tape of one training step:\n{}", g.tape().dump());
         }
         let grads = g.backward(loss);
         opt.step(model, &grads);
-        sum += value as f64 * batch.len() as f64;
+        sum += value * batch.len() as f64;
         progress.advance(batch.len(), sum / ((step * config.batch_size + batch.len()) as f64));
     }
     let seconds = start.elapsed().as_secs_f64();
@@ -346,4 +391,103 @@ fn write_metrics(dir: &Path, history: &[EpochRecord]) -> Result<(), String> {
         );
     }
     write_atomic(&dir.join("metrics.csv"), csv.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny_splits() -> Splits {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-sample");
+        Splits::load(&dir, "sample".into(), Some(192), Some(64)).unwrap()
+    }
+
+    fn config(epochs: usize) -> TrainConfig {
+        TrainConfig {
+            model: ModelKind::Conv,
+            latent: 64,
+            epochs,
+            batch_size: 64,
+            lr: 1e-3,
+            objective: Objective::Mse,
+            seed: 5,
+            // Noise too, so the resumed generator must continue the noise stream as well.
+            noise: Some(Noise {
+                std: 0.5,
+                clip: true,
+            }),
+            data: "sample".into(),
+            n_train: 192,
+            n_test: 64,
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("train-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// Three epochs straight, and two epochs then a resumed third, end with the same bits.
+    #[test]
+    fn resuming_ends_bit_identical_to_an_uninterrupted_run() {
+        let splits = tiny_splits();
+        let (straight, resumed) = (scratch("straight"), scratch("resumed"));
+        let a = train(&config(3), &splits, &straight, false, false).unwrap();
+        train(&config(2), &splits, &resumed, false, false).unwrap();
+        let b = train(&config(3), &splits, &resumed, true, false).unwrap();
+        assert_eq!(b.trained_epochs, 1);
+        assert_eq!(b.history.len(), 3);
+        let bits = |m: &Sequential| -> Vec<Vec<u32>> {
+            m.state_dict()
+                .iter()
+                .map(|(_, t)| t.data().iter().map(|v| v.to_bits()).collect())
+                .collect()
+        };
+        assert!(bits(&a.model) == bits(&b.model), "weights differ after resuming");
+        for (x, y) in a.history.iter().zip(&b.history) {
+            assert_eq!((x.train_loss, x.test_loss), (y.train_loss, y.test_loss));
+        }
+        let file = |d: &Path| std::fs::read(d.join("model.safetensors")).unwrap();
+        assert!(file(&straight) == file(&resumed));
+        // A finished run resumes to itself without training.
+        let c = train(&config(3), &splits, &resumed, true, false).unwrap();
+        assert_eq!(c.trained_epochs, 0);
+        // Another configuration is refused, naming what differs.
+        let other = TrainConfig {
+            lr: 1e-2,
+            ..config(4)
+        };
+        let err = train(&other, &splits, &resumed, true, false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("lr") && err.contains("another configuration"), "{err}");
+        std::fs::remove_dir_all(&straight).unwrap();
+        std::fs::remove_dir_all(&resumed).unwrap();
+    }
+
+    /// Weights that have become NaN stop the next step with its epoch and step; the last
+    /// good checkpoint stays in place.
+    #[test]
+    fn a_non_finite_loss_stops_training_and_keeps_the_checkpoint() {
+        let splits = tiny_splits();
+        let dir = scratch("nan");
+        train(&config(1), &splits, &dir, false, false).unwrap();
+        let ckpt = checkpoint::read(&dir).unwrap().unwrap();
+        let weights = checkpoint::dir_of(&dir).join(&ckpt.model_file);
+        let mut model = config(1).model.build(64, &mut rng(0));
+        layers::io::load(&weights, &mut model).unwrap();
+        model.visit_mut("", &mut |_, p| p.value.data_mut().fill(f32::NAN));
+        layers::io::save(&weights, &model).unwrap();
+        let err = train(&config(3), &splits, &dir, true, false).err().unwrap();
+        assert!(
+            matches!(err, TrainError::NonFinite { epoch: 2, step: 1, .. }),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(text.contains("epoch 2, step 1") && text.contains("of epoch 1"), "{text}");
+        assert_eq!(checkpoint::read(&dir).unwrap().unwrap().epoch, 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

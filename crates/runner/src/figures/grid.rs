@@ -127,7 +127,8 @@ mod tests {
         let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
         let reader = decoder.read_info().unwrap();
         let info = reader.info();
-        assert_eq!((info.width, info.height), (270, 180));
+        // Three 28×28 tiles and four gaps of 2, times 3: 276 wide; two rows: 186 high.
+        assert_eq!((info.width, info.height), (276, 186));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

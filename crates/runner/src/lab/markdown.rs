@@ -3,17 +3,33 @@
 use layers::Summary;
 use layers::summary::thousands;
 
-/// A Markdown table; columns after the first are right-aligned (numbers).
+/// A Markdown table; columns whose every cell is a number are right-aligned.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = format!("| {} |\n|", headers.join(" | "));
     for i in 0..headers.len() {
-        out += if i == 0 { "---|" } else { "---:|" };
+        let numeric = rows.iter().all(|r| r.get(i).is_none_or(|c| is_number(c)));
+        out += if numeric { "---:|" } else { "---|" };
     }
     out.push('\n');
     for row in rows {
         out += &format!("| {} |\n", row.join(" | "));
     }
     out
+}
+
+/// Whether a cell reads as a number (`1,234`, `**0.5**`, `+2.1`, `2.16×`, `--`, empty).
+fn is_number(cell: &str) -> bool {
+    let core = cell.trim_matches(|c: char| c == '*' || c == '×' || c == '%' || c.is_whitespace());
+    core.is_empty() || core == "--" || core.replace(',', "").parse::<f64>().is_ok()
+}
+
+/// `n` and the noun, plural when `n` is not 1: `1 epoch`, `10 epochs`.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
 }
 
 /// A model's description table: layer, type, output shape, parameters, multiply-adds per
@@ -49,7 +65,7 @@ pub fn summary_table(s: &Summary) -> String {
     )
 }
 
-/// `x` with four significant decimals for MSE values.
+/// An MSE value with five decimals.
 pub fn mse(x: f64) -> String {
     format!("{x:.5}")
 }
@@ -65,7 +81,10 @@ mod tests {
 
     #[test]
     fn tables_align_numbers_right() {
-        let t = table(&["a", "b"], &[vec!["x".into(), "1".into()]]);
-        assert_eq!(t, "| a | b |\n|---|---:|\n| x | 1 |\n");
+        let t = table(&["a", "b"], &[vec!["x".into(), "1,234".into()]]);
+        assert_eq!(t, "| a | b |\n|---|---:|\n| x | 1,234 |\n");
+        assert!(is_number("**4,385**") && is_number("2.16×") && is_number("+0.5"));
+        assert!(!is_number("[64, 1]") && !is_number("Linear"));
+        assert_eq!((count(1, "epoch"), count(3, "epoch")), ("1 epoch".into(), "3 epochs".into()));
     }
 }

@@ -102,6 +102,7 @@ impl Lab {
                     epochs: self.settings.epochs,
                     batch_size: self.settings.batch_size,
                     lr: self.settings.lr,
+                    objective: train::Objective::default_for(kind),
                     seed: self.settings.seed,
                     noise,
                     data: self.splits.dir.display().to_string(),

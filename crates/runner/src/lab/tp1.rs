@@ -4,7 +4,7 @@
 
 use layers::summary::thousands;
 
-use super::markdown::{mse, summary_table, table, times};
+use super::markdown::{count, mse, summary_table, table, times};
 use super::{Lab, Section};
 use crate::quality::psnr;
 use crate::train::TrainError;
@@ -103,9 +103,9 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     let mut ranked: Vec<&(ModelKind, _, f64, _)> = runs.iter().collect();
     ranked.sort_by(|a, b| a.2.total_cmp(&b.2));
     body += &format!(
-        "\nAfter {} epochs the {} reconstructs the test set best (MSE {}), then the {} ({}), \
-         then the {} ({}). {}\n\n",
-        lab.settings.epochs,
+        "\nAfter {} the {} reconstructs the test set best (MSE {}), then the {} ({}), \
+         then the {} ({}). {}{}\n\n",
+        count(lab.settings.epochs, "epoch"),
         ranked[0].0.title(latent),
         mse(ranked[0].2),
         ranked[1].0.title(latent),
@@ -113,6 +113,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         ranked[2].0.title(latent),
         mse(ranked[2].2),
         relu_remark(&runs),
+        still_learning(lab, ranked[2].0),
     );
     body += &format!("![train and test loss per epoch]({chart})\n\n");
     body += "*Loss per epoch: training (dashed, mean over the epoch's batches) and test (solid, \
@@ -130,6 +131,28 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         body,
         timings: runs.into_iter().map(|r| r.3).collect(),
     })
+}
+
+/// Whether the last model was still improving at the end, in a sentence (empty if not).
+fn still_learning(lab: &Lab, kind: ModelKind) -> String {
+    let Some(run) = lab.find(NAME, kind.id()) else {
+        return String::new();
+    };
+    let h = &run.history;
+    if h.len() < 2 {
+        return String::new();
+    }
+    let drop = 1.0 - h[h.len() - 1].test_loss / h[h.len() - 2].test_loss;
+    if drop > 0.01 {
+        format!(
+            " The {} was still improving at the end ({:.1}% lower test error in the last \
+             epoch): more epochs would narrow the gap.",
+            kind.title(lab.settings.latent),
+            100.0 * drop
+        )
+    } else {
+        String::new()
+    }
 }
 
 /// What the ReLU on the code did, in a sentence, from the test errors.

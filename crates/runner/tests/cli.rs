@@ -1,0 +1,207 @@
+//! `tp` end to end, as a user runs it: the whole lab on a few hundred images, the files it
+//! writes, bad input, and reproducibility across thread counts.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tp() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tp"));
+    c.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    c
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tp-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs `tp all` on 300 training and 200 test images for one epoch into `out`.
+fn tiny_all(out: &Path, threads: &str) -> String {
+    let output = tp()
+        .args(["all", "--epochs", "1", "--limit", "300", "--test-limit", "200"])
+        .args(["--noise-levels", "0.3,0.5", "--threads", threads, "--out"])
+        .arg(out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "tp all failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn png_size(path: &Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap_or_else(|e| panic!("{}: not a PNG: {e}", path.display()));
+    (reader.info().width, reader.info().height)
+}
+
+#[test]
+fn all_writes_the_report_its_figures_and_every_runs_files() {
+    let out = scratch("all");
+    let stdout = tiny_all(&out, "2");
+    assert!(stdout.contains("committed MNIST sample"), "{stdout}");
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for needle in [
+        "## Exercise 1",
+        "## Exercise 2",
+        "## Exercise 3",
+        "## Timings",
+        "300 training images, 200 test images",
+        "101,200",
+        "218,192",
+        "210,369",
+        "4,385",
+        "(tp1/reconstructions.png)",
+        "(tp2/losses.svg)",
+        "(tp3/denoising.png)",
+        "SSIM",
+    ] {
+        assert!(report.contains(needle), "report.md lacks {needle:?}");
+    }
+    // Every linked figure exists and is a sensible picture: 10 tiles of 84 px and gaps.
+    for (grid, rows) in [
+        ("tp1/reconstructions.png", 4),
+        ("tp2/reconstructions.png", 4),
+        ("tp3/denoising.png", 3),
+    ] {
+        let (w, h) = png_size(&out.join(grid));
+        assert_eq!(w, (10 * 30 + 2) * 3, "{grid}");
+        assert_eq!(h, (rows * 30 + 2) * 3, "{grid}");
+    }
+    for chart in ["tp1/losses.svg", "tp2/losses.svg", "tp3/losses.svg"] {
+        let svg = std::fs::read_to_string(out.join(chart)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{chart}");
+        assert!(svg.contains("epoch") && svg.contains("test"), "{chart}: axis or legend missing");
+        assert!(svg.len() > 2_000, "{chart}: {} bytes", svg.len());
+    }
+    for run in [
+        "tp1/dense1_none",
+        "tp1/dense1_relu",
+        "tp1/dense2_relu",
+        "tp2/conv",
+        "tp2/conv_pool",
+        "tp3/denoise_conv",
+    ] {
+        let dir = out.join(run);
+        let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "epoch,train_loss,test_loss,seconds", "{run}");
+        assert_eq!(lines.len(), 2, "{run}: one line per epoch");
+        let fields: Vec<f64> = lines[1].split(',').map(|f| f.parse().unwrap()).collect();
+        assert_eq!(fields[0], 1.0);
+        assert!(fields[1] > 0.0 && fields[1] < 0.5, "{run}: train loss {}", fields[1]);
+        assert!(fields[2] > 0.0 && fields[2] < 0.5, "{run}: test loss {}", fields[2]);
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(config["seed"], 0, "{run}");
+        assert_eq!(config["epochs"], 1, "{run}");
+        assert_eq!(config["n_train"], 300, "{run}");
+        assert!(std::fs::read_to_string(dir.join("summary.txt")).unwrap().contains("Total params"));
+        assert!(std::fs::metadata(dir.join("model.safetensors")).unwrap().len() > 1_000);
+        assert!(dir.join("checkpoint/checkpoint.json").exists(), "{run}");
+    }
+    let denoise: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("tp3/denoise_conv/config.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(denoise["noise"]["std"], 0.5);
+    assert_eq!(denoise["noise"]["clip"], true);
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn the_report_is_the_same_for_one_and_two_threads() {
+    let (one, two) = (scratch("threads1"), scratch("threads2"));
+    tiny_all(&one, "1");
+    tiny_all(&two, "2");
+    let read = |d: &Path| std::fs::read_to_string(d.join("report.md")).unwrap();
+    let (a, b) = (read(&one), read(&two));
+    let (a, b) = (
+        tp_runner::report::without_timings(&a),
+        tp_runner::report::without_timings(&b),
+    );
+    assert!(a.len() > 5_000);
+    assert!(a == b, "report.md differs between 1 and 2 threads");
+    for run in ["tp1/dense2_relu", "tp2/conv", "tp3/denoise_conv"] {
+        let bytes = |d: &Path| std::fs::read(d.join(run).join("model.safetensors")).unwrap();
+        assert!(bytes(&one) == bytes(&two), "{run}: weights differ");
+    }
+    std::fs::remove_dir_all(&one).unwrap();
+    std::fs::remove_dir_all(&two).unwrap();
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_a_nonzero_exit() {
+    let out = scratch("bad");
+    let run = |args: &[&str]| {
+        let o = tp().args(args).output().unwrap();
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (code, err) = run(&["tp1", "--data", "/nonexistent", "--out", out.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("/nonexistent") && err.contains("no MNIST-format dataset"), "{err}");
+
+    let (code, err) = run(&["all", "--batch-size", "0"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("at least 1"), "{err}");
+
+    // A data folder whose label file holds a 200.
+    let data = scratch("bad-data");
+    std::fs::create_dir_all(&data).unwrap();
+    let idx = |dims: &[u32], body: &[u8]| {
+        let mut b = vec![0, 0, 8, dims.len() as u8];
+        dims.iter().for_each(|d| b.extend_from_slice(&d.to_be_bytes()));
+        b.extend_from_slice(body);
+        b
+    };
+    for prefix in ["train", "t10k"] {
+        std::fs::write(data.join(format!("{prefix}-images-idx3-ubyte")), idx(&[2, 28, 28], &[0; 1568])).unwrap();
+        std::fs::write(data.join(format!("{prefix}-labels-idx1-ubyte")), idx(&[2], &[3, 200])).unwrap();
+    }
+    let (code, err) = run(&["tp1", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("train-labels-idx1-ubyte") && err.contains("label 200"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    std::fs::remove_dir_all(&data).unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_diverging_run_stops_with_the_epoch_and_step_and_keeps_its_last_checkpoint() {
+    let out = scratch("nan");
+    let base = ["train", "--model", "dense1-none", "--limit", "256", "--test-limit", "100"];
+    let ok = tp().args(base).args(["--epochs", "1", "--out"]).arg(&out).output().unwrap();
+    assert!(ok.status.success());
+    // Poison the checkpoint's weights, as a diverged update would, then resume.
+    let ckpt_dir = out.join("train/dense1_none/checkpoint");
+    let weights = ckpt_dir.join("model-epoch1.safetensors");
+    let contents = layers::io::read_tensors(&weights).unwrap();
+    let poisoned: Vec<(String, tensor::Tensor)> = contents
+        .tensors
+        .iter()
+        .map(|(name, s)| (name.clone(), s.tensor.map(|_| f32::NAN)))
+        .collect();
+    let refs: Vec<(String, &tensor::Tensor, bool)> =
+        poisoned.iter().map(|(n, t)| (n.clone(), t, false)).collect();
+    layers::io::write_tensors(&weights, &refs, contents.metadata).unwrap();
+    let o = tp()
+        .args(base)
+        .args(["--epochs", "3", "--resume", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("NaN or infinite at epoch 2, step 1"), "{err}");
+    assert!(err.contains("of epoch 1"), "{err}");
+    let json = std::fs::read_to_string(ckpt_dir.join("checkpoint.json")).unwrap();
+    assert!(json.contains("\"epoch\": 1,"), "{json}");
+    std::fs::remove_dir_all(&out).unwrap();
+}
