@@ -162,7 +162,9 @@ fn pooling_conv_autoencoder_has_4385_parameters_and_pytorch_shapes() {
     let leaves: Vec<(String, Vec<usize>)> = s
         .rows
         .iter()
-        .filter(|r| r.leaf && r.params > 0 || r.type_name.contains("Pool") || r.type_name == "Upsample")
+        .filter(|r| {
+            r.leaf && r.params > 0 || r.type_name.contains("Pool") || r.type_name == "Upsample"
+        })
         .map(|r| (r.name.clone(), r.output_shape.clone()))
         .collect();
     // PyTorch: the same stack with nn.MaxPool2d(2), nn.MaxPool2d(2, padding=1) and
@@ -182,7 +184,10 @@ fn pooling_conv_autoencoder_has_4385_parameters_and_pytorch_shapes() {
         ("decoder.8", [2, 16, 28, 28]),
         ("decoder.9", [2, 1, 28, 28]),
     ];
-    let got: Vec<(&str, &[usize])> = leaves.iter().map(|(n, s)| (n.as_str(), s.as_slice())).collect();
+    let got: Vec<(&str, &[usize])> = leaves
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_slice()))
+        .collect();
     let want: Vec<(&str, &[usize])> = expected.iter().map(|(n, s)| (*n, s.as_slice())).collect();
     assert_eq!(got, want);
 }

@@ -108,8 +108,18 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
     } else {
         format!("report-{}.md", names[0])
     };
-    let path = report::write(&lab, &sections, threads, start.elapsed().as_secs_f64(), &file)?;
-    println!("report: {} ({:.1} s)", path.display(), start.elapsed().as_secs_f64());
+    let path = report::write(
+        &lab,
+        &sections,
+        threads,
+        start.elapsed().as_secs_f64(),
+        &file,
+    )?;
+    println!(
+        "report: {} ({:.1} s)",
+        path.display(),
+        start.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -175,10 +175,33 @@ mod tests {
     #[test]
     fn flags_are_read() {
         let cli = parse(&[
-            "train", "--model", "dense2-relu", "--latent", "8", "--epochs", "3", "--batch-size",
-            "32", "--lr", "0.01", "--seed", "7", "--threads", "1", "--limit", "100",
-            "--test-limit", "50", "--noise", "0.3", "--no-clip", "--resume", "--data", "d",
-            "--out", "o",
+            "train",
+            "--model",
+            "dense2-relu",
+            "--latent",
+            "8",
+            "--epochs",
+            "3",
+            "--batch-size",
+            "32",
+            "--lr",
+            "0.01",
+            "--seed",
+            "7",
+            "--threads",
+            "1",
+            "--limit",
+            "100",
+            "--test-limit",
+            "50",
+            "--noise",
+            "0.3",
+            "--no-clip",
+            "--resume",
+            "--data",
+            "d",
+            "--out",
+            "o",
         ])
         .unwrap();
         let Command::Train(t) = cli.command else {
@@ -186,7 +209,10 @@ mod tests {
         };
         assert_eq!(t.model, ModelKind::Dense2Relu);
         assert_eq!((t.latent, t.common.epochs, t.common.batch_size), (8, 3, 32));
-        assert_eq!((t.common.lr, t.common.seed, t.common.threads), (0.01, 7, Some(1)));
+        assert_eq!(
+            (t.common.lr, t.common.seed, t.common.threads),
+            (0.01, 7, Some(1))
+        );
         assert_eq!((t.common.limit, t.common.test_limit), (Some(100), Some(50)));
         assert_eq!(t.noise, Some(0.3));
         assert!(t.noise_flags.no_clip && t.common.resume);

@@ -84,13 +84,21 @@ fn gaussian_filter_valid(img: &[f64], height: usize, width: usize) -> Vec<f64> {
     let mut rows = vec![0.0; height * w_out];
     for i in 0..height {
         for j in 0..w_out {
-            rows[i * w_out + j] = g.iter().enumerate().map(|(v, w)| w * img[i * width + j + v]).sum();
+            rows[i * w_out + j] = g
+                .iter()
+                .enumerate()
+                .map(|(v, w)| w * img[i * width + j + v])
+                .sum();
         }
     }
     let mut out = vec![0.0; h_out * w_out];
     for i in 0..h_out {
         for j in 0..w_out {
-            out[i * w_out + j] = g.iter().enumerate().map(|(u, w)| w * rows[(i + u) * w_out + j]).sum();
+            out[i * w_out + j] = g
+                .iter()
+                .enumerate()
+                .map(|(u, w)| w * rows[(i + u) * w_out + j])
+                .sum();
         }
     }
     out
@@ -122,7 +130,13 @@ pub struct Similarity {
 /// Compares images `a[i]` with `b[i]`, each `height·width` values, image after image.
 pub fn similarity(a: &[f32], b: &[f32], height: usize, width: usize) -> Similarity {
     let size = height * width;
-    assert_eq!(a.len(), b.len(), "similarity: {} vs {} values", a.len(), b.len());
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "similarity: {} vs {} values",
+        a.len(),
+        b.len()
+    );
     let images = a.len() / size;
     // One value per image in parallel, summed in image order: the same bits for any
     // number of threads.
@@ -177,9 +191,16 @@ mod tests {
     #[test]
     fn ssim_matches_scikit_image() {
         let (a, b, c) = (pattern(0), pattern(1), pattern(2));
-        for (x, y, want) in [(&a, &b, SKIMAGE_AB), (&a, &c, SKIMAGE_AC), (&b, &c, SKIMAGE_BC)] {
+        for (x, y, want) in [
+            (&a, &b, SKIMAGE_AB),
+            (&a, &c, SKIMAGE_AC),
+            (&b, &c, SKIMAGE_BC),
+        ] {
             let got = ssim(x, y, 28, 28);
-            assert!((got - want).abs() < 1e-5, "ssim {got} vs scikit-image {want}");
+            assert!(
+                (got - want).abs() < 1e-5,
+                "ssim {got} vs scikit-image {want}"
+            );
         }
     }
 

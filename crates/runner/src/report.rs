@@ -56,7 +56,12 @@ pub fn write(
         })
         .collect();
     md += &table(
-        &["run", "epochs trained now", "s / epoch", "training images / s"],
+        &[
+            "run",
+            "epochs trained now",
+            "s / epoch",
+            "training images / s",
+        ],
         &rows,
     );
     md += &format!(

@@ -284,12 +284,20 @@ pub fn train(
     let test_y = splits.test.images(&all_test).into_data();
     let first_epoch = history.len() + 1;
     for epoch in first_epoch..=config.epochs {
-        let record = train_epoch(config, &mut model, &mut opt, &mut r, &splits.train, epoch, print_tape)
-            .map_err(|step| TrainError::NonFinite {
-                epoch,
-                step,
-                dir: dir.to_path_buf(),
-            })?;
+        let record = train_epoch(
+            config,
+            &mut model,
+            &mut opt,
+            &mut r,
+            &splits.train,
+            epoch,
+            print_tape,
+        )
+        .map_err(|step| TrainError::NonFinite {
+            epoch,
+            step,
+            dir: dir.to_path_buf(),
+        })?;
         let test_loss = crate::quality::mse(&reconstruct(&mut model, &test_x), &test_y);
         let record = EpochRecord {
             test_loss,
@@ -369,7 +377,10 @@ fn train_epoch(
         let grads = g.backward(loss);
         opt.step(model, &grads);
         sum += value * batch.len() as f64;
-        progress.advance(batch.len(), sum / ((step * config.batch_size + batch.len()) as f64));
+        progress.advance(
+            batch.len(),
+            sum / ((step * config.batch_size + batch.len()) as f64),
+        );
     }
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
@@ -444,7 +455,10 @@ mod tests {
                 .map(|(_, t)| t.data().iter().map(|v| v.to_bits()).collect())
                 .collect()
         };
-        assert!(bits(&a.model) == bits(&b.model), "weights differ after resuming");
+        assert!(
+            bits(&a.model) == bits(&b.model),
+            "weights differ after resuming"
+        );
         for (x, y) in a.history.iter().zip(&b.history) {
             assert_eq!((x.train_loss, x.test_loss), (y.train_loss, y.test_loss));
         }
@@ -462,7 +476,10 @@ mod tests {
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("lr") && err.contains("another configuration"), "{err}");
+        assert!(
+            err.contains("lr") && err.contains("another configuration"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&straight).unwrap();
         std::fs::remove_dir_all(&resumed).unwrap();
     }
@@ -482,11 +499,21 @@ mod tests {
         layers::io::save(&weights, &model).unwrap();
         let err = train(&config(3), &splits, &dir, true, false).err().unwrap();
         assert!(
-            matches!(err, TrainError::NonFinite { epoch: 2, step: 1, .. }),
+            matches!(
+                err,
+                TrainError::NonFinite {
+                    epoch: 2,
+                    step: 1,
+                    ..
+                }
+            ),
             "{err}"
         );
         let text = err.to_string();
-        assert!(text.contains("epoch 2, step 1") && text.contains("of epoch 1"), "{text}");
+        assert!(
+            text.contains("epoch 2, step 1") && text.contains("of epoch 1"),
+            "{text}"
+        );
         assert_eq!(checkpoint::read(&dir).unwrap().unwrap().epoch, 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -19,7 +19,15 @@ fn scratch(name: &str) -> PathBuf {
 /// Runs `tp all` on 300 training and 200 test images for one epoch into `out`.
 fn tiny_all(out: &Path, threads: &str) -> String {
     let output = tp()
-        .args(["all", "--epochs", "1", "--limit", "300", "--test-limit", "200"])
+        .args([
+            "all",
+            "--epochs",
+            "1",
+            "--limit",
+            "300",
+            "--test-limit",
+            "200",
+        ])
         .args(["--noise-levels", "0.3,0.5", "--threads", threads, "--out"])
         .arg(out)
         .output()
@@ -76,8 +84,14 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
     }
     for chart in ["tp1/losses.svg", "tp2/losses.svg", "tp3/losses.svg"] {
         let svg = std::fs::read_to_string(out.join(chart)).unwrap();
-        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{chart}");
-        assert!(svg.contains("epoch") && svg.contains("test"), "{chart}: axis or legend missing");
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{chart}"
+        );
+        assert!(
+            svg.contains("epoch") && svg.contains("test"),
+            "{chart}: axis or legend missing"
+        );
         assert!(svg.len() > 2_000, "{chart}: {} bytes", svg.len());
     }
     for run in [
@@ -95,16 +109,33 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         assert_eq!(lines.len(), 2, "{run}: one line per epoch");
         let fields: Vec<f64> = lines[1].split(',').map(|f| f.parse().unwrap()).collect();
         assert_eq!(fields[0], 1.0);
-        assert!(fields[1] > 0.0 && fields[1] < 0.5, "{run}: train loss {}", fields[1]);
-        assert!(fields[2] > 0.0 && fields[2] < 0.5, "{run}: test loss {}", fields[2]);
+        assert!(
+            fields[1] > 0.0 && fields[1] < 0.5,
+            "{run}: train loss {}",
+            fields[1]
+        );
+        assert!(
+            fields[2] > 0.0 && fields[2] < 0.5,
+            "{run}: test loss {}",
+            fields[2]
+        );
         let config: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap())
                 .unwrap();
         assert_eq!(config["seed"], 0, "{run}");
         assert_eq!(config["epochs"], 1, "{run}");
         assert_eq!(config["n_train"], 300, "{run}");
-        assert!(std::fs::read_to_string(dir.join("summary.txt")).unwrap().contains("Total params"));
-        assert!(std::fs::metadata(dir.join("model.safetensors")).unwrap().len() > 1_000);
+        assert!(
+            std::fs::read_to_string(dir.join("summary.txt"))
+                .unwrap()
+                .contains("Total params")
+        );
+        assert!(
+            std::fs::metadata(dir.join("model.safetensors"))
+                .unwrap()
+                .len()
+                > 1_000
+        );
         assert!(dir.join("checkpoint/checkpoint.json").exists(), "{run}");
     }
     let denoise: serde_json::Value = serde_json::from_str(
@@ -142,11 +173,23 @@ fn bad_input_is_a_clear_error_and_a_nonzero_exit() {
     let out = scratch("bad");
     let run = |args: &[&str]| {
         let o = tp().args(args).output().unwrap();
-        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
     };
-    let (code, err) = run(&["tp1", "--data", "/nonexistent", "--out", out.to_str().unwrap()]);
+    let (code, err) = run(&[
+        "tp1",
+        "--data",
+        "/nonexistent",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("/nonexistent") && err.contains("no MNIST-format dataset"), "{err}");
+    assert!(
+        err.contains("/nonexistent") && err.contains("no MNIST-format dataset"),
+        "{err}"
+    );
 
     let (code, err) = run(&["all", "--batch-size", "0"]);
     assert_eq!(code, Some(2), "{err}");
@@ -157,17 +200,35 @@ fn bad_input_is_a_clear_error_and_a_nonzero_exit() {
     std::fs::create_dir_all(&data).unwrap();
     let idx = |dims: &[u32], body: &[u8]| {
         let mut b = vec![0, 0, 8, dims.len() as u8];
-        dims.iter().for_each(|d| b.extend_from_slice(&d.to_be_bytes()));
+        dims.iter()
+            .for_each(|d| b.extend_from_slice(&d.to_be_bytes()));
         b.extend_from_slice(body);
         b
     };
     for prefix in ["train", "t10k"] {
-        std::fs::write(data.join(format!("{prefix}-images-idx3-ubyte")), idx(&[2, 28, 28], &[0; 1568])).unwrap();
-        std::fs::write(data.join(format!("{prefix}-labels-idx1-ubyte")), idx(&[2], &[3, 200])).unwrap();
+        std::fs::write(
+            data.join(format!("{prefix}-images-idx3-ubyte")),
+            idx(&[2, 28, 28], &[0; 1568]),
+        )
+        .unwrap();
+        std::fs::write(
+            data.join(format!("{prefix}-labels-idx1-ubyte")),
+            idx(&[2], &[3, 200]),
+        )
+        .unwrap();
     }
-    let (code, err) = run(&["tp1", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let (code, err) = run(&[
+        "tp1",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_eq!(code, Some(1));
-    assert!(err.contains("train-labels-idx1-ubyte") && err.contains("label 200"), "{err}");
+    assert!(
+        err.contains("train-labels-idx1-ubyte") && err.contains("label 200"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"), "{err}");
     std::fs::remove_dir_all(&data).unwrap();
     let _ = std::fs::remove_dir_all(&out);
@@ -176,8 +237,21 @@ fn bad_input_is_a_clear_error_and_a_nonzero_exit() {
 #[test]
 fn a_diverging_run_stops_with_the_epoch_and_step_and_keeps_its_last_checkpoint() {
     let out = scratch("nan");
-    let base = ["train", "--model", "dense1-none", "--limit", "256", "--test-limit", "100"];
-    let ok = tp().args(base).args(["--epochs", "1", "--out"]).arg(&out).output().unwrap();
+    let base = [
+        "train",
+        "--model",
+        "dense1-none",
+        "--limit",
+        "256",
+        "--test-limit",
+        "100",
+    ];
+    let ok = tp()
+        .args(base)
+        .args(["--epochs", "1", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
     assert!(ok.status.success());
     // Poison the checkpoint's weights, as a diverged update would, then resume.
     let ckpt_dir = out.join("train/dense1_none/checkpoint");
@@ -188,8 +262,10 @@ fn a_diverging_run_stops_with_the_epoch_and_step_and_keeps_its_last_checkpoint()
         .iter()
         .map(|(name, s)| (name.clone(), s.tensor.map(|_| f32::NAN)))
         .collect();
-    let refs: Vec<(String, &tensor::Tensor, bool)> =
-        poisoned.iter().map(|(n, t)| (n.clone(), t, false)).collect();
+    let refs: Vec<(String, &tensor::Tensor, bool)> = poisoned
+        .iter()
+        .map(|(n, t)| (n.clone(), t, false))
+        .collect();
     layers::io::write_tensors(&weights, &refs, contents.metadata).unwrap();
     let o = tp()
         .args(base)

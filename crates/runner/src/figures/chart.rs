@@ -43,7 +43,7 @@ pub struct LineChart {
     pub x_label: String,
     /// The y axis' title, with its unit.
     pub y_label: String,
-    /// A logarithmic y axis (losses spanning decades).
+    /// A logarithmic y axis when the values span more than a factor 8 (losses).
     pub log_y: bool,
     /// The lines.
     pub series: Vec<Series>,
@@ -66,6 +66,15 @@ impl LineChart {
         if x0 == x1 {
             (x0, x1) = (x0 - 0.5, x1 + 0.5);
         }
+        // The x axis counts epochs: label whole numbers only.
+        let x_ticks = ((x1 - x0).round() as usize + 1).clamp(2, 11);
+        let whole = |v: &f64| {
+            if (v - v.round()).abs() < 1e-6 {
+                format!("{v:.0}")
+            } else {
+                String::new()
+            }
+        };
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (860, 520)).into_drawing_area();
@@ -77,7 +86,9 @@ impl LineChart {
                 .margin(16)
                 .x_label_area_size(48)
                 .y_label_area_size(80);
-            if self.log_y {
+            // A log axis labels only decades and a few values between them: over a narrow
+            // range a linear axis says more.
+            if self.log_y && y1 / y0 > 8.0 {
                 let (lo, hi) = (y0 / 1.15, y1 * 1.15);
                 let mut chart = builder
                     .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
@@ -86,7 +97,11 @@ impl LineChart {
                     .configure_mesh()
                     .x_desc(&self.x_label)
                     .y_desc(&self.y_label)
-                    .y_label_formatter(&|v| format!("{v:.4}"))
+                    .x_labels(x_ticks)
+                    .x_label_formatter(&whole)
+                    .y_label_formatter(&|v| format!("{v:.3}"))
+                    .y_labels(8)
+                    .light_line_style(WHITE.mix(0.0))
                     .draw()
                     .map_err(err)?;
                 self.draw_lines(&mut chart).map_err(err)?;
@@ -100,6 +115,8 @@ impl LineChart {
                     .configure_mesh()
                     .x_desc(&self.x_label)
                     .y_desc(&self.y_label)
+                    .x_labels(x_ticks)
+                    .x_label_formatter(&whole)
                     .draw()
                     .map_err(err)?;
                 self.draw_lines(&mut chart).map_err(err)?;
@@ -190,7 +207,13 @@ mod tests {
         };
         let svg = chart.to_svg().unwrap();
         assert!(svg.starts_with("<svg"), "{}", &svg[..40.min(svg.len())]);
-        for text in ["epoch", "MSE per pixel", "dense train", "dense test", "loss"] {
+        for text in [
+            "epoch",
+            "MSE per pixel",
+            "dense train",
+            "dense test",
+            "loss",
+        ] {
             assert!(svg.contains(text), "missing {text:?}");
         }
         let empty = LineChart {

@@ -54,7 +54,10 @@ impl ImageGrid {
     pub fn pixel_size(&self) -> (usize, usize) {
         let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
         let across = |n: usize, tile: usize| (n * (tile + GAP) + GAP) * SCALE;
-        (across(columns, self.width), across(self.rows.len(), self.height))
+        (
+            across(columns, self.width),
+            across(self.rows.len(), self.height),
+        )
     }
 
     /// The picture as 8-bit grey pixels, row-major, `(width, height, pixels)`.
@@ -124,7 +127,8 @@ mod tests {
         grid.push_row(&vec![0.5; 3 * 784]);
         grid.push_row(&vec![0.25; 3 * 784]);
         grid.save(&path).unwrap();
-        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+        let decoder =
+            png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
         let reader = decoder.read_info().unwrap();
         let info = reader.info();
         // Three 28×28 tiles and four gaps of 2, times 3: 276 wide; two rows: 186 high.

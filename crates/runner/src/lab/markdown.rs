@@ -43,7 +43,13 @@ pub fn summary_table(s: &Summary) -> String {
         } else {
             format!("**{}**", r.name)
         };
-        let dash = |n: u64| if n == 0 { "--".to_string() } else { thousands(n) };
+        let dash = |n: u64| {
+            if n == 0 {
+                "--".to_string()
+            } else {
+                thousands(n)
+            }
+        };
         rows.push(vec![
             name,
             r.type_name.clone(),
@@ -60,7 +66,13 @@ pub fn summary_table(s: &Summary) -> String {
         format!("**{}**", thousands(s.mult_adds_per_sample)),
     ]);
     table(
-        &["layer", "type", "output shape", "parameters", "mult-adds / image"],
+        &[
+            "layer",
+            "type",
+            "output shape",
+            "parameters",
+            "mult-adds / image",
+        ],
         &rows,
     )
 }
@@ -85,6 +97,9 @@ mod tests {
         assert_eq!(t, "| a | b |\n|---|---:|\n| x | 1,234 |\n");
         assert!(is_number("**4,385**") && is_number("2.16×") && is_number("+0.5"));
         assert!(!is_number("[64, 1]") && !is_number("Linear"));
-        assert_eq!((count(1, "epoch"), count(3, "epoch")), ("1 epoch".into(), "3 epochs".into()));
+        assert_eq!(
+            (count(1, "epoch"), count(3, "epoch")),
+            ("1 epoch".into(), "3 epochs".into())
+        );
     }
 }

@@ -128,7 +128,12 @@ impl Lab {
     }
 
     /// Writes a grid of rows and returns its path relative to the output folder.
-    pub fn save_grid(&self, exercise: &str, file: &str, rows: &[Vec<f32>]) -> Result<String, String> {
+    pub fn save_grid(
+        &self,
+        exercise: &str,
+        file: &str,
+        rows: &[Vec<f32>],
+    ) -> Result<String, String> {
         let mut grid = ImageGrid::new(28, 28);
         for row in rows {
             grid.push_row(row);
@@ -176,7 +181,7 @@ impl Lab {
         let chart = LineChart {
             title: title.to_string(),
             x_label: "epoch".into(),
-            y_label: "MSE per pixel (log scale)".into(),
+            y_label: "MSE per pixel".into(),
             log_y: true,
             series,
         };
@@ -187,6 +192,10 @@ impl Lab {
 
     /// A timings row for a run.
     pub fn timing(name: &str, run: &Trained) -> (String, usize, f64) {
-        (name.to_string(), run.trained_epochs, run.seconds_per_epoch())
+        (
+            name.to_string(),
+            run.trained_epochs,
+            run.seconds_per_epoch(),
+        )
     }
 }

@@ -20,6 +20,9 @@ pub const MODELS: [ModelKind; 3] = [
     ModelKind::Dense2Relu,
 ];
 
+/// What the text needs of one model: kind, summary, test MSE, timings row.
+type Figures = (ModelKind, layers::Summary, f64, (String, usize, f64));
+
 /// Trains the three dense models (into `<out>/tp1/<model>/`) and returns the section.
 pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     for kind in MODELS {
@@ -35,10 +38,15 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
 
     // Snapshots of what the text needs, so `lab` is free for the figures.
     let latent = lab.settings.latent;
-    let mut runs = Vec::new();
+    let mut runs: Vec<Figures> = Vec::new();
     for kind in MODELS {
         let run = lab.ensure(NAME, kind.id(), kind, None)?;
-        runs.push((kind, run.summary.clone(), run.test_mse(), Lab::timing(kind.id(), run)));
+        runs.push((
+            kind,
+            run.summary.clone(),
+            run.test_mse(),
+            Lab::timing(kind.id(), run),
+        ));
     }
     let keys: Vec<(String, &str, &str)> = MODELS
         .iter()
@@ -97,10 +105,16 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         })
         .collect();
     body += &table(
-        &["model", "parameters", "mult-adds / image", "test MSE", "PSNR (dB)"],
+        &[
+            "model",
+            "parameters",
+            "mult-adds / image",
+            "test MSE",
+            "PSNR (dB)",
+        ],
         &table_rows,
     );
-    let mut ranked: Vec<&(ModelKind, _, f64, _)> = runs.iter().collect();
+    let mut ranked: Vec<&Figures> = runs.iter().collect();
     ranked.sort_by(|a, b| a.2.total_cmp(&b.2));
     body += &format!(
         "\nAfter {} the {} reconstructs the test set best (MSE {}), then the {} ({}), \
@@ -156,7 +170,7 @@ fn still_learning(lab: &Lab, kind: ModelKind) -> String {
 }
 
 /// What the ReLU on the code did, in a sentence, from the test errors.
-fn relu_remark(runs: &[(ModelKind, layers::Summary, f64, (String, usize, f64))]) -> String {
+fn relu_remark(runs: &[Figures]) -> String {
     let (linear, relu) = (runs[0].2, runs[1].2);
     if relu > linear {
         format!(

@@ -62,9 +62,17 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     }
     let grid = lab.save_grid(NAME, "reconstructions.png", &images)?;
     let keys: Vec<(String, &str, &str)> = vec![
-        (ModelKind::Dense2Relu.title(latent), tp1::NAME, ModelKind::Dense2Relu.id()),
+        (
+            ModelKind::Dense2Relu.title(latent),
+            tp1::NAME,
+            ModelKind::Dense2Relu.id(),
+        ),
         (ModelKind::Conv.title(latent), NAME, ModelKind::Conv.id()),
-        (ModelKind::ConvPool.title(latent), NAME, ModelKind::ConvPool.id()),
+        (
+            ModelKind::ConvPool.title(latent),
+            NAME,
+            ModelKind::ConvPool.id(),
+        ),
     ];
     let chart = lab.save_loss_chart(
         NAME,
@@ -95,7 +103,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         "The strided convolutional model has {} parameters, {} those of the one-layer dense \
          models and {} those of the deep one, but {} multiply-adds per image: {} the \
          one-layer models' and {} the deep one's, because each 3×3 kernel is applied at every \
-         position of the image. The pooling model has only {} parameters ({} of the strided \
+         position of the image. The pooling model has only {} parameters ({:.1}% of the strided \
          one) for {} multiply-adds.\n\n",
         thousands(conv.params as u64),
         times(conv.params as f64 / d1.params as f64),
@@ -104,7 +112,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         times(conv.mult_adds as f64 / d1.mult_adds as f64),
         times(conv.mult_adds as f64 / d2.mult_adds as f64),
         thousands(pool.params as u64),
-        format!("{:.1}%", 100.0 * pool.params as f64 / conv.params as f64),
+        100.0 * pool.params as f64 / conv.params as f64,
         thousands(pool.mult_adds),
     );
     body += "> The size of its code (64) compared with theirs.\n\n";
@@ -148,7 +156,10 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         ],
         &table_rows,
     );
-    let best = rows.iter().min_by(|a, b| a.test.total_cmp(&b.test)).expect("five rows");
+    let best = rows
+        .iter()
+        .min_by(|a, b| a.test.total_cmp(&b.test))
+        .expect("five rows");
     let best_dense = rows[..3]
         .iter()
         .min_by(|a, b| a.test.total_cmp(&b.test))
@@ -156,7 +167,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     body += &format!(
         "\nThe lowest test error is reached by the {} ({}). At the same code size of 64, the strided \
          convolutional model reaches {} against {} for the best dense one ({}): {}. The pooling \
-         model, with {} of the parameters, reaches {}.\n\n",
+         model, with {:.1}% of the parameters, reaches {}.\n\n",
         best.kind.title(latent),
         mse(best.test),
         mse(conv.test),
@@ -175,7 +186,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
                 100.0 * (conv.test / best_dense.test - 1.0)
             )
         },
-        format!("{:.1}%", 100.0 * pool.params as f64 / conv.params as f64),
+        100.0 * pool.params as f64 / conv.params as f64,
         mse(pool.test),
     );
     body += &format!("![train and test loss per epoch]({chart})\n\n");

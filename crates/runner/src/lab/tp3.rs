@@ -33,7 +33,10 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     // At other noise levels, the same model (trained at σ) on the same test images.
     let mut levels = Vec::new();
     for std in lab.settings.noise_levels.clone() {
-        let level = Noise { std, clip: noise.clip };
+        let level = Noise {
+            std,
+            clip: noise.clip,
+        };
         let noisy = train::test_inputs(&lab.splits.test, Some(level));
         let run = lab.ensure(NAME, RUN, ModelKind::Conv, Some(noise))?;
         let out = Lab::reconstruct(run, &noisy);
@@ -47,7 +50,12 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     let plain = match lab.find(tp2::NAME, ModelKind::Conv.id()) {
         Some(_) => {
             let run = lab.ensure(tp2::NAME, ModelKind::Conv.id(), ModelKind::Conv, None)?;
-            Some(similarity(&Lab::reconstruct(run, &test_noisy), &test_clean, 28, 28))
+            Some(similarity(
+                &Lab::reconstruct(run, &test_noisy),
+                &test_clean,
+                28,
+                28,
+            ))
         }
         None => None,
     };
@@ -189,7 +197,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             noise.std,
             o.psnr - n.psnr,
             if levels.iter().all(|(_, n, o)| o.psnr > n.psnr) {
-                "the output is better than its input at every level tested".to_string()
+                "the output's PSNR is above its input's at every level tested".to_string()
             } else {
                 let lost: Vec<String> = levels
                     .iter()
@@ -197,8 +205,8 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
                     .map(|(s, _, _)| format!("σ = {s}"))
                     .collect();
                 format!(
-                    "at {} the output is worse than its input: the model adds the strokes it \
-                     expects and blurs what was already clean",
+                    "at {} the output's PSNR is below its input's: there is little noise to \
+                     remove, and the model's own reconstruction error (blur) dominates",
                     lost.join(", ")
                 )
             }
