@@ -52,6 +52,17 @@ impl ModelKind {
         }
     }
 
+    /// A short name for sentences: `the linear 784-64-784 model`.
+    pub fn short(self, latent: usize) -> String {
+        match self {
+            ModelKind::Dense1None => format!("linear-code 784-{latent}-784 model"),
+            ModelKind::Dense1Relu => format!("ReLU-code 784-{latent}-784 model"),
+            ModelKind::Dense2Relu => format!("deep 784-128-{latent}-128-784 model"),
+            ModelKind::Conv => "strided convolutional model".into(),
+            ModelKind::ConvPool => "pooling convolutional model".into(),
+        }
+    }
+
     /// The number of values in the code for a dense latent size `latent`.
     pub fn code_size(self, latent: usize) -> usize {
         match self {

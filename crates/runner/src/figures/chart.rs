@@ -43,7 +43,7 @@ pub struct LineChart {
     pub x_label: String,
     /// The y axis' title, with its unit.
     pub y_label: String,
-    /// A logarithmic y axis when the values span more than a factor 8 (losses).
+    /// A logarithmic y axis when the values span more than a factor 3 (losses).
     pub log_y: bool,
     /// The lines.
     pub series: Vec<Series>,
@@ -66,6 +66,14 @@ impl LineChart {
         if x0 == x1 {
             (x0, x1) = (x0 - 0.5, x1 + 0.5);
         }
+        // A log axis is drawn as a linear axis over log10(y), labelled with 10^v: the ticks
+        // then fall at evenly spaced ratios (0.010, 0.016, 0.025, ...) whatever the range,
+        // where a decade-based log axis may show a single label. Over less than a factor 3
+        // a plain linear axis says more.
+        let log = self.log_y && y1 / y0 > 3.0;
+        let map = move |y: f64| if log { y.log10() } else { y };
+        let (lo, hi) = (map(y0), map(y1));
+        let pad = (hi - lo).max(1e-9) * 0.05;
         // The x axis counts epochs: label whole numbers only.
         let x_ticks = ((x1 - x0).round() as usize + 1).clamp(2, 11);
         let whole = |v: &f64| {
@@ -75,53 +83,56 @@ impl LineChart {
                 String::new()
             }
         };
+        let y_value = move |v: &f64| significant(if log { 10f64.powf(*v) } else { *v });
         let mut svg = String::new();
         {
             let root = SVGBackend::with_string(&mut svg, (860, 520)).into_drawing_area();
             let err = |e: DrawingAreaErrorKind<_>| format!("chart {:?}: {e:?}", self.title);
             root.fill(&WHITE).map_err(err)?;
-            let mut builder = ChartBuilder::on(&root);
-            builder
+            let mut chart = ChartBuilder::on(&root)
                 .caption(&self.title, ("sans-serif", 20))
                 .margin(16)
                 .x_label_area_size(48)
-                .y_label_area_size(80);
-            // A log axis labels only decades and a few values between them: over a narrow
-            // range a linear axis says more.
-            if self.log_y && y1 / y0 > 8.0 {
-                let (lo, hi) = (y0 / 1.15, y1 * 1.15);
-                let mut chart = builder
-                    .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
-                    .map_err(err)?;
-                chart
-                    .configure_mesh()
-                    .x_desc(&self.x_label)
-                    .y_desc(&self.y_label)
-                    .x_labels(x_ticks)
-                    .x_label_formatter(&whole)
-                    .y_label_formatter(&|v| format!("{v:.3}"))
-                    .y_labels(8)
-                    .light_line_style(WHITE.mix(0.0))
-                    .draw()
-                    .map_err(err)?;
-                self.draw_lines(&mut chart).map_err(err)?;
-                legend(&mut chart).map_err(err)?;
+                .y_label_area_size(80)
+                .build_cartesian_2d(x0..x1, (lo - pad)..(hi + pad))
+                .map_err(err)?;
+            let y_desc = if log {
+                format!("{} (log scale)", self.y_label)
             } else {
-                let pad = (y1 - y0).max(1e-9) * 0.05;
-                let mut chart = builder
-                    .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
-                    .map_err(err)?;
-                chart
-                    .configure_mesh()
-                    .x_desc(&self.x_label)
-                    .y_desc(&self.y_label)
-                    .x_labels(x_ticks)
-                    .x_label_formatter(&whole)
-                    .draw()
-                    .map_err(err)?;
-                self.draw_lines(&mut chart).map_err(err)?;
-                legend(&mut chart).map_err(err)?;
+                self.y_label.clone()
+            };
+            chart
+                .configure_mesh()
+                .x_desc(&self.x_label)
+                .y_desc(y_desc)
+                .x_labels(x_ticks)
+                .x_label_formatter(&whole)
+                .y_labels(8)
+                .y_label_formatter(&y_value)
+                .draw()
+                .map_err(err)?;
+            for s in &self.series {
+                let colour = TAB10[s.colour % TAB10.len()];
+                let style = colour.stroke_width(2);
+                let points: Vec<(f64, f64)> = s
+                    .points
+                    .iter()
+                    .filter(|(_, y)| y.is_finite() && (!log || *y > 0.0))
+                    .map(|&(x, y)| (x, map(y)))
+                    .collect();
+                let drawn = if s.dashed {
+                    chart.draw_series(DashedLineSeries::new(points, 6, 4, style))
+                } else {
+                    chart.draw_series(LineSeries::new(points, style))
+                }
+                .map_err(err)?;
+                let dashed = s.dashed;
+                drawn.label(&s.label).legend(move |(x, y)| {
+                    let end = if dashed { x + 8 } else { x + 22 };
+                    PathElement::new(vec![(x, y), (end, y)], colour.stroke_width(2))
+                });
             }
+            legend(&mut chart).map_err(err)?;
             root.present().map_err(err)?;
         }
         Ok(svg)
@@ -132,33 +143,15 @@ impl LineChart {
         let svg = self.to_svg()?;
         write_atomic(path, svg.as_bytes())
     }
+}
 
-    fn draw_lines<'a, DB, X, Y>(
-        &self,
-        chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
-    ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>>
-    where
-        DB: DrawingBackend + 'a,
-        X: Ranged<ValueType = f64>,
-        Y: Ranged<ValueType = f64>,
-    {
-        for s in &self.series {
-            let colour = TAB10[s.colour % TAB10.len()];
-            let style = colour.stroke_width(2);
-            let points = s.points.iter().copied().filter(|(_, y)| y.is_finite());
-            let drawn = if s.dashed {
-                chart.draw_series(DashedLineSeries::new(points, 6, 4, style))?
-            } else {
-                chart.draw_series(LineSeries::new(points, style))?
-            };
-            let dashed = s.dashed;
-            drawn.label(&s.label).legend(move |(x, y)| {
-                let end = if dashed { x + 8 } else { x + 22 };
-                PathElement::new(vec![(x, y), (end, y)], colour.stroke_width(2))
-            });
-        }
-        Ok(())
+/// `v` with three significant digits: `0.0123`, `0.150`, `12.3`.
+fn significant(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return format!("{v}");
     }
+    let decimals = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+    format!("{v:.decimals$}")
 }
 
 /// The legend box, top right.
@@ -221,5 +214,8 @@ mod tests {
             ..chart
         };
         assert!(empty.to_svg().is_err());
+        assert_eq!(significant(0.012345), "0.0123");
+        assert_eq!(significant(0.15), "0.150");
+        assert_eq!(significant(12.34), "12.3");
     }
 }

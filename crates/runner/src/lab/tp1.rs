@@ -81,8 +81,8 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     body += &format!(
         "The two one-layer models are the same size: {} parameters and {} multiply-adds per \
          image (the ReLU has neither). The deep one has {} parameters ({} as many) and {} \
-         multiply-adds ({}): its two 128-wide layers cost more than they save by narrowing \
-         the 784-wide ones.\n\n",
+         multiply-adds ({}): its outer layers connect the 784 pixels to 128 units instead of \
+         {latent}, and the inner 128-{latent} layers add little.\n\n",
         thousands(base.total_params as u64),
         thousands(base.mult_adds_per_sample),
         thousands(deep.total_params as u64),
@@ -120,11 +120,11 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         "\nAfter {} the {} reconstructs the test set best (MSE {}), then the {} ({}), \
          then the {} ({}). {}{}\n\n",
         count(lab.settings.epochs, "epoch"),
-        ranked[0].0.title(latent),
+        ranked[0].0.short(latent),
         mse(ranked[0].2),
-        ranked[1].0.title(latent),
+        ranked[1].0.short(latent),
         mse(ranked[1].2),
-        ranked[2].0.title(latent),
+        ranked[2].0.short(latent),
         mse(ranked[2].2),
         relu_remark(&runs),
         still_learning(lab, ranked[2].0),
@@ -137,9 +137,9 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     body += &format!(
         "*Rows, top to bottom: the first test image of each digit; its reconstruction by the {}, \
          the {} and the {}.*\n\n",
-        MODELS[0].title(latent),
-        MODELS[1].title(latent),
-        MODELS[2].title(latent)
+        MODELS[0].short(latent),
+        MODELS[1].short(latent),
+        MODELS[2].short(latent)
     );
     Ok(Section {
         body,
@@ -161,7 +161,7 @@ fn still_learning(lab: &Lab, kind: ModelKind) -> String {
         format!(
             " The {} was still improving at the end ({:.1}% lower test error in the last \
              epoch): more epochs would narrow the gap.",
-            kind.title(lab.settings.latent),
+            kind.short(lab.settings.latent),
             100.0 * drop
         )
     } else {
@@ -174,9 +174,9 @@ fn relu_remark(runs: &[Figures]) -> String {
     let (linear, relu) = (runs[0].2, runs[1].2);
     if relu > linear {
         format!(
-            "The ReLU on the code costs {:.1}% of test error: it zeroes negative code values, \
-             so part of the 64 numbers carry nothing for a given image, while the linear code \
-             uses all of them (a linear code with a sigmoid decoder is close to PCA).",
+            "The ReLU on the code raises the test error by {:.1}%: it zeroes negative code \
+             values, so part of the code carries nothing for a given image, while the linear \
+             code uses all of it (a linear code with a sigmoid decoder is close to PCA).",
             100.0 * (relu / linear - 1.0)
         )
     } else {

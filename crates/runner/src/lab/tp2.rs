@@ -165,14 +165,14 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         .min_by(|a, b| a.test.total_cmp(&b.test))
         .expect("three dense rows");
     body += &format!(
-        "\nThe lowest test error is reached by the {} ({}). At the same code size of 64, the strided \
-         convolutional model reaches {} against {} for the best dense one ({}): {}. The pooling \
-         model, with {:.1}% of the parameters, reaches {}.\n\n",
-        best.kind.title(latent),
+        "\nThe lowest test error is the {}'s ({}). At the same code size of 64, the strided \
+         convolutional model reaches {} against {} for the best dense one, the {}: {}. The \
+         pooling model, with {:.1}% of the parameters, reaches {}.\n\n",
+        best.kind.short(latent),
         mse(best.test),
         mse(conv.test),
         mse(best_dense.test),
-        best_dense.kind.title(latent),
+        best_dense.kind.short(latent),
         if conv.test < best_dense.test {
             format!(
                 "{:.1}% lower, since its weights are shared across positions and see local \
@@ -195,9 +195,9 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     body += &format!("![originals and reconstructions]({grid})\n\n");
     body += &format!(
         "*Rows, top to bottom: originals; reconstructions by the {}, the {} and the {}.*\n\n",
-        ModelKind::Dense2Relu.title(latent),
-        ModelKind::Conv.title(latent),
-        ModelKind::ConvPool.title(latent)
+        ModelKind::Dense2Relu.short(latent),
+        ModelKind::Conv.short(latent),
+        ModelKind::ConvPool.short(latent)
     );
     Ok(Section { body, timings })
 }
