@@ -51,7 +51,7 @@ pub struct Common {
     pub batch_size: usize,
     /// Adam's learning rate.
     #[arg(long, default_value_t = 1e-3, value_parser = learning_rate)]
-    pub lr: f32,
+    pub lr: f64,
     /// Seed of initialisation, shuffling and training noise.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -89,10 +89,10 @@ pub struct LabArgs {
     pub latent: usize,
     /// Exercise 3: standard deviation of the training (and main test) noise.
     #[arg(long, default_value_t = 0.5, value_parser = noise_std)]
-    pub noise: f32,
+    pub noise: f64,
     /// Exercise 3: test noise levels of the PSNR table (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "0.1,0.3,0.5,0.7,0.9", value_parser = noise_std)]
-    pub noise_levels: Vec<f32>,
+    pub noise_levels: Vec<f64>,
     /// Noise flags.
     #[command(flatten)]
     pub noise_flags: NoiseArgs,
@@ -115,7 +115,7 @@ pub struct TrainArgs {
     pub objective: Option<Objective>,
     /// Train as a denoiser: Gaussian noise of this standard deviation on the inputs.
     #[arg(long, value_parser = noise_std)]
-    pub noise: Option<f32>,
+    pub noise: Option<f64>,
     /// Noise flags.
     #[command(flatten)]
     pub noise_flags: NoiseArgs,
@@ -132,16 +132,16 @@ fn positive(s: &str) -> Result<usize, String> {
     }
 }
 
-fn learning_rate(s: &str) -> Result<f32, String> {
-    match s.parse::<f32>() {
+fn learning_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
         Ok(_) => Err("must be a positive finite number".into()),
         Err(_) => Err(format!("{s:?} is not a number")),
     }
 }
 
-fn noise_std(s: &str) -> Result<f32, String> {
-    match s.parse::<f32>() {
+fn noise_std(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         Ok(_) => Err("must be a finite number ≥ 0".into()),
         Err(_) => Err(format!("{s:?} is not a number")),

@@ -36,7 +36,7 @@ const EVAL_BATCH: usize = 500;
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Noise {
     /// Standard deviation of the noise.
-    pub std: f32,
+    pub std: f64,
     /// Whether `x` is clipped to `[0, 1]`.
     pub clip: bool,
 }
@@ -44,7 +44,7 @@ pub struct Noise {
 impl Noise {
     /// `y` plus fresh noise drawn from `rng`.
     pub fn apply(&self, y: &Tensor, rng: &mut Rng) -> Tensor {
-        let n = Tensor::normal(y.shape(), 0.0, self.std, rng);
+        let n = Tensor::normal(y.shape(), 0.0, self.std as f32, rng);
         let x = y.add(&n);
         if self.clip { x.clamp(0.0, 1.0) } else { x }
     }
@@ -96,7 +96,7 @@ pub struct TrainConfig {
     /// Images per step.
     pub batch_size: usize,
     /// Adam's learning rate.
-    pub lr: f32,
+    pub lr: f64,
     /// The training loss.
     pub objective: Objective,
     /// Seed of initialisation, shuffling and training noise.
@@ -252,7 +252,7 @@ pub fn train(
 ) -> Result<Trained, TrainError> {
     let mut r = rng(config.seed);
     let mut model = config.model.build(config.latent, &mut r);
-    let mut opt = Adam::new(config.lr);
+    let mut opt = Adam::new(config.lr as f32);
     let mut history = Vec::new();
     if resume && let Some(ckpt) = checkpoint::read(dir)? {
         config.resumable_from(&ckpt.config).map_err(|diff| {
@@ -276,8 +276,7 @@ pub fn train(
     }
     let summary = Summary::new(&model, &[config.batch_size, 1, 28, 28]);
     write_atomic(&dir.join("summary.txt"), summary.to_string().as_bytes())?;
-    let json = serde_json::to_string_pretty(config).expect("a config serialises");
-    write_atomic(&dir.join("config.json"), json.as_bytes())?;
+    write_atomic(&dir.join("config.json"), config_json(config).as_bytes())?;
 
     let test_x = test_inputs(&splits.test, config.noise);
     let all_test: Vec<usize> = (0..splits.test.len()).collect();
@@ -328,6 +327,19 @@ pub fn train(
         history,
         trained_epochs: (config.epochs + 1).saturating_sub(first_epoch),
     })
+}
+
+/// `config.json`: the run's configuration, and with it the command line that started it and
+/// the number of threads (neither changes the results).
+fn config_json(config: &TrainConfig) -> String {
+    let mut v = serde_json::to_value(config).expect("a config serialises");
+    if let Some(map) = v.as_object_mut() {
+        let args: Vec<String> = std::env::args().collect();
+        map.insert("command".into(), args.into());
+        map.insert("threads".into(), rayon::current_num_threads().into());
+        map.insert("tp_version".into(), env!("CARGO_PKG_VERSION").into());
+    }
+    serde_json::to_string_pretty(&v).expect("a value serialises")
 }
 
 /// One pass over `train` in a fresh shuffled order. `Err(step)` if the loss stops being

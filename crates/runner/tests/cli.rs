@@ -125,6 +125,8 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         assert_eq!(config["seed"], 0, "{run}");
         assert_eq!(config["epochs"], 1, "{run}");
         assert_eq!(config["n_train"], 300, "{run}");
+        assert_eq!(config["threads"], 2, "{run}");
+        assert!(config["command"].to_string().contains("--limit"), "{run}");
         assert!(
             std::fs::read_to_string(dir.join("summary.txt"))
                 .unwrap()

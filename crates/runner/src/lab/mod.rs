@@ -26,7 +26,7 @@ pub struct Settings {
     /// Images per step.
     pub batch_size: usize,
     /// Adam's learning rate.
-    pub lr: f32,
+    pub lr: f64,
     /// Seed of every model's initialisation, shuffling and noise.
     pub seed: u64,
     /// Code size of the dense models.
@@ -36,7 +36,7 @@ pub struct Settings {
     /// Exercise 3's training noise.
     pub noise: Noise,
     /// Exercise 3's test noise levels (standard deviations) for the PSNR table.
-    pub noise_levels: Vec<f32>,
+    pub noise_levels: Vec<f64>,
 }
 
 /// One section of the report.
