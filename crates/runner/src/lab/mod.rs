@@ -39,6 +39,17 @@ pub struct Settings {
     pub noise_levels: Vec<f64>,
 }
 
+/// A model's description table under its name, for the report.
+pub fn model_table(kind: ModelKind, latent: usize, summary: &layers::Summary) -> String {
+    format!(
+        "**{}** (`{}`), for a batch of {}:\n\n{}\n",
+        kind.title(latent),
+        kind.id(),
+        summary.input_shape[0],
+        markdown::summary_table(summary)
+    )
+}
+
 /// One section of the report.
 #[derive(Clone, Debug)]
 pub struct Section {

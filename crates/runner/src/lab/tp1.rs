@@ -4,7 +4,7 @@
 
 use layers::summary::thousands;
 
-use super::markdown::{count, mse, summary_table, table, times};
+use super::markdown::{count, mse, table, times};
 use super::{Lab, Section};
 use crate::quality::psnr;
 use crate::train::TrainError;
@@ -66,13 +66,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
              code, the same with ReLU, and the deep one 784-128-K-128-784 with ReLU (sigmoid \
              output on all). Fill in each model's description table.\n\n";
     for (kind, summary, _, _) in &runs {
-        body += &format!(
-            "**{}** (`{}`), for a batch of {}:\n\n{}\n",
-            kind.title(latent),
-            kind.id(),
-            summary.input_shape[0],
-            summary_table(summary)
-        );
+        body += &super::model_table(*kind, latent, summary);
     }
 
     body += "> Compare their complexity (parameters, and multiply-adds).\n\n";

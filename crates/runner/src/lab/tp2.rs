@@ -4,7 +4,7 @@
 
 use layers::summary::thousands;
 
-use super::markdown::{mse, summary_table, table, times};
+use super::markdown::{mse, table, times};
 use super::{Lab, Section, tp1};
 use crate::quality::psnr;
 use crate::train::TrainError;
@@ -90,13 +90,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     let mut body = String::from("## Exercise 2: convolutional autoencoders\n\n");
     body += "> The convolutional autoencoder: its table.\n\n";
     for (kind, summary) in &summaries {
-        body += &format!(
-            "**{}** (`{}`), for a batch of {}:\n\n{}\n",
-            kind.title(latent),
-            kind.id(),
-            summary.input_shape[0],
-            summary_table(summary)
-        );
+        body += &super::model_table(*kind, latent, summary);
     }
     body += "> Its complexity compared with the dense ones.\n\n";
     body += &format!(
