@@ -1,6 +1,6 @@
 //! What each subcommand does, from parsed flags to files (`main` only parses and exits).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::cli::{Cli, Command, Common, LabArgs, TrainArgs};
@@ -37,7 +37,10 @@ fn pool_size() -> usize {
 /// The data folder of `--data`, or the default one; with a description for the report.
 fn data_source(common: &Common) -> Result<(PathBuf, String), String> {
     match &common.data {
-        Some(dir) if dataset::has_idx_files(dir) => Ok((dir.clone(), format!("{}", dir.display()))),
+        Some(dir) if dataset::has_idx_files(dir) => Ok((
+            dir.clone(),
+            "the MNIST-format folder given with --data".into(),
+        )),
         Some(dir) => Err(format!(
             "{}: no MNIST-format dataset here (need train-images-idx3-ubyte, \
              train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte, each \
@@ -157,7 +160,7 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
     let inputs = &inputs[..count * 784];
     let mut grid = ImageGrid::new(28, 28);
     grid.push_row(inputs);
-    grid.push_row(&train::reconstruct(&mut run.model, inputs));
+    grid.push_row(&run.reconstruct(inputs));
     if noise.is_some() {
         grid.push_row(splits.test.images(&indices).data());
     }
@@ -167,12 +170,8 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         "test MSE {:.5} after {} epochs; {} written (rows: inputs, outputs{})",
         run.test_mse(),
         run.history.len(),
-        shown(&dir),
+        dir.display(),
         if noise.is_some() { ", clean" } else { "" }
     );
     Ok(())
-}
-
-fn shown(p: &Path) -> String {
-    p.display().to_string()
 }

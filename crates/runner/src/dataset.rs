@@ -90,6 +90,12 @@ impl Dataset {
         Tensor::from_vec(&[indices.len(), 1, self.height, self.width], data)
     }
 
+    /// Every image, as one `[len, 1, height, width]` tensor.
+    pub fn all_images(&self) -> Tensor {
+        let all: Vec<usize> = (0..self.len()).collect();
+        self.images(&all)
+    }
+
     /// Keeps the first `count` images (all of them when there are fewer).
     pub fn truncate(&mut self, count: usize) {
         let keep = count.min(self.len());

@@ -7,6 +7,7 @@ use layers::summary::thousands;
 use crate::fsutil::write_atomic;
 use crate::lab::markdown::table;
 use crate::lab::{Lab, Section};
+use crate::train::Objective;
 
 /// The heading of the timings section (everything above it is the same, bit for bit, for
 /// the same seed and data whatever the number of threads).
@@ -21,14 +22,30 @@ pub fn write(
     file: &str,
 ) -> Result<std::path::PathBuf, String> {
     let s = &lab.settings;
+    let mut on_bce: Vec<String> = lab
+        .runs()
+        .iter()
+        .filter(|r| r.config.objective == Objective::Bce)
+        .map(|r| r.config.model.short(r.config.latent))
+        .collect();
+    on_bce.dedup();
+    let objective = if on_bce.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (the {} on the binary cross-entropy, as the course does: with the MSE it \
+             collapses to a black image)",
+            on_bce.join(" and the ")
+        )
+    };
     let mut md = String::from("# Autoencoders on MNIST: the lab's report\n\n");
     md += &format!(
         "Data: {} (`{}`): {} training images, {} test images. Every model: Adam (lr {}, betas \
-         0.9/0.999), batch {}, {}, trained on the mean squared error per pixel (the pooling \
-         convolutional model on the binary cross-entropy, as the course does), PyTorch's \
-         default initialisation, seed {}. Every error reported is the MSE per pixel; test \
-         errors are measured on the whole test set after the last epoch. Written by `tp` from the runs in this folder; each run's folder holds its \
-         `metrics.csv`, `summary.txt`, `config.json` and `model.safetensors`.\n\n",
+         0.9/0.999), batch {}, {}, trained on the mean squared error per pixel{objective}, \
+         PyTorch's default initialisation, seed {}. Every error reported is the MSE per \
+         pixel; test errors are measured on the whole test set after the last epoch. Written \
+         by `tp` from the runs in this folder; each run's folder holds its `metrics.csv`, \
+         `summary.txt`, `config.json` and `model.safetensors`.\n\n",
         lab.splits.description,
         lab.splits.dir.display(),
         thousands(lab.splits.train.len() as u64),
@@ -46,12 +63,12 @@ pub fn write(
     let rows: Vec<Vec<String>> = sections
         .iter()
         .flat_map(|sec| sec.timings.iter())
-        .map(|(name, trained, secs)| {
+        .map(|t| {
             vec![
-                format!("`{name}`"),
-                trained.to_string(),
-                format!("{secs:.2}"),
-                format!("{:.0}", lab.splits.train.len() as f64 / secs),
+                format!("`{}`", t.run),
+                t.epochs_trained.to_string(),
+                format!("{:.2}", t.seconds_per_epoch),
+                format!("{:.0}", lab.splits.train.len() as f64 / t.seconds_per_epoch),
             ]
         })
         .collect();

@@ -73,14 +73,6 @@ impl Objective {
             _ => Objective::Mse,
         }
     }
-
-    /// Its name in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Objective::Mse => "mean squared error",
-            Objective::Bce => "binary cross-entropy",
-        }
-    }
 }
 
 /// Everything that decides a training run's result (saved as `config.json` and in every
@@ -175,6 +167,11 @@ impl Trained {
     pub fn seconds_per_epoch(&self) -> f64 {
         self.history.iter().map(|r| r.seconds).sum::<f64>() / self.history.len().max(1) as f64
     }
+
+    /// The model's outputs for `inputs` (see [`reconstruct`]).
+    pub fn reconstruct(&mut self, inputs: &[f32]) -> Vec<f32> {
+        reconstruct(&mut self.model, inputs)
+    }
 }
 
 /// Why training stopped early.
@@ -197,13 +194,23 @@ impl std::fmt::Display for TrainError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TrainError::Setup(e) => write!(f, "{e}"),
-            TrainError::NonFinite { epoch, step, dir } => write!(
-                f,
-                "the training loss became NaN or infinite at epoch {epoch}, step {step} \
-                 (try a smaller --lr); the last good checkpoint, of epoch {}, is in {}",
-                epoch - 1,
-                checkpoint::dir_of(dir).display()
-            ),
+            TrainError::NonFinite { epoch, step, dir } => {
+                write!(
+                    f,
+                    "the training loss became NaN or infinite at epoch {epoch}, step {step} \
+                     (try a smaller --lr); "
+                )?;
+                if *epoch > 1 {
+                    write!(
+                        f,
+                        "the last good checkpoint, of epoch {}, is in {}",
+                        epoch - 1,
+                        checkpoint::dir_of(dir).display()
+                    )
+                } else {
+                    write!(f, "no epoch had finished, so there is no checkpoint")
+                }
+            }
         }
     }
 }
@@ -219,8 +226,7 @@ impl From<String> for TrainError {
 /// The images the model reads for `targets` when evaluating: the clean images, or the same
 /// images with noise from [`TEST_NOISE_SEED`] (the same for every run).
 pub fn test_inputs(targets: &Dataset, noise: Option<Noise>) -> Vec<f32> {
-    let all: Vec<usize> = (0..targets.len()).collect();
-    let clean = targets.images(&all);
+    let clean = targets.all_images();
     match noise {
         None => clean.into_data(),
         Some(n) => n.apply(&clean, &mut rng(TEST_NOISE_SEED)).into_data(),
@@ -279,32 +285,36 @@ pub fn train(
     write_atomic(&dir.join("config.json"), config_json(config).as_bytes())?;
 
     let test_x = test_inputs(&splits.test, config.noise);
-    let all_test: Vec<usize> = (0..splits.test.len()).collect();
-    let test_y = splits.test.images(&all_test).into_data();
+    let test_y = splits.test.all_images().into_data();
+    let name = dir.file_name().map_or_else(
+        || config.model.id().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let first_epoch = history.len() + 1;
     for epoch in first_epoch..=config.epochs {
-        let record = train_epoch(
+        let label = format!("{name} {epoch}/{}", config.epochs);
+        let (train_loss, seconds) = train_epoch(
             config,
             &mut model,
             &mut opt,
             &mut r,
             &splits.train,
-            epoch,
-            print_tape,
+            &label,
+            print_tape && epoch == 1,
         )
         .map_err(|step| TrainError::NonFinite {
             epoch,
             step,
             dir: dir.to_path_buf(),
         })?;
-        let test_loss = crate::quality::mse(&reconstruct(&mut model, &test_x), &test_y);
         let record = EpochRecord {
-            test_loss,
-            ..record
+            epoch,
+            train_loss,
+            test_loss: crate::quality::mse(&reconstruct(&mut model, &test_x), &test_y),
+            seconds,
         };
         println!(
-            "{:>12} epoch {epoch:>2}/{}: train MSE {:.5}, test MSE {:.5}, {:.2} s ({:.0} img/s)",
-            config.model.id(),
+            "{name:>14} epoch {epoch:>2}/{}: train MSE {:.5}, test MSE {:.5}, {:.2} s ({:.0} img/s)",
             config.epochs,
             record.train_loss,
             record.test_loss,
@@ -342,35 +352,33 @@ fn config_json(config: &TrainConfig) -> String {
     serde_json::to_string_pretty(&v).expect("a value serialises")
 }
 
-/// One pass over `train` in a fresh shuffled order. `Err(step)` if the loss stops being
-/// finite at that 1-based step.
+/// One pass over `train` in a fresh shuffled order; returns the mean training MSE and the
+/// seconds it took, or `Err(step)` if the loss stops being finite at that 1-based step.
+/// `print_tape` prints the tape of the first step.
 fn train_epoch(
     config: &TrainConfig,
     model: &mut Sequential,
     opt: &mut Adam,
     r: &mut Rng,
     train: &Dataset,
-    epoch: usize,
+    label: &str,
     print_tape: bool,
-) -> Result<EpochRecord, usize> {
+) -> Result<(f64, f64), usize> {
     model.train();
     // A fresh order from the identity every epoch, so the order depends only on the
     // generator's position (which a checkpoint saves), not on the previous epoch's order.
     let mut order: Vec<usize> = (0..train.len()).collect();
     order.shuffle(r);
-    let label = format!("{} {epoch}/{}", config.model.id(), config.epochs);
-    let progress = EpochProgress::start(&label, train.len());
+    let progress = EpochProgress::start(label, train.len());
     let start = Instant::now();
-    let mut sum = 0.0f64;
+    let (mut sum, mut seen) = (0.0f64, 0usize);
     for (step, batch) in order.chunks(config.batch_size).enumerate() {
         let target = train.images(batch);
-        let input = match &config.noise {
-            Some(noise) => noise.apply(&target, r),
-            None => target.clone(),
-        };
+        let noisy = config.noise.map(|noise| noise.apply(&target, r));
         let mut g = Graph::new();
-        let x = g.input(input);
         let y_true = g.input(target);
+        // Without noise the input is the target itself: one leaf serves as both.
+        let x = noisy.map_or(y_true, |input| g.input(input));
         let y = model.forward(&mut g, x);
         let loss = match config.objective {
             Objective::Mse => g.mse_loss(y, y_true, Reduction::Mean),
@@ -379,29 +387,22 @@ fn train_epoch(
         if !g.value(loss).item().is_finite() {
             return Err(step + 1);
         }
-        let value = match config.objective {
+        let mse = match config.objective {
             Objective::Mse => g.value(loss).item() as f64,
             Objective::Bce => crate::quality::mse(g.value(y).data(), g.value(y_true).data()),
         };
-        if print_tape && epoch == 1 && step == 0 {
+        if print_tape && step == 0 {
             println!("The tape of one training step:\n{}", g.tape().dump());
         }
         let grads = g.backward(loss);
         opt.step(model, &grads);
-        sum += value * batch.len() as f64;
-        progress.advance(
-            batch.len(),
-            sum / ((step * config.batch_size + batch.len()) as f64),
-        );
+        sum += mse * batch.len() as f64;
+        seen += batch.len();
+        progress.advance(batch.len(), sum / seen as f64);
     }
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
-    Ok(EpochRecord {
-        epoch,
-        train_loss: sum / train.len() as f64,
-        test_loss: f64::NAN,
-        seconds,
-    })
+    Ok((sum / seen as f64, seconds))
 }
 
 /// `metrics.csv`: one line per epoch.

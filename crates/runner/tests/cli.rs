@@ -237,7 +237,7 @@ fn bad_input_is_a_clear_error_and_a_nonzero_exit() {
 }
 
 #[test]
-fn a_diverging_run_stops_with_the_epoch_and_step_and_keeps_its_last_checkpoint() {
+fn a_non_finite_loss_stops_with_the_epoch_and_step_and_keeps_the_last_checkpoint() {
     let out = scratch("nan");
     let base = [
         "train",

@@ -150,8 +150,10 @@ fn significant(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return format!("{v}");
     }
-    let decimals = (2 - v.abs().log10().floor() as i32).max(0) as usize;
-    format!("{v:.decimals$}")
+    // Round to three significant digits first, so 0.09999 counts as 0.100, not 0.0999…
+    let rounded: f64 = format!("{v:.2e}").parse().unwrap_or(v);
+    let decimals = (2 - rounded.abs().log10().floor() as i32).max(0) as usize;
+    format!("{rounded:.decimals$}")
 }
 
 /// The legend box, top right.
@@ -217,5 +219,6 @@ mod tests {
         assert_eq!(significant(0.012345), "0.0123");
         assert_eq!(significant(0.15), "0.150");
         assert_eq!(significant(12.34), "12.3");
+        assert_eq!(significant(0.099_999), "0.100");
     }
 }

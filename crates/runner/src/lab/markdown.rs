@@ -78,7 +78,7 @@ pub fn summary_table(s: &Summary) -> String {
 }
 
 /// An MSE value with five decimals.
-pub fn mse(x: f64) -> String {
+pub fn format_mse(x: f64) -> String {
     format!("{x:.5}")
 }
 

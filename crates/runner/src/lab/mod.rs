@@ -55,8 +55,62 @@ pub fn model_table(kind: ModelKind, latent: usize, summary: &layers::Summary) ->
 pub struct Section {
     /// Markdown, starting with its `##` heading.
     pub body: String,
-    /// Rows of the timings table: run, epochs trained, seconds per epoch.
-    pub timings: Vec<(String, usize, f64)>,
+    /// Rows of the timings table.
+    pub timings: Vec<Timing>,
+}
+
+/// A row of the report's timings table.
+#[derive(Clone, Debug)]
+pub struct Timing {
+    /// The run's folder name (`dense1_none`, `denoise_conv`).
+    pub run: String,
+    /// Epochs this process trained (the others came from a checkpoint).
+    pub epochs_trained: usize,
+    /// Mean wall seconds per epoch.
+    pub seconds_per_epoch: f64,
+}
+
+impl Timing {
+    /// The timings of `run`.
+    pub fn of(run: &Trained) -> Timing {
+        Timing {
+            run: run
+                .dir
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+            epochs_trained: run.trained_epochs,
+            seconds_per_epoch: run.seconds_per_epoch(),
+        }
+    }
+}
+
+/// What a section's text needs of one trained model, copied out so that the lab is free
+/// again for the figures.
+#[derive(Clone, Debug)]
+pub struct ModelFigures {
+    /// The model.
+    pub kind: ModelKind,
+    /// Its summary (parameters, multiply-adds, the description table).
+    pub summary: layers::Summary,
+    /// Values in its code.
+    pub code: usize,
+    /// Test MSE after the last epoch.
+    pub test_mse: f64,
+    /// Its row of the timings table.
+    pub timing: Timing,
+}
+
+impl ModelFigures {
+    /// The figures of `run`.
+    pub fn of(run: &Trained) -> ModelFigures {
+        ModelFigures {
+            kind: run.config.model,
+            summary: run.summary.clone(),
+            code: run.config.model.code_size(run.config.latent),
+            test_mse: run.test_mse(),
+            timing: Timing::of(run),
+        }
+    }
 }
 
 /// The data, the settings and the models trained so far.
@@ -133,9 +187,14 @@ impl Lab {
         self.splits.test.images(&self.samples).into_data()
     }
 
-    /// The model's reconstructions of `inputs`.
-    pub fn reconstruct(run: &mut Trained, inputs: &[f32]) -> Vec<f32> {
-        train::reconstruct(&mut run.model, inputs)
+    /// The sample images picked out of a whole test set's worth of images (`images[i]` for
+    /// each sample `i`), e.g. of noisy inputs or of outputs.
+    pub fn pick_samples(&self, images: &[f32]) -> Vec<f32> {
+        let size = self.splits.test.image_size();
+        self.samples
+            .iter()
+            .flat_map(|&i| images[i * size..(i + 1) * size].iter().copied())
+            .collect()
     }
 
     /// Writes a grid of rows and returns its path relative to the output folder.
@@ -157,6 +216,17 @@ impl Lab {
     pub fn find(&self, exercise: &str, name: &str) -> Option<&Trained> {
         let dir = self.exercise_dir(exercise).join(name);
         self.runs.iter().find(|r| r.dir == dir)
+    }
+
+    /// The run trained for `exercise` under `name`, if any, writable (to run its model).
+    pub fn find_mut(&mut self, exercise: &str, name: &str) -> Option<&mut Trained> {
+        let dir = self.exercise_dir(exercise).join(name);
+        self.runs.iter_mut().find(|r| r.dir == dir)
+    }
+
+    /// Every run trained so far, in training order.
+    pub fn runs(&self) -> &[Trained] {
+        &self.runs
     }
 
     /// Writes the train (dashed) and test (solid) loss curves of the runs `(label,
@@ -199,14 +269,5 @@ impl Lab {
         let file = "losses.svg";
         chart.save(&self.exercise_dir(exercise).join(file))?;
         Ok(format!("{exercise}/{file}"))
-    }
-
-    /// A timings row for a run.
-    pub fn timing(name: &str, run: &Trained) -> (String, usize, f64) {
-        (
-            name.to_string(),
-            run.trained_epochs,
-            run.seconds_per_epoch(),
-        )
     }
 }

@@ -4,10 +4,12 @@
 
 use layers::summary::thousands;
 
-use super::markdown::{count, mse, table, times};
-use super::{Lab, Section};
+use tensor::Tensor;
+
+use super::markdown::{count, format_mse, table, times};
+use super::{Lab, ModelFigures, Section};
 use crate::quality::psnr;
-use crate::train::TrainError;
+use crate::train::{TrainError, Trained};
 use crate::zoo::ModelKind;
 
 /// The exercise's folder name.
@@ -20,34 +22,33 @@ pub const MODELS: [ModelKind; 3] = [
     ModelKind::Dense2Relu,
 ];
 
-/// What the text needs of one model: kind, summary, test MSE, timings row.
-type Figures = (ModelKind, layers::Summary, f64, (String, usize, f64));
+/// How the ReLU code is used on the test set.
+struct CodeUse {
+    /// Share of code values that are exactly zero.
+    zero_share: f64,
+    /// Code units that are zero for every test image.
+    dead_units: usize,
+    /// Code units in all.
+    units: usize,
+}
 
 /// Trains the three dense models (into `<out>/tp1/<model>/`) and returns the section.
 pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
-    for kind in MODELS {
-        lab.ensure(NAME, kind.id(), kind, None)?;
-    }
+    let latent = lab.settings.latent;
     let samples = lab.sample_images();
+    let test_images = lab.splits.test.all_images();
     let mut rows = vec![samples.clone()];
+    let mut runs = Vec::new();
+    let mut relu_code = None;
     for kind in MODELS {
         let run = lab.ensure(NAME, kind.id(), kind, None)?;
-        rows.push(Lab::reconstruct(run, &samples));
+        rows.push(run.reconstruct(&samples));
+        if kind == ModelKind::Dense1Relu {
+            relu_code = Some(code_use(run, &test_images));
+        }
+        runs.push(ModelFigures::of(run));
     }
     let grid = lab.save_grid(NAME, "reconstructions.png", &rows)?;
-
-    // Snapshots of what the text needs, so `lab` is free for the figures.
-    let latent = lab.settings.latent;
-    let mut runs: Vec<Figures> = Vec::new();
-    for kind in MODELS {
-        let run = lab.ensure(NAME, kind.id(), kind, None)?;
-        runs.push((
-            kind,
-            run.summary.clone(),
-            run.test_mse(),
-            Lab::timing(kind.id(), run),
-        ));
-    }
     let keys: Vec<(String, &str, &str)> = MODELS
         .iter()
         .map(|k| (k.title(latent), NAME, k.id()))
@@ -65,13 +66,13 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     body += "> Instantiate the dense autoencoder 784-K-784 with K = 64 without activation on the \
              code, the same with ReLU, and the deep one 784-128-K-128-784 with ReLU (sigmoid \
              output on all). Fill in each model's description table.\n\n";
-    for (kind, summary, _, _) in &runs {
-        body += &super::model_table(*kind, latent, summary);
+    for r in &runs {
+        body += &super::model_table(r.kind, latent, &r.summary);
     }
 
     body += "> Compare their complexity (parameters, and multiply-adds).\n\n";
-    let base = &runs[0].1;
-    let deep = &runs[2].1;
+    let base = &runs[0].summary;
+    let deep = &runs[2].summary;
     body += &format!(
         "The two one-layer models are the same size: {} parameters and {} multiply-adds per \
          image (the ReLU has neither). The deep one has {} parameters ({} as many) and {} \
@@ -88,13 +89,13 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     body += "> Train them. Compare their performance on the test set.\n\n";
     let table_rows: Vec<Vec<String>> = runs
         .iter()
-        .map(|(kind, s, test, _)| {
+        .map(|r| {
             vec![
-                kind.title(latent),
-                thousands(s.total_params as u64),
-                thousands(s.mult_adds_per_sample),
-                mse(*test),
-                format!("{:.2}", psnr(*test)),
+                r.kind.title(latent),
+                thousands(r.summary.total_params as u64),
+                thousands(r.summary.mult_adds_per_sample),
+                format_mse(r.test_mse),
+                format!("{:.2}", psnr(r.test_mse)),
             ]
         })
         .collect();
@@ -108,20 +109,20 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         ],
         &table_rows,
     );
-    let mut ranked: Vec<&Figures> = runs.iter().collect();
-    ranked.sort_by(|a, b| a.2.total_cmp(&b.2));
+    let mut ranked: Vec<&ModelFigures> = runs.iter().collect();
+    ranked.sort_by(|a, b| a.test_mse.total_cmp(&b.test_mse));
     body += &format!(
         "\nAfter {} the {} reconstructs the test set best (MSE {}), then the {} ({}), \
          then the {} ({}). {}{}\n\n",
         count(lab.settings.epochs, "epoch"),
-        ranked[0].0.short(latent),
-        mse(ranked[0].2),
-        ranked[1].0.short(latent),
-        mse(ranked[1].2),
-        ranked[2].0.short(latent),
-        mse(ranked[2].2),
-        relu_remark(&runs),
-        still_learning(lab, ranked[2].0),
+        ranked[0].kind.short(latent),
+        format_mse(ranked[0].test_mse),
+        ranked[1].kind.short(latent),
+        format_mse(ranked[1].test_mse),
+        ranked[2].kind.short(latent),
+        format_mse(ranked[2].test_mse),
+        relu_remark(&runs, relu_code.as_ref()),
+        still_learning(lab, ranked[2].kind),
     );
     body += &format!("![train and test loss per epoch]({chart})\n\n");
     body += "*Loss per epoch: training (dashed, mean over the epoch's batches) and test (solid, \
@@ -137,7 +138,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     );
     Ok(Section {
         body,
-        timings: runs.into_iter().map(|r| r.3).collect(),
+        timings: runs.into_iter().map(|r| r.timing).collect(),
     })
 }
 
@@ -154,7 +155,7 @@ fn still_learning(lab: &Lab, kind: ModelKind) -> String {
     if drop > 0.01 {
         format!(
             " The {} was still improving at the end ({:.1}% lower test error in the last \
-             epoch): more epochs would narrow the gap.",
+             epoch): more epochs would lower it further.",
             kind.short(lab.settings.latent),
             100.0 * drop
         )
@@ -163,21 +164,50 @@ fn still_learning(lab: &Lab, kind: ModelKind) -> String {
     }
 }
 
-/// What the ReLU on the code did, in a sentence, from the test errors.
-fn relu_remark(runs: &[Figures]) -> String {
-    let (linear, relu) = (runs[0].2, runs[1].2);
-    if relu > linear {
+/// What the ReLU on the code did, in a sentence, from the test errors and the code.
+fn relu_remark(runs: &[ModelFigures], code: Option<&CodeUse>) -> String {
+    let (linear, relu) = (runs[0].test_mse, runs[1].test_mse);
+    let change = if relu > linear {
         format!(
-            "The ReLU on the code raises the test error by {:.1}%: it zeroes negative code \
-             values, so part of the code carries nothing for a given image, while the linear \
-             code uses all of it (a linear code with a sigmoid decoder is close to PCA).",
+            "The ReLU on the code raises the test error by {:.1}%",
             100.0 * (relu / linear - 1.0)
         )
     } else {
         format!(
-            "The ReLU on the code lowers the test error by {:.1}%: the non-linearity lets the \
-             code be sparser and the decoder less linear.",
+            "The ReLU on the code lowers the test error by {:.1}%",
             100.0 * (1.0 - relu / linear)
         )
+    };
+    match code {
+        Some(c) => format!(
+            "{change}. On the test set {:.1}% of its code values are exactly zero and {} of its \
+             {} code units are zero for every test image, where the linear code carries a \
+             value in every unit.",
+            100.0 * c.zero_share,
+            c.dead_units,
+            c.units
+        ),
+        None => format!("{change}."),
+    }
+}
+
+/// The ReLU model's code on `images`: how much of it is zero.
+fn code_use(run: &mut Trained, images: &Tensor) -> CodeUse {
+    let encoder = run
+        .model
+        .child_mut("encoder")
+        .expect("every lab model has an encoder");
+    encoder.eval();
+    let code = layers::infer(encoder, images.clone());
+    let units = code.shape()[1];
+    let values = code.data();
+    let zeros = values.iter().filter(|&&v| v == 0.0).count();
+    let dead_units = (0..units)
+        .filter(|&u| values.iter().skip(u).step_by(units).all(|&v| v == 0.0))
+        .count();
+    CodeUse {
+        zero_share: zeros as f64 / values.len() as f64,
+        dead_units,
+        units,
     }
 }

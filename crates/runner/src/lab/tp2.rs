@@ -4,8 +4,8 @@
 
 use layers::summary::thousands;
 
-use super::markdown::{mse, table, times};
-use super::{Lab, Section, tp1};
+use super::markdown::{format_mse, table, times};
+use super::{Lab, ModelFigures, Section, tp1};
 use crate::quality::psnr;
 use crate::train::TrainError;
 use crate::zoo::ModelKind;
@@ -16,64 +16,34 @@ pub const NAME: &str = "tp2";
 /// The models of exercise 2.
 pub const MODELS: [ModelKind; 2] = [ModelKind::Conv, ModelKind::ConvPool];
 
-/// A model's figures for the comparison: kind, parameters, mult-adds, code size, test MSE.
-struct Row {
-    kind: ModelKind,
-    params: usize,
-    mult_adds: u64,
-    code: usize,
-    test: f64,
-}
+/// The models whose reconstructions the figure shows, in its row order.
+const PICTURED: [ModelKind; 3] = [ModelKind::Dense2Relu, ModelKind::Conv, ModelKind::ConvPool];
 
 /// Trains the convolutional models (into `<out>/tp2/<model>/`) and returns the section.
 pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     let latent = lab.settings.latent;
-    let mut rows = Vec::new();
-    let mut timings = Vec::new();
-    let mut summaries = Vec::new();
-    for (exercise, kind) in tp1::MODELS
-        .iter()
-        .map(|k| (tp1::NAME, *k))
-        .chain(MODELS.iter().map(|k| (NAME, *k)))
-    {
-        let run = lab.ensure(exercise, kind.id(), kind, None)?;
-        rows.push(Row {
-            kind,
-            params: run.summary.total_params,
-            mult_adds: run.summary.mult_adds_per_sample,
-            code: kind.code_size(latent),
-            test: run.test_mse(),
-        });
-        if exercise == NAME {
-            timings.push(Lab::timing(kind.id(), run));
-            summaries.push((kind, run.summary.clone()));
-        }
-    }
-
     let samples = lab.sample_images();
     let mut images = vec![samples.clone()];
-    for (exercise, kind) in [
-        (tp1::NAME, ModelKind::Dense2Relu),
-        (NAME, ModelKind::Conv),
-        (NAME, ModelKind::ConvPool),
-    ] {
+    let mut rows = Vec::new();
+    let every = tp1::MODELS
+        .iter()
+        .map(|k| (tp1::NAME, *k))
+        .chain(MODELS.iter().map(|k| (NAME, *k)));
+    for (exercise, kind) in every {
         let run = lab.ensure(exercise, kind.id(), kind, None)?;
-        images.push(Lab::reconstruct(run, &samples));
+        if PICTURED.contains(&kind) {
+            images.push(run.reconstruct(&samples));
+        }
+        rows.push(ModelFigures::of(run));
     }
     let grid = lab.save_grid(NAME, "reconstructions.png", &images)?;
-    let keys: Vec<(String, &str, &str)> = vec![
-        (
-            ModelKind::Dense2Relu.title(latent),
-            tp1::NAME,
-            ModelKind::Dense2Relu.id(),
-        ),
-        (ModelKind::Conv.title(latent), NAME, ModelKind::Conv.id()),
-        (
-            ModelKind::ConvPool.title(latent),
-            NAME,
-            ModelKind::ConvPool.id(),
-        ),
-    ];
+    let keys: Vec<(String, &str, &str)> = PICTURED
+        .iter()
+        .map(|k| {
+            let exercise = if MODELS.contains(k) { NAME } else { tp1::NAME };
+            (k.title(latent), exercise, k.id())
+        })
+        .collect();
     let chart = lab.save_loss_chart(
         NAME,
         &format!(
@@ -89,38 +59,44 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
 
     let mut body = String::from("## Exercise 2: convolutional autoencoders\n\n");
     body += "> The convolutional autoencoder: its table.\n\n";
-    for (kind, summary) in &summaries {
-        body += &super::model_table(*kind, latent, summary);
+    for r in rows.iter().filter(|r| MODELS.contains(&r.kind)) {
+        body += &super::model_table(r.kind, latent, &r.summary);
     }
     body += "> Its complexity compared with the dense ones.\n\n";
     body += &format!(
         "The strided convolutional model has {} parameters, {} those of the one-layer dense \
          models and {} those of the deep one, but {} multiply-adds per image: {} the \
-         one-layer models' and {} the deep one's, because each 3×3 kernel is applied at every \
+         one-layer models' and {} the deep one's, because each kernel is applied at every output \
          position of the image. The pooling model has only {} parameters ({:.1}% of the strided \
          one) for {} multiply-adds.\n\n",
-        thousands(conv.params as u64),
-        times(conv.params as f64 / d1.params as f64),
-        times(conv.params as f64 / d2.params as f64),
-        thousands(conv.mult_adds),
-        times(conv.mult_adds as f64 / d1.mult_adds as f64),
-        times(conv.mult_adds as f64 / d2.mult_adds as f64),
-        thousands(pool.params as u64),
-        100.0 * pool.params as f64 / conv.params as f64,
-        thousands(pool.mult_adds),
+        thousands(conv.summary.total_params as u64),
+        times(conv.summary.total_params as f64 / d1.summary.total_params as f64),
+        times(conv.summary.total_params as f64 / d2.summary.total_params as f64),
+        thousands(conv.summary.mult_adds_per_sample),
+        times(conv.summary.mult_adds_per_sample as f64 / d1.summary.mult_adds_per_sample as f64),
+        times(conv.summary.mult_adds_per_sample as f64 / d2.summary.mult_adds_per_sample as f64),
+        thousands(pool.summary.total_params as u64),
+        100.0 * pool.summary.total_params as f64 / conv.summary.total_params as f64,
+        thousands(pool.summary.mult_adds_per_sample),
     );
     body += "> The size of its code (64) compared with theirs.\n\n";
     body += &format!(
-        "The strided model's code is 64×1×1 = {} values, the same as the dense models' K = \
-         {latent}, so the comparison below is at equal compression ({:.1}× fewer numbers than \
-         the 784 pixels). The pooling model keeps 8×4×4 = {} values, {} as many: it compresses \
+        "The strided model's code is 64×1×1 = {} values {}, {:.1}× fewer numbers than the 784 \
+         pixels. The pooling model keeps 8×4×4 = {} values, {} as many: it compresses \
          less, {}.\n\n",
         conv.code,
+        if latent == conv.code {
+            format!(
+                "like the dense models' K = {latent}, so the comparison below is at equal compression"
+            )
+        } else {
+            format!("against the dense models' K = {latent}")
+        },
         784.0 / conv.code as f64,
         pool.code,
         times(pool.code as f64 / conv.code as f64),
-        if pool.test < conv.test {
-            "and its lower test error below owes something to that"
+        if pool.test_mse < conv.test_mse {
+            "and its test error is below the strided model's"
         } else {
             "yet with so few parameters it does not reach the strided model's test error"
         },
@@ -131,11 +107,11 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         .map(|r| {
             vec![
                 format!("{} (`{}`)", r.kind.title(latent), r.kind.id()),
-                thousands(r.params as u64),
-                thousands(r.mult_adds),
+                thousands(r.summary.total_params as u64),
+                thousands(r.summary.mult_adds_per_sample),
                 r.code.to_string(),
-                mse(r.test),
-                format!("{:.2}", psnr(r.test)),
+                format_mse(r.test_mse),
+                format!("{:.2}", psnr(r.test_mse)),
             ]
         })
         .collect();
@@ -152,36 +128,36 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     );
     let best = rows
         .iter()
-        .min_by(|a, b| a.test.total_cmp(&b.test))
+        .min_by(|a, b| a.test_mse.total_cmp(&b.test_mse))
         .expect("five rows");
     let best_dense = rows[..3]
         .iter()
-        .min_by(|a, b| a.test.total_cmp(&b.test))
+        .min_by(|a, b| a.test_mse.total_cmp(&b.test_mse))
         .expect("three dense rows");
     body += &format!(
-        "\nThe lowest test error is the {}'s ({}). At the same code size of 64, the strided \
+        "\nThe lowest test error is the {}'s ({}). With a code of {} values, the strided \
          convolutional model reaches {} against {} for the best dense one, the {}: {}. The \
          pooling model, with {:.1}% of the parameters, reaches {}.\n\n",
         best.kind.short(latent),
-        mse(best.test),
-        mse(conv.test),
-        mse(best_dense.test),
+        format_mse(best.test_mse),
+        conv.code,
+        format_mse(conv.test_mse),
+        format_mse(best_dense.test_mse),
         best_dense.kind.short(latent),
-        if conv.test < best_dense.test {
+        if conv.test_mse < best_dense.test_mse {
             format!(
                 "{:.1}% lower, since its weights are shared across positions and see local \
                  neighbourhoods",
-                100.0 * (1.0 - conv.test / best_dense.test)
+                100.0 * (1.0 - conv.test_mse / best_dense.test_mse)
             )
         } else {
             format!(
-                "{:.1}% higher after these epochs: its larger compute per parameter needs more \
-                 passes to pay off",
-                100.0 * (conv.test / best_dense.test - 1.0)
+                "{:.1}% higher after these epochs",
+                100.0 * (conv.test_mse / best_dense.test_mse - 1.0)
             )
         },
-        100.0 * pool.params as f64 / conv.params as f64,
-        mse(pool.test),
+        100.0 * pool.summary.total_params as f64 / conv.summary.total_params as f64,
+        format_mse(pool.test_mse),
     );
     body += &format!("![train and test loss per epoch]({chart})\n\n");
     body += "*Loss per epoch: training (dashed) and test (solid).*\n\n";
@@ -193,5 +169,10 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         ModelKind::Conv.short(latent),
         ModelKind::ConvPool.short(latent)
     );
+    let timings = rows
+        .into_iter()
+        .filter(|r| MODELS.contains(&r.kind))
+        .map(|r| r.timing)
+        .collect();
     Ok(Section { body, timings })
 }

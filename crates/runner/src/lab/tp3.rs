@@ -5,7 +5,7 @@
 use layers::summary::thousands;
 
 use super::markdown::{count, table};
-use super::{Lab, Section, tp2};
+use super::{Lab, Section, Timing, tp2};
 use crate::quality::{Similarity, similarity};
 use crate::train::{self, Noise, TrainError};
 use crate::zoo::ModelKind;
@@ -19,14 +19,11 @@ pub const RUN: &str = "denoise_conv";
 /// Trains the denoising autoencoder and returns the section.
 pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     let noise = lab.settings.noise;
-    let test_clean = {
-        let all: Vec<usize> = (0..lab.splits.test.len()).collect();
-        lab.splits.test.images(&all).into_data()
-    };
+    let test_clean = lab.splits.test.all_images().into_data();
     let test_noisy = train::test_inputs(&lab.splits.test, Some(noise));
     let run = lab.ensure(NAME, RUN, ModelKind::Conv, Some(noise))?;
-    let timings = vec![Lab::timing(RUN, run)];
-    let denoised = Lab::reconstruct(run, &test_noisy);
+    let timings = vec![Timing::of(run)];
+    let denoised = run.reconstruct(&test_noisy);
     let noisy_vs_clean = similarity(&test_noisy, &test_clean, 28, 28);
     let denoised_vs_clean = similarity(&denoised, &test_clean, 28, 28);
 
@@ -38,8 +35,8 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             clip: noise.clip,
         };
         let noisy = train::test_inputs(&lab.splits.test, Some(level));
-        let run = lab.ensure(NAME, RUN, ModelKind::Conv, Some(noise))?;
-        let out = Lab::reconstruct(run, &noisy);
+        let run = lab.find_mut(NAME, RUN).expect("trained above");
+        let out = run.reconstruct(&noisy);
         levels.push((
             std,
             similarity(&noisy, &test_clean, 28, 28),
@@ -47,31 +44,16 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         ));
     }
     // The plain autoencoder of exercise 2, trained on clean images, when it ran here.
-    let plain = match lab.find(tp2::NAME, ModelKind::Conv.id()) {
-        Some(_) => {
-            let run = lab.ensure(tp2::NAME, ModelKind::Conv.id(), ModelKind::Conv, None)?;
-            Some(similarity(
-                &Lab::reconstruct(run, &test_noisy),
-                &test_clean,
-                28,
-                28,
-            ))
-        }
-        None => None,
-    };
+    let plain = lab
+        .find_mut(tp2::NAME, ModelKind::Conv.id())
+        .map(|run| similarity(&run.reconstruct(&test_noisy), &test_clean, 28, 28));
 
-    let size = 28 * 28;
-    let pick = |images: &[f32]| -> Vec<f32> {
-        lab.samples
-            .iter()
-            .flat_map(|&i| images[i * size..(i + 1) * size].iter().copied())
-            .collect()
-    };
-    let grid = lab.save_grid(
-        NAME,
-        "denoising.png",
-        &[pick(&test_noisy), pick(&denoised), pick(&test_clean)],
-    )?;
+    let rows = [
+        lab.pick_samples(&test_noisy),
+        lab.pick_samples(&denoised),
+        lab.pick_samples(&test_clean),
+    ];
+    let grid = lab.save_grid(NAME, "denoising.png", &rows)?;
     let chart = lab.save_loss_chart(
         NAME,
         &format!(
