@@ -56,7 +56,11 @@ fetch-mnist:
     while read -r file md5; do
         [ -f "datasets/mnist/$file" ] || curl -fL --retry 3 -o "datasets/mnist/$file.part" "$mirror/$file"
         [ -f "datasets/mnist/$file.part" ] && mv "datasets/mnist/$file.part" "datasets/mnist/$file"
-        echo "$md5  datasets/mnist/$file" | md5sum -c -
+        if ! echo "$md5  datasets/mnist/$file" | md5sum -c --quiet -; then
+            rm -f "datasets/mnist/$file"
+            echo "datasets/mnist/$file: MD5 mismatch, removed (try another MNIST_MIRROR)" >&2
+            exit 1
+        fi
     done <<'LIST'
     train-images-idx3-ubyte.gz f68b3c2dcbeaaa9fbdd348bbdeb94873
     train-labels-idx1-ubyte.gz d53e105ee54ea40749a09fcbcd1e9432

@@ -477,6 +477,20 @@ mod tests {
         }
         let file = |d: &Path| std::fs::read(d.join("model.safetensors")).unwrap();
         assert!(file(&straight) == file(&resumed));
+        // Only the last epoch's checkpoint files remain.
+        let mut kept: Vec<String> = std::fs::read_dir(checkpoint::dir_of(&resumed))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            [
+                "checkpoint.json",
+                "model-epoch3.safetensors",
+                "optimizer-epoch3.safetensors"
+            ]
+        );
         // A finished run resumes to itself without training.
         let c = train(&config(3), &splits, &resumed, true, false).unwrap();
         assert_eq!(c.trained_epochs, 0);
