@@ -10,13 +10,11 @@
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use tensor::Tensor;
 use tensor::gradcheck::{assert_close, random_tensor};
 use tensor::kernels::conv_reference::{conv_transpose2d_direct, conv2d_direct};
 use tensor::kernels::im2col::Geometry;
-use tensor::ops::conv_transpose2d;
-use tensor::ops::conv_transpose2d::ConvTranspose2dSpec;
-use tensor::ops::conv2d::{self, Conv2dSpec};
+use tensor::ops::{conv_transpose2d, conv2d};
+use tensor::{Conv2dSpec, ConvTranspose2dSpec, Tensor};
 
 const BATCH: usize = 64;
 
@@ -115,9 +113,9 @@ fn bench_conv(crit: &mut Criterion) {
         let (conv_spec, t_spec) = (Conv2dSpec::new(s, p), ConvTranspose2dSpec::new(s, p, op));
         let forward = |x: &Tensor| {
             if transposed {
-                conv_transpose2d::forward(x, &w, Some(&b), &t_spec)
+                conv_transpose2d::conv_transpose2d(x, &w, Some(&b), &t_spec)
             } else {
-                conv2d::forward(x, &w, Some(&b), &conv_spec)
+                conv2d::conv2d(x, &w, Some(&b), &conv_spec)
             }
         };
         // Check once against the direct loops before timing.
@@ -147,15 +145,22 @@ fn bench_conv(crit: &mut Criterion) {
                     Tensor::zeros(b.shape()),
                 );
                 if transposed {
-                    // As the tape does: both gradients from one unfolding of dy.
-                    conv_transpose2d::backward_input_and_weight(
-                        &x, &w, &t_spec, &dy, &mut dx, &mut dw,
+                    // As the tape does: all three gradients from one call, dx and dw from one
+                    // unfolding of dy.
+                    conv_transpose2d::conv_transpose2d_backward(
+                        &x,
+                        &w,
+                        &t_spec,
+                        &dy,
+                        Some(&mut dx),
+                        Some(&mut dw),
+                        Some(&mut db),
                     );
                 } else {
-                    conv2d::backward_input(&w, &conv_spec, &dy, &mut dx);
-                    conv2d::backward_weight(&x, &conv_spec, &dy, &mut dw);
+                    conv2d::conv2d_backward_input(&w, &conv_spec, &dy, &mut dx);
+                    conv2d::conv2d_backward_weight(&x, &conv_spec, &dy, &mut dw);
+                    conv2d::conv2d_backward_bias(&dy, &mut db);
                 }
-                conv2d::backward_bias(&dy, &mut db);
                 (y, dx, dw, db)
             })
         });

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Weights cross between this engine and PyTorch, both ways, with identical outputs.
 
-Needs torch and safetensors (e.g. the venv of ../shared/peers/pytorch/setup.sh plus
-`pip install safetensors`); not part of `cargo test`, which must run without Python.
+Needs torch and safetensors (`tests/requirements.txt`); not part of `cargo test`, which must
+run without Python. From the repository root:
 
-    python tests/interop/pytorch_roundtrip.py      # from the repository root
+    python3 -m venv .venv && .venv/bin/pip install -r tests/requirements.txt
+    .venv/bin/python tests/interop/pytorch_roundtrip.py
 """
 import os
 import subprocess

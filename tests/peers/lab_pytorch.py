@@ -4,7 +4,9 @@ convolutional autoencoder (4,385 parameters), trained like tp5.py trains the oth
 1e-3, batch 64, PyTorch default init) but on the binary cross-entropy, as the course trains it
 (with the MSE it collapses to an all-black output in both engines: `--loss mse`), so `tp all`'s test MSE can be compared.
 
-  /tmp/peers-venv/bin/python tests/peers/lab_pytorch.py --data datasets/mnist-sample --epochs 10
+  python tests/peers/lab_pytorch.py --data datasets/mnist-sample --epochs 10
+
+(torch and numpy: `tests/requirements.txt`; `just peers` runs it in ../shared's venv.)
 
 Prints one JSON line: parameters, seconds per epoch, test MSE.
 """

@@ -1,8 +1,7 @@
 //! Convolution layers: [`Conv2d`] and [`ConvTranspose2d`].
 
-use tensor::ops::conv_transpose2d::{self, ConvTranspose2dSpec};
-use tensor::ops::conv2d::{self, Conv2dSpec};
-use tensor::{Rng, Var};
+use tensor::ops::{conv_transpose2d, conv2d};
+use tensor::{Conv2dSpec, ConvTranspose2dSpec, Rng, Var};
 
 use crate::graph::Graph;
 use crate::init;
@@ -117,8 +116,8 @@ impl Conv2d {
 impl Module for Conv2d {
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
         check_input("Conv2d", g.shape(x), self.dims().1);
-        let w = g.param("weight", &self.weight);
-        let b = self.bias.as_ref().map(|b| g.param("bias", b));
+        let w = g.param(&self.weight);
+        let b = self.bias.as_ref().map(|b| g.param(b));
         g.conv2d(x, w, b, self.spec)
     }
 
@@ -239,8 +238,8 @@ impl ConvTranspose2d {
 impl Module for ConvTranspose2d {
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
         check_input("ConvTranspose2d", g.shape(x), self.dims().0);
-        let w = g.param("weight", &self.weight);
-        let b = self.bias.as_ref().map(|b| g.param("bias", b));
+        let w = g.param(&self.weight);
+        let b = self.bias.as_ref().map(|b| g.param(b));
         g.conv_transpose2d(x, w, b, self.spec)
     }
 

@@ -1,4 +1,4 @@
-//! The error of reading or writing a checkpoint.
+//! The errors of reading or writing a checkpoint, and of an optimizer step.
 
 use std::fmt;
 use std::io;
@@ -129,3 +129,56 @@ impl std::error::Error for CheckpointError {
         }
     }
 }
+
+/// Why an optimizer step was refused. Nothing is updated when a step fails.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StepError {
+    /// Trainable parameters without a gradient in the step's gradients: the loss does not
+    /// depend on them, or the forward pass never put them on this step's tape.
+    MissingGradients {
+        /// The optimizer's class name.
+        optimizer: &'static str,
+        /// The parameters, by name, in visiting order.
+        parameters: Vec<String>,
+    },
+    /// A gradient whose shape differs from its parameter's.
+    Shape {
+        /// The optimizer's class name.
+        optimizer: &'static str,
+        /// The parameter's name.
+        parameter: String,
+        /// The gradient's shape.
+        gradient: Vec<usize>,
+        /// The parameter's shape.
+        expected: Vec<usize>,
+    },
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StepError::MissingGradients {
+                optimizer,
+                parameters,
+            } => write!(
+                f,
+                "{optimizer}: no gradient for trainable {}: the loss does not use {} on this \
+                 step's tape. Freeze what should not learn in this step (set_trainable(false)), \
+                 or step only the module that does.",
+                parameters.join(", "),
+                if parameters.len() == 1 { "it" } else { "them" }
+            ),
+            StepError::Shape {
+                optimizer,
+                parameter,
+                gradient,
+                expected,
+            } => write!(
+                f,
+                "{optimizer}: the gradient of {parameter} has shape {gradient:?}, the parameter {expected:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StepError {}

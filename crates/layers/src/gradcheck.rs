@@ -1,17 +1,17 @@
 //! Finite-difference checks of a whole module: the gradient of its input and of every
-//! trainable parameter, by name.
+//! trainable parameter.
 //!
 //! As in [`tensor::gradcheck`]: with a fixed random `r` shaped like the output,
 //! `L = Σ r ⊙ module(x)` (in f64), and each element's `∂L/∂θ` from the tape is compared with
 //! `(L(θ + ε) − L(θ − ε)) / 2ε`. Parameters are perturbed in place through
-//! [`Module::visit_mut`], so this checks the names too: a parameter registered under a name
-//! other than the one `visit` gives shows up as a zero gradient. The module must be
-//! deterministic across forwards (Dropout in training mode is not).
+//! [`Module::visit_mut`], so this also checks that `forward` puts on the tape the parameters
+//! `visit` lists: one it uses as a copy (a constant) instead shows up as a zero gradient. The
+//! module must be deterministic across forwards (Dropout in training mode is not).
 
 use std::fmt::Write as _;
 
-use tensor::gradcheck::GradCheck;
-use tensor::{Tensor, rng};
+use tensor::gradcheck::{GradCheck, excess_over_tolerance};
+use tensor::{ParamId, Tensor, rng};
 
 use crate::graph::Graph;
 use crate::module::Module;
@@ -52,33 +52,25 @@ pub fn check_module(
 ) -> Result<(), String> {
     // Analytic: L = Σ r ⊙ y on the tape, one backward pass.
     let mut g = Graph::new();
-    let xv = g.leaf(x.clone());
+    let xv = g.input_with_grad(x.clone());
     let y = module.forward(&mut g, xv);
     let r = Tensor::normal(g.shape(y), 0.0, 1.0, &mut rng(settings.seed));
     let rv = g.input(r.clone());
     let ry = g.mul(y, rv);
     let loss = g.sum_all(ry);
-    let raw = g.tape().backward(loss);
-    let analytic_of = |var| raw.get(var).cloned();
+    let grads = g.backward(loss);
+    let or_zeros = |grad: Option<&Tensor>, shape: &[usize]| {
+        grad.cloned().unwrap_or_else(|| Tensor::zeros(shape))
+    };
 
-    let mut checks: Vec<(String, Tensor)> = vec![(
-        "input".into(),
-        analytic_of(xv).unwrap_or_else(|| Tensor::zeros(x.shape())),
-    )];
-    let mut names = Vec::new();
+    let mut checks: Vec<(String, Tensor)> =
+        vec![("input".into(), or_zeros(grads.get(xv), x.shape()))];
     module.visit("", &mut |n, p| {
         if p.is_trainable() {
-            names.push((n.to_string(), p.value.shape().to_vec()));
+            let id: ParamId = p.id();
+            checks.push((n.to_string(), or_zeros(grads.param(id), p.value.shape())));
         }
     });
-    for (n, shape) in &names {
-        let grad = g
-            .bindings()
-            .get(n)
-            .and_then(|&v| analytic_of(v))
-            .unwrap_or_else(|| Tensor::zeros(shape));
-        checks.push((n.clone(), grad));
-    }
 
     let eps = settings.eps;
     let mut report = String::new();
@@ -101,8 +93,7 @@ pub fn check_module(
             };
             let numeric = (plus - minus) / (2.0 * eps as f64);
             let a = analytic.data()[j] as f64;
-            let tol = settings.atol + settings.rtol * a.abs().max(numeric.abs());
-            let excess = (a - numeric).abs() - tol;
+            let excess = excess_over_tolerance(a, numeric, settings.atol, settings.rtol);
             if excess > 0.0 && worst.is_none_or(|w| excess > w.3) {
                 worst = Some((j, a, numeric, excess));
             }
@@ -139,12 +130,12 @@ mod tests {
     use crate::parameter::Parameter;
     use tensor::Var;
 
-    /// A linear layer whose forward registers its weight under the wrong name.
-    struct Misnamed(Linear);
+    /// A linear layer whose forward uses a copy of its weight instead of the parameter.
+    struct Detached(Linear);
 
-    impl Module for Misnamed {
+    impl Module for Detached {
         fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
-            let w = g.param("w", &self.0.weight);
+            let w = g.input(self.0.weight.value.clone());
             g.matmul_t(x, w, tensor::Transpose { a: false, b: true })
         }
         fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
@@ -157,15 +148,26 @@ mod tests {
             input.to_vec()
         }
         fn type_name(&self) -> String {
-            "Misnamed".into()
+            "Detached".into()
         }
     }
 
     #[test]
-    fn a_parameter_registered_under_the_wrong_name_fails() {
-        let mut m = Misnamed(Linear::new(3, 2, &mut rng(0)));
+    fn a_parameter_used_as_a_copy_fails() {
+        let mut m = Detached(Linear::new(3, 2, &mut rng(0)));
         let x = tensor::gradcheck::random_tensor(&[2, 3], 1);
-        let report = check_module("misnamed", &mut m, &x, GradCheck::default()).unwrap_err();
+        let report = check_module("detached", &mut m, &x, GradCheck::default()).unwrap_err();
+        assert!(report.contains("gradient of weight"), "{report}");
+    }
+
+    #[test]
+    fn a_nan_input_fails() {
+        // A NaN in the input makes the tape's gradients NaN: the check must say so, where a
+        // comparison `excess > 0` alone is false for NaN and would pass.
+        let mut m = Linear::new(3, 2, &mut rng(0));
+        let mut x = tensor::gradcheck::random_tensor(&[2, 3], 1);
+        x.data_mut()[0] = f32::NAN;
+        let report = check_module("nan", &mut m, &x, GradCheck::default()).unwrap_err();
         assert!(report.contains("gradient of weight"), "{report}");
     }
 }

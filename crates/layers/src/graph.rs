@@ -1,120 +1,75 @@
-//! A [`Graph`]: one forward pass on a fresh [`Tape`], plus which leaf holds which parameter.
+//! A [`Graph`]: one forward pass on a fresh [`Tape`], with the layers' parameters on it.
 //!
-//! Parameters live in the layers. During `forward`, each layer calls [`Graph::param`] with
-//! its parameter's local name (`"weight"`); the graph prefixes it with the scopes opened by
-//! the containers above ([`Graph::scoped`]: `"encoder"`, then `"0"`), copies the value onto
-//! the tape as a leaf and remembers `"encoder.0.weight" → Var`. After the loss,
-//! [`Graph::backward`] returns the gradients keyed by those same names, which is what an
-//! optimizer walking `visit_mut` sees. The graph is thrown away after every step.
+//! Parameters live in the layers. During `forward`, each layer calls [`Graph::param`] with its
+//! [`Parameter`]; the graph copies the value onto the tape as a leaf, bound to the
+//! parameter's id ([`tensor::ParamId`]). After the loss, [`Tape::backward`] returns the
+//! step's [`Gradients`], in which an optimizer finds each parameter's gradient by that id.
+//! Names (`"encoder.0.weight"`) play no part here: they are for files and the summary. The
+//! graph is thrown away after every step.
 
-use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
 
 use tensor::{Tape, Tensor, Var};
 
 use crate::parameter::Parameter;
 
-/// A tape plus the parameter bindings made while recording on it. Derefs to [`Tape`], so
-/// every tape op (`g.relu(x)`, `g.mse_loss(..)`) is available on it directly.
+/// A tape that knows about [`Parameter`]s. Derefs to [`Tape`], so every tape op
+/// (`g.relu(x)`, `g.mse_loss(..)`, `g.backward(loss)`) is available on it directly.
 ///
 /// ```
 /// # use layers::{Graph, Linear, Module};
 /// # use tensor::{rng, Tensor};
 /// let mut model = Linear::new(3, 2, &mut rng(0));
 /// let mut g = Graph::new();
-/// let x = g.input(Tensor::ones(&[4, 3]));
+/// // An input whose gradient is wanted (a saliency map, a contractive penalty).
+/// let x = g.input_with_grad(Tensor::ones(&[4, 3]));
 /// let y = model.forward(&mut g, x);
 /// let loss = g.mean_all(y);
 /// let grads = g.backward(loss);
-/// assert_eq!(grads.get("weight").unwrap().shape(), &[2, 3]);
-/// assert_eq!(grads.get("bias").unwrap().shape(), &[2]);
+/// assert_eq!(grads.param(model.weight.id()).unwrap().shape(), &[2, 3]);
+/// assert_eq!(grads.get(x).unwrap().shape(), &[4, 3]);
 /// ```
 #[derive(Debug, Default)]
 pub struct Graph {
     tape: Tape,
-    scope: String,
-    bindings: HashMap<String, Var>,
 }
 
 impl Graph {
-    /// A graph that records for a backward pass (training).
+    /// A graph that records for a backward pass (training); the same as `Graph::default()`.
     pub fn new() -> Graph {
-        Graph {
-            tape: Tape::new(),
-            ..Graph::default()
-        }
+        Graph { tape: Tape::new() }
     }
 
     /// A graph that records nothing (evaluation): values only, no gradients.
     pub fn no_grad() -> Graph {
         Graph {
             tape: Tape::no_grad(),
-            ..Graph::default()
         }
     }
 
-    /// Puts data (a batch, a target) on the tape as a constant.
+    /// Puts data (a batch, a target) on the tape as a constant: no gradient flows to it.
     pub fn input(&mut self, x: Tensor) -> Var {
         self.tape.constant(x)
     }
 
-    /// The leaf for parameter `name` (local to the current scope), copying its value onto the
-    /// tape the first time it is asked for; later calls with the same name return the same
-    /// leaf, so a shared parameter gets the sum of its gradients. A frozen parameter, or any
-    /// parameter on a [`Graph::no_grad`] graph, becomes a constant.
-    pub fn param(&mut self, name: &str, p: &Parameter) -> Var {
-        let full = self.full_name(name);
-        if let Some(&v) = self.bindings.get(&full) {
-            return v;
-        }
-        let v = if p.is_trainable() {
-            self.tape.leaf(p.value.clone())
-        } else {
-            self.tape.constant(p.value.clone())
-        };
-        self.bindings.insert(full, v);
-        v
+    /// Puts data on the tape as a leaf, so that the backward pass returns the gradient with
+    /// respect to it too (`grads.get(x)`): for a Jacobian penalty, a saliency picture, an
+    /// adversarial input.
+    pub fn input_with_grad(&mut self, x: Tensor) -> Var {
+        self.tape.leaf(x)
     }
 
-    /// Runs `f` with `name` appended to the scope, so that parameters registered inside are
-    /// named `scope.name.param`. Containers call this around each child.
-    pub fn scoped<R>(&mut self, name: &str, f: impl FnOnce(&mut Graph) -> R) -> R {
-        let saved = self.scope.len();
-        if !self.scope.is_empty() {
-            self.scope.push('.');
-        }
-        self.scope.push_str(name);
-        let out = f(self);
-        self.scope.truncate(saved);
-        out
-    }
-
-    /// `name` prefixed by the current scope.
-    fn full_name(&self, name: &str) -> String {
-        crate::module::join(&self.scope, name)
-    }
-
-    /// The parameters registered so far, by full name.
-    pub fn bindings(&self) -> &HashMap<String, Var> {
-        &self.bindings
+    /// The node of parameter `p`, copying its value onto the tape the first time it is asked
+    /// for; later calls return the same node, so a shared parameter gets the sum of its
+    /// gradients. A frozen parameter, or any parameter on a [`Graph::no_grad`] graph, becomes
+    /// a constant.
+    pub fn param(&mut self, p: &Parameter) -> Var {
+        self.tape.param(p.id(), &p.value, p.is_trainable())
     }
 
     /// The tape.
     pub fn tape(&self) -> &Tape {
         &self.tape
-    }
-
-    /// Backpropagates from the one-element `loss` and returns the gradient of every
-    /// parameter the loss depends on, by full name. Gradients are moved out of the tape's
-    /// result, not copied.
-    pub fn backward(&self, loss: Var) -> Grads {
-        let mut grads = self.tape.backward(loss);
-        let by_name = self
-            .bindings
-            .iter()
-            .filter_map(|(name, &v)| grads.take(v).map(|g| (name.clone(), g)))
-            .collect();
-        Grads { by_name }
     }
 }
 
@@ -131,87 +86,44 @@ impl DerefMut for Graph {
     }
 }
 
-/// Gradients keyed by full parameter name (`"encoder.0.weight"`).
-#[derive(Debug, Default, Clone)]
-pub struct Grads {
-    by_name: HashMap<String, Tensor>,
-}
-
-impl Grads {
-    /// The gradient of parameter `name`, if the loss depends on it.
-    pub fn get(&self, name: &str) -> Option<&Tensor> {
-        self.by_name.get(name)
-    }
-
-    /// Sets (or replaces) a gradient; useful for tests and gradient clipping.
-    pub fn insert(&mut self, name: &str, grad: Tensor) {
-        self.by_name.insert(name.to_string(), grad);
-    }
-
-    /// How many parameters have a gradient.
-    pub fn len(&self) -> usize {
-        self.by_name.len()
-    }
-
-    /// Whether no parameter has a gradient.
-    pub fn is_empty(&self) -> bool {
-        self.by_name.is_empty()
-    }
-
-    /// `(name, gradient)` pairs, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Tensor)> {
-        self.by_name.iter().map(|(k, v)| (k.as_str(), v))
-    }
-
-    /// The global L2 norm `√Σ g²` over all gradients (for logging or clipping), summed in
-    /// name order so that it is the same, bit for bit, from run to run.
-    pub fn norm(&self) -> f32 {
-        let mut names: Vec<&String> = self.by_name.keys().collect();
-        names.sort();
-        let sum: f64 = names
-            .into_iter()
-            .flat_map(|name| self.by_name[name].data())
-            .map(|&v| v as f64 * v as f64)
-            .sum();
-        sum.sqrt() as f32
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn scopes_nest_and_shared_parameters_sum_their_gradients() {
-        let p = Parameter::new(Tensor::from_vec(&[2], vec![1.0, 2.0]));
-        let mut g = Graph::new();
-        let (a, b) = g.scoped("encoder", |g| {
-            g.scoped("0", |g| (g.param("weight", &p), g.param("weight", &p)))
-        });
-        assert_eq!(a, b, "the same name gives the same leaf");
-        let top = g.param("weight", &p);
-        assert_ne!(a, top);
-        // L = Σ (a·a) + Σ top, so dL/da = 2a (both uses), dL/dtop = 1.
-        let sq = g.mul(a, b);
-        let s1 = g.sum_all(sq);
-        let s2 = g.sum_all(top);
-        let loss = g.add(s1, s2);
-        let grads = g.backward(loss);
-        assert_eq!(grads.get("encoder.0.weight").unwrap().data(), &[2.0, 4.0]);
-        assert_eq!(grads.get("weight").unwrap().data(), &[1.0, 1.0]);
-        assert_eq!(grads.len(), 2);
-        assert!((grads.norm() - (4.0f32 + 16.0 + 1.0 + 1.0).sqrt()).abs() < 1e-6);
-    }
-
-    #[test]
     fn no_grad_graphs_and_frozen_parameters_make_constants() {
         let mut p = Parameter::new(Tensor::ones(&[2]));
         let mut g = Graph::no_grad();
-        let v = g.param("p", &p);
+        let v = g.param(&p);
         assert!(!g.requires_grad(v));
         p.trainable = false;
         let mut g = Graph::new();
-        let v = g.param("p", &p);
+        let v = g.param(&p);
         assert!(!g.requires_grad(v));
+    }
+
+    #[test]
+    fn default_records_like_new() {
+        let p = Parameter::new(Tensor::ones(&[2]));
+        let mut g = Graph::default();
+        let v = g.param(&p);
+        let loss = g.sum_all(v);
+        assert_eq!(g.backward(loss).param(p.id()).unwrap().data(), &[1.0, 1.0]);
+    }
+
+    #[test]
+    fn input_gradients_come_back_with_the_parameters() {
+        let p = Parameter::new(Tensor::from_vec(&[2], vec![3.0, 4.0]));
+        let mut g = Graph::new();
+        let x = g.input_with_grad(Tensor::from_vec(&[2], vec![1.0, 2.0]));
+        let c = g.input(Tensor::ones(&[2]));
+        let w = g.param(&p);
+        let xw = g.mul(x, w);
+        let xwc = g.mul(xw, c);
+        let loss = g.sum_all(xwc);
+        let grads = g.backward(loss);
+        assert_eq!(grads.get(x).unwrap().data(), &[3.0, 4.0]);
+        assert_eq!(grads.param(p.id()).unwrap().data(), &[1.0, 2.0]);
+        assert!(grads.get(c).is_none(), "a constant input gets no gradient");
     }
 }

@@ -50,12 +50,3 @@ pub fn default_weight(shape: &[usize], rng: &mut Rng) -> Tensor {
     let bound = default_bound(fan_in(shape));
     Tensor::uniform(shape, -bound, bound, rng)
 }
-
-/// `xavier_uniform_(w, gain)`: `U(−b, b)` with `b = gain·√(6 / (fan_in + fan_out))`, where
-/// `fan_out = shape[0] · receptive field`.
-pub fn xavier_uniform(shape: &[usize], gain: f32, rng: &mut Rng) -> Tensor {
-    let receptive: usize = shape[2..].iter().product();
-    let fan_out = shape[0] * receptive;
-    let bound = gain * (6.0 / (fan_in(shape) + fan_out) as f32).sqrt();
-    Tensor::uniform(shape, -bound, bound, rng)
-}

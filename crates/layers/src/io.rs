@@ -25,7 +25,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
-use tensor::Tensor;
+use tensor::{ParamId, Tensor};
 
 use crate::error::CheckpointError;
 use crate::module::Module;
@@ -294,19 +294,37 @@ pub fn load<M: Module + ?Sized>(
     Ok(())
 }
 
-/// Saves an optimizer's per-parameter state and hyperparameters to `path`.
-pub fn save_optimizer<O: Optimizer + ?Sized>(
+/// Saves an optimizer's per-parameter state and hyperparameters to `path`, each parameter's
+/// state under its name in `model` (the model the optimizer steps). State held for a parameter
+/// that `model` does not have is an error: it would be lost.
+pub fn save_optimizer<O: Optimizer + ?Sized, M: Module + ?Sized>(
     path: impl AsRef<Path>,
     opt: &O,
+    model: &M,
 ) -> Result<(), CheckpointError> {
     let mut entries: Vec<(String, Tensor)> = Vec::new();
-    for (param, state) in opt.state() {
+    let mut saved = 0;
+    model.visit("", &mut |param, p| {
+        let Some(state) = opt.state().get(&p.id()) else {
+            return;
+        };
+        saved += 1;
         if let Some(step) = state.step {
             entries.push((format!("state.{param}.step"), Tensor::scalar(step)));
         }
         for (slot, t) in &state.slots {
             entries.push((format!("state.{param}.{slot}"), t.clone()));
         }
+    });
+    if saved != opt.state().len() {
+        return Err(CheckpointError::Metadata {
+            path: path.as_ref().to_path_buf(),
+            reason: format!(
+                "the {} holds state for {} parameters that the model saved with it does not have",
+                opt.name(),
+                opt.state().len() - saved
+            ),
+        });
     }
     let refs: Vec<(String, &Tensor, bool)> =
         entries.iter().map(|(n, t)| (n.clone(), t, false)).collect();
@@ -357,10 +375,10 @@ pub fn load_optimizer<O: Optimizer + ?Sized, M: Module + ?Sized>(
         hyper.push((key.clone(), v));
     }
 
-    let mut shapes: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut shapes: HashMap<String, (ParamId, Vec<usize>)> = HashMap::new();
     model.visit("", &mut |name, p| {
         if p.is_trainable() {
-            shapes.insert(name.to_string(), p.value.shape().to_vec());
+            shapes.insert(name.to_string(), (p.id(), p.value.shape().to_vec()));
         }
     });
     let mut state: BTreeMap<String, ParamState> = BTreeMap::new();
@@ -382,7 +400,7 @@ pub fn load_optimizer<O: Optimizer + ?Sized, M: Module + ?Sized>(
         let expected_shape = if slot == "step" {
             vec![]
         } else {
-            shapes[param].clone()
+            shapes[param].1.clone()
         };
         if s.tensor.shape() != expected_shape.as_slice() {
             return Err(CheckpointError::Shape {
@@ -441,6 +459,9 @@ pub fn load_optimizer<O: Optimizer + ?Sized, M: Module + ?Sized>(
         }
         return Err(problem);
     }
-    *opt.state_mut() = state;
+    *opt.state_mut() = state
+        .into_iter()
+        .map(|(name, s)| (shapes[&name].0, s))
+        .collect();
     Ok(())
 }

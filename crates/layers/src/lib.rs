@@ -2,11 +2,12 @@
 //! optimizers, losses, a summary table and safetensors checkpoints.
 //!
 //! Parameters live in the layers, outside the tape. A training step builds a fresh
-//! [`Graph`] (a [`tensor::Tape`] plus parameter bindings), runs the model's
-//! [`Module::forward`] on it — each layer registering its parameters as leaves under their
-//! PyTorch state-dict names — records a loss, and calls [`Graph::backward`], which returns
-//! the gradients by name ([`Grads`]); an [`optim::Optimizer`] then updates the parameters in
-//! place:
+//! [`Graph`] (a [`tensor::Tape`] that knows [`Parameter`]s), runs the model's
+//! [`Module::forward`] on it — each layer putting its parameters on the tape as leaves, bound
+//! to their ids — records a loss, and calls `backward`, which returns the step's
+//! [`tensor::Gradients`]; an [`optim::Optimizer`] then finds each parameter's gradient by its
+//! id and updates the parameter in place. Names (PyTorch's state-dict keys,
+//! `encoder.0.weight`) are for files and the summary: [`Module::visit`] gives them.
 //!
 //! ```
 //! use layers::{Activation, Graph, Linear, Module, Sequential, optim::{Adam, Optimizer}};
@@ -27,7 +28,7 @@
 //! let y = model.forward(&mut g, x);
 //! let loss = g.mse_loss(y, x, Reduction::Mean);
 //! let grads = g.backward(loss);
-//! opt.step(&mut model, &grads);
+//! opt.step(&mut model, &grads).unwrap();
 //!
 //! // Evaluation: nothing recorded.
 //! model.eval();
@@ -60,8 +61,8 @@ pub mod summary;
 pub use activation::Activation;
 pub use conv::{Conv2d, ConvTranspose2d};
 pub use dropout::Dropout;
-pub use error::CheckpointError;
-pub use graph::{Grads, Graph};
+pub use error::{CheckpointError, StepError};
+pub use graph::Graph;
 pub use linear::Linear;
 pub use loss::Loss;
 pub use module::{Module, infer};

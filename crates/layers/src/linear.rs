@@ -52,11 +52,11 @@ impl Module for Linear {
             "Linear: input shape {:?} is not [batch, {in_f}]",
             g.shape(x)
         );
-        let w = g.param("weight", &self.weight);
+        let w = g.param(&self.weight);
         let y = g.matmul_t(x, w, Transpose { a: false, b: true });
         match &self.bias {
             Some(bias) => {
-                let b = g.param("bias", bias);
+                let b = g.param(bias);
                 g.add(y, b)
             }
             None => y,

@@ -1,41 +1,17 @@
-//! Losses as functions on the tape, and a [`Loss`] enum a runner can pick by name.
+//! A [`Loss`] enum a runner can pick by name.
 //!
-//! Each is one op of the tape (`tensor::ops::loss`), whose doc gives the formulas and
-//! derivatives; a `Reduction` chooses PyTorch's `reduction="mean"` or `"sum"`.
+//! Each loss is one op of the tape, named `<loss>_loss` there (`tape.mse_loss`,
+//! `tape.bce_loss`, `tape.bce_with_logits_loss`, `tape.l1_loss`, `tape.gaussian_kl_loss`;
+//! formulas and derivatives in `tensor::ops::loss`); a `Reduction` chooses PyTorch's
+//! `reduction="mean"` or `"sum"`.
 
 use std::fmt;
 use std::str::FromStr;
 
 use tensor::{Reduction, Tape, Var};
 
-/// Mean (or summed) squared error `Σ (p − t)²`.
-pub fn mse(tape: &mut Tape, prediction: Var, target: Var, reduction: Reduction) -> Var {
-    tape.mse_loss(prediction, target, reduction)
-}
-
-/// Binary cross-entropy on probabilities `p ∈ [0, 1]`: `−Σ [t·ln p + (1 − t)·ln(1 − p)]`, logs
-/// clamped at −100 like PyTorch.
-pub fn bce(tape: &mut Tape, prediction: Var, target: Var, reduction: Reduction) -> Var {
-    tape.bce_loss(prediction, target, reduction)
-}
-
-/// Binary cross-entropy on logits `z` (probabilities `σ(z)`), stable for any `z`.
-pub fn bce_with_logits(tape: &mut Tape, logits: Var, target: Var, reduction: Reduction) -> Var {
-    tape.bce_with_logits_loss(logits, target, reduction)
-}
-
-/// Absolute error `Σ |p − t|`.
-pub fn l1(tape: &mut Tape, prediction: Var, target: Var, reduction: Reduction) -> Var {
-    tape.l1_loss(prediction, target, reduction)
-}
-
-/// `KL(N(μ, e^logvar) ‖ N(0, I)) = −½ Σ (1 + logvar − μ² − e^logvar)`: the VAE's
-/// regulariser (use `Reduction::Sum`, then divide by the batch size for a per-image value).
-pub fn gaussian_kl(tape: &mut Tape, mean: Var, logvar: Var, reduction: Reduction) -> Var {
-    tape.gaussian_kl(mean, logvar, reduction)
-}
-
-/// A reconstruction loss chosen at run time (`"mse".parse::<Loss>()`).
+/// A loss chosen at run time (`"mse".parse::<Loss>()`): a reconstruction loss comparing a
+/// prediction with a target, or the VAE's KL term.
 ///
 /// ```
 /// # use layers::{Graph, Loss};
@@ -49,24 +25,33 @@ pub fn gaussian_kl(tape: &mut Tape, mean: Var, logvar: Var, reduction: Reduction
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Loss {
-    /// [`mse`].
+    /// Squared error `Σ (p − t)²` ([`Tape::mse_loss`]).
     Mse,
-    /// [`bce`].
+    /// Binary cross-entropy on probabilities `p ∈ [0, 1]`: `−Σ [t·ln p + (1 − t)·ln(1 − p)]`,
+    /// logs clamped at −100 like PyTorch ([`Tape::bce_loss`]).
     Bce,
-    /// [`bce_with_logits`].
+    /// Binary cross-entropy on logits `z` (probabilities `σ(z)`), stable for any `z`
+    /// ([`Tape::bce_with_logits_loss`]).
     BceWithLogits,
-    /// [`l1`].
+    /// Absolute error `Σ |p − t|` ([`Tape::l1_loss`]).
     L1,
+    /// `KL(N(μ, e^logvar) ‖ N(0, I)) = −½ Σ (1 + logvar − μ² − e^logvar)`, the VAE's
+    /// regulariser ([`Tape::gaussian_kl_loss`]). Its two inputs are the code's mean and
+    /// log-variance (the prior is fixed); use `Reduction::Sum`, then divide by the batch size
+    /// for a per-image value.
+    GaussianKl,
 }
 
 impl Loss {
-    /// Records the loss of `prediction` against `target`.
-    pub fn apply(self, tape: &mut Tape, prediction: Var, target: Var, reduction: Reduction) -> Var {
+    /// Records the loss: of `a` (the prediction) against `b` (the target), or for
+    /// [`Loss::GaussianKl`] of the Gaussian with mean `a` and log-variance `b`.
+    pub fn apply(self, tape: &mut Tape, a: Var, b: Var, reduction: Reduction) -> Var {
         match self {
-            Loss::Mse => mse(tape, prediction, target, reduction),
-            Loss::Bce => bce(tape, prediction, target, reduction),
-            Loss::BceWithLogits => bce_with_logits(tape, prediction, target, reduction),
-            Loss::L1 => l1(tape, prediction, target, reduction),
+            Loss::Mse => tape.mse_loss(a, b, reduction),
+            Loss::Bce => tape.bce_loss(a, b, reduction),
+            Loss::BceWithLogits => tape.bce_with_logits_loss(a, b, reduction),
+            Loss::L1 => tape.l1_loss(a, b, reduction),
+            Loss::GaussianKl => tape.gaussian_kl_loss(a, b, reduction),
         }
     }
 }
@@ -78,6 +63,7 @@ impl fmt::Display for Loss {
             Loss::Bce => "bce",
             Loss::BceWithLogits => "bce_with_logits",
             Loss::L1 => "l1",
+            Loss::GaussianKl => "gaussian_kl",
         };
         f.write_str(name)
     }
@@ -86,15 +72,16 @@ impl fmt::Display for Loss {
 impl FromStr for Loss {
     type Err = String;
 
-    /// Parses `mse`, `bce`, `bce_with_logits`, `l1` (any case).
+    /// Parses `mse`, `bce`, `bce_with_logits`, `l1`, `gaussian_kl` (any case).
     fn from_str(s: &str) -> Result<Loss, String> {
         match s.trim().to_lowercase().as_str() {
             "mse" => Ok(Loss::Mse),
             "bce" => Ok(Loss::Bce),
             "bce_with_logits" | "bcewithlogits" => Ok(Loss::BceWithLogits),
             "l1" | "mae" => Ok(Loss::L1),
+            "gaussian_kl" | "kl" => Ok(Loss::GaussianKl),
             other => Err(format!(
-                "unknown loss {other:?} (mse, bce, bce_with_logits, l1)"
+                "unknown loss {other:?} (mse, bce, bce_with_logits, l1, gaussian_kl)"
             )),
         }
     }

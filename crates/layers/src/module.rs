@@ -19,11 +19,12 @@ pub fn join(prefix: &str, name: &str) -> String {
 /// A layer or a model: a forward pass on a [`Graph`], named parameters, a training mode, and
 /// what the summary table needs (type name, output shape, multiply-adds).
 ///
-/// Parameters are named like PyTorch's `state_dict` keys: a layer calls its own tensors
-/// `weight`, `bias`, `running_mean`…; containers prefix their children's names with the
-/// child's name (`"0"`, `"1"` in a [`crate::Sequential`]). The same names must be used in
-/// [`Module::forward`] (through [`Graph::param`] and [`Graph::scoped`]) and in
-/// [`Module::visit`], so that gradients find their parameters.
+/// In [`Module::forward`] a layer puts each parameter on the tape with [`Graph::param`]; the
+/// gradients and the optimizer find it again by its id, so no name is spelled there.
+/// [`Module::visit`] names the parameters like PyTorch's `state_dict` keys, for files and the
+/// summary: a layer calls its own tensors `weight`, `bias`, `running_mean`…; containers
+/// prefix their children's names with the child's name (`"0"`, `"1"` in a
+/// [`crate::Sequential`]).
 pub trait Module {
     /// Records the forward pass of a batch `x` on `g` and returns the output. Takes `&mut
     /// self` because some layers update state as they run (BatchNorm's running statistics,

@@ -143,8 +143,8 @@ impl Module for BatchNorm {
         let var_eps = g.add_scalar(var, self.eps);
         let std = g.sqrt(var_eps);
         let x_hat = g.div(centered, std);
-        let w = g.param("weight", &self.weight);
-        let b = g.param("bias", &self.bias);
+        let w = g.param(&self.weight);
+        let b = g.param(&self.bias);
         let w = g.reshape(w, &cshape);
         let b = g.reshape(b, &cshape);
         let scaled = g.mul(x_hat, w);

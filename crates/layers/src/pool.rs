@@ -1,7 +1,7 @@
 //! Pooling and upsampling layers (no parameters).
 
+use tensor::PoolSpec;
 use tensor::Var;
-use tensor::ops::pool::PoolSpec;
 
 use crate::graph::Graph;
 use crate::module::Module;

@@ -92,8 +92,8 @@ impl Sequential {
 impl Module for Sequential {
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
         let mut x = x;
-        for (name, layer) in &mut self.layers {
-            x = g.scoped(name, |g| layer.forward(g, x));
+        for (_, layer) in &mut self.layers {
+            x = layer.forward(g, x);
         }
         x
     }

@@ -209,8 +209,15 @@ fn losses_by_name_and_reduction() {
     assert!((g.value(bcel).item() - g.value(bce).item()).abs() < 1e-6);
     // KL of N(0, 1) from N(0, 1) is 0.
     let zeros = g.input(Tensor::zeros(&[3]));
-    let kl = layers::loss::gaussian_kl(&mut g, zeros, zeros, Reduction::Sum);
+    let kl = "kl"
+        .parse::<Loss>()
+        .unwrap()
+        .apply(&mut g, zeros, zeros, Reduction::Sum);
     assert_eq!(g.value(kl).item(), 0.0);
+    // Mean 1, log-variance 0 in each of 3 dimensions: ½·1 per dimension.
+    let ones = g.input(Tensor::ones(&[3]));
+    let kl = Loss::GaussianKl.apply(&mut g, ones, zeros, Reduction::Sum);
+    assert_eq!(g.value(kl).item(), 1.5);
     assert!("hinge".parse::<Loss>().is_err());
 }
 

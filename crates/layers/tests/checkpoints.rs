@@ -16,7 +16,7 @@ fn one_step(model: &mut dyn Module, opt: &mut dyn Optimizer, x: &Tensor) {
     let y = model.forward(&mut g, xv);
     let loss = g.mse_loss(y, xv, Reduction::Mean);
     let grads = g.backward(loss);
-    opt.step(model, &grads);
+    opt.step(model, &grads).unwrap();
 }
 
 #[test]
@@ -255,7 +255,7 @@ fn optimizer_state_round_trips_and_training_continues_identically() {
         one_step(&mut a, &mut opt_a, &x);
     }
     save(&model_path, &a).unwrap();
-    save_optimizer(&opt_path, &opt_a).unwrap();
+    save_optimizer(&opt_path, &opt_a, &a).unwrap();
     let io::Contents {
         tensors: stored,
         metadata: meta,
@@ -284,10 +284,16 @@ fn optimizer_state_of_another_kind_or_model_is_refused() {
     let mut model = dense_ae(8, &mut rng(4));
     let mut sgd = Sgd::new(0.1).momentum(0.9);
     one_step(&mut model, &mut sgd, &x);
-    save_optimizer(&path, &sgd).unwrap();
+    save_optimizer(&path, &sgd, &model).unwrap();
     let err = load_optimizer(&path, &mut RmsProp::new(0.01), &model).unwrap_err();
     assert!(matches!(err, CheckpointError::Metadata { .. }), "{err}");
     let other = dense_ae(16, &mut rng(4));
+    let err = save_optimizer(temp_path("sgd_other.safetensors"), &sgd, &other).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("holds state for 4 parameters that the model saved with it does not have"),
+        "{err}"
+    );
     let err = load_optimizer(&path, &mut Sgd::new(0.1), &other).unwrap_err();
     assert!(
         matches!(&err, CheckpointError::Shape { tensor, .. } if tensor.ends_with(".weight.momentum_buffer")),
@@ -305,7 +311,7 @@ fn incomplete_or_inconsistent_optimizer_state_is_refused() {
     let mut model = dense_ae(8, &mut rng(7));
     let mut adam = Adam::new(1e-3);
     one_step(&mut model, &mut adam, &x);
-    save_optimizer(&path, &adam).unwrap();
+    save_optimizer(&path, &adam, &model).unwrap();
     // Drop one second moment: Adam would then divide by ≈ ε on its next step.
     let contents = io::read_tensors(&path).unwrap();
     let dropped = "state.encoder.1.weight.exp_avg_sq";

@@ -2,8 +2,8 @@
 //! arithmetic is in the comments), on a one-element parameter `p` with chosen gradients.
 
 use layers::optim::{Adam, Optimizer, ParamState, RmsProp, Sgd};
-use layers::{Grads, Linear};
-use tensor::{Tensor, rng};
+use layers::{Graph, Linear, Module, Parameter, StepError};
+use tensor::{Gradients, Tensor, rng};
 
 /// Runs `opt` over the gradients `gs` from `p = p0`, returning `p` after each step.
 fn run(opt: &mut dyn Optimizer, p0: f32, gs: &[f32]) -> Vec<f32> {
@@ -18,6 +18,7 @@ fn run(opt: &mut dyn Optimizer, p0: f32, gs: &[f32]) -> Vec<f32> {
 }
 
 fn close(got: &[f32], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "got {got:?}, want {want:?}");
     for (g, w) in got.iter().zip(want) {
         assert!((*g as f64 - w).abs() < 1e-6, "got {got:?}, want {want:?}");
     }
@@ -128,18 +129,79 @@ fn rmsprop_plain_centered_and_momentum() {
     );
 }
 
+/// The gradients of `Σ layer(x)` for `x = [[1, −1]]`: `dW = [[1, −1]]`, `db = [1]`; with
+/// `weight_only`, the bias is left off the tape, so it has no gradient.
+fn linear_gradients(layer: &mut Linear, weight_only: bool) -> Gradients {
+    let mut g = Graph::new();
+    let x = g.input(Tensor::from_vec(&[1, 2], vec![1.0, -1.0]));
+    let y = if weight_only {
+        let w = g.param(&layer.weight);
+        g.matmul_t(x, w, tensor::Transpose { a: false, b: true })
+    } else {
+        layer.forward(&mut g, x)
+    };
+    let loss = g.sum_all(y);
+    g.backward(loss)
+}
+
 #[test]
-fn step_updates_named_parameters_and_keeps_state_by_name() {
+fn step_finds_each_gradient_by_the_parameters_id_and_keeps_state_by_it() {
     let mut layer = Linear::new(2, 1, &mut rng(0));
-    let before = layer.weight.value.clone();
-    let mut grads = Grads::default();
-    grads.insert("weight", Tensor::from_vec(&[1, 2], vec![1.0, -1.0]));
-    let mut opt = Sgd::new(0.5);
-    opt.step(&mut layer, &grads);
-    assert_eq!(layer.weight.value.data()[0], before.data()[0] - 0.5);
-    assert_eq!(layer.weight.value.data()[1], before.data()[1] + 0.5);
+    let (w0, b0) = (
+        layer.weight.value.clone(),
+        layer.bias.as_ref().unwrap().value.clone(),
+    );
+    let grads = linear_gradients(&mut layer, false);
+    Sgd::new(0.5).step(&mut layer, &grads).unwrap();
+    let w = layer.weight.value.data();
+    assert_eq!((w[0], w[1]), (w0.data()[0] - 0.5, w0.data()[1] + 0.5));
+    assert_eq!(layer.bias.as_ref().unwrap().value.item(), b0.item() - 0.5);
     let mut adam = Adam::new(0.1);
-    adam.step(&mut layer, &grads);
-    assert_eq!(adam.state().keys().collect::<Vec<_>>(), ["weight"]);
-    assert_eq!(adam.state()["weight"].step, Some(1.0));
+    let grads = linear_gradients(&mut layer, false);
+    adam.step(&mut layer, &grads).unwrap();
+    let ids = [layer.weight.id(), layer.bias.as_ref().unwrap().id()];
+    assert_eq!(adam.state().keys().copied().collect::<Vec<_>>(), ids);
+    assert_eq!(adam.state()[&ids[0]].step, Some(1.0));
+}
+
+#[test]
+fn a_trainable_parameter_without_a_gradient_is_an_error_and_nothing_moves() {
+    let mut layer = Linear::new(2, 1, &mut rng(0));
+    let before = layer.state_dict();
+    let grads = linear_gradients(&mut layer, true);
+    let err = Sgd::new(0.5).step(&mut layer, &grads).unwrap_err();
+    assert_eq!(
+        err,
+        StepError::MissingGradients {
+            optimizer: "SGD",
+            parameters: vec!["bias".into()]
+        }
+    );
+    assert!(
+        err.to_string().contains("no gradient for trainable bias"),
+        "{err}"
+    );
+    assert_eq!(layer.state_dict(), before, "a refused step updates nothing");
+    // Frozen, the bias is skipped and the weight steps.
+    layer.bias.as_mut().unwrap().trainable = false;
+    Sgd::new(0.5).step(&mut layer, &grads).unwrap();
+    assert_ne!(layer.weight.value, before[0].1);
+    assert_eq!(layer.bias.as_ref().unwrap().value, before[1].1);
+}
+
+#[test]
+fn a_lone_parameter_steps_without_a_module() {
+    // A code optimised directly: L = Σ z², dL/dz = 2z, one SGD step of 0.25 halves z.
+    let mut z = Parameter::new(Tensor::from_vec(&[2], vec![2.0, -4.0]));
+    let mut opt = Sgd::new(0.25);
+    let mut g = Graph::new();
+    let zv = g.param(&z);
+    let sq = g.square(zv);
+    let loss = g.sum_all(sq);
+    let grads = g.backward(loss);
+    opt.step_parameter(&mut z, &grads).unwrap();
+    assert_eq!(z.value.data(), &[1.0, -2.0]);
+    // Gradients of another step's tape do not hold it.
+    let other = Parameter::new(Tensor::ones(&[2]));
+    assert!(opt.step_parameter(&mut other.clone(), &grads).is_err());
 }

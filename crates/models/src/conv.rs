@@ -1,8 +1,8 @@
 //! The lab's convolutional autoencoders: strided convolutions, and pooling with upsampling.
 
 use layers::{Activation, Conv2d, ConvTranspose2d, MaxPool2d, Sequential, Upsample};
+use tensor::PoolSpec;
 use tensor::Rng;
-use tensor::ops::pool::PoolSpec;
 
 use crate::encoder_decoder;
 

@@ -101,7 +101,8 @@ pub fn save(
         optimizer_file: format!("optimizer-epoch{epoch}.safetensors"),
     };
     layers::io::save(dir.join(&ckpt.model_file), model).map_err(|e| e.to_string())?;
-    layers::io::save_optimizer(dir.join(&ckpt.optimizer_file), opt).map_err(|e| e.to_string())?;
+    layers::io::save_optimizer(dir.join(&ckpt.optimizer_file), opt, model)
+        .map_err(|e| e.to_string())?;
     let json = serde_json::to_string_pretty(&ckpt).expect("a checkpoint serialises");
     write_atomic(&dir.join("checkpoint.json"), json.as_bytes())?;
     // The commit is done: files of earlier epochs are no longer referenced.

@@ -395,7 +395,9 @@ fn train_epoch(
             println!("The tape of one training step:\n{}", g.tape().dump());
         }
         let grads = g.backward(loss);
-        opt.step(model, &grads);
+        // Every parameter of these autoencoders is on the loss's tape: a refusal is a bug.
+        opt.step(model, &grads)
+            .expect("a training step covers every parameter");
         sum += mse * batch.len() as f64;
         seen += batch.len();
         progress.advance(batch.len(), sum / seen as f64);

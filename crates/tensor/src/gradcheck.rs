@@ -87,8 +87,7 @@ impl GradCheck {
                 xs[i].data_mut()[j] = original;
                 let numeric = (plus - minus) / (2.0 * self.eps as f64);
                 let a = analytic.data()[j] as f64;
-                let excess =
-                    (a - numeric).abs() - (self.atol + self.rtol * a.abs().max(numeric.abs()));
+                let excess = excess_over_tolerance(a, numeric, self.atol, self.rtol);
                 if excess > 0.0 && worst.is_none_or(|w| excess > w.3) {
                     worst = Some((j, a, numeric, excess));
                 }
@@ -110,6 +109,18 @@ impl GradCheck {
         } else {
             Err(report)
         }
+    }
+}
+
+/// How far `|analytic − numeric|` exceeds `atol + rtol·max(|analytic|, |numeric|)`; positive
+/// means the check fails. A NaN on either side counts as infinitely far (a plain comparison
+/// with NaN is false, which would let a NaN gradient pass).
+pub fn excess_over_tolerance(analytic: f64, numeric: f64, atol: f64, rtol: f64) -> f64 {
+    let excess = (analytic - numeric).abs() - (atol + rtol * analytic.abs().max(numeric.abs()));
+    if excess.is_nan() {
+        f64::INFINITY
+    } else {
+        excess
     }
 }
 
@@ -149,8 +160,12 @@ pub fn assert_close(name: &str, actual: &[f32], expected: &[f32], atol: f32, rto
     );
     let mut worst: Option<(usize, f32)> = None;
     for (i, (&a, &e)) in actual.iter().zip(expected).enumerate() {
-        let excess = (a - e).abs() - (atol + rtol * e.abs());
-        if (excess > 0.0 || a.is_nan() != e.is_nan()) && worst.is_none_or(|w| excess > w.1) {
+        let excess = match (a.is_nan(), e.is_nan()) {
+            (true, true) => 0.0,
+            (false, false) => (a - e).abs() - (atol + rtol * e.abs()),
+            _ => f32::INFINITY,
+        };
+        if excess > 0.0 && worst.is_none_or(|w| excess > w.1) {
             worst = Some((i, excess));
         }
     }
@@ -179,6 +194,27 @@ mod tests {
         });
         let report = result.expect_err("a missing factor 2 must be caught");
         assert!(report.contains("gradient of input 0"), "{report}");
+    }
+
+    #[test]
+    fn a_nan_gradient_fails() {
+        // y = x·c with c = [NaN, 1] held constant: the tape's gradient of element 0 is NaN.
+        // A comparison with NaN is false, so a check written `excess > 0` would pass it.
+        let x = Tensor::from_vec(&[2], vec![0.5, 1.0]);
+        let result = GradCheck::default().run("nan", &[x], |tape, v| {
+            let c = tape.constant(Tensor::from_vec(&[2], vec![f32::NAN, 1.0]));
+            tape.mul(v[0], c)
+        });
+        let report = result.expect_err("a NaN gradient must be caught");
+        assert!(report.contains("element 0"), "{report}");
+        assert!(excess_over_tolerance(f64::NAN, 1.0, 1e-3, 1e-2) > 0.0);
+        assert!(excess_over_tolerance(1.0, f64::NAN, 1e-3, 1e-2) > 0.0);
+    }
+
+    #[test]
+    #[should_panic(expected = "got NaN, expected 2")]
+    fn assert_close_catches_a_nan() {
+        assert_close("t", &[1.0, f32::NAN], &[1.0, 2.0], 1e-3, 0.0);
     }
 
     #[test]

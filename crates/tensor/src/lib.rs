@@ -18,10 +18,15 @@ pub mod random;
 pub mod shape;
 pub mod tape;
 pub mod tensor;
+#[cfg(test)]
+mod test_support;
 
+pub use ops::conv_transpose2d::ConvTranspose2dSpec;
+pub use ops::conv2d::Conv2dSpec;
 pub use ops::loss::Reduction;
 pub use ops::matmul::Transpose;
+pub use ops::pool::PoolSpec;
 pub use parallel::Parallelism;
 pub use random::{Rng, rng};
-pub use tape::{Gradients, Op, Tape, Var};
+pub use tape::{Gradients, Op, ParamId, Tape, Var};
 pub use tensor::Tensor;

@@ -10,7 +10,9 @@
 //! forward and backward in [`crate::ops`]; this file holds the arena, the backward walk and
 //! the printing.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::ops::{
     activation, binary, conv_transpose2d, conv2d, loss, matmul, pool, reduce, shape_ops, unary,
@@ -25,6 +27,21 @@ impl Var {
     /// The node's position in the tape.
     pub fn index(self) -> usize {
         self.0
+    }
+}
+
+/// The identity of a parameter across tapes. A model's weight is copied onto a fresh tape
+/// at every step, where it gets a new [`Var`]; its `ParamId` stays the same, so the step's
+/// [`Gradients`] can be asked for it by id ([`Gradients::param`]) and an optimizer can keep
+/// its moments under it from step to step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParamId(u64);
+
+impl ParamId {
+    /// An id never handed out before in this process.
+    pub fn fresh() -> ParamId {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        ParamId(NEXT.fetch_add(1, Ordering::Relaxed))
     }
 }
 
@@ -78,8 +95,8 @@ pub enum Op {
     Sum(Var, reduce::Axes),
     /// Mean over `axes`, like `Sum`.
     Mean(Var, reduce::Axes),
-    /// Maximum along one axis; `argmax` holds, for each output element, the flat index of
-    /// the input element that won.
+    /// Maximum over `axes` (all axes when empty), like `Sum`; `argmax` holds, for each
+    /// output element, the flat index of the input element that won.
     Max(Var, reduce::Axes, Vec<usize>),
     /// The same elements under a new shape.
     Reshape(Var),
@@ -131,35 +148,51 @@ impl Op {
         }
     }
 
-    /// A short name for printing: the variant's name, with its settings where they matter.
+    /// A short name for printing: the op's name, with its settings where they matter.
     pub fn name(&self) -> String {
         use Op::*;
-        match self {
-            AddScalar(_, c) => format!("AddScalar({c})"),
-            MulScalar(_, c) => format!("MulScalar({c})"),
-            Powi(_, n) => format!("Powi({n})"),
-            Clamp(_, lo, hi) => format!("Clamp({lo}, {hi})"),
-            LeakyRelu(_, s) => format!("LeakyRelu({s})"),
-            Sum(_, a) => format!("Sum({a})"),
-            Mean(_, a) => format!("Mean({a})"),
-            Max(_, a, _) => format!("Max({a})"),
-            Permute(_, p) => format!("Permute({p:?})"),
-            Slice(_, s) => format!("Slice({s})"),
-            IndexSelect(_, axis, i) => format!("IndexSelect(axis {axis}, {} rows)", i.len()),
-            Concat(_, axis) => format!("Concat(axis {axis})"),
-            Matmul(_, _, t) => format!("Matmul{t}"),
-            Loss(_, _, kind, r) => format!("{kind:?}Loss({r:?})"),
-            GaussianKl(_, _, r) => format!("GaussianKl({r:?})"),
-            Conv2d(_, _, _, s) => format!("Conv2d({s})"),
-            ConvTranspose2d(_, _, _, s) => format!("ConvTranspose2d({s})"),
-            MaxPool2d(_, s, _) => format!("MaxPool2d({s})"),
-            AvgPool2d(_, s) => format!("AvgPool2d({s})"),
-            UpsampleNearest2d(_, f) => format!("UpsampleNearest2d(×{f})"),
-            other => {
-                let debug = format!("{other:?}");
-                debug.split('(').next().unwrap_or_default().to_string()
+        let plain = match self {
+            Leaf => "Leaf",
+            Constant => "Constant",
+            Add(..) => "Add",
+            Sub(..) => "Sub",
+            Mul(..) => "Mul",
+            Div(..) => "Div",
+            Maximum(..) => "Maximum",
+            Neg(_) => "Neg",
+            Exp(_) => "Exp",
+            Log(_) => "Log",
+            Sqrt(_) => "Sqrt",
+            Abs(_) => "Abs",
+            Relu(_) => "Relu",
+            Sigmoid(_) => "Sigmoid",
+            Tanh(_) => "Tanh",
+            Softplus(_) => "Softplus",
+            Reshape(_) => "Reshape",
+            AddScalar(_, c) => return format!("AddScalar({c})"),
+            MulScalar(_, c) => return format!("MulScalar({c})"),
+            Powi(_, n) => return format!("Powi({n})"),
+            Clamp(_, lo, hi) => return format!("Clamp({lo}, {hi})"),
+            LeakyRelu(_, s) => return format!("LeakyRelu({s})"),
+            Sum(_, a) => return format!("Sum({a})"),
+            Mean(_, a) => return format!("Mean({a})"),
+            Max(_, a, _) => return format!("Max({a})"),
+            Permute(_, p) => return format!("Permute({p:?})"),
+            Slice(_, s) => return format!("Slice({s})"),
+            IndexSelect(_, axis, i) => {
+                return format!("IndexSelect(axis {axis}, {} rows)", i.len());
             }
-        }
+            Concat(_, axis) => return format!("Concat(axis {axis})"),
+            Matmul(_, _, t) => return format!("Matmul{t}"),
+            Loss(_, _, kind, r) => return format!("{}({r:?})", kind.name()),
+            GaussianKl(_, _, r) => return format!("GaussianKlLoss({r:?})"),
+            Conv2d(_, _, _, s) => return format!("Conv2d({s})"),
+            ConvTranspose2d(_, _, _, s) => return format!("ConvTranspose2d({s})"),
+            MaxPool2d(_, s, _) => return format!("MaxPool2d({s})"),
+            AvgPool2d(_, s) => return format!("AvgPool2d({s})"),
+            UpsampleNearest2d(_, f) => return format!("UpsampleNearest2d(×{f})"),
+        };
+        plain.to_string()
     }
 }
 
@@ -191,10 +224,19 @@ pub struct Node {
 /// let grads = tape.backward(y);
 /// assert_eq!(grads.get(x).unwrap().item(), 11.0);
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Tape {
     nodes: Vec<Node>,
     recording: bool,
+    /// The leaf (or constant) each parameter was copied to, by [`Tape::param`].
+    params: BTreeMap<ParamId, Var>,
+}
+
+impl Default for Tape {
+    /// The same as [`Tape::new`]: a tape that records.
+    fn default() -> Tape {
+        Tape::new()
+    }
 }
 
 impl Tape {
@@ -203,6 +245,7 @@ impl Tape {
         Tape {
             nodes: Vec::new(),
             recording: true,
+            params: BTreeMap::new(),
         }
     }
 
@@ -213,15 +256,13 @@ impl Tape {
         Tape {
             nodes: Vec::new(),
             recording: false,
+            params: BTreeMap::new(),
         }
     }
 
-    /// Whether this tape records ops (false for [`Tape::no_grad`]).
-    pub fn is_recording(&self) -> bool {
-        self.recording
-    }
-
-    /// Adds a value whose gradient [`Tape::backward`] will return (a parameter).
+    /// Adds a value whose gradient [`Tape::backward`] will return: an input under study (a
+    /// gradient with respect to the data), or any value to differentiate by. Parameters go
+    /// through [`Tape::param`], which also remembers their id.
     pub fn leaf(&mut self, value: Tensor) -> Var {
         let op = if self.recording {
             Op::Leaf
@@ -234,6 +275,27 @@ impl Tape {
     /// Adds a value that gets no gradient (input data, a target).
     pub fn constant(&mut self, value: Tensor) -> Var {
         self.push(Op::Constant, value)
+    }
+
+    /// The node of parameter `id`, copying `value` onto the tape the first time the id is
+    /// seen: a leaf if `trainable`, else a constant. Later calls with the same id return the
+    /// same node, so a parameter used twice gets the sum of both uses' gradients.
+    pub fn param(&mut self, id: ParamId, value: &Tensor, trainable: bool) -> Var {
+        if let Some(&v) = self.params.get(&id) {
+            return v;
+        }
+        let v = if trainable {
+            self.leaf(value.clone())
+        } else {
+            self.constant(value.clone())
+        };
+        self.params.insert(id, v);
+        v
+    }
+
+    /// The node parameter `id` was copied to on this tape, if it was.
+    pub fn param_var(&self, id: ParamId) -> Option<Var> {
+        self.params.get(&id).copied()
     }
 
     /// The value of a node.
@@ -267,8 +329,9 @@ impl Tape {
     }
 
     /// Appends a node made by `op` with the given value. Ops call this after computing their
-    /// forward; in no-grad mode, or when no input needs a gradient, the node keeps no op.
-    pub fn push(&mut self, op: Op, value: Tensor) -> Var {
+    /// forward, so a node's value always matches its op (which is why it is not public); in
+    /// no-grad mode the node keeps no op.
+    pub(crate) fn push(&mut self, op: Op, value: Tensor) -> Var {
         let requires_grad = match op {
             Op::Leaf => true,
             Op::Constant => false,
@@ -285,7 +348,8 @@ impl Tape {
         Var(self.nodes.len() - 1)
     }
 
-    /// Reverse-mode differentiation of the one-element `loss` with respect to every leaf.
+    /// Reverse-mode differentiation of the one-element `loss` with respect to every leaf
+    /// (parameters and inputs made with [`Tape::leaf`] alike).
     ///
     /// Seeds `dloss = 1`, then walks the nodes from `loss` down to the first, handing each
     /// node's gradient `dy` to its op's backward, which *adds* into the gradients of the
@@ -329,7 +393,10 @@ impl Tape {
                 grads[i] = Some(dy);
             }
         }
-        Gradients { grads }
+        Gradients {
+            grads,
+            params: self.params.clone(),
+        }
     }
 
     /// The backward dispatcher: one arm per op, each calling that op's backward for every
@@ -337,15 +404,6 @@ impl Tape {
     fn backward_node(&self, node: &Node, dy: &Tensor, grads: &mut [Option<Tensor>]) {
         let val = |v: Var| &self.nodes[v.0].value;
         let y = &node.value;
-        // A transposed convolution's input and weight gradients both unfold dy with im2col:
-        // when both are wanted, one pass computes them together.
-        let mut fused = false;
-        if let Op::ConvTranspose2d(x, w, _, spec) = &node.op
-            && let Some([dx, dw]) = two_slots(&self.nodes, grads, *x, *w)
-        {
-            conv_transpose2d::backward_input_and_weight(val(*x), val(*w), spec, dy, dx, dw);
-            fused = true;
-        }
         let mut into = |v: Var, f: &dyn Fn(&mut Tensor)| {
             if self.nodes[v.0].requires_grad {
                 f(grads[v.0].get_or_insert_with(|| Tensor::zeros(self.shape(v))));
@@ -408,47 +466,82 @@ impl Tape {
                 }
             }
             Matmul(a, b, t) => {
-                into(*a, &|da| matmul::backward_lhs(val(*b), *t, dy, da));
-                into(*b, &|db| matmul::backward_rhs(val(*a), *t, dy, db));
+                into(*a, &|da| matmul::matmul_backward_lhs(val(*b), *t, dy, da));
+                into(*b, &|db| matmul::matmul_backward_rhs(val(*a), *t, dy, db));
             }
             Loss(p, t, kind, r) => {
                 into(*p, &|dp| {
-                    loss::backward_prediction(*kind, *r, val(*p), val(*t), dy, dp)
+                    loss::loss_backward_prediction(*kind, *r, val(*p), val(*t), dy, dp)
                 });
                 into(*t, &|dt| {
-                    loss::backward_target(*kind, *r, val(*p), val(*t), dy, dt)
+                    loss::loss_backward_target(*kind, *r, val(*p), val(*t), dy, dt)
                 });
             }
             GaussianKl(mean, logvar, r) => {
-                into(*mean, &|dm| loss::kl_backward_mean(*r, val(*mean), dy, dm));
+                into(*mean, &|dm| {
+                    loss::gaussian_kl_backward_mean(*r, val(*mean), dy, dm)
+                });
                 into(*logvar, &|dl| {
-                    loss::kl_backward_logvar(*r, val(*logvar), dy, dl)
+                    loss::gaussian_kl_backward_logvar(*r, val(*logvar), dy, dl)
                 });
             }
             Conv2d(x, w, b, spec) => {
-                into(*x, &|dx| conv2d::backward_input(val(*w), spec, dy, dx));
-                into(*w, &|dw| conv2d::backward_weight(val(*x), spec, dy, dw));
+                into(*x, &|dx| {
+                    conv2d::conv2d_backward_input(val(*w), spec, dy, dx)
+                });
+                into(*w, &|dw| {
+                    conv2d::conv2d_backward_weight(val(*x), spec, dy, dw)
+                });
                 if let Some(b) = b {
-                    into(*b, &|db| conv2d::backward_bias(dy, db));
+                    into(*b, &|db| conv2d::conv2d_backward_bias(dy, db));
                 }
             }
+            // One backward fills all three gradients, so that dx and dw share their im2col.
             ConvTranspose2d(x, w, b, spec) => {
-                if let Some(b) = b {
-                    into(*b, &|db| conv2d::backward_bias(dy, db));
-                }
-                if !fused {
-                    into(*x, &|dx| {
-                        conv_transpose2d::backward_input(val(*w), spec, dy, dx)
-                    });
-                    into(*w, &|dw| {
-                        conv_transpose2d::backward_weight(val(*x), spec, dy, dw)
-                    });
-                }
+                self.with_slots(grads, [Some(*x), Some(*w), *b], |[dx, dw, db]| {
+                    conv_transpose2d::conv_transpose2d_backward(
+                        val(*x),
+                        val(*w),
+                        spec,
+                        dy,
+                        dx,
+                        dw,
+                        db,
+                    )
+                })
             }
             MaxPool2d(x, _, argmax) => into(*x, &|dx| pool::max_pool2d_backward(argmax, dy, dx)),
             AvgPool2d(x, spec) => into(*x, &|dx| pool::avg_pool2d_backward(spec, dy, dx)),
             UpsampleNearest2d(x, f) => {
                 into(*x, &|dx| pool::upsample_nearest2d_backward(*f, dy, dx))
+            }
+        }
+    }
+
+    /// Runs `f` with a gradient buffer for each of `vars` that needs one (`None` for the
+    /// others), zero-filled if new, all at once. The buffers are moved out of `grads` and back;
+    /// a var listed twice gets a fresh buffer the second time, added into the first after.
+    fn with_slots<const N: usize>(
+        &self,
+        grads: &mut [Option<Tensor>],
+        vars: [Option<Var>; N],
+        f: impl FnOnce([Option<&mut Tensor>; N]),
+    ) {
+        let wanted = vars.map(|v| v.filter(|&v| self.requires_grad(v)));
+        let mut slots: [Option<Tensor>; N] = std::array::from_fn(|i| {
+            wanted[i].map(|v| {
+                grads[v.0]
+                    .take()
+                    .unwrap_or_else(|| Tensor::zeros(self.shape(v)))
+            })
+        });
+        f(slots.each_mut().map(Option::as_mut));
+        for (v, slot) in wanted.into_iter().zip(slots) {
+            if let (Some(v), Some(g)) = (v, slot) {
+                match &mut grads[v.0] {
+                    Some(first) => binary::add_backward(&g, first),
+                    empty => *empty = Some(g),
+                }
             }
         }
     }
@@ -504,41 +597,63 @@ impl Tape {
     }
 }
 
-/// The gradient buffers of two distinct nodes that both need one, zero-filled if new; `None`
-/// otherwise (then the caller computes each gradient on its own).
-fn two_slots<'g>(
-    nodes: &[Node],
-    grads: &'g mut [Option<Tensor>],
-    a: Var,
-    b: Var,
-) -> Option<[&'g mut Tensor; 2]> {
-    if a == b || !nodes[a.0].requires_grad || !nodes[b.0].requires_grad {
-        return None;
-    }
-    for v in [a, b] {
-        grads[v.0].get_or_insert_with(|| Tensor::zeros(nodes[v.0].value.shape()));
-    }
-    match grads.get_disjoint_mut([a.0, b.0]) {
-        Ok([Some(ga), Some(gb)]) => Some([ga, gb]),
-        _ => None,
-    }
-}
-
-/// The gradients from one [`Tape::backward`] call, keyed by the leaves' [`Var`]s.
+/// The gradients from one [`Tape::backward`] call: one per leaf the output depends on, found
+/// by its [`Var`], or for a parameter by its [`ParamId`].
 #[derive(Debug)]
 pub struct Gradients {
     grads: Vec<Option<Tensor>>,
+    params: BTreeMap<ParamId, Var>,
 }
 
 impl Gradients {
-    /// The gradient of the loss with respect to `v`, if `v` is a leaf the loss depends on.
+    /// The gradient with respect to `v`, if `v` is a leaf the output depends on.
     pub fn get(&self, v: Var) -> Option<&Tensor> {
         self.grads.get(v.0).and_then(Option::as_ref)
     }
 
-    /// Takes the gradient out, leaving `None` (saves a copy when an optimizer consumes it).
+    /// The gradient with respect to `v`, writable (to clip or scale it before a step).
+    pub fn get_mut(&mut self, v: Var) -> Option<&mut Tensor> {
+        self.grads.get_mut(v.0).and_then(Option::as_mut)
+    }
+
+    /// Takes the gradient out, leaving `None` (saves a copy when the caller consumes it).
     pub fn take(&mut self, v: Var) -> Option<Tensor> {
         self.grads.get_mut(v.0).and_then(Option::take)
+    }
+
+    /// The gradient of parameter `id`, if it was put on the tape ([`Tape::param`]) as a
+    /// trainable leaf and the output depends on it.
+    pub fn param(&self, id: ParamId) -> Option<&Tensor> {
+        self.params.get(&id).and_then(|&v| self.get(v))
+    }
+
+    /// Every gradient with the leaf it belongs to, in tape order.
+    pub fn iter(&self) -> impl Iterator<Item = (Var, &Tensor)> {
+        self.grads
+            .iter()
+            .enumerate()
+            .filter_map(|(i, g)| g.as_ref().map(|g| (Var(i), g)))
+    }
+
+    /// How many leaves have a gradient.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether no leaf has a gradient.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The global L2 norm `√Σ g²` over all gradients (for logging or clipping), summed in
+    /// tape order so that it is the same, bit for bit, from run to run.
+    pub fn norm(&self) -> f32 {
+        let sum: f64 = self
+            .iter()
+            .flat_map(|(_, g)| g.data())
+            .map(|&v| v as f64 * v as f64)
+            .sum();
+        sum.sqrt() as f32
     }
 }
 
@@ -573,6 +688,53 @@ mod tests {
             grads.get(Var(2)).is_none(),
             "intermediate gradients are dropped"
         );
+    }
+
+    #[test]
+    fn default_is_new() {
+        let mut tape = Tape::default();
+        let (w, _, loss) = small_graph(&mut tape);
+        assert!(
+            tape.backward(loss).get(w).is_some(),
+            "a default tape records"
+        );
+    }
+
+    #[test]
+    fn a_parameter_is_one_leaf_found_by_its_id() {
+        let (id, other) = (ParamId::fresh(), ParamId::fresh());
+        assert_ne!(id, other);
+        let value = Tensor::from_vec(&[2], vec![1.0, 2.0]);
+        let mut tape = Tape::new();
+        let a = tape.param(id, &value, true);
+        let b = tape.param(id, &value, true);
+        assert_eq!(a, b, "the same id gives the same leaf");
+        let frozen = tape.param(other, &value, false);
+        assert!(!tape.requires_grad(frozen));
+        // L = Σ a·b + Σ frozen: dL/da = 2a (both uses), the frozen one gets none.
+        let ab = tape.mul(a, b);
+        let s1 = tape.sum_all(ab);
+        let s2 = tape.sum_all(frozen);
+        let loss = tape.add(s1, s2);
+        let grads = tape.backward(loss);
+        assert_eq!(grads.param(id).unwrap().data(), &[2.0, 4.0]);
+        assert!(grads.param(other).is_none());
+        assert_eq!(tape.param_var(id), Some(a));
+        assert_eq!(grads.len(), 1);
+        assert!((grads.norm() - 20f32.sqrt()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn an_op_given_one_leaf_twice_sums_both_gradients() {
+        // conv_transpose2d(x, x) on 1×1 images and kernels is x², so dL/dx = 2x: the second
+        // slot of the same leaf must be added to the first, not lost.
+        let mut tape = Tape::new();
+        let x = tape.leaf(Tensor::from_vec(&[1, 1, 1, 1], vec![3.0]));
+        let spec = crate::ops::conv_transpose2d::ConvTranspose2dSpec::default();
+        let y = tape.conv_transpose2d(x, x, None, spec);
+        let loss = tape.sum_all(y);
+        assert_eq!(tape.value(loss).item(), 9.0);
+        assert_eq!(tape.backward(loss).get(x).unwrap().data(), &[6.0]);
     }
 
     #[test]

@@ -172,12 +172,6 @@ impl Tensor {
         Tensor::from_vec(&shape, self.data.clone())
     }
 
-    /// Like [`Tensor::reshape`], without copying the elements.
-    pub fn into_reshape(self, shape: &[usize]) -> Tensor {
-        let shape = resolve_reshape(&self.shape, shape);
-        Tensor::from_vec(&shape, self.data)
-    }
-
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(f32) -> f32 + Sync) -> Tensor {
         Tensor::from_vec(&self.shape, crate::kernels::elementwise::map(&self.data, f))

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use tensor::Tensor;
+use tensor::{ParamId, Tensor};
 
 use super::{Optimizer, ParamState};
 
@@ -21,7 +21,7 @@ use super::{Optimizer, ParamState};
 ///
 /// ```
 /// # use layers::optim::{Adam, Optimizer, ParamState};
-/// # use tensor::Tensor;
+/// # use tensor::{ParamId, Tensor};
 /// // First step: m = 0.1·g, v = 0.001·g², corrected m̂ = g, v̂ = g², so p moves by
 /// // lr·g/(|g| + ε) ≈ lr whatever the gradient's size.
 /// let mut p = Tensor::scalar(1.0);
@@ -40,7 +40,7 @@ pub struct Adam {
     pub weight_decay: f32,
     /// AdamW: decay the weights directly instead of adding `λ·p` to the gradient.
     pub decoupled: bool,
-    state: BTreeMap<String, ParamState>,
+    state: BTreeMap<ParamId, ParamState>,
 }
 
 impl Adam {
@@ -152,11 +152,11 @@ impl Optimizer for Adam {
         true
     }
 
-    fn state(&self) -> &BTreeMap<String, ParamState> {
+    fn state(&self) -> &BTreeMap<ParamId, ParamState> {
         &self.state
     }
 
-    fn state_mut(&mut self) -> &mut BTreeMap<String, ParamState> {
+    fn state_mut(&mut self) -> &mut BTreeMap<ParamId, ParamState> {
         &mut self.state
     }
 }

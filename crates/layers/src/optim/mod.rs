@@ -1,9 +1,10 @@
 //! Optimizers with PyTorch's exact update rules, and their saveable state.
 //!
-//! An optimizer walks the model's parameters by name ([`Module::visit_mut`]), finds each
-//! trainable one's gradient in the [`Grads`] of the step, and updates the value in place.
-//! Per-parameter state (moments, step count) is kept by parameter name in a
-//! [`ParamState`], and saved with [`crate::io::save_optimizer`] under PyTorch-like keys:
+//! An optimizer walks the model's parameters ([`Module::visit_mut`]), finds each trainable
+//! one's gradient in the step's [`Gradients`] by the parameter's id, and updates the value in
+//! place. Per-parameter state (moments, step count) is kept by parameter id in a
+//! [`ParamState`], and saved with [`crate::io::save_optimizer`] under the parameters' names,
+//! with PyTorch-like keys:
 //!
 //! | key | optimizer | shape |
 //! |---|---|---|
@@ -26,10 +27,11 @@ pub use adam::Adam;
 pub use rmsprop::RmsProp;
 pub use sgd::Sgd;
 
-use tensor::Tensor;
+use tensor::{Gradients, ParamId, Tensor};
 
-use crate::graph::Grads;
+use crate::error::StepError;
 use crate::module::Module;
+use crate::parameter::Parameter;
 
 /// What an optimizer remembers about one parameter.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -65,7 +67,7 @@ impl ParamState {
 ///     let loss = g.mse_loss(y, tv, Reduction::Mean);
 ///     losses.push(g.value(loss).item());
 ///     let grads = g.backward(loss);
-///     opt.step(&mut model, &grads);
+///     opt.step(&mut model, &grads).unwrap();
 /// }
 /// assert!(losses[19] < losses[0]);
 /// ```
@@ -107,32 +109,88 @@ pub trait Optimizer {
         Ok(())
     }
 
-    /// The per-parameter state, by full parameter name.
-    fn state(&self) -> &BTreeMap<String, ParamState>;
+    /// The per-parameter state, by parameter id.
+    fn state(&self) -> &BTreeMap<ParamId, ParamState>;
 
     /// The per-parameter state, writable (loading).
-    fn state_mut(&mut self) -> &mut BTreeMap<String, ParamState>;
+    fn state_mut(&mut self) -> &mut BTreeMap<ParamId, ParamState>;
 
-    /// One step over every trainable parameter of `model` that has a gradient in `grads`
-    /// (parameters without one, like PyTorch's `p.grad is None`, are skipped).
-    fn step(&mut self, model: &mut dyn Module, grads: &Grads) {
-        model.visit_mut("", &mut |name, p| {
+    /// One step over every trainable parameter of `model`, each updated from its gradient in
+    /// `grads`. Every trainable parameter must have one: a parameter the loss does not use
+    /// (or that this step's tape never saw) is an error, listed by name, and nothing is
+    /// updated. Parameters that are not meant to learn in this step are frozen first
+    /// ([`Module::set_trainable`], or [`Parameter::trainable`] on one), which is also how a
+    /// model trained in phases (an adversarial autoencoder) steps one part at a time; or step
+    /// only the submodule that learns.
+    fn step(&mut self, model: &mut dyn Module, grads: &Gradients) -> Result<(), StepError> {
+        let mut missing = Vec::new();
+        let mut shape = None;
+        model.visit("", &mut |name, p| {
             if !p.is_trainable() {
                 return;
             }
-            let Some(grad) = grads.get(name) else { return };
-            assert_eq!(
-                grad.shape(),
-                p.value.shape(),
-                "{}: gradient of {name} has shape {:?}, parameter {:?}",
-                self.name(),
-                grad.shape(),
-                p.value.shape()
-            );
-            let mut state = self.state_mut().remove(name).unwrap_or_default();
-            self.update(&mut state, &mut p.value, grad);
-            self.state_mut().insert(name.to_string(), state);
+            match grads.param(p.id()) {
+                None => missing.push(name.to_string()),
+                Some(g) if g.shape() != p.value.shape() && shape.is_none() => {
+                    shape = Some((
+                        name.to_string(),
+                        g.shape().to_vec(),
+                        p.value.shape().to_vec(),
+                    ))
+                }
+                Some(_) => {}
+            }
         });
+        if let Some((parameter, gradient, expected)) = shape {
+            return Err(StepError::Shape {
+                optimizer: self.name(),
+                parameter,
+                gradient,
+                expected,
+            });
+        }
+        if !missing.is_empty() {
+            return Err(StepError::MissingGradients {
+                optimizer: self.name(),
+                parameters: missing,
+            });
+        }
+        model.visit_mut("", &mut |_, p| {
+            if let (true, Some(grad)) = (p.is_trainable(), grads.param(p.id())) {
+                let mut state = self.state_mut().remove(&p.id()).unwrap_or_default();
+                self.update(&mut state, &mut p.value, grad);
+                self.state_mut().insert(p.id(), state);
+            }
+        });
+        Ok(())
+    }
+
+    /// One step on a lone parameter (a tensor learned without a module around it: a latent
+    /// code optimised directly, a learned prior's mean). The same rules as
+    /// [`Optimizer::step`]: a frozen parameter is left alone, a trainable one needs a
+    /// gradient.
+    fn step_parameter(&mut self, p: &mut Parameter, grads: &Gradients) -> Result<(), StepError> {
+        if !p.is_trainable() {
+            return Ok(());
+        }
+        let Some(grad) = grads.param(p.id()) else {
+            return Err(StepError::MissingGradients {
+                optimizer: self.name(),
+                parameters: vec!["the parameter".into()],
+            });
+        };
+        if grad.shape() != p.value.shape() {
+            return Err(StepError::Shape {
+                optimizer: self.name(),
+                parameter: "the parameter".into(),
+                gradient: grad.shape().to_vec(),
+                expected: p.value.shape().to_vec(),
+            });
+        }
+        let mut state = self.state_mut().remove(&p.id()).unwrap_or_default();
+        self.update(&mut state, &mut p.value, grad);
+        self.state_mut().insert(p.id(), state);
+        Ok(())
     }
 
     /// Forgets all per-parameter state (moments, steps).

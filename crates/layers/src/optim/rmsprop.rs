@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use tensor::Tensor;
+use tensor::{ParamId, Tensor};
 
 use super::{Optimizer, ParamState};
 
@@ -21,7 +21,7 @@ use super::{Optimizer, ParamState};
 ///
 /// ```
 /// # use layers::optim::{Optimizer, ParamState, RmsProp};
-/// # use tensor::Tensor;
+/// # use tensor::{ParamId, Tensor};
 /// // First step, α = 0.99: s = 0.01·g², so p moves by lr·g/(0.1·|g|) = 10·lr.
 /// let mut p = Tensor::scalar(1.0);
 /// RmsProp::new(0.01).update(&mut ParamState::default(), &mut p, &Tensor::scalar(3.0));
@@ -41,7 +41,7 @@ pub struct RmsProp {
     pub momentum: f32,
     /// Normalise by the variance estimate `s − a²` instead of `s`.
     pub centered: bool,
-    state: BTreeMap<String, ParamState>,
+    state: BTreeMap<ParamId, ParamState>,
 }
 
 impl RmsProp {
@@ -175,11 +175,11 @@ impl Optimizer for RmsProp {
         true
     }
 
-    fn state(&self) -> &BTreeMap<String, ParamState> {
+    fn state(&self) -> &BTreeMap<ParamId, ParamState> {
         &self.state
     }
 
-    fn state_mut(&mut self) -> &mut BTreeMap<String, ParamState> {
+    fn state_mut(&mut self) -> &mut BTreeMap<ParamId, ParamState> {
         &mut self.state
     }
 }

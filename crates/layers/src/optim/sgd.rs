@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use tensor::Tensor;
+use tensor::{ParamId, Tensor};
 
 use super::{Optimizer, ParamState};
 
@@ -17,7 +17,7 @@ use super::{Optimizer, ParamState};
 ///
 /// ```
 /// # use layers::optim::{Optimizer, ParamState, Sgd};
-/// # use tensor::Tensor;
+/// # use tensor::{ParamId, Tensor};
 /// // p = 1, g = 0.5, lr = 0.1: p ← 1 − 0.1·0.5 = 0.95
 /// let mut p = Tensor::scalar(1.0);
 /// Sgd::new(0.1).update(&mut ParamState::default(), &mut p, &Tensor::scalar(0.5));
@@ -35,7 +35,7 @@ pub struct Sgd {
     pub weight_decay: f32,
     /// Nesterov momentum (needs μ > 0 and τ = 0).
     pub nesterov: bool,
-    state: BTreeMap<String, ParamState>,
+    state: BTreeMap<ParamId, ParamState>,
 }
 
 impl Sgd {
@@ -148,11 +148,11 @@ impl Optimizer for Sgd {
         true
     }
 
-    fn state(&self) -> &BTreeMap<String, ParamState> {
+    fn state(&self) -> &BTreeMap<ParamId, ParamState> {
         &self.state
     }
 
-    fn state_mut(&mut self) -> &mut BTreeMap<String, ParamState> {
+    fn state_mut(&mut self) -> &mut BTreeMap<ParamId, ParamState> {
         &mut self.state
     }
 }

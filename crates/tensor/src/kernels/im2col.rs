@@ -17,8 +17,8 @@
 //!
 //! | product                | conv2d            | conv_transpose2d  |
 //! |------------------------|-------------------|-------------------|
-//! | [`forward`]: `W·im2col(x)`          | forward  | gradient to x |
-//! | [`backward_data`]: `col2im(Wᵀ·dy)`  | gradient to x | forward  |
+//! | [`convolve`]: `W·im2col(x)`          | forward  | gradient to x |
+//! | [`convolve_adjoint`]: `col2im(Wᵀ·dy)`  | gradient to x | forward  |
 //! | [`backward_filter`]: `Σ dy·im2col(x)ᵀ` | gradient to w | gradient to w |
 //!
 //! **Batches and threads.** The batch is cut into fixed chunks of images whose size depends on
@@ -192,7 +192,7 @@ struct Scratch {
     cols: Vec<f32>,
     /// A `(c_out, images·h_out·w_out)` matrix: a chunk's GEMM output, or its gathered `dy`.
     mat: Vec<f32>,
-    /// The output of the forward product that [`backward_filter_and_forward`] adds.
+    /// The output of the convolution that [`backward_filter_and_convolve`] adds.
     out: Vec<f32>,
 }
 
@@ -227,7 +227,7 @@ fn images_per_chunk(batch: usize, pixels: usize, target: usize) -> usize {
     batch.max(1).div_ceil(chunks)
 }
 
-/// GEMM columns a chunk aims for in [`forward`] and [`backward_data`].
+/// GEMM columns a chunk aims for in [`convolve`] and [`convolve_adjoint`].
 const TARGET_COLS: usize = 256;
 /// GEMM depth a chunk aims for in [`backward_filter`] (its k is `images·h_out·w_out`).
 const TARGET_DEPTH: usize = 1024;
@@ -296,7 +296,7 @@ fn product_per_image(
 /// `y`: `(batch, c_out, h_out·w_out)`. `beta` is 0 (write) or 1 (accumulate).
 /// Conv2d's forward, and the gradient to the input of conv_transpose2d.
 #[allow(clippy::too_many_arguments)] // the GEMM's operands and shapes, spelled out
-pub fn forward(
+pub fn convolve(
     g: &Geometry,
     batch: usize,
     x: &[f32],
@@ -356,7 +356,7 @@ pub fn forward(
 ///
 /// `w`: `(c_out, c_in·k_h·k_w)`; `dy`: `(batch, c_out, h_out·w_out)`; `x`: `(batch, c_in, h, w)`.
 /// The gradient to conv2d's input, and conv_transpose2d's forward.
-pub fn backward_data(
+pub fn convolve_adjoint(
     g: &Geometry,
     batch: usize,
     w: &[f32],
@@ -427,33 +427,33 @@ pub fn backward_filter(
     c_out: usize,
     dw: &mut [f32],
 ) {
-    backward_filter_and_forward(g, batch, x, dy, c_out, dw, None);
+    backward_filter_and_convolve(g, batch, x, dy, c_out, dw, None);
 }
 
-/// A forward product `y[n] += W·im2col(x[n])` (`w`: `(c_out, c_in·k_h·k_w)`, `y`:
+/// A convolution `y[n] += W·im2col(x[n])` (`w`: `(c_out, c_in·k_h·k_w)`, `y`:
 /// `(batch, c_out, h_out·w_out)`) computed from the im2col matrices that
-/// [`backward_filter_and_forward`] builds anyway.
-pub struct SharedForward<'a> {
+/// [`backward_filter_and_convolve`] builds anyway.
+pub struct SharedConvolve<'a> {
     /// The weight, `(c_out, c_in·k_h·k_w)`.
     pub w: &'a [f32],
     /// Where the product is added, `(batch, c_out, h_out·w_out)`.
     pub y: &'a mut [f32],
 }
 
-/// [`backward_filter`], and, when `forward_too` is given, `y[n] += W·im2col(x[n])` from the same
+/// [`backward_filter`], and, when `convolve_too` is given, `y[n] += W·im2col(x[n])` from the same
 /// im2col matrices, so `x` is unfolded once instead of twice.
 ///
 /// A transposed convolution needs exactly this pair in its backward pass: both its input
 /// gradient (`W·im2col(dy)`) and its weight gradient (`Σ x·im2col(dy)ᵀ`) unfold `dy`.
 #[allow(clippy::too_many_arguments)] // the two products' operands, spelled out
-pub fn backward_filter_and_forward(
+pub fn backward_filter_and_convolve(
     g: &Geometry,
     batch: usize,
     x: &[f32],
     dy: &[f32],
     c_out: usize,
     dw: &mut [f32],
-    forward_too: Option<SharedForward>,
+    convolve_too: Option<SharedConvolve>,
 ) {
     let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
     if batch == 0 || pixels == 0 || rows == 0 || c_out == 0 {
@@ -461,8 +461,8 @@ pub fn backward_filter_and_forward(
     }
     if g.is_dense() {
         // No im2col to share: the two products are one GEMM each.
-        if let Some(f) = forward_too {
-            forward(g, batch, x, f.w, c_out, None, 1.0, f.y);
+        if let Some(f) = convolve_too {
+            convolve(g, batch, x, f.w, c_out, None, 1.0, f.y);
         }
         // dw (c_out, c_in·h·w) += dyᵀ (c_out, batch) · x (batch, c_in·h·w): one GEMM, its
         // depth running over the batch.
@@ -480,7 +480,7 @@ pub fn backward_filter_and_forward(
     let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
     let chunks = batch.div_ceil(per);
     let par = gemm_parallelism(chunks);
-    let (w_fwd, mut y_chunks): (Option<MatRef>, Vec<Option<&mut [f32]>>) = match forward_too {
+    let (w_fwd, mut y_chunks): (Option<MatRef>, Vec<Option<&mut [f32]>>) = match convolve_too {
         Some(f) => (
             Some(MatRef::row_major(f.w, c_out, rows)),
             f.y.chunks_mut(per * c_out * pixels).map(Some).collect(),

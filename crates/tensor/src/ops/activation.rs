@@ -6,9 +6,9 @@
 use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
 
-/// `σ(x) = 1 / (1 + e⁻ˣ)`, computed without overflow for large `|x|`: for `x < 0` it uses
-/// `eˣ / (1 + eˣ)`, so `e` is only ever raised to a non-positive power.
-pub fn sigmoid(x: f32) -> f32 {
+/// `σ(x) = 1 / (1 + e⁻ˣ)` for one value, computed without overflow for large `|x|`: for
+/// `x < 0` it uses `eˣ / (1 + eˣ)`, so `e` is only ever raised to a non-positive power.
+pub fn sigmoid_of(x: f32) -> f32 {
     if x >= 0.0 {
         1.0 / (1.0 + (-x).exp())
     } else {
@@ -17,10 +17,15 @@ pub fn sigmoid(x: f32) -> f32 {
     }
 }
 
-/// `softplus(x) = ln(1 + eˣ) = max(x, 0) + ln(1 + e^−|x|)`; the second form never
-/// overflows and keeps precision for large `|x|`.
-pub fn softplus(x: f32) -> f32 {
+/// `softplus(x) = ln(1 + eˣ) = max(x, 0) + ln(1 + e^−|x|)` for one value; the second form
+/// never overflows and keeps precision for large `|x|`.
+pub fn softplus_of(x: f32) -> f32 {
     x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+/// `y = max(x, 0)`.
+pub fn relu(x: &Tensor) -> Tensor {
+    x.map(|v| v.max(0.0))
 }
 
 /// `y = max(x, 0)`: `dx += dy·1[x > 0]` (saved: the input).
@@ -32,11 +37,21 @@ pub fn relu_backward(x: &Tensor, dy: &Tensor, dx: &mut Tensor) {
     }
 }
 
+/// `y = x` if `x > 0`, else `slope·x`.
+pub fn leaky_relu(x: &Tensor, slope: f32) -> Tensor {
+    x.map(|v| if v > 0.0 { v } else { slope * v })
+}
+
 /// `y = x` if `x > 0` else `slope·x`: `dx += dy` or `slope·dy` (saved: the input).
 pub fn leaky_relu_backward(x: &Tensor, slope: f32, dy: &Tensor, dx: &mut Tensor) {
     for ((d, &x), &g) in dx.data_mut().iter_mut().zip(x.data()).zip(dy.data()) {
         *d += if x > 0.0 { g } else { slope * g };
     }
+}
+
+/// `y = σ(x)`, stable for large `|x|` ([`sigmoid_of`]).
+pub fn sigmoid(x: &Tensor) -> Tensor {
+    x.map(sigmoid_of)
 }
 
 /// `y = σ(x)`: `dx += y·(1 − y)·dy` (saved: the output).
@@ -46,6 +61,11 @@ pub fn sigmoid_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
     }
 }
 
+/// `y = tanh x`.
+pub fn tanh(x: &Tensor) -> Tensor {
+    x.map(f32::tanh)
+}
+
 /// `y = tanh x`: `dx += (1 − y²)·dy` (saved: the output).
 pub fn tanh_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
     for ((d, &y), &g) in dx.data_mut().iter_mut().zip(y.data()).zip(dy.data()) {
@@ -53,10 +73,15 @@ pub fn tanh_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
     }
 }
 
+/// `y = ln(1 + eˣ)`, stable for large `|x|` ([`softplus_of`]).
+pub fn softplus(x: &Tensor) -> Tensor {
+    x.map(softplus_of)
+}
+
 /// `y = ln(1 + eˣ)`: `dx += σ(x)·dy` (saved: the input).
 pub fn softplus_backward(x: &Tensor, dy: &Tensor, dx: &mut Tensor) {
     for ((d, &x), &g) in dx.data_mut().iter_mut().zip(x.data()).zip(dy.data()) {
-        *d += sigmoid(x) * g;
+        *d += sigmoid_of(x) * g;
     }
 }
 
@@ -64,27 +89,27 @@ pub fn softplus_backward(x: &Tensor, dy: &Tensor, dx: &mut Tensor) {
 impl Tensor {
     /// `max(x, 0)`.
     pub fn relu(&self) -> Tensor {
-        self.map(|v| v.max(0.0))
+        relu(self)
     }
 
     /// `x` where positive, `slope·x` elsewhere.
     pub fn leaky_relu(&self, slope: f32) -> Tensor {
-        self.map(|v| if v > 0.0 { v } else { slope * v })
+        leaky_relu(self, slope)
     }
 
     /// `1 / (1 + e⁻ˣ)`, stable for large `|x|`.
     pub fn sigmoid(&self) -> Tensor {
-        self.map(sigmoid)
+        sigmoid(self)
     }
 
     /// `tanh x`.
     pub fn tanh(&self) -> Tensor {
-        self.map(f32::tanh)
+        tanh(self)
     }
 
     /// `ln(1 + eˣ)`, stable for large `|x|`.
     pub fn softplus(&self) -> Tensor {
-        self.map(softplus)
+        softplus(self)
     }
 }
 
@@ -92,31 +117,31 @@ impl Tensor {
 impl Tape {
     /// `max(x, 0)`.
     pub fn relu(&mut self, x: Var) -> Var {
-        let y = self.value(x).relu();
+        let y = relu(self.value(x));
         self.push(Op::Relu(x), y)
     }
 
     /// `x` where positive, `slope·x` elsewhere.
     pub fn leaky_relu(&mut self, x: Var, slope: f32) -> Var {
-        let y = self.value(x).leaky_relu(slope);
+        let y = leaky_relu(self.value(x), slope);
         self.push(Op::LeakyRelu(x, slope), y)
     }
 
     /// `1 / (1 + e⁻ˣ)`.
     pub fn sigmoid(&mut self, x: Var) -> Var {
-        let y = self.value(x).sigmoid();
+        let y = sigmoid(self.value(x));
         self.push(Op::Sigmoid(x), y)
     }
 
     /// `tanh x`.
     pub fn tanh(&mut self, x: Var) -> Var {
-        let y = self.value(x).tanh();
+        let y = tanh(self.value(x));
         self.push(Op::Tanh(x), y)
     }
 
     /// `ln(1 + eˣ)`.
     pub fn softplus(&mut self, x: Var) -> Var {
-        let y = self.value(x).softplus();
+        let y = softplus(self.value(x));
         self.push(Op::Softplus(x), y)
     }
 }
@@ -139,12 +164,12 @@ mod tests {
 
     #[test]
     fn sigmoid_and_softplus_are_stable_at_extremes() {
-        assert_eq!(sigmoid(-1000.0), 0.0);
-        assert_eq!(sigmoid(1000.0), 1.0);
-        assert!((sigmoid(0.0) - 0.5).abs() < 1e-7);
-        assert_eq!(softplus(1000.0), 1000.0);
-        assert!(softplus(-1000.0) >= 0.0 && softplus(-1000.0) < 1e-30);
-        assert!((softplus(0.0) - 2f32.ln()).abs() < 1e-7);
+        assert_eq!(sigmoid_of(-1000.0), 0.0);
+        assert_eq!(sigmoid_of(1000.0), 1.0);
+        assert!((sigmoid_of(0.0) - 0.5).abs() < 1e-7);
+        assert_eq!(softplus_of(1000.0), 1000.0);
+        assert!(softplus_of(-1000.0) >= 0.0 && softplus_of(-1000.0) < 1e-30);
+        assert!((softplus_of(0.0) - 2f32.ln()).abs() < 1e-7);
     }
 
     #[test]

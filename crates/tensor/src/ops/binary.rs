@@ -115,11 +115,6 @@ impl Tensor {
         zip_with(self, other, "lt", |x, y| f32::from(x < y))
     }
 
-    /// `1` where `self == other` (broadcast), else `0`.
-    pub fn eq_mask(&self, other: &Tensor) -> Tensor {
-        zip_with(self, other, "eq", |x, y| f32::from(x == y))
-    }
-
     /// `self + other`, broadcast.
     pub fn add(&self, other: &Tensor) -> Tensor {
         add(self, other)

@@ -208,20 +208,20 @@ fn geometry(
 /// `x: [N, C, H, W]`, `w: [O, C, k_h, k_w]`, `bias: [O]` → `y: [N, O, H_out, W_out]`.
 ///
 /// ```
-/// # use tensor::{Tensor, ops::conv2d::{forward, Conv2dSpec}};
+/// # use tensor::{Tensor, ops::conv2d::{conv2d, Conv2dSpec}};
 /// // x = [1 2 3; 4 5 6; 7 8 9], w = [1 0; 0 −1]: each output is top-left − bottom-right,
 /// // 1−5 = −4, 2−6 = −4, 4−8 = −4, 5−9 = −4; plus bias 10.
 /// let x = Tensor::from_vec(&[1, 1, 3, 3], (1..=9).map(|v| v as f32).collect());
 /// let w = Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 0.0, 0.0, -1.0]);
 /// let b = Tensor::from_vec(&[1], vec![10.0]);
-/// let y = forward(&x, &w, Some(&b), &Conv2dSpec::default());
+/// let y = conv2d(&x, &w, Some(&b), &Conv2dSpec::default());
 /// assert_eq!(y.shape(), &[1, 1, 2, 2]);
 /// assert_eq!(y.data(), &[6.0, 6.0, 6.0, 6.0]);
 /// ```
-pub fn forward(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &Conv2dSpec) -> Tensor {
+pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &Conv2dSpec) -> Tensor {
     let (batch, c_out, g) = geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
     let mut y = Tensor::zeros(&[batch, c_out, g.h_out, g.w_out]);
-    im2col::forward(
+    im2col::convolve(
         &g,
         batch,
         x.data(),
@@ -235,14 +235,14 @@ pub fn forward(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &Conv2dSpec)
 }
 
 /// `dx[n] += col2im(Wᵀ·dy[n])`, i.e. `dx[n,c,i·s−pad+p·d, j·s−pad+q·d] += Σ_o dy[n,o,i,j]·w[o,c,p,q]`.
-pub fn backward_input(w: &Tensor, spec: &Conv2dSpec, dy: &Tensor, dx: &mut Tensor) {
+pub fn conv2d_backward_input(w: &Tensor, spec: &Conv2dSpec, dy: &Tensor, dx: &mut Tensor) {
     let (batch, c_out, g) = geometry(dx.shape(), w.shape(), None, spec);
     check_dy(dy, batch, c_out, &g);
-    im2col::backward_data(&g, batch, w.data(), c_out, dy.data(), dx.data_mut());
+    im2col::convolve_adjoint(&g, batch, w.data(), c_out, dy.data(), dx.data_mut());
 }
 
 /// `dw[o,c,p,q] += Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·s−pad+p·d, j·s−pad+q·d]`, i.e. `dw += Σ_n dy[n]·im2col(x[n])ᵀ`.
-pub fn backward_weight(x: &Tensor, spec: &Conv2dSpec, dy: &Tensor, dw: &mut Tensor) {
+pub fn conv2d_backward_weight(x: &Tensor, spec: &Conv2dSpec, dy: &Tensor, dw: &mut Tensor) {
     let (batch, c_out, g) = geometry(x.shape(), dw.shape(), None, spec);
     check_dy(dy, batch, c_out, &g);
     im2col::backward_filter(&g, batch, x.data(), dy.data(), c_out, dw.data_mut());
@@ -250,7 +250,7 @@ pub fn backward_weight(x: &Tensor, spec: &Conv2dSpec, dy: &Tensor, dw: &mut Tens
 
 /// `db[o] += Σ_{n,i,j} dy[n,o,i,j]` (also the bias gradient of conv_transpose2d). Each channel
 /// sums its values in a fixed order, channels in parallel.
-pub fn backward_bias(dy: &Tensor, db: &mut Tensor) {
+pub fn conv2d_backward_bias(dy: &Tensor, db: &mut Tensor) {
     let s = dy.shape();
     assert!(
         s.len() == 4 && db.shape() == [s[1]],
@@ -284,7 +284,7 @@ fn check_dy(dy: &Tensor, batch: usize, c_out: usize, g: &Geometry) {
 impl Tape {
     /// `y = conv2d(x, w) + b` with `x: [N, C, H, W]`, `w: [O, C, k_h, k_w]`, `bias: [O]`.
     pub fn conv2d(&mut self, x: Var, w: Var, bias: Option<Var>, spec: Conv2dSpec) -> Var {
-        let y = forward(
+        let y = conv2d(
             self.value(x),
             self.value(w),
             bias.map(|b| self.value(b)),
@@ -295,22 +295,11 @@ impl Tape {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::gradcheck::{assert_close, check_gradients, random_tensor};
     use crate::kernels::conv_reference::conv2d_direct;
-
-    /// A deterministic pseudo-random stream for sampling configurations (splitmix64).
-    pub(crate) struct Pick(pub u64);
-    impl Pick {
-        pub(crate) fn next(&mut self, n: usize) -> usize {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            ((z ^ (z >> 31)) % n as u64) as usize
-        }
-    }
+    use crate::test_support::{Pick, in_pool, run_bits};
 
     /// One sampled configuration: shapes and spec.
     #[derive(Debug)]
@@ -329,7 +318,7 @@ pub(crate) mod tests {
     /// `count` valid conv configurations; the `i`-th of each parameter list is forced in turn
     /// so that every value appears at least once, the rest drawn at random.
     pub(crate) fn cases(count: usize, seed: u64) -> Vec<Case> {
-        let mut pick = Pick(seed);
+        let mut pick = Pick::new(seed);
         let mut out = Vec::new();
         let mut i = 0;
         while out.len() < count {
@@ -386,14 +375,14 @@ pub(crate) mod tests {
         //   ( 1, 1): [5 6; 8 9]·w = 5 + 12 + 24 + 36    = 77
         let x = Tensor::from_vec(&[1, 1, 3, 3], (1..=9).map(|v| v as f32).collect());
         let w = Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
-        let y = forward(&x, &w, None, &Conv2dSpec::new(2, 1));
+        let y = conv2d(&x, &w, None, &Conv2dSpec::new(2, 1));
         assert_eq!(y.shape(), &[1, 1, 2, 2]);
         assert_eq!(y.data(), &[4.0, 18.0, 36.0, 77.0]);
         // No padding, stride 1: [1 2; 4 5]·w = 1+4+12+20 = 37, then 47, 67, 77.
-        let y = forward(&x, &w, None, &Conv2dSpec::default());
+        let y = conv2d(&x, &w, None, &Conv2dSpec::default());
         assert_eq!(y.data(), &[37.0, 47.0, 67.0, 77.0]);
         // Dilation 2 on the 3×3 input: one window of the corners, 1·1 + 3·2 + 7·3 + 9·4 = 64.
-        let y = forward(&x, &w, None, &Conv2dSpec::default().with_dilation(2));
+        let y = conv2d(&x, &w, None, &Conv2dSpec::default().with_dilation(2));
         assert_eq!(y.data(), &[64.0]);
     }
 
@@ -418,7 +407,7 @@ pub(crate) mod tests {
     fn forward_matches_direct_loops() {
         for (idx, c) in cases(150, 7).iter().enumerate() {
             let v = inputs(c, 100 + idx as u64);
-            let got = forward(&v[0], &v[1], v.get(2), &spec_of(c));
+            let got = conv2d(&v[0], &v[1], v.get(2), &spec_of(c));
             let (batch, c_out, g) = geometry(v[0].shape(), v[1].shape(), None, &spec_of(c));
             let want = conv2d_direct(
                 &g,
@@ -444,7 +433,7 @@ pub(crate) mod tests {
             let w = random_tensor(&[c_out, c_in, k, k], 2);
             let b = random_tensor(&[c_out], 3);
             let spec = Conv2dSpec::new(s, p);
-            let got = forward(&x, &w, Some(&b), &spec);
+            let got = conv2d(&x, &w, Some(&b), &spec);
             let (batch, c_out, g) = geometry(x.shape(), w.shape(), None, &spec);
             let want = conv2d_direct(&g, batch, c_out, x.data(), w.data(), Some(b.data()));
             assert_close("lab conv", got.data(), &want, 1e-4, 1e-4);
@@ -512,28 +501,6 @@ pub(crate) mod tests {
         });
     }
 
-    /// Forward and all three gradients of `f` (a conv on the tape), as bits.
-    pub(crate) fn run_bits(inputs: &[Tensor], f: impl Fn(&mut Tape, &[Var]) -> Var) -> Vec<u32> {
-        let mut tape = Tape::new();
-        let vars: Vec<Var> = inputs.iter().map(|t| tape.leaf(t.clone())).collect();
-        let y = f(&mut tape, &vars);
-        let dy = random_tensor(tape.shape(y), 99);
-        let grads = tape.backward_from(y, dy);
-        let mut bits: Vec<u32> = tape.value(y).data().iter().map(|v| v.to_bits()).collect();
-        for v in vars {
-            bits.extend(grads.get(v).unwrap().data().iter().map(|v| v.to_bits()));
-        }
-        bits
-    }
-
-    pub(crate) fn in_pool<R: Send>(threads: usize, f: impl FnOnce() -> R + Send) -> R {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(f)
-    }
-
     #[test]
     fn same_bits_with_one_and_two_threads() {
         for (c_in, c_out, hw, k, s, p) in [
@@ -562,7 +529,7 @@ pub(crate) mod tests {
         expected = "conv2d: input has 3 channels (shape [1, 3, 5, 5]) but weight [2, 4, 3, 3] expects 4"
     )]
     fn channel_mismatch_panics() {
-        forward(
+        conv2d(
             &Tensor::zeros(&[1, 3, 5, 5]),
             &Tensor::zeros(&[2, 4, 3, 3]),
             None,
@@ -573,7 +540,7 @@ pub(crate) mod tests {
     #[test]
     #[should_panic(expected = "larger than the padded input along w: 2 + 2·0 = 2")]
     fn kernel_larger_than_input_panics() {
-        forward(
+        conv2d(
             &Tensor::zeros(&[1, 1, 5, 2]),
             &Tensor::zeros(&[1, 1, 3, 3]),
             None,
@@ -604,7 +571,7 @@ pub(crate) mod tests {
     #[should_panic(expected = "conv2d: bias must be [2] for weight [2, 1, 3, 3], got shape [3]")]
     fn bias_length_panics() {
         let b = Tensor::zeros(&[3]);
-        forward(
+        conv2d(
             &Tensor::zeros(&[1, 1, 5, 5]),
             &Tensor::zeros(&[2, 1, 3, 3]),
             Some(&b),
@@ -615,7 +582,7 @@ pub(crate) mod tests {
     #[test]
     #[should_panic(expected = "conv2d: input must be [N, C, H, W], got shape [1, 5, 5]")]
     fn wrong_rank_panics() {
-        forward(
+        conv2d(
             &Tensor::zeros(&[1, 5, 5]),
             &Tensor::zeros(&[2, 1, 3, 3]),
             None,

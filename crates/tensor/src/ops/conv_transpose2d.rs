@@ -23,12 +23,16 @@
 //!   `dx[n,c,i,j] += Σ_{o,p,q} dy[n,o,i·s−pad+p·d, j·s−pad+q·d]·w[c,o,p,q]`.
 //! - `dw[c,o,p,q] += Σ_{n,i,j} x[n,c,i,j]·dy[n,o,i·s−pad+p·d, j·s−pad+q·d]`, i.e.
 //!   `dw += Σ_n x[n]·im2col(dy[n])ᵀ`.
-//! - `db[o] += Σ_{n,i,j} dy[n,o,i,j]` ([`crate::ops::conv2d::backward_bias`]).
+//! - `db[o] += Σ_{n,i,j} dy[n,o,i,j]` ([`crate::ops::conv2d::conv2d_backward_bias`]).
+//!
+//! All three come from one [`conv_transpose2d_backward`], which takes an optional slot per
+//! gradient: the input and weight gradients share one unfolding of `dy` when both are wanted.
 //!
 //! Saved: the input and the weight (kept by the tape).
 use std::fmt;
 
 use crate::kernels::im2col::{self, Geometry};
+use crate::ops::conv2d;
 use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
 
@@ -160,9 +164,11 @@ pub fn output_size(
 }
 
 /// Checks `x [N, C, H, W]`, `w [C, O, k_h, k_w]`, `b [O]` and returns the batch size, `C`, and
-/// the geometry of the convolution this op transposes (from `y`'s `O×H_out×W_out` to `x`'s
-/// `C×H×W`). Every misconfiguration panics here, before any work.
-fn geometry(
+/// the geometry of the convolution this op is the adjoint of. That convolution runs the other
+/// way, from an `O×H_out×W_out` image (this op's output) to a `C×H×W` one (this op's input):
+/// its `h`, `w` are our output size and its `h_out`, `w_out` our input size. Every
+/// misconfiguration panics here, before any work.
+fn adjoint_geometry(
     x: &[usize],
     w: &[usize],
     bias: Option<&[usize]>,
@@ -189,11 +195,11 @@ fn geometry(
             w[1]
         );
     }
-    let (h_out, w_out) = output_size((x[2], x[3]), (w[2], w[3]), spec);
-    let g = Geometry {
+    let (out_h, out_w) = output_size((x[2], x[3]), (w[2], w[3]), spec);
+    let conv = Geometry {
         c_in: w[1],
-        h: h_out,
-        w: w_out,
+        h: out_h,
+        w: out_w,
         k_h: w[2],
         k_w: w[3],
         stride: spec.stride,
@@ -202,7 +208,7 @@ fn geometry(
         h_out: x[2],
         w_out: x[3],
     };
-    (x[0], x[1], g)
+    (x[0], x[1], conv)
 }
 
 /// `y[n,o,i·s−pad+p·d, j·s−pad+q·d] += x[n,c,i,j]·w[c,o,p,q]`, plus `b[o]`.
@@ -210,88 +216,101 @@ fn geometry(
 /// `x: [N, C, H, W]`, `w: [C, O, k_h, k_w]`, `bias: [O]` → `y: [N, O, H_out, W_out]`.
 ///
 /// ```
-/// # use tensor::{Tensor, ops::conv_transpose2d::{forward, ConvTranspose2dSpec}};
+/// # use tensor::{Tensor, ConvTranspose2dSpec, ops::conv_transpose2d::conv_transpose2d};
 /// // x = [1 2; 3 4], a 2×2 kernel of ones, stride 1: each input pixel adds itself to a 2×2
 /// // block, so the centre gets 1+2+3+4 = 10 and the corners one pixel each.
 /// let x = Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
 /// let w = Tensor::ones(&[1, 1, 2, 2]);
-/// let y = forward(&x, &w, None, &ConvTranspose2dSpec::default());
+/// let y = conv_transpose2d(&x, &w, None, &ConvTranspose2dSpec::default());
 /// assert_eq!(y.data(), &[1.0, 3.0, 2.0, 4.0, 10.0, 6.0, 3.0, 7.0, 4.0]);
 /// ```
-pub fn forward(
+pub fn conv_transpose2d(
     x: &Tensor,
     w: &Tensor,
     bias: Option<&Tensor>,
     spec: &ConvTranspose2dSpec,
 ) -> Tensor {
-    let (batch, c, g) = geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
-    let pixels = g.h * g.w;
-    // y starts at the bias (or 0); col2im then adds the scattered kernels.
-    let mut y = Tensor::zeros(&[batch, g.c_in, g.h, g.w]);
+    let (batch, c, conv) = adjoint_geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
+    let (out_channels, out_h, out_w) = (conv.c_in, conv.h, conv.w);
+    // y starts at the bias (or 0); the adjoint product then adds the scattered kernels.
+    let mut y = Tensor::zeros(&[batch, out_channels, out_h, out_w]);
     if let Some(b) = bias {
         for (plane, &b) in y
             .data_mut()
-            .chunks_exact_mut(pixels)
+            .chunks_exact_mut(out_h * out_w)
             .zip(b.data().iter().cycle())
         {
             plane.fill(b);
         }
     }
-    // As a convolution y → x with weight (C, O·k_h·k_w): y[n] += col2im(Wᵀ·x[n]).
-    im2col::backward_data(&g, batch, w.data(), c, x.data(), y.data_mut());
+    // y[n] += col2im(Wᵀ·x[n]), with W viewed as (C, O·k_h·k_w).
+    im2col::convolve_adjoint(&conv, batch, w.data(), c, x.data(), y.data_mut());
     y
 }
 
-/// `dx[n,c,i,j] += Σ_{o,p,q} dy[n,o,i·s−pad+p·d, j·s−pad+q·d]·w[c,o,p,q]`: conv2d's forward
-/// `W·im2col(dy[n])` on `dy`.
-pub fn backward_input(w: &Tensor, spec: &ConvTranspose2dSpec, dy: &Tensor, dx: &mut Tensor) {
-    let (batch, c, g) = geometry(dx.shape(), w.shape(), None, spec);
-    check_dy(dy, batch, &g);
-    im2col::forward(&g, batch, dy.data(), w.data(), c, None, 1.0, dx.data_mut());
-}
-
-/// `dw[c,o,p,q] += Σ_{n,i,j} x[n,c,i,j]·dy[n,o,i·s−pad+p·d, j·s−pad+q·d]`, i.e.
-/// `dw += Σ_n x[n]·im2col(dy[n])ᵀ`.
-pub fn backward_weight(x: &Tensor, spec: &ConvTranspose2dSpec, dy: &Tensor, dw: &mut Tensor) {
-    let (batch, c, g) = geometry(x.shape(), dw.shape(), None, spec);
-    check_dy(dy, batch, &g);
-    im2col::backward_filter(&g, batch, dy.data(), x.data(), c, dw.data_mut());
-}
-
-/// [`backward_input`] and [`backward_weight`] in one pass: both unfold `dy` with im2col, so
-/// doing them together unfolds it once. Same results, bit for bit, as the two calls.
-pub fn backward_input_and_weight(
+/// The gradients of a transposed convolution, each added into its slot when one is given:
+///
+/// - `dx[n,c,i,j] += Σ_{o,p,q} dy[n,o,i·s−pad+p·d, j·s−pad+q·d]·w[c,o,p,q]`: the convolution
+///   `W·im2col(dy[n])`, i.e. conv2d's forward on `dy`;
+/// - `dw[c,o,p,q] += Σ_{n,i,j} x[n,c,i,j]·dy[n,o,i·s−pad+p·d, j·s−pad+q·d]`, i.e.
+///   `dw += Σ_n x[n]·im2col(dy[n])ᵀ`;
+/// - `db[o] += Σ_{n,i,j} dy[n,o,i,j]`.
+///
+/// `dx` and `dw` both unfold `dy` with im2col: when both are wanted, one pass computes them
+/// together (the same results, bit for bit, as one at a time).
+#[allow(clippy::too_many_arguments)] // three inputs, three optional gradients
+pub fn conv_transpose2d_backward(
     x: &Tensor,
     w: &Tensor,
     spec: &ConvTranspose2dSpec,
     dy: &Tensor,
-    dx: &mut Tensor,
-    dw: &mut Tensor,
+    dx: Option<&mut Tensor>,
+    dw: Option<&mut Tensor>,
+    db: Option<&mut Tensor>,
 ) {
-    let (batch, c, g) = geometry(x.shape(), w.shape(), None, spec);
-    check_dy(dy, batch, &g);
-    let dx_too = im2col::SharedForward {
-        w: w.data(),
-        y: dx.data_mut(),
-    };
-    im2col::backward_filter_and_forward(
-        &g,
-        batch,
-        dy.data(),
-        x.data(),
-        c,
-        dw.data_mut(),
-        Some(dx_too),
-    );
-}
-
-fn check_dy(dy: &Tensor, batch: usize, g: &Geometry) {
+    let (batch, c, conv) = adjoint_geometry(x.shape(), w.shape(), None, spec);
     assert!(
-        dy.shape() == [batch, g.c_in, g.h, g.w],
+        dy.shape() == [batch, conv.c_in, conv.h, conv.w],
         "conv_transpose2d backward: dy has shape {:?}, expected {:?}",
         dy.shape(),
-        [batch, g.c_in, g.h, g.w]
+        [batch, conv.c_in, conv.h, conv.w]
     );
+    if let Some(db) = db {
+        conv2d::conv2d_backward_bias(dy, db);
+    }
+    match (dx, dw) {
+        (Some(dx), Some(dw)) => {
+            let dx_too = im2col::SharedConvolve {
+                w: w.data(),
+                y: dx.data_mut(),
+            };
+            im2col::backward_filter_and_convolve(
+                &conv,
+                batch,
+                dy.data(),
+                x.data(),
+                c,
+                dw.data_mut(),
+                Some(dx_too),
+            );
+        }
+        (Some(dx), None) => {
+            im2col::convolve(
+                &conv,
+                batch,
+                dy.data(),
+                w.data(),
+                c,
+                None,
+                1.0,
+                dx.data_mut(),
+            );
+        }
+        (None, Some(dw)) => {
+            im2col::backward_filter(&conv, batch, dy.data(), x.data(), c, dw.data_mut());
+        }
+        (None, None) => {}
+    }
 }
 
 /// Recording on the tape.
@@ -304,7 +323,7 @@ impl Tape {
         bias: Option<Var>,
         spec: ConvTranspose2dSpec,
     ) -> Var {
-        let y = forward(
+        let y = conv_transpose2d(
             self.value(x),
             self.value(w),
             bias.map(|b| self.value(b)),
@@ -319,26 +338,44 @@ mod tests {
     use super::*;
     use crate::gradcheck::{assert_close, check_gradients, random_tensor};
     use crate::kernels::conv_reference::conv_transpose2d_direct;
-    use crate::ops::conv2d::tests::{Pick, in_pool, run_bits};
     use crate::ops::conv2d::{self, Conv2dSpec};
+    use crate::test_support::{Pick, in_pool, run_bits};
 
-    /// `count` valid configurations: `(batch, c_in, c_out, (H, W), (k_h, k_w), spec, bias)`.
-    /// The first 15 cycle through every value of each parameter; the rest are random. Every
-    /// valid output padding `0..max(stride, dilation)` is drawn.
-    #[allow(clippy::type_complexity)]
-    fn cases(
-        count: usize,
-        seed: u64,
-    ) -> Vec<(
-        usize,
-        usize,
-        usize,
-        (usize, usize),
-        (usize, usize),
-        ConvTranspose2dSpec,
-        bool,
-    )> {
-        let mut pick = Pick(seed);
+    /// One configuration of a transposed convolution to test.
+    #[derive(Clone, Copy, Debug)]
+    struct Case {
+        batch: usize,
+        c_in: usize,
+        c_out: usize,
+        /// Input (H, W).
+        input: (usize, usize),
+        /// (k_h, k_w).
+        kernel: (usize, usize),
+        spec: ConvTranspose2dSpec,
+        bias: bool,
+    }
+
+    impl Case {
+        /// Random inputs for this case: `[x, w]`, plus `b` when the case has a bias.
+        fn inputs(&self, seed: u64) -> Vec<Tensor> {
+            let (h, w) = self.input;
+            let (k_h, k_w) = self.kernel;
+            let mut v = vec![
+                random_tensor(&[self.batch, self.c_in, h, w], seed),
+                random_tensor(&[self.c_in, self.c_out, k_h, k_w], seed + 1),
+            ];
+            if self.bias {
+                v.push(random_tensor(&[self.c_out], seed + 2));
+            }
+            v
+        }
+    }
+
+    /// `count` valid configurations. The first 15 cycle through every value of each
+    /// parameter; the rest are random. Every valid output padding `0..max(stride, dilation)`
+    /// is drawn.
+    fn cases(count: usize, seed: u64) -> Vec<Case> {
+        let mut pick = Pick::new(seed);
         let mut out = Vec::new();
         let mut i = 0;
         while out.len() < count {
@@ -350,26 +387,26 @@ mod tests {
                 (1 + v(2, i), 1 + v(2, i + 1)),
             );
             let op = (v(stride.0.max(dil.0), i), v(stride.1.max(dil.1), i + 1));
-            let spec = ConvTranspose2dSpec {
-                stride,
-                padding: pad,
-                output_padding: op,
-                dilation: dil,
+            let case = Case {
+                batch: 1 + v(3, i),
+                c_in: 1 + v(4, i),
+                c_out: 1 + v(4, i + 1),
+                input: (1 + v(5, i), 1 + v(5, i + 2)),
+                kernel: (1 + v(5, i), 1 + v(5, i + 3)),
+                spec: ConvTranspose2dSpec {
+                    stride,
+                    padding: pad,
+                    output_padding: op,
+                    dilation: dil,
+                },
+                bias: v(2, i) == 0,
             };
-            let case = (
-                1 + v(3, i),
-                1 + v(4, i),
-                1 + v(4, i + 1),
-                (1 + v(5, i), 1 + v(5, i + 2)),
-                (1 + v(5, i), 1 + v(5, i + 3)),
-                spec,
-                v(2, i) == 0,
-            );
             let size = |len: usize, k: usize, s: usize, p: usize, op: usize, d: usize| {
                 ((len - 1) * s + d * (k - 1) + op + 1) as isize - 2 * p as isize
             };
-            if size(case.3.0, case.4.0, stride.0, pad.0, op.0, dil.0) > 0
-                && size(case.3.1, case.4.1, stride.1, pad.1, op.1, dil.1) > 0
+            let (s, k) = (&case.spec, case.kernel);
+            if size(case.input.0, k.0, s.stride.0, s.padding.0, op.0, dil.0) > 0
+                && size(case.input.1, k.1, s.stride.1, s.padding.1, op.1, dil.1) > 0
             {
                 out.push(case);
             }
@@ -377,28 +414,29 @@ mod tests {
         out
     }
 
-    #[allow(clippy::type_complexity)]
-    fn inputs(
-        c: &(
-            usize,
-            usize,
-            usize,
-            (usize, usize),
-            (usize, usize),
-            ConvTranspose2dSpec,
-            bool,
-        ),
-        seed: u64,
-    ) -> Vec<Tensor> {
-        let &(batch, c_in, c_out, hw, k, _, bias) = c;
-        let mut v = vec![
-            random_tensor(&[batch, c_in, hw.0, hw.1], seed),
-            random_tensor(&[c_in, c_out, k.0, k.1], seed + 1),
-        ];
-        if bias {
-            v.push(random_tensor(&[c_out], seed + 2));
-        }
-        v
+    /// One of the lab decoder's transposed convolutions, on its square input.
+    struct LabLayer {
+        c_in: usize,
+        c_out: usize,
+        side: usize,
+        kernel: usize,
+        spec: ConvTranspose2dSpec,
+    }
+
+    /// The lab decoder's three layers.
+    fn lab_layers() -> [LabLayer; 3] {
+        let layer = |c_in, c_out, side, kernel, (s, p, op)| LabLayer {
+            c_in,
+            c_out,
+            side,
+            kernel,
+            spec: ConvTranspose2dSpec::new(s, p, op),
+        };
+        [
+            layer(64, 32, 1, 7, (1, 0, 0)),
+            layer(32, 16, 7, 3, (2, 1, 1)),
+            layer(16, 1, 14, 3, (2, 1, 1)),
+        ]
     }
 
     #[test]
@@ -411,15 +449,15 @@ mod tests {
         //   [3·3 3·4 4·3 4·4]   [9 12 12 16]
         let x = Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
         let w = Tensor::from_vec(&[1, 1, 2, 2], vec![1.0, 2.0, 3.0, 4.0]);
-        let y = forward(&x, &w, None, &ConvTranspose2dSpec::new(2, 0, 0));
+        let y = conv_transpose2d(&x, &w, None, &ConvTranspose2dSpec::new(2, 0, 0));
         assert_eq!(y.shape(), &[1, 1, 4, 4]);
         #[rustfmt::skip]
         assert_eq!(y.data(), &[1.0, 2.0, 2.0, 4.0, 3.0, 4.0, 6.0, 8.0, 3.0, 6.0, 4.0, 8.0, 9.0, 12.0, 12.0, 16.0]);
         // Padding 1 crops one pixel from each side: the centre [4 6; 6 4] (size (2−1)·2 − 2 + 1 + 1 = 2).
-        let y = forward(&x, &w, None, &ConvTranspose2dSpec::new(2, 1, 0));
+        let y = conv_transpose2d(&x, &w, None, &ConvTranspose2dSpec::new(2, 1, 0));
         assert_eq!(y.data(), &[4.0, 6.0, 6.0, 4.0]);
         // Output padding 1 gives back the bottom row and right column: rows/cols 1..4.
-        let y = forward(&x, &w, None, &ConvTranspose2dSpec::new(2, 1, 1));
+        let y = conv_transpose2d(&x, &w, None, &ConvTranspose2dSpec::new(2, 1, 1));
         assert_eq!(y.shape(), &[1, 1, 3, 3]);
         assert_eq!(y.data(), &[4.0, 6.0, 8.0, 6.0, 4.0, 8.0, 12.0, 12.0, 16.0]);
     }
@@ -443,9 +481,9 @@ mod tests {
     #[test]
     fn forward_matches_direct_loops() {
         for (idx, c) in cases(150, 3).iter().enumerate() {
-            let v = inputs(c, 300 + idx as u64);
-            let got = forward(&v[0], &v[1], v.get(2), &c.5);
-            let (batch, ch, g) = geometry(v[0].shape(), v[1].shape(), None, &c.5);
+            let v = c.inputs(300 + idx as u64);
+            let got = conv_transpose2d(&v[0], &v[1], v.get(2), &c.spec);
+            let (batch, ch, g) = adjoint_geometry(v[0].shape(), v[1].shape(), None, &c.spec);
             let want = conv_transpose2d_direct(
                 &g,
                 batch,
@@ -460,17 +498,12 @@ mod tests {
 
     #[test]
     fn lab_shapes_match_direct_loops() {
-        for (c_in, c_out, hw, k, s, p, op) in [
-            (64, 32, 1, 7, 1, 0, 0),
-            (32, 16, 7, 3, 2, 1, 1),
-            (16, 1, 14, 3, 2, 1, 1),
-        ] {
-            let x = random_tensor(&[5, c_in, hw, hw], 1);
-            let w = random_tensor(&[c_in, c_out, k, k], 2);
-            let b = random_tensor(&[c_out], 3);
-            let spec = ConvTranspose2dSpec::new(s, p, op);
-            let got = forward(&x, &w, Some(&b), &spec);
-            let (batch, ch, g) = geometry(x.shape(), w.shape(), None, &spec);
+        for l in lab_layers() {
+            let x = random_tensor(&[5, l.c_in, l.side, l.side], 1);
+            let w = random_tensor(&[l.c_in, l.c_out, l.kernel, l.kernel], 2);
+            let b = random_tensor(&[l.c_out], 3);
+            let got = conv_transpose2d(&x, &w, Some(&b), &l.spec);
+            let (batch, ch, g) = adjoint_geometry(x.shape(), w.shape(), None, &l.spec);
             let want = conv_transpose2d_direct(&g, batch, ch, x.data(), w.data(), Some(b.data()));
             assert_close("lab conv_transpose", got.data(), &want, 1e-4, 1e-4);
         }
@@ -480,7 +513,7 @@ mod tests {
     fn is_the_adjoint_of_conv2d() {
         // ⟨conv2d(x, w), y⟩ = ⟨x, conv_transpose2d(y, w)⟩, with the output padding that makes
         // the transposed output the size of x.
-        let mut pick = Pick(17);
+        let mut pick = Pick::new(17);
         for seed in 0..40u64 {
             let (s, p, d) = (1 + pick.next(3), pick.next(3), 1 + pick.next(2));
             let (k_h, k_w) = (1 + pick.next(4), 1 + pick.next(4));
@@ -496,7 +529,7 @@ mod tests {
             };
             let x = random_tensor(&[2, c_in, h, w], seed);
             let wt = random_tensor(&[c_out, c_in, k_h, k_w], seed + 50);
-            let cx = conv2d::forward(&x, &wt, None, &spec);
+            let cx = conv2d::conv2d(&x, &wt, None, &spec);
             let y = random_tensor(cx.shape(), seed + 100);
             let op = |len: usize, k: usize| (len + 2 * p - d * (k - 1) - 1) % s;
             let t_spec = ConvTranspose2dSpec {
@@ -505,7 +538,7 @@ mod tests {
                 output_padding: (op(h, k_h), op(w, k_w)),
                 dilation: (d, d),
             };
-            let ty = forward(&y, &wt, None, &t_spec);
+            let ty = conv_transpose2d(&y, &wt, None, &t_spec);
             assert_eq!(ty.shape(), x.shape(), "{spec}");
             let dot = |a: &Tensor, b: &Tensor| {
                 a.data()
@@ -525,10 +558,10 @@ mod tests {
     #[test]
     fn gradients_match_finite_differences() {
         for (idx, c) in cases(60, 13).iter().enumerate() {
-            let spec = c.5;
+            let spec = c.spec;
             check_gradients(
                 &format!("conv_transpose2d {c:?}"),
-                &inputs(c, 400 + idx as u64),
+                &c.inputs(400 + idx as u64),
                 |tp, v| tp.conv_transpose2d(v[0], v[1], v.get(2).copied(), spec),
             );
         }
@@ -563,29 +596,29 @@ mod tests {
 
     #[test]
     fn same_bits_with_one_and_two_threads() {
-        for (c_in, c_out, hw, k, s, p, op) in [
-            (64, 32, 1, 7, 1, 0, 0),
-            (32, 16, 7, 3, 2, 1, 1),
-            (16, 1, 14, 3, 2, 1, 1),
-        ] {
+        for l in lab_layers() {
             let v = vec![
-                random_tensor(&[9, c_in, hw, hw], 1),
-                random_tensor(&[c_in, c_out, k, k], 2),
-                random_tensor(&[c_out], 3),
+                random_tensor(&[9, l.c_in, l.side, l.side], 1),
+                random_tensor(&[l.c_in, l.c_out, l.kernel, l.kernel], 2),
+                random_tensor(&[l.c_out], 3),
             ];
-            let spec = ConvTranspose2dSpec::new(s, p, op);
+            let spec = l.spec;
             let f = |tp: &mut Tape, v: &[Var]| tp.conv_transpose2d(v[0], v[1], Some(v[2]), spec);
             let one = in_pool(1, || run_bits(&v, f));
             let two = in_pool(2, || run_bits(&v, f));
             assert!(
                 one == two,
-                "conv_transpose2d {c_in}→{c_out} on {hw}×{hw}: results differ between 1 and 2 threads"
+                "conv_transpose2d {}→{} on {}×{}: results differ between 1 and 2 threads",
+                l.c_in,
+                l.c_out,
+                l.side,
+                l.side
             );
         }
     }
 
     #[test]
-    fn fused_backward_equals_the_two_separate_ones() {
+    fn fused_backward_equals_one_gradient_at_a_time() {
         for (c_in, c_out, hw, k, s, p, op) in [
             (64, 32, 1, 7, 1, 0, 0),
             (32, 16, 7, 3, 2, 1, 1),
@@ -594,17 +627,30 @@ mod tests {
             let x = random_tensor(&[9, c_in, hw, hw], 4);
             let w = random_tensor(&[c_in, c_out, k, k], 5);
             let spec = ConvTranspose2dSpec::new(s, p, op);
-            let dy = random_tensor(forward(&x, &w, None, &spec).shape(), 6);
-            // Start from non-zero gradients: both paths must add, not overwrite.
+            let dy = random_tensor(conv_transpose2d(&x, &w, None, &spec).shape(), 6);
+            // Start from non-zero gradients: every path must add, not overwrite.
             let (mut dx1, mut dw1) = (random_tensor(x.shape(), 7), random_tensor(w.shape(), 8));
             let (mut dx2, mut dw2) = (dx1.clone(), dw1.clone());
-            backward_input(&w, &spec, &dy, &mut dx1);
-            backward_weight(&x, &spec, &dy, &mut dw1);
-            backward_input_and_weight(&x, &w, &spec, &dy, &mut dx2, &mut dw2);
+            let mut db = random_tensor(&[c_out], 9);
+            let db_before = db.clone();
+            conv_transpose2d_backward(&x, &w, &spec, &dy, Some(&mut dx1), None, None);
+            conv_transpose2d_backward(&x, &w, &spec, &dy, None, Some(&mut dw1), None);
+            conv_transpose2d_backward(
+                &x,
+                &w,
+                &spec,
+                &dy,
+                Some(&mut dx2),
+                Some(&mut dw2),
+                Some(&mut db),
+            );
             assert!(
                 dx1 == dx2 && dw1 == dw2,
                 "{c_in}→{c_out} on {hw}×{hw}: fused differs"
             );
+            let mut want_db = db_before;
+            conv2d::conv2d_backward_bias(&dy, &mut want_db);
+            assert!(db == want_db, "bias gradient differs");
         }
     }
 
@@ -628,7 +674,7 @@ mod tests {
         expected = "conv_transpose2d: input has 3 channels (shape [1, 3, 4, 4]) but weight [2, 5, 3, 3] expects 2"
     )]
     fn channel_mismatch_panics() {
-        forward(
+        conv_transpose2d(
             &Tensor::zeros(&[1, 3, 4, 4]),
             &Tensor::zeros(&[2, 5, 3, 3]),
             None,
@@ -640,7 +686,7 @@ mod tests {
     #[should_panic(expected = "conv_transpose2d: bias must be [5]")]
     fn bias_length_panics() {
         let b = Tensor::zeros(&[2]);
-        forward(
+        conv_transpose2d(
             &Tensor::zeros(&[1, 2, 4, 4]),
             &Tensor::zeros(&[2, 5, 3, 3]),
             Some(&b),

@@ -16,7 +16,7 @@
 //! rather than infinity. The logits form is derived in `docs/derivations/bce_with_logits.md`;
 //! the KL term in `docs/derivations/gaussian_kl.md`.
 
-use crate::ops::activation::sigmoid;
+use crate::ops::activation::sigmoid_of;
 use crate::ops::unary::sign;
 use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
@@ -32,6 +32,18 @@ pub enum Kind {
     BceWithLogits,
     /// Absolute error `|p − t|`.
     L1,
+}
+
+impl Kind {
+    /// PyTorch's class name for this loss (`"MseLoss"`), for printing tapes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Mse => "MseLoss",
+            Kind::Bce => "BceLoss",
+            Kind::BceWithLogits => "BceWithLogitsLoss",
+            Kind::L1 => "L1Loss",
+        }
+    }
 }
 
 /// How elementwise losses combine into one number.
@@ -80,7 +92,7 @@ fn check_shapes(kind: Kind, p: &Tensor, t: &Tensor) {
 }
 
 /// `L = reduce(ℓ(p_i, t_i))`, a scalar tensor; sums in f64.
-pub fn forward(kind: Kind, reduction: Reduction, p: &Tensor, t: &Tensor) -> Tensor {
+pub fn loss(kind: Kind, reduction: Reduction, p: &Tensor, t: &Tensor) -> Tensor {
     check_shapes(kind, p, t);
     let total: f64 = p
         .data()
@@ -92,7 +104,7 @@ pub fn forward(kind: Kind, reduction: Reduction, p: &Tensor, t: &Tensor) -> Tens
 }
 
 /// `dp_i += s·∂ℓ/∂p_i`.
-pub fn backward_prediction(
+pub fn loss_backward_prediction(
     kind: Kind,
     r: Reduction,
     p: &Tensor,
@@ -105,14 +117,14 @@ pub fn backward_prediction(
         *d += s * match kind {
             Kind::Mse => 2.0 * (p - t),
             Kind::Bce => (p - t) / (p * (1.0 - p)).max(1e-12),
-            Kind::BceWithLogits => sigmoid(p) - t,
+            Kind::BceWithLogits => sigmoid_of(p) - t,
             Kind::L1 => sign(p - t),
         };
     }
 }
 
 /// `dt_i += s·∂ℓ/∂t_i` (rarely needed: targets are usually data).
-pub fn backward_target(
+pub fn loss_backward_target(
     kind: Kind,
     r: Reduction,
     p: &Tensor,
@@ -152,7 +164,7 @@ pub fn gaussian_kl(mean: &Tensor, logvar: &Tensor, reduction: Reduction) -> Tens
 }
 
 /// `∂KL/∂μ = μ`: `dμ += s·μ`.
-pub fn kl_backward_mean(r: Reduction, mean: &Tensor, dy: &Tensor, dm: &mut Tensor) {
+pub fn gaussian_kl_backward_mean(r: Reduction, mean: &Tensor, dy: &Tensor, dm: &mut Tensor) {
     let s = dy.item() * r.scale(mean.numel());
     for (d, &m) in dm.data_mut().iter_mut().zip(mean.data()) {
         *d += s * m;
@@ -160,7 +172,7 @@ pub fn kl_backward_mean(r: Reduction, mean: &Tensor, dy: &Tensor, dm: &mut Tenso
 }
 
 /// `∂KL/∂lv = ½(e^lv − 1)`: `dlv += s·½(e^lv − 1)`.
-pub fn kl_backward_logvar(r: Reduction, logvar: &Tensor, dy: &Tensor, dl: &mut Tensor) {
+pub fn gaussian_kl_backward_logvar(r: Reduction, logvar: &Tensor, dy: &Tensor, dl: &mut Tensor) {
     let s = dy.item() * r.scale(logvar.numel());
     for (d, &lv) in dl.data_mut().iter_mut().zip(logvar.data()) {
         *d += s * 0.5 * (lv.exp() - 1.0);
@@ -171,11 +183,11 @@ pub fn kl_backward_logvar(r: Reduction, logvar: &Tensor, dy: &Tensor, dl: &mut T
 impl Tape {
     /// A loss comparing `prediction` with `target` (same shapes).
     pub fn loss(&mut self, kind: Kind, prediction: Var, target: Var, reduction: Reduction) -> Var {
-        let y = forward(kind, reduction, self.value(prediction), self.value(target));
+        let y = loss(kind, reduction, self.value(prediction), self.value(target));
         self.push(Op::Loss(prediction, target, kind, reduction), y)
     }
 
-    /// Mean squared error (with `Reduction::Mean`).
+    /// Squared error `(p − t)²`, averaged or summed as `reduction` says.
     pub fn mse_loss(&mut self, prediction: Var, target: Var, reduction: Reduction) -> Var {
         self.loss(Kind::Mse, prediction, target, reduction)
     }
@@ -196,7 +208,7 @@ impl Tape {
     }
 
     /// KL divergence of N(mean, e^logvar) from N(0, I).
-    pub fn gaussian_kl(&mut self, mean: Var, logvar: Var, reduction: Reduction) -> Var {
+    pub fn gaussian_kl_loss(&mut self, mean: Var, logvar: Var, reduction: Reduction) -> Var {
         let y = gaussian_kl(self.value(mean), self.value(logvar), reduction);
         self.push(Op::GaussianKl(mean, logvar, reduction), y)
     }
@@ -231,7 +243,7 @@ mod tests {
                 tp.bce_with_logits_loss(v[0], v[1], r)
             });
             check_gradients("kl", &[p.clone(), t.clone()], |tp, v| {
-                tp.gaussian_kl(v[0], v[1], r)
+                tp.gaussian_kl_loss(v[0], v[1], r)
             });
         }
     }
@@ -241,12 +253,12 @@ mod tests {
         let p = Tensor::from_vec(&[2], vec![1.0, 3.0]);
         let t = Tensor::from_vec(&[2], vec![0.0, 1.0]);
         // MSE: (1 + 4) / 2; L1: (1 + 2) / 2.
-        assert_eq!(forward(Kind::Mse, Reduction::Mean, &p, &t).item(), 2.5);
-        assert_eq!(forward(Kind::L1, Reduction::Sum, &p, &t).item(), 3.0);
+        assert_eq!(loss(Kind::Mse, Reduction::Mean, &p, &t).item(), 2.5);
+        assert_eq!(loss(Kind::L1, Reduction::Sum, &p, &t).item(), 3.0);
         // BCE(0.5, 1) = ln 2.
         let half = Tensor::from_vec(&[1], vec![0.5]);
         let one = Tensor::from_vec(&[1], vec![1.0]);
-        assert!((forward(Kind::Bce, Reduction::Mean, &half, &one).item() - 2f32.ln()).abs() < 1e-6);
+        assert!((loss(Kind::Bce, Reduction::Mean, &half, &one).item() - 2f32.ln()).abs() < 1e-6);
         // KL of N(0, 1) from itself is 0; of N(1, 1) it is ½.
         let zero = Tensor::zeros(&[1]);
         assert_eq!(gaussian_kl(&zero, &zero, Reduction::Sum).item(), 0.0);
@@ -261,14 +273,14 @@ mod tests {
         // Oracle: σ then BCE, where σ does not saturate.
         let z = random_tensor(&[4, 5], 45).mul_scalar(5.0);
         let t = random_tensor(&[4, 5], 46).map(|v| 0.5 + 0.5 * v);
-        let fused = forward(Kind::BceWithLogits, Reduction::Mean, &z, &t).item();
-        let composed = forward(Kind::Bce, Reduction::Mean, &z.sigmoid(), &t).item();
+        let fused = loss(Kind::BceWithLogits, Reduction::Mean, &z, &t).item();
+        let composed = loss(Kind::Bce, Reduction::Mean, &z.sigmoid(), &t).item();
         assert!((fused - composed).abs() < 1e-5, "{fused} vs {composed}");
         // At |z| = 100 the probability rounds to 0 or 1; the logits form stays exact.
         let big = Tensor::from_vec(&[2], vec![100.0, -100.0]);
         let target = Tensor::from_vec(&[2], vec![0.0, 1.0]);
         assert_eq!(
-            forward(Kind::BceWithLogits, Reduction::Sum, &big, &target).item(),
+            loss(Kind::BceWithLogits, Reduction::Sum, &big, &target).item(),
             200.0
         );
     }
@@ -276,7 +288,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "Mse loss: prediction shape [2] differs from target shape [3]")]
     fn mismatched_shapes_panic() {
-        forward(
+        loss(
             Kind::Mse,
             Reduction::Mean,
             &Tensor::zeros(&[2]),

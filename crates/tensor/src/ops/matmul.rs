@@ -132,7 +132,7 @@ pub fn matmul(a: &Tensor, b: &Tensor, t: Transpose) -> Tensor {
 }
 
 /// `da += d op(A)` as stored: `dC·op(B)ᵀ`, or its transpose `op(B)·dCᵀ` when `t.a`.
-pub fn backward_lhs(b: &Tensor, t: Transpose, dy: &Tensor, da: &mut Tensor) {
+pub fn matmul_backward_lhs(b: &Tensor, t: Transpose, dy: &Tensor, da: &mut Tensor) {
     let l = Layout::of(da.shape(), b.shape(), t);
     let size = l.a_rows * l.a_cols;
     for i in 0..l.batch {
@@ -148,7 +148,7 @@ pub fn backward_lhs(b: &Tensor, t: Transpose, dy: &Tensor, da: &mut Tensor) {
 
 /// `db += d op(B)` as stored: `op(A)ᵀ·dC`, or its transpose `dCᵀ·op(A)` when `t.b`. A B
 /// shared by the batch receives the sum over the batch (each entry's GEMM adds into it).
-pub fn backward_rhs(a: &Tensor, t: Transpose, dy: &Tensor, db: &mut Tensor) {
+pub fn matmul_backward_rhs(a: &Tensor, t: Transpose, dy: &Tensor, db: &mut Tensor) {
     let l = Layout::of(a.shape(), db.shape(), t);
     let size = l.b_rows * l.b_cols;
     for i in 0..l.batch {

@@ -299,14 +299,14 @@ impl Tape {
 mod tests {
     use super::*;
     use crate::gradcheck::{check_gradients, random_tensor};
-    use crate::ops::conv2d::tests::{Pick, in_pool, run_bits};
+    use crate::test_support::{Pick, in_pool, run_bits};
 
     /// Distinct values spaced 0.1 apart in a random order, so max pooling never meets a tie
     /// within the gradient checker's ε = 0.01.
     fn distinct(shape: &[usize], seed: u64) -> Tensor {
         let n: usize = shape.iter().product();
         let mut values: Vec<f32> = (0..n).map(|i| i as f32 * 0.1 - n as f32 * 0.05).collect();
-        let mut pick = Pick(seed);
+        let mut pick = Pick::new(seed);
         for i in (1..n).rev() {
             values.swap(i, pick.next(i + 1));
         }
@@ -359,7 +359,7 @@ mod tests {
 
     /// `count` pooling configurations over kernel 1–4, stride 1–3, every valid padding.
     fn cases(count: usize, seed: u64) -> Vec<(Vec<usize>, PoolSpec)> {
-        let mut pick = Pick(seed);
+        let mut pick = Pick::new(seed);
         let mut out = Vec::new();
         let mut i = 0;
         while out.len() < count {

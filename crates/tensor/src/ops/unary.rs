@@ -14,9 +14,19 @@ fn add_each(dx: &mut Tensor, g: impl Fn(usize) -> f32) {
     }
 }
 
+/// `y = −x`.
+pub fn neg(x: &Tensor) -> Tensor {
+    x.map(|v| -v)
+}
+
 /// `y = −x`: `dx += −dy`.
 pub fn neg_backward(dy: &Tensor, dx: &mut Tensor) {
     add_each(dx, |i| -dy.data()[i]);
+}
+
+/// `y = x + c`.
+pub fn add_scalar(x: &Tensor, c: f32) -> Tensor {
+    x.map(|v| v + c)
 }
 
 /// `y = x + c`: `dx += dy`.
@@ -24,9 +34,19 @@ pub fn add_scalar_backward(dy: &Tensor, dx: &mut Tensor) {
     add_each(dx, |i| dy.data()[i]);
 }
 
+/// `y = c·x`.
+pub fn mul_scalar(x: &Tensor, c: f32) -> Tensor {
+    x.map(|v| v * c)
+}
+
 /// `y = c·x`: `dx += c·dy`.
 pub fn mul_scalar_backward(c: f32, dy: &Tensor, dx: &mut Tensor) {
     add_each(dx, |i| c * dy.data()[i]);
+}
+
+/// `y = eˣ`.
+pub fn exp(x: &Tensor) -> Tensor {
+    x.map(f32::exp)
 }
 
 /// `y = eˣ`: `dx += y·dy` (saved: the output).
@@ -34,14 +54,29 @@ pub fn exp_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
     add_each(dx, |i| y.data()[i] * dy.data()[i]);
 }
 
+/// `y = ln x`.
+pub fn log(x: &Tensor) -> Tensor {
+    x.map(f32::ln)
+}
+
 /// `y = ln x`: `dx += dy / x` (saved: the input).
 pub fn log_backward(x: &Tensor, dy: &Tensor, dx: &mut Tensor) {
     add_each(dx, |i| dy.data()[i] / x.data()[i]);
 }
 
+/// `y = √x`.
+pub fn sqrt(x: &Tensor) -> Tensor {
+    x.map(f32::sqrt)
+}
+
 /// `y = √x`: `dx += dy / (2y)` (saved: the output).
 pub fn sqrt_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
     add_each(dx, |i| dy.data()[i] / (2.0 * y.data()[i]));
+}
+
+/// `y = xⁿ`.
+pub fn powi(x: &Tensor, n: i32) -> Tensor {
+    x.map(|v| v.powi(n))
 }
 
 /// `y = xⁿ`: `dx += n·xⁿ⁻¹·dy` (saved: the input). For `n = 0` the derivative is 0
@@ -51,6 +86,11 @@ pub fn powi_backward(x: &Tensor, n: i32, dy: &Tensor, dx: &mut Tensor) {
         return;
     }
     add_each(dx, |i| n as f32 * x.data()[i].powi(n - 1) * dy.data()[i]);
+}
+
+/// `y = |x|`.
+pub fn abs(x: &Tensor) -> Tensor {
+    x.map(f32::abs)
 }
 
 /// `y = |x|`: `dx += sign(x)·dy`, with sign(0) = 0 (saved: the input).
@@ -67,6 +107,12 @@ pub fn sign(x: f32) -> f32 {
     } else {
         0.0
     }
+}
+
+/// `y = clamp(x, lo, hi)`; panics if `lo > hi`.
+pub fn clamp(x: &Tensor, lo: f32, hi: f32) -> Tensor {
+    assert!(lo <= hi, "clamp: lower bound {lo} above upper bound {hi}");
+    x.map(|v| v.clamp(lo, hi))
 }
 
 /// `y = clamp(x, lo, hi)`: `dx += dy` where `lo ≤ x ≤ hi`, else nothing (saved: the input).
@@ -86,53 +132,52 @@ pub fn clamp_backward(x: &Tensor, lo: f32, hi: f32, dy: &Tensor, dx: &mut Tensor
 impl Tensor {
     /// `−x`.
     pub fn neg(&self) -> Tensor {
-        self.map(|v| -v)
+        neg(self)
     }
 
     /// `x + c`.
     pub fn add_scalar(&self, c: f32) -> Tensor {
-        self.map(|v| v + c)
+        add_scalar(self, c)
     }
 
     /// `c·x`.
     pub fn mul_scalar(&self, c: f32) -> Tensor {
-        self.map(|v| v * c)
+        mul_scalar(self, c)
     }
 
     /// `eˣ`.
     pub fn exp(&self) -> Tensor {
-        self.map(f32::exp)
+        exp(self)
     }
 
     /// `ln x`.
     pub fn log(&self) -> Tensor {
-        self.map(f32::ln)
+        log(self)
     }
 
     /// `√x`.
     pub fn sqrt(&self) -> Tensor {
-        self.map(f32::sqrt)
+        sqrt(self)
     }
 
     /// `xⁿ`.
     pub fn powi(&self, n: i32) -> Tensor {
-        self.map(|v| v.powi(n))
+        powi(self, n)
     }
 
     /// `x²`.
     pub fn square(&self) -> Tensor {
-        self.map(|v| v * v)
+        powi(self, 2)
     }
 
     /// `|x|`.
     pub fn abs(&self) -> Tensor {
-        self.map(f32::abs)
+        abs(self)
     }
 
     /// `x` clamped to `[lo, hi]`.
     pub fn clamp(&self, lo: f32, hi: f32) -> Tensor {
-        assert!(lo <= hi, "clamp: lower bound {lo} above upper bound {hi}");
-        self.map(|v| v.clamp(lo, hi))
+        clamp(self, lo, hi)
     }
 }
 
@@ -140,43 +185,43 @@ impl Tensor {
 impl Tape {
     /// `−x`.
     pub fn neg(&mut self, x: Var) -> Var {
-        let y = self.value(x).neg();
+        let y = neg(self.value(x));
         self.push(Op::Neg(x), y)
     }
 
     /// `x + c`.
     pub fn add_scalar(&mut self, x: Var, c: f32) -> Var {
-        let y = self.value(x).add_scalar(c);
+        let y = add_scalar(self.value(x), c);
         self.push(Op::AddScalar(x, c), y)
     }
 
     /// `c·x`.
     pub fn mul_scalar(&mut self, x: Var, c: f32) -> Var {
-        let y = self.value(x).mul_scalar(c);
+        let y = mul_scalar(self.value(x), c);
         self.push(Op::MulScalar(x, c), y)
     }
 
     /// `eˣ`.
     pub fn exp(&mut self, x: Var) -> Var {
-        let y = self.value(x).exp();
+        let y = exp(self.value(x));
         self.push(Op::Exp(x), y)
     }
 
     /// `ln x`.
     pub fn log(&mut self, x: Var) -> Var {
-        let y = self.value(x).log();
+        let y = log(self.value(x));
         self.push(Op::Log(x), y)
     }
 
     /// `√x`.
     pub fn sqrt(&mut self, x: Var) -> Var {
-        let y = self.value(x).sqrt();
+        let y = sqrt(self.value(x));
         self.push(Op::Sqrt(x), y)
     }
 
     /// `xⁿ`.
     pub fn powi(&mut self, x: Var, n: i32) -> Var {
-        let y = self.value(x).powi(n);
+        let y = powi(self.value(x), n);
         self.push(Op::Powi(x, n), y)
     }
 
@@ -187,13 +232,13 @@ impl Tape {
 
     /// `|x|`.
     pub fn abs(&mut self, x: Var) -> Var {
-        let y = self.value(x).abs();
+        let y = abs(self.value(x));
         self.push(Op::Abs(x), y)
     }
 
     /// `x` clamped to `[lo, hi]`.
     pub fn clamp(&mut self, x: Var, lo: f32, hi: f32) -> Var {
-        let y = self.value(x).clamp(lo, hi);
+        let y = clamp(self.value(x), lo, hi);
         self.push(Op::Clamp(x, lo, hi), y)
     }
 }

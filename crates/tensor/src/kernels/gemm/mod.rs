@@ -19,8 +19,9 @@
 //! ```
 //!
 //! Thin shapes bend the nest a little: a row-major operand may be read in place instead of
-//! packed (see `reads_b_in_place`, `reads_a_in_place`); with a single A block (`m <= MC`) each
-//! B panel is packed in loop 2, just before loop 1 uses it; and a ragged last A panel (`m = 16`
+//! packed (see `reads_b_in_place`, `reads_a_in_place`: B when `m <= IN_PLACE_B_MAX_M = 18`,
+//! A when `n <= IN_PLACE_A_MAX_N = 128`); with a single A block (`m <= MC`) each B panel is
+//! packed in loop 2, just before loop 1 uses it; and a ragged last A panel (`m = 16`
 //! leaves 4 rows) runs a 2- or 4-row microkernel, so padding rows cost no FMAs.
 //!
 //! Operands are strided views ([`MatRef`]), so the `Aᵀ` and `Bᵀ` of matmul's backward pass are a
@@ -59,7 +60,9 @@ const PAR_MIN_FLOPS: usize = 1 << 20;
 /// before it sleeps: 4000 `pause` instructions (about 100 µs on Zen 4), longer than waking a
 /// sleeping thread takes on a VM.
 const SPIN_ROUNDS: usize = 4_000;
+/// B is read in place (not packed) when A has at most this many rows; see `reads_b_in_place`.
 const IN_PLACE_B_MAX_M: usize = 18;
+/// A is read in place when B has at most this many columns; see `reads_a_in_place`.
 const IN_PLACE_A_MAX_N: usize = 128;
 
 /// A read-only strided view of a matrix: element (i, j) is `data[i*row_stride + j*col_stride]`.
@@ -336,9 +339,10 @@ fn split_c<'c>(
 /// Whether the microkernel may read B's panels straight from the caller's memory.
 ///
 /// A row-major B already has each row's NR values contiguous, which is all the microkernel
-/// needs. Packing B pays off when a B panel is reused by many A panels; with at most one A
-/// block (`m <= MC`) each panel is used once per k slice, and the copy would cost as much as
-/// the thin products (`16×9·9×12544`) it feeds.
+/// needs. Packing B pays off when a B panel is reused by many A panels; with at most
+/// `IN_PLACE_B_MAX_M = 18` rows of A (three MR = 6 panels, the lab's 16-channel layers
+/// included) each panel is read by at most three microkernel calls per k slice, and the copy would cost as much as the thin products
+/// (`16×9·9×12544`) it feeds.
 fn reads_b_in_place(b: &MatRef, m: usize) -> bool {
     b.col_stride == 1 && m <= IN_PLACE_B_MAX_M
 }
@@ -526,21 +530,8 @@ fn tile<const ROWS: usize>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::Pick;
     use wide::f32x8;
-
-    /// xorshift32: a seeded, dependency-free source of test data in [-1, 1).
-    struct Rng(u32);
-    impl Rng {
-        fn next(&mut self) -> f32 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 17;
-            self.0 ^= self.0 << 5;
-            (self.0 >> 8) as f32 / (1u32 << 23) as f32 - 1.0
-        }
-        fn vec(&mut self, len: usize) -> Vec<f32> {
-            (0..len).map(|_| self.next()).collect()
-        }
-    }
 
     /// Asserts `|got − want| <= 1e-4 · scale` per element, where `scale = Σ_p |A[i,p]·B[p,j]|`
     /// plus `|beta·C|` is the size of the terms summed: f32 rounding error grows with it (and so
@@ -583,7 +574,7 @@ mod tests {
     #[test]
     fn gemm_matches_reference_over_shapes_transposes_and_betas() {
         let sizes = [1, 3, 7, 17, 33, 65, 127];
-        let mut rng = Rng(0x9E37_79B9);
+        let mut rng = Pick::new(0x9E37_79B9);
         let mut case = 0;
         for &m in &sizes {
             for &n in &sizes {
@@ -594,9 +585,9 @@ mod tests {
                     let tb = (case / 2) % 2 == 1;
                     let beta = [0.0, 1.0, 0.5][case % 3];
                     case += 1;
-                    let (a_data, b_data) = (rng.vec(m * k), rng.vec(k * n));
+                    let (a_data, b_data) = (rng.values(m * k), rng.values(k * n));
                     let (a, b) = (operand(&a_data, m, k, ta), operand(&b_data, k, n, tb));
-                    let c0 = rng.vec(m * n);
+                    let c0 = rng.values(m * n);
                     let mut c = c0.clone();
                     gemm(a, b, beta, &mut c, Parallelism::Rayon);
                     let what = format!("{m}×{k}·{k}×{n} ta={ta} tb={tb} beta={beta}");
@@ -608,13 +599,13 @@ mod tests {
 
     #[test]
     fn gemm_all_transposes_all_betas_on_ragged_shapes() {
-        let mut rng = Rng(7);
+        let mut rng = Pick::new(7);
         for (m, n, k) in [(65, 33, 127), (127, 17, 300), (13, 200, 5), (300, 41, 70)] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 for beta in [0.0, 1.0, 0.5] {
-                    let (a_data, b_data) = (rng.vec(m * k), rng.vec(k * n));
+                    let (a_data, b_data) = (rng.values(m * k), rng.values(k * n));
                     let (a, b) = (operand(&a_data, m, k, ta), operand(&b_data, k, n, tb));
-                    let c0 = rng.vec(m * n);
+                    let c0 = rng.values(m * n);
                     let mut c = c0.clone();
                     gemm(a, b, beta, &mut c, Parallelism::Rayon);
                     let what = format!("{m}×{k}·{k}×{n} ta={ta} tb={tb} beta={beta}");
@@ -626,9 +617,9 @@ mod tests {
 
     #[test]
     fn gemm_beta_zero_ignores_nan_in_c() {
-        let mut rng = Rng(3);
+        let mut rng = Pick::new(3);
         for (m, n, k) in [(1, 1, 1), (7, 17, 33), (65, 127, 300)] {
-            let (a_data, b_data) = (rng.vec(m * k), rng.vec(k * n));
+            let (a_data, b_data) = (rng.values(m * k), rng.values(k * n));
             let (a, b) = (
                 MatRef::row_major(&a_data, m, k),
                 MatRef::row_major(&b_data, k, n),
@@ -665,9 +656,9 @@ mod tests {
     #[test]
     fn gemm_times_identity_is_exact() {
         // Every C element is one product x·1 plus zeros, so A·I must equal A bit for bit.
-        let mut rng = Rng(11);
+        let mut rng = Pick::new(11);
         for (m, k) in [(1, 1), (7, 17), (65, 33), (130, 300)] {
-            let a_data = rng.vec(m * k);
+            let a_data = rng.values(m * k);
             let mut eye = vec![0.0; k * k];
             (0..k).for_each(|i| eye[i * k + i] = 1.0);
             let mut c = vec![f32::NAN; m * k];
@@ -685,7 +676,7 @@ mod tests {
 
     #[test]
     fn gemm_is_bitwise_identical_for_any_thread_count() {
-        let mut rng = Rng(5);
+        let mut rng = Pick::new(5);
         for (m, n, k, ta, tb) in [
             (300, 200, 517, false, false),
             (300, 200, 517, true, true),
@@ -693,9 +684,9 @@ mod tests {
             (16, 12544, 9, false, false),
             (37, 1001, 300, false, true),
         ] {
-            let (a_data, b_data) = (rng.vec(m * k), rng.vec(k * n));
+            let (a_data, b_data) = (rng.values(m * k), rng.values(k * n));
             let (a, b) = (operand(&a_data, m, k, ta), operand(&b_data, k, n, tb));
-            let c0 = rng.vec(m * n);
+            let c0 = rng.values(m * n);
             let run = |threads: usize, par: Parallelism| {
                 let pool = rayon::ThreadPoolBuilder::new()
                     .num_threads(threads)
@@ -729,21 +720,36 @@ mod tests {
         let mut c = [f32::NAN; 6];
         gemm(a, b, 0.0, &mut c, Parallelism::Rayon);
         assert_eq!(c, [0.0; 6]);
-        // m = 0 and n = 0: nothing to write.
+        // m = 0 and n = 0: C is empty and nothing may be written. C is the empty front of a
+        // sentinel buffer, so a stray write past it would show.
         let b_data = [1.0; 6];
-        let mut empty: [f32; 0] = [];
+        let mut sentinel = [7.0f32; 4];
         gemm(
             MatRef::row_major(&[], 0, 2),
             MatRef::row_major(&b_data, 2, 3),
             0.0,
-            &mut empty,
+            &mut sentinel[..0],
             Parallelism::Rayon,
         );
         gemm(
             MatRef::row_major(&b_data, 3, 2),
             MatRef::row_major(&[], 2, 0),
             1.0,
-            &mut empty,
+            &mut sentinel[..0],
+            Parallelism::Rayon,
+        );
+        assert_eq!(sentinel, [7.0; 4]);
+    }
+
+    #[test]
+    #[should_panic(expected = "gemm: C has 3 values")]
+    fn gemm_with_no_rows_still_checks_c() {
+        let b_data = [1.0; 6];
+        gemm(
+            MatRef::row_major(&[], 0, 2),
+            MatRef::row_major(&b_data, 2, 3),
+            0.0,
+            &mut [0.0; 3],
             Parallelism::Rayon,
         );
     }
@@ -781,10 +787,10 @@ mod tests {
     fn scalar_and_simd_microkernels_agree_bit_for_bit() {
         // Same FMAs in the same order, so the lane type must not change a single bit; nor may
         // the number of rows computed (the ragged-panel kernels) change a row's result.
-        let mut rng = Rng(13);
+        let mut rng = Pick::new(13);
         let kc = 37;
-        let a = rng.vec(kc * MR);
-        let b = rng.vec((kc - 1) * (NR + 3) + NR);
+        let a = rng.values(kc * MR);
+        let b = rng.values((kc - 1) * (NR + 3) + NR);
         for b_rs in [NR, NR + 3] {
             let (a, b) = (
                 APanel {
