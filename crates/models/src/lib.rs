@@ -1,13 +1,26 @@
-//! The lab's autoencoders, built from layers.
+//! The lab's autoencoders and the families a student meets next, built from layers.
 //!
-//! Each builder returns a [`layers::Sequential`] with two named children, `encoder` and
-//! `decoder`, so parameters are named like the PyTorch models of the lab (`encoder.1.weight`)
-//! and a checkpoint crosses to PyTorch with `load_state_dict`. Inputs are MNIST batches
-//! `[batch, 1, 28, 28]` in `[0, 1]`; outputs have the same shape, through a sigmoid.
+//! - [`dense`], [`conv`]: the lab's builders. Each returns a [`layers::Sequential`] with two
+//!   named children, `encoder` and `decoder`, so parameters are named like the PyTorch models
+//!   of the lab (`encoder.1.weight`) and a checkpoint crosses to PyTorch with
+//!   `load_state_dict`; [`autoencoder::Plain`] trains one on its reconstruction.
+//! - [`sparse`], [`contractive`], [`vae`], [`aae`]: one file per family, each with its
+//!   model and the part of its loss that makes it what it is.
+//!
+//! Every family implements [`Autoencoder`]: a code, a decoder, and the loss of one training
+//! step. Inputs are MNIST batches `[batch, 1, 28, 28]` in `[0, 1]`; outputs have the same
+//! shape, through a sigmoid.
 #![warn(missing_docs)]
 
+pub mod aae;
+pub mod autoencoder;
+pub mod contractive;
 pub mod conv;
 pub mod dense;
+pub mod sparse;
+pub mod vae;
+
+pub use autoencoder::{Autoencoder, Plain, StepLoss};
 
 use layers::Sequential;
 

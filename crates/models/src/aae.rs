@@ -1,0 +1,363 @@
+//! The adversarial autoencoder (Makhzani et al. 2015): an autoencoder whose 2-D code is
+//! made to look like samples of a chosen prior by a discriminator, as in a GAN, instead of
+//! by a KL term. Any prior one can sample works, even one without a density formula.
+//!
+//! Each training step has two phases, each with its own optimizer:
+//!
+//! 1. **Reconstruction**: encoder and decoder on the reconstruction loss (BCE per pixel).
+//! 2. **Regularization**: first the discriminator learns to tell prior samples (label 1)
+//!    from codes of the batch (label 0); then the encoder learns to fool it (its codes
+//!    labelled 1), through the discriminator, whose weights do not move in that half.
+//!
+//! With [`Aae::conditional`], the discriminator also sees the image's digit as a one-hot
+//! vector, and the prior sample it is shown for digit `d` comes from component `d` of the
+//! mixture: each digit is pushed to its own component.
+
+use layers::module::join;
+use layers::optim::{Adam, Optimizer};
+use layers::{
+    Activation, Flatten, Graph, Linear, Loss, Module, Parameter, Sequential, StepError, Unflatten,
+    infer,
+};
+use rand_distr::{Distribution, Normal, Uniform};
+use tensor::{Reduction, Rng, Tensor, Var};
+
+use crate::autoencoder::{Autoencoder, StepLoss};
+
+/// The code size: 2, so codes and prior can be drawn.
+pub const CODE: usize = 2;
+/// Digits, for the conditional discriminator's one-hot input.
+pub const CLASSES: usize = 10;
+/// Components of the mixture prior, on a circle.
+pub const COMPONENTS: usize = 10;
+/// The radius of that circle.
+pub const MIXTURE_RADIUS: f32 = 4.0;
+/// The standard deviation of each component.
+pub const MIXTURE_STD: f32 = 0.5;
+/// The uniform prior covers `[−UNIFORM_HALF_WIDTH, UNIFORM_HALF_WIDTH]²`.
+pub const UNIFORM_HALF_WIDTH: f32 = 2.0;
+
+/// The distribution the codes are made to follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Prior {
+    /// `N(0, I)`.
+    Gaussian,
+    /// Ten Gaussians of standard deviation [`MIXTURE_STD`] at equal angles on a circle of
+    /// radius [`MIXTURE_RADIUS`], equally likely.
+    Mixture,
+    /// Uniform on the square of half-width [`UNIFORM_HALF_WIDTH`].
+    Uniform,
+}
+
+impl Prior {
+    /// Every prior, in the report's order.
+    pub const ALL: [Prior; 3] = [Prior::Gaussian, Prior::Mixture, Prior::Uniform];
+
+    /// A short name (`"gaussian"`).
+    pub fn id(self) -> &'static str {
+        match self {
+            Prior::Gaussian => "gaussian",
+            Prior::Mixture => "mixture",
+            Prior::Uniform => "uniform",
+        }
+    }
+
+    /// How the report names it.
+    pub fn title(self) -> String {
+        match self {
+            Prior::Gaussian => "N(0, I)".into(),
+            Prior::Mixture => {
+                format!("10 Gaussians (σ {MIXTURE_STD}) on a circle of radius {MIXTURE_RADIUS}")
+            }
+            Prior::Uniform => format!("uniform on [−{0}, {0}]²", UNIFORM_HALF_WIDTH),
+        }
+    }
+
+    /// The mean of mixture component `k`: `r·(cos 2πk/10, sin 2πk/10)`.
+    pub fn component_mean(k: usize) -> [f32; 2] {
+        let angle = 2.0 * std::f32::consts::PI * k as f32 / COMPONENTS as f32;
+        [MIXTURE_RADIUS * angle.cos(), MIXTURE_RADIUS * angle.sin()]
+    }
+
+    /// `n` samples `[n, 2]`. For the mixture, sample `i` comes from component
+    /// `components[i]` when given (the conditional case), else from a random one.
+    pub fn sample(self, n: usize, components: Option<&[usize]>, rng: &mut Rng) -> Tensor {
+        let normal = Normal::new(0.0f32, 1.0).expect("a valid normal");
+        let mut data = Vec::with_capacity(n * CODE);
+        match self {
+            Prior::Gaussian => data.extend((0..n * CODE).map(|_| normal.sample(rng))),
+            Prior::Uniform => {
+                let u = Uniform::new(-UNIFORM_HALF_WIDTH, UNIFORM_HALF_WIDTH).expect("valid");
+                data.extend((0..n * CODE).map(|_| u.sample(rng)));
+            }
+            Prior::Mixture => {
+                let pick = Uniform::new(0, COMPONENTS).expect("valid");
+                for i in 0..n {
+                    let k = components.map_or_else(|| pick.sample(rng), |c| c[i]);
+                    let [mx, my] = Prior::component_mean(k);
+                    data.push(mx + MIXTURE_STD * normal.sample(rng));
+                    data.push(my + MIXTURE_STD * normal.sample(rng));
+                }
+            }
+        }
+        Tensor::from_vec(&[n, CODE], data)
+    }
+}
+
+/// The losses of one training step, each a batch mean.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PhaseLosses {
+    /// The reconstruction phase's BCE per pixel.
+    pub reconstruction: f32,
+    /// The discriminator's BCE on prior samples and codes (ln 4 ≈ 1.386 when it is at
+    /// chance, summed over the two halves).
+    pub discriminator: f32,
+    /// The encoder's BCE for fooling it (ln 2 ≈ 0.693 at chance).
+    pub generator: f32,
+}
+
+/// The three optimizers of a step: one per phase.
+pub struct AaeOptimizers {
+    /// Encoder and decoder, on the reconstruction.
+    pub reconstruction: Adam,
+    /// The discriminator.
+    pub discriminator: Adam,
+    /// The encoder, on fooling the discriminator.
+    pub generator: Adam,
+}
+
+impl AaeOptimizers {
+    /// Adam with learning rate `lr` for the reconstruction, and `lr/2` for both adversarial
+    /// halves (a slower game is a steadier one).
+    pub fn new(lr: f32) -> AaeOptimizers {
+        AaeOptimizers {
+            reconstruction: Adam::new(lr),
+            discriminator: Adam::new(lr / 2.0),
+            generator: Adam::new(lr / 2.0),
+        }
+    }
+}
+
+/// Encoder (784-256-256-2), decoder (2-256-256-784) and discriminator on the code
+/// (2 [+ 10]-128-128-1, a logit), ReLU everywhere but the outputs.
+pub struct Aae {
+    /// Images to codes `[batch, 2]`.
+    pub encoder: Sequential,
+    /// Codes to images.
+    pub decoder: Sequential,
+    /// Codes (and, if conditional, one-hot digits) to the logit of "a prior sample".
+    pub discriminator: Sequential,
+    /// What the codes should look like.
+    pub prior: Prior,
+    /// Whether the discriminator sees the digit (and the prior sample comes from that digit's
+    /// mixture component).
+    pub conditional: bool,
+}
+
+impl Aae {
+    /// A freshly initialised AAE. A conditional one needs the mixture prior.
+    pub fn new(prior: Prior, conditional: bool, rng: &mut Rng) -> Aae {
+        assert!(
+            !conditional || prior == Prior::Mixture,
+            "Aae: the conditional variant uses the mixture prior (one component per digit)"
+        );
+        let hidden = 256;
+        let encoder = Sequential::new()
+            .push(Flatten)
+            .push(Linear::new(784, hidden, rng))
+            .push(Activation::Relu)
+            .push(Linear::new(hidden, hidden, rng))
+            .push(Activation::Relu)
+            .push(Linear::new(hidden, CODE, rng));
+        let decoder = Sequential::new()
+            .push(Linear::new(CODE, hidden, rng))
+            .push(Activation::Relu)
+            .push(Linear::new(hidden, hidden, rng))
+            .push(Activation::Relu)
+            .push(Linear::new(hidden, 784, rng))
+            .push(Activation::Sigmoid)
+            .push(Unflatten::new(&[1, 28, 28]));
+        let d_in = CODE + if conditional { CLASSES } else { 0 };
+        let discriminator = Sequential::new()
+            .push(Linear::new(d_in, 128, rng))
+            .push(Activation::Relu)
+            .push(Linear::new(128, 128, rng))
+            .push(Activation::Relu)
+            .push(Linear::new(128, 1, rng));
+        Aae {
+            encoder,
+            decoder,
+            discriminator,
+            prior,
+            conditional,
+        }
+    }
+
+    /// The discriminator's logits for codes `z`, given the digits when conditional.
+    fn judge(&mut self, g: &mut Graph, z: Var, labels: &[usize]) -> Var {
+        let input = if self.conditional {
+            let one_hot = g.input(one_hot(labels));
+            g.concat(&[z, one_hot], 1)
+        } else {
+            z
+        };
+        self.discriminator.forward(g, input)
+    }
+
+    /// One training step on the images `x [N, 1, 28, 28]` with digits `labels` (read only
+    /// by the conditional variant): reconstruction, then discriminator, then encoder.
+    /// Prior samples are drawn from `rng`.
+    pub fn train_step(
+        &mut self,
+        opts: &mut AaeOptimizers,
+        x: &Tensor,
+        labels: &[usize],
+        rng: &mut Rng,
+    ) -> Result<PhaseLosses, StepError> {
+        let n = x.shape()[0];
+        assert_eq!(labels.len(), n, "Aae::train_step: one label per image");
+        // 1. Reconstruction.
+        let mut g = Graph::new();
+        let xv = g.input(x.clone());
+        let z = self.encoder.forward(&mut g, xv);
+        let y = self.decoder.forward(&mut g, z);
+        let loss = Loss::Bce.apply(&mut g, y, xv, Reduction::Mean);
+        let reconstruction = g.value(loss).item();
+        let grads = g.backward(loss);
+        opts.reconstruction.step(&mut self.encoder, &grads)?;
+        opts.reconstruction.step(&mut self.decoder, &grads)?;
+
+        // 2a. The discriminator: prior samples are real (1), codes are fake (0).
+        let codes = infer(&mut self.encoder, x.clone());
+        let samples = self
+            .prior
+            .sample(n, self.conditional.then_some(labels), rng);
+        let mut g = Graph::new();
+        let real = g.input(samples);
+        let fake = g.input(codes);
+        let real_logits = self.judge(&mut g, real, labels);
+        let fake_logits = self.judge(&mut g, fake, labels);
+        let ones = g.input(Tensor::ones(&[n, 1]));
+        let zeros = g.input(Tensor::zeros(&[n, 1]));
+        let real_loss = g.bce_with_logits_loss(real_logits, ones, Reduction::Mean);
+        let fake_loss = g.bce_with_logits_loss(fake_logits, zeros, Reduction::Mean);
+        let loss = g.add(real_loss, fake_loss);
+        let discriminator = g.value(loss).item();
+        let grads = g.backward(loss);
+        opts.discriminator.step(&mut self.discriminator, &grads)?;
+
+        // 2b. The encoder fools it: its codes labelled real. The discriminator's gradients
+        // are computed (they flow through it) but only the encoder steps.
+        let mut g = Graph::new();
+        let xv = g.input(x.clone());
+        let z = self.encoder.forward(&mut g, xv);
+        let logits = self.judge(&mut g, z, labels);
+        let ones = g.input(Tensor::ones(&[n, 1]));
+        let loss = g.bce_with_logits_loss(logits, ones, Reduction::Mean);
+        let generator = g.value(loss).item();
+        let grads = g.backward(loss);
+        opts.generator.step(&mut self.encoder, &grads)?;
+        Ok(PhaseLosses {
+            reconstruction,
+            discriminator,
+            generator,
+        })
+    }
+}
+
+/// `[n, 10]` one-hot rows.
+pub fn one_hot(labels: &[usize]) -> Tensor {
+    let mut t = Tensor::zeros(&[labels.len(), CLASSES]);
+    for (i, &l) in labels.iter().enumerate() {
+        assert!(l < CLASSES, "one_hot: label {l} is not a digit");
+        t.data_mut()[i * CLASSES + l] = 1.0;
+    }
+    t
+}
+
+impl Module for Aae {
+    /// Evaluation: `decoder(encoder(x))`.
+    fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
+        let z = self.encoder.forward(g, x);
+        self.decoder.forward(g, z)
+    }
+
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
+        self.encoder.visit(&join(prefix, "encoder"), f);
+        self.decoder.visit(&join(prefix, "decoder"), f);
+        self.discriminator.visit(&join(prefix, "discriminator"), f);
+    }
+
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter)) {
+        self.encoder.visit_mut(&join(prefix, "encoder"), f);
+        self.decoder.visit_mut(&join(prefix, "decoder"), f);
+        self.discriminator
+            .visit_mut(&join(prefix, "discriminator"), f);
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Vec<usize> {
+        self.decoder.output_shape(&self.encoder.output_shape(input))
+    }
+
+    fn type_name(&self) -> String {
+        "AAE".into()
+    }
+
+    fn mult_adds(&self, input: &[usize]) -> u64 {
+        let z = self.encoder.output_shape(input);
+        self.encoder.mult_adds(input) + self.decoder.mult_adds(&z)
+    }
+
+    fn summarize(
+        &self,
+        name: &str,
+        depth: usize,
+        input: &[usize],
+        rows: &mut Vec<layers::summary::Row>,
+    ) -> Vec<usize> {
+        let child = if name.is_empty() { depth } else { depth + 1 };
+        let at = rows.len();
+        let z = self
+            .encoder
+            .summarize(&join(name, "encoder"), child, input, rows);
+        let out = self
+            .decoder
+            .summarize(&join(name, "decoder"), child, &z, rows);
+        let d_in = [z[0], z[1] + if self.conditional { CLASSES } else { 0 }];
+        self.discriminator
+            .summarize(&join(name, "discriminator"), child, &d_in, rows);
+        if !name.is_empty() {
+            rows.insert(
+                at,
+                layers::summary::Row::of_container(self, name, depth, input, &out),
+            );
+        }
+        out
+    }
+}
+
+impl Autoencoder for Aae {
+    fn encode(&mut self, g: &mut Graph, x: Var) -> Var {
+        self.encoder.forward(g, x)
+    }
+
+    fn decode(&mut self, g: &mut Graph, z: Var) -> Var {
+        self.decoder.forward(g, z)
+    }
+
+    /// The reconstruction phase's loss alone (the adversarial phases need three optimizers:
+    /// [`Aae::train_step`]).
+    fn training_loss(&mut self, g: &mut Graph, input: Var, target: Var, _: &mut Rng) -> StepLoss {
+        let code = self.encoder.forward(g, input);
+        let reconstruction = self.decoder.forward(g, code);
+        StepLoss {
+            total: Loss::Bce.apply(g, reconstruction, target, Reduction::Mean),
+            reconstruction,
+            code,
+        }
+    }
+
+    fn loss_unit(&self) -> String {
+        "BCE per pixel".into()
+    }
+}

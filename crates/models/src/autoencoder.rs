@@ -1,0 +1,146 @@
+//! What every autoencoder family offers the trainer and the experiments: a code, a decoder,
+//! and the loss of one training step ([`Autoencoder`]); and [`Plain`], the lab's
+//! encoder-decoder trained on its reconstruction alone (or with a sparsity penalty).
+
+use layers::{Graph, Loss, Module, Sequential, summary::Row};
+use tensor::{Reduction, Rng, Var};
+
+use crate::sparse;
+
+/// The loss of one training step, with what the experiments read off it.
+#[derive(Clone, Copy, Debug)]
+pub struct StepLoss {
+    /// What the optimizer minimises (one element).
+    pub total: Var,
+    /// The reconstruction of the batch, `[batch, 1, 28, 28]`.
+    pub reconstruction: Var,
+    /// The code of the batch (for the VAE: the mean of q(z|x)).
+    pub code: Var,
+}
+
+/// An autoencoder of any family.
+///
+/// [`Module::forward`] is the evaluation path, `decode(encode(x))` with no randomness (the
+/// VAE decodes its mean code); [`Autoencoder::training_loss`] is the training path, which
+/// may draw from the run's generator (the VAE's ε), so that a resumed run draws what the
+/// uninterrupted one would have.
+pub trait Autoencoder: Module {
+    /// The code of a batch of images.
+    fn encode(&mut self, g: &mut Graph, x: Var) -> Var;
+
+    /// Images from codes.
+    fn decode(&mut self, g: &mut Graph, z: Var) -> Var;
+
+    /// Records the loss of one training step: `input` goes in, `target` should come out.
+    fn training_loss(&mut self, g: &mut Graph, input: Var, target: Var, rng: &mut Rng) -> StepLoss;
+
+    /// What [`Autoencoder::training_loss`] measures, for tables and logs (`"MSE per pixel"`).
+    fn loss_unit(&self) -> String;
+}
+
+/// An encoder-decoder [`Sequential`] (children `encoder` and `decoder`) trained on a
+/// reconstruction loss averaged over pixels, plus, when `sparsity > 0`, the L1 penalty of
+/// [`sparse::l1_penalty`] on its code.
+pub struct Plain {
+    /// `Sequential { encoder, decoder }`.
+    pub net: Sequential,
+    /// The reconstruction loss.
+    pub loss: Loss,
+    /// The weight of the L1 penalty on the code (0: none).
+    pub sparsity: f32,
+}
+
+impl Plain {
+    /// `net` trained on `loss`, without penalty. Panics if `net` lacks an `encoder` or a
+    /// `decoder` child (every builder of this crate has both).
+    pub fn new(net: Sequential, loss: Loss) -> Plain {
+        assert!(
+            net.child("encoder").is_some() && net.child("decoder").is_some(),
+            "Plain: the network needs children named encoder and decoder"
+        );
+        Plain {
+            net,
+            loss,
+            sparsity: 0.0,
+        }
+    }
+
+    /// The same model with an L1 penalty of weight `weight` on its code.
+    pub fn with_sparsity(self, weight: f32) -> Plain {
+        Plain {
+            sparsity: weight,
+            ..self
+        }
+    }
+
+    fn part(&mut self, name: &str) -> &mut dyn Module {
+        self.net.child_mut(name).expect("checked in Plain::new")
+    }
+}
+
+impl Module for Plain {
+    fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
+        self.net.forward(g, x)
+    }
+    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &layers::Parameter)) {
+        self.net.visit(prefix, f)
+    }
+    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut layers::Parameter)) {
+        self.net.visit_mut(prefix, f)
+    }
+    fn set_training(&mut self, training: bool) {
+        self.net.set_training(training)
+    }
+    fn output_shape(&self, input: &[usize]) -> Vec<usize> {
+        self.net.output_shape(input)
+    }
+    fn type_name(&self) -> String {
+        self.net.type_name()
+    }
+    fn mult_adds(&self, input: &[usize]) -> u64 {
+        self.net.mult_adds(input)
+    }
+    fn summarize(
+        &self,
+        name: &str,
+        depth: usize,
+        input: &[usize],
+        rows: &mut Vec<Row>,
+    ) -> Vec<usize> {
+        self.net.summarize(name, depth, input, rows)
+    }
+}
+
+impl Autoencoder for Plain {
+    fn encode(&mut self, g: &mut Graph, x: Var) -> Var {
+        self.part("encoder").forward(g, x)
+    }
+
+    fn decode(&mut self, g: &mut Graph, z: Var) -> Var {
+        self.part("decoder").forward(g, z)
+    }
+
+    fn training_loss(&mut self, g: &mut Graph, input: Var, target: Var, _: &mut Rng) -> StepLoss {
+        let code = self.encode(g, input);
+        let reconstruction = self.decode(g, code);
+        let mut total = self.loss.apply(g, reconstruction, target, Reduction::Mean);
+        if self.sparsity > 0.0 {
+            let penalty = sparse::l1_penalty(g, code, self.sparsity);
+            total = g.add(total, penalty);
+        }
+        StepLoss {
+            total,
+            reconstruction,
+            code,
+        }
+    }
+
+    fn loss_unit(&self) -> String {
+        let base = format!("{} per pixel", self.loss.to_string().to_uppercase());
+        if self.sparsity > 0.0 {
+            format!("{base} + {} × L1 of the code per image", self.sparsity)
+        } else {
+            base
+        }
+    }
+}
