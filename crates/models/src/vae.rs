@@ -5,9 +5,9 @@
 //!
 //! - Reparameterization: `z = μ + e^(logvar/2) ⊙ ε` with `ε ~ N(0, I)` drawn outside the
 //!   graph, so the gradient flows to μ and logvar through a deterministic function.
-//! - Loss per batch, summed as in PyTorch's example: `BCE(x̂, x) + β·KL(q(z|x) ‖ N(0, I))`,
-//!   the BCE summed over pixels and the KL over latent dimensions; with β = 1 this is the
-//!   negative ELBO, an upper bound on `−ln p(x)` in nats.
+//! - Loss per image: `BCE(x̂, x) + β·KL(q(z|x) ‖ N(0, I))`, the BCE summed over pixels and
+//!   the KL over latent dimensions; with β = 1 this is the negative ELBO, an upper bound on
+//!   `−ln p(x)` in nats.
 //! - Evaluation (`forward`) decodes the mean: `z = μ`, no randomness.
 //!
 //! Parameter names follow `../shared/peers/pytorch/tp5.py`'s `VAE` (`enc`, `mu`, `logvar`,
@@ -270,16 +270,20 @@ impl Autoencoder for Vae {
         self.dec.forward(g, z)
     }
 
-    /// `BCE + β·KL` summed over the batch, with ε drawn from `rng` in training mode (and
-    /// `z = μ` in evaluation mode).
+    /// `(BCE + β·KL) / N`: the terms summed over pixels and latent dimensions, averaged over
+    /// the batch (nats per image), with ε drawn from `rng` in training mode and `z = μ` in
+    /// evaluation mode. (PyTorch's example sums over the batch too; Adam's steps hardly
+    /// depend on the loss's scale.)
     fn training_loss(&mut self, g: &mut Graph, input: Var, target: Var, rng: &mut Rng) -> StepLoss {
         let eps = self
             .training
             .then(|| Tensor::normal(&[g.shape(input)[0], self.latent()], 0.0, 1.0, rng));
         let terms = self.elbo(g, input, target, eps);
         let kl = g.mul_scalar(terms.kl, self.beta);
+        let sum = g.add(terms.bce, kl);
+        let per_image = 1.0 / g.shape(input)[0].max(1) as f32;
         StepLoss {
-            total: g.add(terms.bce, kl),
+            total: g.mul_scalar(sum, per_image),
             reconstruction: terms.reconstruction,
             code: terms.code.mean,
         }
@@ -287,9 +291,9 @@ impl Autoencoder for Vae {
 
     fn loss_unit(&self) -> String {
         if self.beta == 1.0 {
-            "negative ELBO (BCE + KL), nats per batch".into()
+            "negative ELBO (BCE + KL), nats per image".into()
         } else {
-            format!("BCE + {}·KL, nats per batch", self.beta)
+            format!("BCE + {}·KL, nats per image", self.beta)
         }
     }
 }

@@ -133,18 +133,22 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         std,
         clip: !args.noise_flags.no_clip,
     });
+    let c = &args.common;
     let config = TrainConfig {
-        model: args.model,
-        latent: args.latent,
-        epochs: args.common.epochs,
-        batch_size: args.common.batch_size,
-        lr: args.common.lr,
         objective: args.objective.unwrap_or(Objective::default_for(args.model)),
-        seed: args.common.seed,
+        beta: args.beta,
+        sparsity: args.sparsity,
+        contraction: args.contraction,
         noise,
-        data: splits.dir.display().to_string(),
-        n_train: splits.train.len(),
-        n_test: splits.test.len(),
+        ..TrainConfig::new(
+            args.model,
+            args.latent,
+            c.epochs,
+            c.batch_size,
+            c.lr,
+            c.seed,
+            &splits,
+        )
     };
     let name = match noise {
         Some(n) => format!("{}-noise{}", args.model.id(), n.std),

@@ -10,7 +10,7 @@
 
 use std::path::{Path, PathBuf};
 
-use layers::Sequential;
+use layers::Module;
 use layers::optim::Adam;
 use serde::{Deserialize, Serialize};
 use tensor::Rng;
@@ -84,7 +84,7 @@ pub fn dir_of(run_dir: &Path) -> PathBuf {
 pub fn save(
     run_dir: &Path,
     config: &TrainConfig,
-    model: &Sequential,
+    model: &dyn Module,
     opt: &Adam,
     rng: &Rng,
     history: &[EpochRecord],
@@ -146,7 +146,7 @@ pub fn read(run_dir: &Path) -> Result<Option<Checkpoint>, String> {
 pub fn restore(
     run_dir: &Path,
     ckpt: &Checkpoint,
-    model: &mut Sequential,
+    model: &mut dyn Module,
     opt: &mut Adam,
 ) -> Result<Rng, String> {
     let dir = dir_of(run_dir);

@@ -119,6 +119,15 @@ pub struct TrainArgs {
     /// Noise flags.
     #[command(flatten)]
     pub noise_flags: NoiseArgs,
+    /// VAE: the weight of the KL term (1 trains on the ELBO).
+    #[arg(long, default_value_t = 1.0, value_parser = noise_std)]
+    pub beta: f64,
+    /// Sparse model: the weight of the L1 penalty on the code.
+    #[arg(long, default_value_t = 1e-3, value_parser = noise_std)]
+    pub sparsity: f64,
+    /// Contractive model: the weight of the Jacobian penalty.
+    #[arg(long, default_value_t = 0.1, value_parser = noise_std)]
+    pub contraction: f64,
     /// Print the autodiff tape of the first training step.
     #[arg(long)]
     pub print_tape: bool,

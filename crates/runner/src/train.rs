@@ -14,10 +14,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use layers::optim::{Adam, Optimizer};
-use layers::{Graph, Module, Sequential, Summary};
+use layers::{Graph, Module, Summary};
+use models::Autoencoder;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-use tensor::{Reduction, Rng, Tensor, rng};
+use tensor::{Rng, Tensor, rng};
 
 use crate::checkpoint;
 use crate::dataset::{Dataset, Splits};
@@ -69,7 +70,8 @@ impl Objective {
     /// sigmoid, does not.)
     pub fn default_for(model: ModelKind) -> Objective {
         match model {
-            ModelKind::ConvPool => Objective::Bce,
+            // A VAE's reconstruction term is its BCE, whatever this says.
+            ModelKind::ConvPool | ModelKind::Vae | ModelKind::ConvVae => Objective::Bce,
             _ => Objective::Mse,
         }
     }
@@ -81,7 +83,7 @@ impl Objective {
 pub struct TrainConfig {
     /// The model.
     pub model: ModelKind,
-    /// The code size of the dense models.
+    /// The code size of the dense models (for a VAE: its latent dimensions).
     pub latent: usize,
     /// Passes over the training set.
     pub epochs: usize,
@@ -89,8 +91,17 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Adam's learning rate.
     pub lr: f64,
-    /// The training loss.
+    /// The reconstruction loss of the plain and sparse models.
     pub objective: Objective,
+    /// The VAE's weight on the KL term (1: the ELBO).
+    #[serde(default = "one")]
+    pub beta: f64,
+    /// The sparse model's L1 weight on the code.
+    #[serde(default)]
+    pub sparsity: f64,
+    /// The contractive model's weight on the Jacobian penalty.
+    #[serde(default)]
+    pub contraction: f64,
     /// Seed of initialisation, shuffling and training noise.
     pub seed: u64,
     /// Denoising: the noise added to the inputs (the clean image is the target).
@@ -103,7 +114,41 @@ pub struct TrainConfig {
     pub n_test: usize,
 }
 
+fn one() -> f64 {
+    1.0
+}
+
 impl TrainConfig {
+    /// A configuration of `model` with the lab's defaults for everything the command line
+    /// does not set: its objective, β = 1, no penalty, no noise.
+    #[allow(clippy::too_many_arguments)] // the run's settings, each its own flag
+    pub fn new(
+        model: ModelKind,
+        latent: usize,
+        epochs: usize,
+        batch_size: usize,
+        lr: f64,
+        seed: u64,
+        splits: &Splits,
+    ) -> TrainConfig {
+        TrainConfig {
+            model,
+            latent,
+            epochs,
+            batch_size,
+            lr,
+            objective: Objective::default_for(model),
+            beta: 1.0,
+            sparsity: 0.0,
+            contraction: 0.0,
+            seed,
+            noise: None,
+            data: splits.dir.display().to_string(),
+            n_train: splits.train.len(),
+            n_test: splits.test.len(),
+        }
+    }
+
     /// Whether a checkpoint made under `other` can be continued under `self` (everything
     /// equal but the number of epochs); the first difference if not.
     fn resumable_from(&self, other: &TrainConfig) -> Result<(), String> {
@@ -137,6 +182,11 @@ pub struct EpochRecord {
     pub train_loss: f64,
     /// Test MSE per pixel after the epoch (for denoising: denoised against clean).
     pub test_loss: f64,
+    /// Mean training loss over the epoch's batches, in the model's own unit
+    /// ([`Autoencoder::loss_unit`]: the MSE for the lab's models, the negative ELBO per image
+    /// for a VAE), weighted by batch size.
+    #[serde(default)]
+    pub train_objective: f64,
     /// Wall seconds of the epoch's training steps.
     pub seconds: f64,
 }
@@ -148,7 +198,7 @@ pub struct Trained {
     /// Its folder.
     pub dir: PathBuf,
     /// The model, in evaluation mode.
-    pub model: Sequential,
+    pub model: Box<dyn Autoencoder>,
     /// Its summary for a batch of [`TrainConfig::batch_size`].
     pub summary: Summary,
     /// One record per epoch.
@@ -170,7 +220,18 @@ impl Trained {
 
     /// The model's outputs for `inputs` (see [`reconstruct`]).
     pub fn reconstruct(&mut self, inputs: &[f32]) -> Vec<f32> {
-        reconstruct(&mut self.model, inputs)
+        reconstruct(self.model.as_mut(), inputs)
+    }
+
+    /// The codes of `inputs` (`count·784` values), in evaluation mode (for a VAE: the means),
+    /// code after code.
+    pub fn codes(&mut self, inputs: &[f32]) -> Vec<f32> {
+        codes(self.model.as_mut(), inputs)
+    }
+
+    /// Images decoded from `codes` (`count·code_size` values), in evaluation mode.
+    pub fn decode(&mut self, codes: &[f32], code_size: usize) -> Vec<f32> {
+        decode(self.model.as_mut(), codes, code_size)
     }
 }
 
@@ -233,9 +294,42 @@ pub fn test_inputs(targets: &Dataset, noise: Option<Noise>) -> Vec<f32> {
     }
 }
 
+/// The codes of `inputs` (`count·784` values), in evaluation mode, without recording.
+pub fn codes(model: &mut dyn Autoencoder, inputs: &[f32]) -> Vec<f32> {
+    model.eval();
+    let size = 28 * 28;
+    let mut out = Vec::new();
+    for chunk in inputs.chunks(EVAL_BATCH * size) {
+        let mut g = Graph::no_grad();
+        let x = g.input(Tensor::from_vec(
+            &[chunk.len() / size, 1, 28, 28],
+            chunk.to_vec(),
+        ));
+        let z = model.encode(&mut g, x);
+        out.extend_from_slice(g.value(z).data());
+    }
+    out
+}
+
+/// Images decoded from `codes` (`count·code_size` values), in evaluation mode.
+pub fn decode(model: &mut dyn Autoencoder, codes: &[f32], code_size: usize) -> Vec<f32> {
+    model.eval();
+    let mut out = Vec::new();
+    for chunk in codes.chunks(EVAL_BATCH * code_size) {
+        let mut g = Graph::no_grad();
+        let z = g.input(Tensor::from_vec(
+            &[chunk.len() / code_size, code_size],
+            chunk.to_vec(),
+        ));
+        let y = model.decode(&mut g, z);
+        out.extend_from_slice(g.value(y).data());
+    }
+    out
+}
+
 /// The model's outputs for `inputs` (`count·784` values, image after image), in evaluation
 /// mode, without recording.
-pub fn reconstruct(model: &mut Sequential, inputs: &[f32]) -> Vec<f32> {
+pub fn reconstruct(model: &mut dyn Module, inputs: &[f32]) -> Vec<f32> {
     model.eval();
     let size = 28 * 28;
     let mut out = Vec::with_capacity(inputs.len());
@@ -257,7 +351,7 @@ pub fn train(
     print_tape: bool,
 ) -> Result<Trained, TrainError> {
     let mut r = rng(config.seed);
-    let mut model = config.model.build(config.latent, &mut r);
+    let mut model = config.model.build(config, &mut r);
     let mut opt = Adam::new(config.lr as f32);
     let mut history = Vec::new();
     if resume && let Some(ckpt) = checkpoint::read(dir)? {
@@ -277,10 +371,10 @@ pub fn train(
             )
             .into());
         }
-        r = checkpoint::restore(dir, &ckpt, &mut model, &mut opt)?;
+        r = checkpoint::restore(dir, &ckpt, model.as_mut(), &mut opt)?;
         history = ckpt.history;
     }
-    let summary = Summary::new(&model, &[config.batch_size, 1, 28, 28]);
+    let summary = Summary::new(model.as_ref(), &[config.batch_size, 1, 28, 28]);
     write_atomic(&dir.join("summary.txt"), summary.to_string().as_bytes())?;
     write_atomic(&dir.join("config.json"), config_json(config).as_bytes())?;
 
@@ -293,9 +387,9 @@ pub fn train(
     let first_epoch = history.len() + 1;
     for epoch in first_epoch..=config.epochs {
         let label = format!("{name} {epoch}/{}", config.epochs);
-        let (train_loss, seconds) = train_epoch(
+        let (train_loss, train_objective, seconds) = train_epoch(
             config,
-            &mut model,
+            model.as_mut(),
             &mut opt,
             &mut r,
             &splits.train,
@@ -310,7 +404,8 @@ pub fn train(
         let record = EpochRecord {
             epoch,
             train_loss,
-            test_loss: crate::quality::mse(&reconstruct(&mut model, &test_x), &test_y),
+            test_loss: crate::quality::mse(&reconstruct(model.as_mut(), &test_x), &test_y),
+            train_objective,
             seconds,
         };
         println!(
@@ -323,11 +418,11 @@ pub fn train(
         );
         history.push(record);
         write_metrics(dir, &history)?;
-        checkpoint::save(dir, config, &model, &opt, &r, &history)?;
+        checkpoint::save(dir, config, model.as_ref(), &opt, &r, &history)?;
     }
     write_metrics(dir, &history)?;
     let weights = dir.join("model.safetensors");
-    layers::io::save(&weights, &model).map_err(|e| e.to_string())?;
+    layers::io::save(&weights, model.as_ref()).map_err(|e| e.to_string())?;
     model.eval();
     Ok(Trained {
         config: config.clone(),
@@ -352,18 +447,18 @@ fn config_json(config: &TrainConfig) -> String {
     serde_json::to_string_pretty(&v).expect("a value serialises")
 }
 
-/// One pass over `train` in a fresh shuffled order; returns the mean training MSE and the
-/// seconds it took, or `Err(step)` if the loss stops being finite at that 1-based step.
-/// `print_tape` prints the tape of the first step.
+/// One pass over `train` in a fresh shuffled order; returns the mean training MSE, the mean
+/// training loss and the seconds it took, or `Err(step)` if the loss stops being finite at
+/// that 1-based step. `print_tape` prints the tape of the first step.
 fn train_epoch(
     config: &TrainConfig,
-    model: &mut Sequential,
+    model: &mut dyn Autoencoder,
     opt: &mut Adam,
     r: &mut Rng,
     train: &Dataset,
     label: &str,
     print_tape: bool,
-) -> Result<(f64, f64), usize> {
+) -> Result<(f64, f64, f64), usize> {
     model.train();
     // A fresh order from the identity every epoch, so the order depends only on the
     // generator's position (which a checkpoint saves), not on the previous epoch's order.
@@ -371,7 +466,7 @@ fn train_epoch(
     order.shuffle(r);
     let progress = EpochProgress::start(label, train.len());
     let start = Instant::now();
-    let (mut sum, mut seen) = (0.0f64, 0usize);
+    let (mut sum, mut objective, mut seen) = (0.0f64, 0.0f64, 0usize);
     for (step, batch) in order.chunks(config.batch_size).enumerate() {
         let target = train.images(batch);
         let noisy = config.noise.map(|noise| noise.apply(&target, r));
@@ -379,41 +474,36 @@ fn train_epoch(
         let y_true = g.input(target);
         // Without noise the input is the target itself: one leaf serves as both.
         let x = noisy.map_or(y_true, |input| g.input(input));
-        let y = model.forward(&mut g, x);
-        let loss = match config.objective {
-            Objective::Mse => g.mse_loss(y, y_true, Reduction::Mean),
-            Objective::Bce => g.bce_loss(y, y_true, Reduction::Mean),
-        };
-        if !g.value(loss).item().is_finite() {
+        let terms = model.training_loss(&mut g, x, y_true, r);
+        let loss = g.value(terms.total).item();
+        if !loss.is_finite() {
             return Err(step + 1);
         }
-        let mse = match config.objective {
-            Objective::Mse => g.value(loss).item() as f64,
-            Objective::Bce => crate::quality::mse(g.value(y).data(), g.value(y_true).data()),
-        };
+        let mse = crate::quality::mse(g.value(terms.reconstruction).data(), g.value(y_true).data());
         if print_tape && step == 0 {
             println!("The tape of one training step:\n{}", g.tape().dump());
         }
-        let grads = g.backward(loss);
+        let grads = g.backward(terms.total);
         // Every parameter of these autoencoders is on the loss's tape: a refusal is a bug.
         opt.step(model, &grads)
             .expect("a training step covers every parameter");
         sum += mse * batch.len() as f64;
+        objective += loss as f64 * batch.len() as f64;
         seen += batch.len();
         progress.advance(batch.len(), sum / seen as f64);
     }
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
-    Ok((sum / seen as f64, seconds))
+    Ok((sum / seen as f64, objective / seen as f64, seconds))
 }
 
 /// `metrics.csv`: one line per epoch.
 fn write_metrics(dir: &Path, history: &[EpochRecord]) -> Result<(), String> {
-    let mut csv = String::from("epoch,train_loss,test_loss,seconds\n");
+    let mut csv = String::from("epoch,train_loss,test_loss,seconds,train_objective\n");
     for r in history {
         csv += &format!(
-            "{},{:.8},{:.8},{:.3}\n",
-            r.epoch, r.train_loss, r.test_loss, r.seconds
+            "{},{:.8},{:.8},{:.3},{:.8}\n",
+            r.epoch, r.train_loss, r.test_loss, r.seconds, r.train_objective
         );
     }
     write_atomic(&dir.join("metrics.csv"), csv.as_bytes())
@@ -430,21 +520,12 @@ mod tests {
 
     fn config(epochs: usize) -> TrainConfig {
         TrainConfig {
-            model: ModelKind::Conv,
-            latent: 64,
-            epochs,
-            batch_size: 64,
-            lr: 1e-3,
-            objective: Objective::Mse,
-            seed: 5,
             // Noise too, so the resumed generator must continue the noise stream as well.
             noise: Some(Noise {
                 std: 0.5,
                 clip: true,
             }),
-            data: "sample".into(),
-            n_train: 192,
-            n_test: 64,
+            ..TrainConfig::new(ModelKind::Conv, 64, epochs, 64, 1e-3, 5, &tiny_splits())
         }
     }
 
@@ -464,7 +545,7 @@ mod tests {
         let b = train(&config(3), &splits, &resumed, true, false).unwrap();
         assert_eq!(b.trained_epochs, 1);
         assert_eq!(b.history.len(), 3);
-        let bits = |m: &Sequential| -> Vec<Vec<u32>> {
+        let bits = |m: &Box<dyn Autoencoder>| -> Vec<Vec<u32>> {
             m.state_dict()
                 .iter()
                 .map(|(_, t)| t.data().iter().map(|v| v.to_bits()).collect())
@@ -522,10 +603,10 @@ mod tests {
         train(&config(1), &splits, &dir, false, false).unwrap();
         let ckpt = checkpoint::read(&dir).unwrap().unwrap();
         let weights = checkpoint::dir_of(&dir).join(&ckpt.model_file);
-        let mut model = config(1).model.build(64, &mut rng(0));
-        layers::io::load(&weights, &mut model).unwrap();
+        let mut model = config(1).model.build(&config(1), &mut rng(0));
+        layers::io::load(&weights, model.as_mut()).unwrap();
         model.visit_mut("", &mut |_, p| p.value.data_mut().fill(f32::NAN));
-        layers::io::save(&weights, &model).unwrap();
+        layers::io::save(&weights, model.as_ref()).unwrap();
         let err = train(&config(3), &splits, &dir, true, false).err().unwrap();
         assert!(
             matches!(

@@ -1,10 +1,16 @@
 //! The models `tp` can train, by the names the PyTorch peer (`tp5.py`) uses.
 
-use layers::{Activation, Sequential};
+use layers::{Activation, Loss};
+use models::contractive::Contractive;
+use models::vae::Vae;
+use models::{Autoencoder, Plain};
 use serde::{Deserialize, Serialize};
 use tensor::Rng;
 
-/// One of the lab's autoencoders.
+use crate::train::{Objective, TrainConfig};
+
+/// One of the autoencoders trained by [`crate::train::train`] (the adversarial one, with its
+/// three optimizers, has its own loop: [`crate::adversarial`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
@@ -18,6 +24,14 @@ pub enum ModelKind {
     Conv,
     /// The course's pooling convolutional autoencoder (code 8×4×4).
     ConvPool,
+    /// The dense VAE 784-512-(μ, logvar)-512-784 (`tp5.py --model vae`).
+    Vae,
+    /// A convolutional VAE (the lab's two strided convolutions, linear heads).
+    ConvVae,
+    /// 784-K-784, ReLU code, with an L1 penalty on the code.
+    Sparse,
+    /// 784-K-784, sigmoid code, with the Jacobian penalty.
+    Contractive,
 }
 
 impl ModelKind {
@@ -38,6 +52,10 @@ impl ModelKind {
             ModelKind::Dense2Relu => "dense2_relu",
             ModelKind::Conv => "conv",
             ModelKind::ConvPool => "conv_pool",
+            ModelKind::Vae => "vae",
+            ModelKind::ConvVae => "conv_vae",
+            ModelKind::Sparse => "sparse",
+            ModelKind::Contractive => "contractive",
         }
     }
 
@@ -49,6 +67,10 @@ impl ModelKind {
             ModelKind::Dense2Relu => format!("dense 784-128-{latent}-128-784, ReLU"),
             ModelKind::Conv => "conv, strided (code 64×1×1)".into(),
             ModelKind::ConvPool => "conv, pooling (code 8×4×4)".into(),
+            ModelKind::Vae => format!("VAE 784-512-{latent}-512-784"),
+            ModelKind::ConvVae => format!("conv VAE, 32×7×7 to {latent}"),
+            ModelKind::Sparse => format!("sparse 784-{latent}-784, ReLU code + L1"),
+            ModelKind::Contractive => format!("contractive 784-{latent}-784, sigmoid code"),
         }
     }
 
@@ -60,26 +82,60 @@ impl ModelKind {
             ModelKind::Dense2Relu => format!("deep 784-128-{latent}-128-784 model"),
             ModelKind::Conv => "strided convolutional model".into(),
             ModelKind::ConvPool => "pooling convolutional model".into(),
+            ModelKind::Vae => "dense VAE".into(),
+            ModelKind::ConvVae => "convolutional VAE".into(),
+            ModelKind::Sparse => format!("sparse 784-{latent}-784 model"),
+            ModelKind::Contractive => format!("contractive 784-{latent}-784 model"),
         }
     }
 
     /// The number of values in the code for a dense latent size `latent`.
     pub fn code_size(self, latent: usize) -> usize {
         match self {
-            ModelKind::Dense1None | ModelKind::Dense1Relu | ModelKind::Dense2Relu => latent,
             ModelKind::Conv => 64,
             ModelKind::ConvPool => 8 * 4 * 4,
+            _ => latent,
         }
     }
 
-    /// A freshly initialised model (PyTorch's default initialisation, from `rng`).
-    pub fn build(self, latent: usize, rng: &mut Rng) -> Sequential {
+    /// A freshly initialised model for `config` (PyTorch's default initialisation, from
+    /// `rng`): its code size, objective and penalty weights.
+    pub fn build(self, config: &TrainConfig, rng: &mut Rng) -> Box<dyn Autoencoder> {
+        let latent = config.latent;
+        let loss = match config.objective {
+            Objective::Mse => Loss::Mse,
+            Objective::Bce => Loss::Bce,
+        };
+        let plain = |net| -> Box<dyn Autoencoder> { Box::new(Plain::new(net, loss)) };
         match self {
-            ModelKind::Dense1None => models::dense::autoencoder(latent, Activation::Identity, rng),
-            ModelKind::Dense1Relu => models::dense::autoencoder(latent, Activation::Relu, rng),
-            ModelKind::Dense2Relu => models::dense::deep_autoencoder(latent, rng),
-            ModelKind::Conv => models::conv::autoencoder(rng),
-            ModelKind::ConvPool => models::conv::pooling_autoencoder(rng),
+            ModelKind::Dense1None => plain(models::dense::autoencoder(
+                latent,
+                Activation::Identity,
+                rng,
+            )),
+            ModelKind::Dense1Relu => {
+                plain(models::dense::autoencoder(latent, Activation::Relu, rng))
+            }
+            ModelKind::Dense2Relu => plain(models::dense::deep_autoencoder(latent, rng)),
+            ModelKind::Conv => plain(models::conv::autoencoder(rng)),
+            ModelKind::ConvPool => plain(models::conv::pooling_autoencoder(rng)),
+            ModelKind::Vae => Box::new(Vae::dense(latent, rng).with_beta(config.beta as f32)),
+            ModelKind::ConvVae => Box::new(Vae::conv(latent, rng).with_beta(config.beta as f32)),
+            ModelKind::Sparse => Box::new(
+                Plain::new(
+                    models::dense::autoencoder(latent, Activation::Relu, rng),
+                    loss,
+                )
+                .with_sparsity(config.sparsity as f32),
+            ),
+            ModelKind::Contractive => {
+                Box::new(Contractive::new(latent, config.contraction as f32, rng))
+            }
         }
+    }
+
+    /// Whether the model is a VAE (its loss is the negative ELBO, whatever the objective).
+    pub fn is_vae(self) -> bool {
+        matches!(self, ModelKind::Vae | ModelKind::ConvVae)
     }
 }

@@ -105,7 +105,10 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         let dir = out.join(run);
         let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "epoch,train_loss,test_loss,seconds", "{run}");
+        assert_eq!(
+            lines[0], "epoch,train_loss,test_loss,seconds,train_objective",
+            "{run}"
+        );
         assert_eq!(lines.len(), 2, "{run}: one line per epoch");
         let fields: Vec<f64> = lines[1].split(',').map(|f| f.parse().unwrap()).collect();
         assert_eq!(fields[0], 1.0);

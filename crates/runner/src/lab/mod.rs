@@ -162,18 +162,42 @@ impl Lab {
             Some(i) => i,
             None => {
                 let config = TrainConfig {
-                    model: kind,
-                    latent: self.settings.latent,
-                    epochs: self.settings.epochs,
-                    batch_size: self.settings.batch_size,
-                    lr: self.settings.lr,
-                    objective: train::Objective::default_for(kind),
-                    seed: self.settings.seed,
                     noise,
-                    data: self.splits.dir.display().to_string(),
-                    n_train: self.splits.train.len(),
-                    n_test: self.splits.test.len(),
+                    ..self.config(kind, self.settings.latent)
                 };
+                return self.ensure_config(exercise, name, config);
+            }
+        };
+        Ok(&mut self.runs[index])
+    }
+
+    /// The lab's configuration of `kind` with code size `latent`: the shared settings, the
+    /// model's own objective, no penalty, no noise.
+    pub fn config(&self, kind: ModelKind, latent: usize) -> TrainConfig {
+        let s = &self.settings;
+        TrainConfig::new(
+            kind,
+            latent,
+            s.epochs,
+            s.batch_size,
+            s.lr,
+            s.seed,
+            &self.splits,
+        )
+    }
+
+    /// Trains `config` for `exercise` under `name` (unless this process already did) and
+    /// returns it.
+    pub fn ensure_config(
+        &mut self,
+        exercise: &str,
+        name: &str,
+        config: TrainConfig,
+    ) -> Result<&mut Trained, TrainError> {
+        let dir = self.exercise_dir(exercise).join(name);
+        let index = match self.runs.iter().position(|r| r.dir == dir) {
+            Some(i) => i,
+            None => {
                 let run = train::train(&config, &self.splits, &dir, self.settings.resume, false)?;
                 self.runs.push(run);
                 self.runs.len() - 1

@@ -193,14 +193,9 @@ fn relu_remark(runs: &[ModelFigures], code: Option<&CodeUse>) -> String {
 
 /// The ReLU model's code on `images`: how much of it is zero.
 fn code_use(run: &mut Trained, images: &Tensor) -> CodeUse {
-    let encoder = run
-        .model
-        .child_mut("encoder")
-        .expect("every lab model has an encoder");
-    encoder.eval();
-    let code = layers::infer(encoder, images.clone());
-    let units = code.shape()[1];
-    let values = code.data();
+    let units = run.config.model.code_size(run.config.latent);
+    let values = run.codes(images.data());
+    let values = values.as_slice();
     let zeros = values.iter().filter(|&&v| v == 0.0).count();
     let dead_units = (0..units)
         .filter(|&u| values.iter().skip(u).step_by(units).all(|&v| v == 0.0))
