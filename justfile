@@ -1,7 +1,7 @@
 # Every user-facing recipe. `just --list` shows them. Install just with `cargo install just`.
 # Extra flags go through: `just tp1 --epochs 20`, `just all --data /usr/share/datasets/fashion-mnist`.
 
-# The main job: every exercise of the lab, then runs/report.md.
+# The main job: every exercise of the lab and every experiment after it, then runs/report.md.
 all *ARGS:
     cargo run --release -p tp-runner -- all {{ARGS}}
 
@@ -16,6 +16,22 @@ tp2 *ARGS:
 # Exercise 3: denoising (Gaussian noise, sigma 0.5 by default), MSE/PSNR/SSIM.
 tp3 *ARGS:
     cargo run --release -p tp-runner -- tp3 {{ARGS}}
+
+# The variational autoencoders (dense as tp5.py's, convolutional): ELBO, manifold, samples.
+vae *ARGS:
+    cargo run --release -p tp-runner -- vae {{ARGS}}
+
+# The adversarial autoencoders: three priors, the label-conditioned mixture, MMD to the prior.
+aae *ARGS:
+    cargo run --release -p tp-runner -- aae {{ARGS}}
+
+# The sparse autoencoder: L1 on a 256-unit ReLU code at several weights, decoder features.
+sparse *ARGS:
+    cargo run --release -p tp-runner -- sparse {{ARGS}}
+
+# The contractive autoencoder: the Jacobian penalty, with and without.
+contractive *ARGS:
+    cargo run --release -p tp-runner -- contractive {{ARGS}}
 
 # One model with any flags: `just train --model dense2-relu --latent 16 --epochs 5`.
 train *ARGS:
@@ -78,5 +94,5 @@ fetch-fashion:
 # The same lab in PyTorch, for side-by-side test errors (a venv in /tmp, ~3.5 GB download).
 peers EPOCHS="10":
     bash ../shared/peers/pytorch/setup.sh
-    /tmp/peers-venv/bin/python ../shared/peers/pytorch/tp5.py --model dense1_none,dense1_relu,dense2_relu,conv,denoise --data datasets/mnist-sample --epochs {{EPOCHS}}
+    /tmp/peers-venv/bin/python ../shared/peers/pytorch/tp5.py --model dense1_none,dense1_relu,dense2_relu,conv,denoise,vae --data datasets/mnist-sample --epochs {{EPOCHS}}
     /tmp/peers-venv/bin/python tests/peers/lab_pytorch.py --data datasets/mnist-sample --epochs {{EPOCHS}}

@@ -127,13 +127,14 @@ pub struct AaeOptimizers {
 }
 
 impl AaeOptimizers {
-    /// Adam with learning rate `lr` for the reconstruction, and `lr/2` for both adversarial
-    /// halves (a slower game is a steadier one).
+    /// Three Adams with learning rate `lr`. (At half that rate for the adversarial halves,
+    /// the conditional discriminator wins the game after ten epochs on the sample: 53% of
+    /// the codes near their digit's component instead of 86%.)
     pub fn new(lr: f32) -> AaeOptimizers {
         AaeOptimizers {
             reconstruction: Adam::new(lr),
-            discriminator: Adam::new(lr / 2.0),
-            generator: Adam::new(lr / 2.0),
+            discriminator: Adam::new(lr),
+            generator: Adam::new(lr),
         }
     }
 }
@@ -217,15 +218,7 @@ impl Aae {
         let n = x.shape()[0];
         assert_eq!(labels.len(), n, "Aae::train_step: one label per image");
         // 1. Reconstruction.
-        let mut g = Graph::new();
-        let xv = g.input(x.clone());
-        let z = self.encoder.forward(&mut g, xv);
-        let y = self.decoder.forward(&mut g, z);
-        let loss = Loss::Bce.apply(&mut g, y, xv, Reduction::Mean);
-        let reconstruction = g.value(loss).item();
-        let grads = g.backward(loss);
-        opts.reconstruction.step(&mut self.encoder, &grads)?;
-        opts.reconstruction.step(&mut self.decoder, &grads)?;
+        let reconstruction = self.reconstruction_step(&mut opts.reconstruction, x)?;
 
         // 2a. The discriminator: prior samples are real (1), codes are fake (0).
         let codes = infer(&mut self.encoder, x.clone());
@@ -262,6 +255,24 @@ impl Aae {
             discriminator,
             generator,
         })
+    }
+}
+
+impl Aae {
+    /// The reconstruction phase alone: encoder and decoder on the BCE per pixel of `x`;
+    /// returns that loss. (With nothing else, this trains a plain autoencoder of the same
+    /// shape: the baseline the priors are compared against.)
+    pub fn reconstruction_step(&mut self, opt: &mut Adam, x: &Tensor) -> Result<f32, StepError> {
+        let mut g = Graph::new();
+        let xv = g.input(x.clone());
+        let z = self.encoder.forward(&mut g, xv);
+        let y = self.decoder.forward(&mut g, z);
+        let loss = Loss::Bce.apply(&mut g, y, xv, Reduction::Mean);
+        let value = g.value(loss).item();
+        let grads = g.backward(loss);
+        opt.step(&mut self.encoder, &grads)?;
+        opt.step(&mut self.decoder, &grads)?;
+        Ok(value)
     }
 }
 

@@ -6,14 +6,21 @@ use std::time::Instant;
 use crate::cli::{Cli, Command, Common, LabArgs, TrainArgs};
 use crate::dataset::{self, Splits};
 use crate::figures::grid::ImageGrid;
-use crate::lab::{Lab, Section, Settings, tp1, tp2, tp3};
+use crate::lab::{Lab, Section, Settings, aae, contractive, sparse, tp1, tp2, tp3, vae};
 use crate::report;
 use crate::train::{self, Noise, Objective, TrainConfig};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), String> {
     let common = match &cli.command {
-        Command::Tp1(a) | Command::Tp2(a) | Command::Tp3(a) | Command::All(a) => &a.common,
+        Command::Tp1(a)
+        | Command::Tp2(a)
+        | Command::Tp3(a)
+        | Command::Vae(a)
+        | Command::Aae(a)
+        | Command::Sparse(a)
+        | Command::Contractive(a)
+        | Command::All(a) => &a.common,
         Command::Train(t) => &t.common,
     };
     let mut pool = rayon::ThreadPoolBuilder::new();
@@ -25,10 +32,17 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Tp1(a) => exercises(&a, &["tp1"], pool_size()),
         Command::Tp2(a) => exercises(&a, &["tp2"], pool_size()),
         Command::Tp3(a) => exercises(&a, &["tp3"], pool_size()),
-        Command::All(a) => exercises(&a, &["tp1", "tp2", "tp3"], pool_size()),
+        Command::Vae(a) => exercises(&a, &["vae"], pool_size()),
+        Command::Aae(a) => exercises(&a, &["aae"], pool_size()),
+        Command::Sparse(a) => exercises(&a, &["sparse"], pool_size()),
+        Command::Contractive(a) => exercises(&a, &["contractive"], pool_size()),
+        Command::All(a) => exercises(&a, ALL, pool_size()),
         Command::Train(t) => train_one(&t),
     })
 }
+
+/// What `tp all` runs, in the report's order.
+const ALL: &[&str] = &["tp1", "tp2", "tp3", "vae", "aae", "sparse", "contractive"];
 
 fn pool_size() -> usize {
     rayon::current_num_threads()
@@ -75,8 +89,8 @@ fn load(common: &Common) -> Result<Splits, String> {
     Ok(splits)
 }
 
-/// Runs the named exercises in order; `all` (all three) also writes `<out>/report.md`,
-/// a single exercise `<out>/report-<exercise>.md`.
+/// Runs the named exercises in order; `all` writes `<out>/report.md`, a single exercise
+/// `<out>/report-<exercise>.md`.
 fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), String> {
     let start = Instant::now();
     let splits = load(&args.common)?;
@@ -93,6 +107,10 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
             clip: !args.noise_flags.no_clip,
         },
         noise_levels: args.noise_levels.clone(),
+        vae_latent: args.vae_latent,
+        beta: args.beta,
+        sparsity_weights: args.sparsity_weights.clone(),
+        contraction: args.contraction,
     };
     let mut lab = Lab::new(settings, splits);
     let mut sections: Vec<Section> = Vec::new();
@@ -101,12 +119,16 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
         let section = match *name {
             "tp1" => tp1::run(&mut lab),
             "tp2" => tp2::run(&mut lab),
-            _ => tp3::run(&mut lab),
+            "tp3" => tp3::run(&mut lab),
+            "vae" => vae::run(&mut lab),
+            "aae" => aae::run(&mut lab),
+            "sparse" => sparse::run(&mut lab),
+            _ => contractive::run(&mut lab),
         }
         .map_err(|e| e.to_string())?;
         sections.push(section);
     }
-    let file = if names.len() == 3 {
+    let file = if names == ALL {
         "report.md".to_string()
     } else {
         format!("report-{}.md", names[0])

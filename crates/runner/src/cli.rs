@@ -27,7 +27,15 @@ pub enum Command {
     Tp2(LabArgs),
     /// Exercise 3: the denoising convolutional autoencoder, MSE/PSNR/SSIM.
     Tp3(LabArgs),
-    /// Every exercise, then <out>/report.md.
+    /// The variational autoencoders (dense and convolutional): ELBO, latent space, samples.
+    Vae(LabArgs),
+    /// The adversarial autoencoders: three priors and a label-conditioned mixture.
+    Aae(LabArgs),
+    /// The sparse autoencoder: an L1 penalty on a wide code, at several weights.
+    Sparse(LabArgs),
+    /// The contractive autoencoder: the Jacobian penalty, with and without.
+    Contractive(LabArgs),
+    /// Every exercise and experiment, then <out>/report.md.
     All(LabArgs),
     /// Train one model with any settings (the generic entry).
     Train(TrainArgs),
@@ -96,6 +104,18 @@ pub struct LabArgs {
     /// Noise flags.
     #[command(flatten)]
     pub noise_flags: NoiseArgs,
+    /// VAE: latent dimensions (2 draws the code space).
+    #[arg(long, default_value_t = 2, value_parser = positive)]
+    pub vae_latent: usize,
+    /// VAE: the weight of the KL term (1 trains on the ELBO).
+    #[arg(long, default_value_t = 1.0, value_parser = noise_std)]
+    pub beta: f64,
+    /// Sparse: the L1 weights to compare (comma-separated; 0 is the plain model).
+    #[arg(long, value_delimiter = ',', default_value = "0,0.0001,0.0003,0.001", value_parser = noise_std)]
+    pub sparsity_weights: Vec<f64>,
+    /// Contractive: the weight λ of the Jacobian penalty (compared with λ = 0).
+    #[arg(long, default_value_t = 0.03, value_parser = noise_std)]
+    pub contraction: f64,
 }
 
 /// Flags of `train`.

@@ -6,6 +6,7 @@
 //! [`quality`] (MSE, PSNR, SSIM) → [`figures`] (PNG grids, SVG charts) → [`lab`] (the
 //! exercises) → [`report`] (`report.md`).
 #![warn(missing_docs)]
+pub mod adversarial;
 pub mod app;
 pub mod checkpoint;
 pub mod cli;
@@ -14,6 +15,7 @@ pub mod figures;
 pub mod fsutil;
 pub mod idx;
 pub mod lab;
+pub mod latent;
 pub mod progress;
 pub mod quality;
 pub mod report;

@@ -545,14 +545,14 @@ mod tests {
         let b = train(&config(3), &splits, &resumed, true, false).unwrap();
         assert_eq!(b.trained_epochs, 1);
         assert_eq!(b.history.len(), 3);
-        let bits = |m: &Box<dyn Autoencoder>| -> Vec<Vec<u32>> {
+        let bits = |m: &dyn Autoencoder| -> Vec<Vec<u32>> {
             m.state_dict()
                 .iter()
                 .map(|(_, t)| t.data().iter().map(|v| v.to_bits()).collect())
                 .collect()
         };
         assert!(
-            bits(&a.model) == bits(&b.model),
+            bits(a.model.as_ref()) == bits(b.model.as_ref()),
             "weights differ after resuming"
         );
         for (x, y) in a.history.iter().zip(&b.history) {

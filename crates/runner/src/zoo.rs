@@ -35,7 +35,7 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    /// Every model of the lab, in the report's order.
+    /// Every model of the lab's three exercises, in the report's order.
     pub const ALL: [ModelKind; 5] = [
         ModelKind::Dense1None,
         ModelKind::Dense1Relu,

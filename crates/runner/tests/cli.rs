@@ -69,6 +69,22 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         "(tp2/losses.svg)",
         "(tp3/denoising.png)",
         "SSIM",
+        "## Variational autoencoders",
+        "807,700",
+        "20,549",
+        "test −ELBO",
+        "(vae/manifold.png)",
+        "(vae/means-vae.svg)",
+        "(vae/interpolations.png)",
+        "## Adversarial autoencoders",
+        "MMD²",
+        "(aae/codes-aae_mixture_conditional.svg)",
+        "(aae/conditional.png)",
+        "## Sparse autoencoder",
+        "402,448",
+        "(sparse/features-l1_0.001.png)",
+        "## Contractive autoencoder",
+        "‖J‖²_F",
     ] {
         assert!(report.contains(needle), "report.md lacks {needle:?}");
     }
@@ -77,19 +93,49 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         ("tp1/reconstructions.png", 4),
         ("tp2/reconstructions.png", 4),
         ("tp3/denoising.png", 3),
+        ("vae/samples.png", 4),
+        ("vae/interpolations.png", 8),
+        ("aae/samples.png", 3),
+        ("aae/conditional.png", 10),
     ] {
         let (w, h) = png_size(&out.join(grid));
         assert_eq!(w, (10 * 30 + 2) * 3, "{grid}");
         assert_eq!(h, (rows * 30 + 2) * 3, "{grid}");
     }
-    for chart in ["tp1/losses.svg", "tp2/losses.svg", "tp3/losses.svg"] {
+    // Square grids: the VAE's 20×20 manifold and the sparse model's 16×16 features.
+    for (grid, side) in [
+        ("vae/manifold.png", 20),
+        ("sparse/features-l1_0.png", 16),
+        ("sparse/features-l1_0.001.png", 16),
+    ] {
+        let size = (side * 30 + 2) * 3;
+        assert_eq!(png_size(&out.join(grid)), (size, size), "{grid}");
+    }
+    // Scatter plots: one point per test code drawn (200 here), ten digits in the legend.
+    for chart in [
+        "vae/means-vae.svg",
+        "vae/means-conv_vae.svg",
+        "aae/codes-aae_gaussian.svg",
+        "aae/codes-ae_plain.svg",
+    ] {
+        let svg = std::fs::read_to_string(out.join(chart)).unwrap();
+        assert!(svg.contains("digit 9") && svg.contains("z₁"), "{chart}");
+        assert!(svg.matches("<circle").count() >= 200, "{chart}");
+    }
+    for (chart, legend) in [
+        ("tp1/losses.svg", "test"),
+        ("tp2/losses.svg", "test"),
+        ("tp3/losses.svg", "test"),
+        ("vae/elbo.svg", "conv VAE"),
+        ("aae/game.svg", "discriminator"),
+    ] {
         let svg = std::fs::read_to_string(out.join(chart)).unwrap();
         assert!(
             svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
             "{chart}"
         );
         assert!(
-            svg.contains("epoch") && svg.contains("test"),
+            svg.contains("epoch") && svg.contains(legend),
             "{chart}: axis or legend missing"
         );
         assert!(svg.len() > 2_000, "{chart}: {} bytes", svg.len());
@@ -101,6 +147,12 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         "tp2/conv",
         "tp2/conv_pool",
         "tp3/denoise_conv",
+        "vae/vae",
+        "vae/conv_vae",
+        "sparse/l1_0",
+        "sparse/l1_0.001",
+        "contractive/lambda_0",
+        "contractive/lambda_0.03",
     ] {
         let dir = out.join(run);
         let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
@@ -149,6 +201,26 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
     .unwrap();
     assert_eq!(denoise["noise"]["std"], 0.5);
     assert_eq!(denoise["noise"]["clip"], true);
+    // The adversarial runs: their own metrics, every loss finite and positive.
+    for run in [
+        "aae_gaussian",
+        "aae_mixture",
+        "aae_uniform",
+        "aae_mixture_conditional",
+    ] {
+        let csv = std::fs::read_to_string(out.join("aae").join(run).join("metrics.csv")).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines[0],
+            "epoch,reconstruction_bce,discriminator_loss,generator_loss,test_mse,seconds"
+        );
+        let fields: Vec<f64> = lines[1].split(',').map(|f| f.parse().unwrap()).collect();
+        assert!(
+            fields[1..5].iter().all(|v| v.is_finite() && *v > 0.0),
+            "{run}: {fields:?}"
+        );
+        assert!(out.join("aae").join(run).join("model.safetensors").exists());
+    }
     std::fs::remove_dir_all(&out).unwrap();
 }
 
@@ -165,7 +237,15 @@ fn the_report_is_the_same_for_one_and_two_threads() {
     );
     assert!(a.len() > 5_000);
     assert!(a == b, "report.md differs between 1 and 2 threads");
-    for run in ["tp1/dense2_relu", "tp2/conv", "tp3/denoise_conv"] {
+    for run in [
+        "tp1/dense2_relu",
+        "tp2/conv",
+        "tp3/denoise_conv",
+        "vae/vae",
+        "aae/aae_mixture_conditional",
+        "sparse/l1_0.001",
+        "contractive/lambda_0.03",
+    ] {
         let bytes = |d: &Path| std::fs::read(d.join(run).join("model.safetensors")).unwrap();
         assert!(bytes(&one) == bytes(&two), "{run}: weights differ");
     }

@@ -3,16 +3,21 @@
 //!
 //! Runs live in `<out>/<exercise>/<model>/`; an exercise's figures in `<out>/<exercise>/`.
 
+pub mod aae;
+pub mod contractive;
 pub mod markdown;
+pub mod sparse;
 pub mod tp1;
 pub mod tp2;
 pub mod tp3;
+pub mod vae;
 
 use std::path::PathBuf;
 
 use crate::dataset::Splits;
 use crate::figures::chart::{LineChart, Series};
 use crate::figures::grid::ImageGrid;
+use crate::figures::scatter::ScatterChart;
 use crate::train::{self, Noise, TrainConfig, TrainError, Trained};
 use crate::zoo::ModelKind;
 
@@ -37,6 +42,14 @@ pub struct Settings {
     pub noise: Noise,
     /// Exercise 3's test noise levels (standard deviations) for the PSNR table.
     pub noise_levels: Vec<f64>,
+    /// The VAEs' latent dimensions.
+    pub vae_latent: usize,
+    /// The VAEs' weight on the KL term.
+    pub beta: f64,
+    /// The sparse model's L1 weights to compare.
+    pub sparsity_weights: Vec<f64>,
+    /// The contractive model's penalty weight.
+    pub contraction: f64,
 }
 
 /// A model's description table under its name, for the report.
@@ -246,6 +259,55 @@ impl Lab {
     pub fn find_mut(&mut self, exercise: &str, name: &str) -> Option<&mut Trained> {
         let dir = self.exercise_dir(exercise).join(name);
         self.runs.iter_mut().find(|r| r.dir == dir)
+    }
+
+    /// Writes a scatter plot to `<out>/<exercise>/<file>` and returns its path relative to
+    /// the output folder.
+    pub fn save_scatter(
+        &self,
+        exercise: &str,
+        file: &str,
+        chart: &ScatterChart,
+    ) -> Result<String, String> {
+        chart.save(&self.exercise_dir(exercise).join(file))?;
+        Ok(format!("{exercise}/{file}"))
+    }
+
+    /// Writes the training loss per epoch, in the models' own unit (`y_label`), of the runs
+    /// `(label, exercise, name)` to `<out>/<exercise>/<file>`; returns its relative path.
+    pub fn save_objective_chart(
+        &self,
+        exercise: &str,
+        file: &str,
+        title: &str,
+        y_label: &str,
+        runs: &[(String, &str, &str)],
+    ) -> Result<String, String> {
+        let mut series = Vec::new();
+        for (colour, (label, run_exercise, name)) in runs.iter().enumerate() {
+            let run = self
+                .find(run_exercise, name)
+                .ok_or_else(|| format!("{run_exercise}/{name} was not trained"))?;
+            series.push(Series {
+                label: label.clone(),
+                points: run
+                    .history
+                    .iter()
+                    .map(|r| (r.epoch as f64, r.train_objective))
+                    .collect(),
+                colour,
+                dashed: false,
+            });
+        }
+        let chart = LineChart {
+            title: title.to_string(),
+            x_label: "epoch".into(),
+            y_label: y_label.to_string(),
+            log_y: false,
+            series,
+        };
+        chart.save(&self.exercise_dir(exercise).join(file))?;
+        Ok(format!("{exercise}/{file}"))
     }
 
     /// Every run trained so far, in training order.

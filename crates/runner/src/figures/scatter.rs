@@ -1,0 +1,164 @@
+//! Scatter plots of 2-D codes as SVG files, drawn with `plotters`: the test set's codes
+//! coloured by digit, optionally over grey samples of a prior.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::chart::TAB10;
+use crate::fsutil::write_atomic;
+
+/// One set of points sharing a colour and a legend entry.
+#[derive(Clone, Debug)]
+pub struct PointSet {
+    /// Its name in the legend.
+    pub label: String,
+    /// The points.
+    pub points: Vec<(f64, f64)>,
+    /// Index into [`TAB10`], or `None` for light grey (a background such as prior samples).
+    pub colour: Option<usize>,
+}
+
+/// A scatter plot.
+#[derive(Clone, Debug)]
+pub struct ScatterChart {
+    /// Title above the plot.
+    pub title: String,
+    /// The x axis' title.
+    pub x_label: String,
+    /// The y axis' title.
+    pub y_label: String,
+    /// The sets, drawn in order (backgrounds first).
+    pub sets: Vec<PointSet>,
+}
+
+impl ScatterChart {
+    /// The chart as an SVG document. Both axes cover the points' range (the non-finite
+    /// ones left out) with a 5 % margin, on the same scale, so distances read true.
+    pub fn to_svg(&self) -> Result<String, String> {
+        let finite = |&&(x, y): &&(f64, f64)| x.is_finite() && y.is_finite();
+        let all: Vec<&(f64, f64)> = self
+            .sets
+            .iter()
+            .flat_map(|s| s.points.iter())
+            .filter(finite)
+            .collect();
+        if all.is_empty() {
+            return Err(format!("chart {:?}: no finite point to draw", self.title));
+        }
+        let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+        for &&(x, y) in &all {
+            (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
+        }
+        // One scale for both axes: the wider range, centred on each axis' middle.
+        let half = ((x1 - x0).max(y1 - y0).max(1e-9) / 2.0) * 1.05;
+        let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (760, 700)).into_drawing_area();
+            let err = |e: DrawingAreaErrorKind<_>| format!("chart {:?}: {e:?}", self.title);
+            root.fill(&WHITE).map_err(err)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(&self.title, ("sans-serif", 18))
+                .margin(14)
+                .x_label_area_size(44)
+                .y_label_area_size(56)
+                .right_y_label_area_size(110)
+                .build_cartesian_2d((cx - half)..(cx + half), (cy - half)..(cy + half))
+                .map_err(err)?;
+            chart
+                .configure_mesh()
+                .x_desc(&self.x_label)
+                .y_desc(&self.y_label)
+                .x_labels(7)
+                .y_labels(7)
+                .x_label_formatter(&|v| format!("{v:.1}"))
+                .y_label_formatter(&|v| format!("{v:.1}"))
+                .draw()
+                .map_err(err)?;
+            for set in &self.sets {
+                let (colour, size) = match set.colour {
+                    Some(i) => (TAB10[i % TAB10.len()].mix(0.75), 2),
+                    None => (RGBColor(190, 190, 190).mix(0.6), 2),
+                };
+                let points: Vec<(f64, f64)> =
+                    set.points.iter().filter(|p| finite(p)).copied().collect();
+                chart
+                    .draw_series(
+                        points
+                            .into_iter()
+                            .map(|p| Circle::new(p, size, colour.filled())),
+                    )
+                    .map_err(err)?
+                    .label(&set.label)
+                    .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .margin(6)
+                .legend_area_size(18)
+                .background_style(WHITE.mix(0.9))
+                .border_style(BLACK)
+                .label_font(("sans-serif", 13))
+                .draw()
+                .map_err(err)?;
+            root.present().map_err(err)?;
+        }
+        Ok(svg)
+    }
+
+    /// Writes the chart as an SVG file (atomically).
+    pub fn save(&self, path: &Path) -> Result<(), String> {
+        let svg = self.to_svg()?;
+        write_atomic(path, svg.as_bytes())
+    }
+}
+
+/// Points of 2-D `codes` (`x0, y0, x1, y1, …`) grouped by `labels`, one set per digit.
+pub fn by_digit(codes: &[f32], labels: &[u8]) -> Vec<PointSet> {
+    (0..10u8)
+        .map(|d| PointSet {
+            label: format!("digit {d}"),
+            points: codes
+                .chunks_exact(2)
+                .zip(labels)
+                .filter(|&(_, &l)| l == d)
+                .map(|(c, _)| (c[0] as f64, c[1] as f64))
+                .collect(),
+            colour: Some(d as usize),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draws_every_set_with_a_legend_on_one_scale() {
+        let mut sets = vec![PointSet {
+            label: "prior".into(),
+            points: vec![(-3.0, 0.0), (3.0, 0.5)],
+            colour: None,
+        }];
+        sets.extend(by_digit(&[0.0, 1.0, 1.0, 0.0, 2.0, 2.0], &[0, 1, 1]));
+        let chart = ScatterChart {
+            title: "codes".into(),
+            x_label: "z₁".into(),
+            y_label: "z₂".into(),
+            sets,
+        };
+        let svg = chart.to_svg().unwrap();
+        for text in ["codes", "z₁", "z₂", "prior", "digit 0", "digit 9"] {
+            assert!(svg.contains(text), "missing {text:?}");
+        }
+        // 2 prior points + 3 codes, and one legend mark for each of the 11 sets.
+        assert_eq!(svg.matches("<circle").count(), 5 + 11);
+        let empty = ScatterChart {
+            sets: vec![],
+            ..chart
+        };
+        assert!(empty.to_svg().is_err());
+    }
+}
