@@ -330,7 +330,9 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         .take(4)
         .filter_map(|r| r.trained.history.last().map(|h| (r, h)))
         .map(|(r, h)| {
-            let verdict = if (h.discriminator - 4f64.ln()).abs() < 0.15 {
+            let near =
+                (h.discriminator - 4f64.ln()).abs() < 0.1 && (h.generator - 2f64.ln()).abs() < 0.2;
+            let verdict = if near {
                 "near chance"
             } else if h.discriminator < 4f64.ln() {
                 "the discriminator ahead"

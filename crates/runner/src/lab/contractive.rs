@@ -105,9 +105,10 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     body += &format!(
         "\n> Report: the Jacobian norm on test images and the reconstruction error with and \
          without the penalty, and how much the code moves under small input noise.\n\n\
-         On the first {n} test images; the input nudged by Gaussian noise of standard \
+         On the first {} test images; the input nudged by Gaussian noise of standard \
          deviation {NUDGE} (seed {}), the movement is ‖h(x + δ) − h(x)‖ / ‖δ‖ per image, \
          averaged.\n\n",
+        layers::summary::thousands(n as u64),
         TEST_NOISE_SEED + 5
     );
     let rows: Vec<Vec<String>> = figures
@@ -136,7 +137,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     body += &format!(
         "\nThe penalty divides the Jacobian's squared norm by {:.1} ({:.4} → {:.4}) and the \
          code's movement under the same nudges by {:.1}, for a test MSE {} ({:.5} → {:.5}): \
-         the code keeps what the data varies along and flattens the rest.\n\n",
+         a code that moves less when the input moves, paid for in reconstruction error.\n\n",
         plain.jacobian / cae.jacobian,
         plain.jacobian,
         cae.jacobian,

@@ -24,7 +24,7 @@ pub struct CodeStats {
     pub active_per_image: f64,
     /// Units that are 0 for every test image.
     pub dead_units: usize,
-    /// Each unit's mean over the images where it is active (1 where it never is).
+    /// Each unit's mean over the images where it is active (0 for a dead unit).
     pub typical: Vec<f32>,
 }
 
@@ -50,7 +50,7 @@ pub fn code_stats(codes: &[f32], units: usize) -> CodeStats {
         typical: sums
             .iter()
             .zip(&counts)
-            .map(|(&s, &c)| if c == 0 { 1.0 } else { (s / c as f64) as f32 })
+            .map(|(&s, &c)| if c == 0 { 0.0 } else { (s / c as f64) as f32 })
             .collect(),
     }
 }
@@ -171,7 +171,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         body += &format!(
             "\nFrom λ = {} to λ = {}, the share of zeros in the code goes from {:.1}% to \
              {:.1}% ({:.1} to {:.1} active units of 256 per image) while the test MSE goes \
-             from {:.5} to {:.5} ({:+.0}%): {}.\n\n",
+             from {:.5} to {:.5} (×{:.2}): {}.\n\n",
             first.0,
             last.0,
             100.0 * first.1.zero_share,
@@ -180,9 +180,9 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             last.1.active_per_image,
             first.2,
             last.2,
-            100.0 * (last.2 / first.2 - 1.0),
+            last.2 / first.2,
             if last.1.zero_share > first.1.zero_share {
-                "the penalty buys a sparser description with some reconstruction error"
+                "the penalty buys a sparser description, paid for in reconstruction error"
             } else {
                 "at these weights and epochs the penalty does not make the code sparser"
             }
@@ -196,9 +196,10 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     body += &format!(
         "*Each of the 256 code units decoded alone, 16 per row, first for λ = {1}, then for λ = \
          {2}: the code is zero but for that unit, set to its mean value over the {0} test \
-         images where it is active (1 for a unit that never is), and the tile shows what that \
-         adds to the image of the empty code, stretched on its own scale: grey is no change, \
-         white adds ink, black removes it. A uniform grey tile is a dead unit.*\n\n",
+         images where it is active, and the tile shows what that adds to the image of the \
+         empty code, stretched on its own scale: grey is no change, white adds ink, black \
+         removes it. A dead unit (never active on the test set) stays at 0: a uniform grey \
+         tile.*\n\n",
         thousands(test_images.len() as u64 / 784),
         weights.first().copied().unwrap_or(0.0),
         weights.last().copied().unwrap_or(0.0),
@@ -224,7 +225,7 @@ mod tests {
         assert_eq!(s.zero_share, 0.5);
         assert_eq!(s.active_per_image, 1.5);
         assert_eq!(s.dead_units, 1);
-        assert_eq!(s.typical, [4.0, 1.5, 1.0]);
+        assert_eq!(s.typical, [4.0, 1.5, 0.0]);
         assert!((s.mean_activation - 7.0 / 6.0).abs() < 1e-12);
     }
 }

@@ -143,8 +143,9 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             figures += &format!("![{} test means by digit]({file})\n\n", m.kind.id());
         }
         figures += "*Each test image's mean code, coloured by its digit (never shown to the \
-                    model): digits gather in regions of the plane, and the cloud stays near the \
-                    origin, at the scale of N(0, I).*\n\n";
+                    model): digits gather in regions of the plane, some overlapping (two numbers \
+                    cannot keep ten classes apart), and the cloud stays at the scale of \
+                    N(0, I).*\n\n";
     } else {
         figures += &format!(
             "With {latent} latent dimensions the manifold and the scatter of means, which need \
