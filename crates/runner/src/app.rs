@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::cli::{Cli, Command, Common, LabArgs, TrainArgs};
 use crate::dataset::{self, Splits};
 use crate::figures::grid::ImageGrid;
-use crate::lab::{Lab, Section, Settings, aae, contractive, sparse, tp1, tp2, tp3, vae};
+use crate::lab::{Lab, Section, Settings, aae, contractive, pca, sparse, tp1, tp2, tp3, vae};
 use crate::report;
 use crate::train::{self, Noise, Objective, TrainConfig};
 
@@ -20,6 +20,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         | Command::Aae(a)
         | Command::Sparse(a)
         | Command::Contractive(a)
+        | Command::Pca(a)
         | Command::All(a) => &a.common,
         Command::Train(t) => &t.common,
     };
@@ -36,13 +37,23 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Aae(a) => exercises(&a, &["aae"], pool_size()),
         Command::Sparse(a) => exercises(&a, &["sparse"], pool_size()),
         Command::Contractive(a) => exercises(&a, &["contractive"], pool_size()),
+        Command::Pca(a) => exercises(&a, &["pca"], pool_size()),
         Command::All(a) => exercises(&a, ALL, pool_size()),
         Command::Train(t) => train_one(&t),
     })
 }
 
 /// What `tp all` runs, in the report's order.
-const ALL: &[&str] = &["tp1", "tp2", "tp3", "vae", "aae", "sparse", "contractive"];
+const ALL: &[&str] = &[
+    "tp1",
+    "tp2",
+    "tp3",
+    "vae",
+    "aae",
+    "sparse",
+    "contractive",
+    "pca",
+];
 
 fn pool_size() -> usize {
     rayon::current_num_threads()
@@ -123,7 +134,8 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
             "vae" => vae::run(&mut lab),
             "aae" => aae::run(&mut lab),
             "sparse" => sparse::run(&mut lab),
-            _ => contractive::run(&mut lab),
+            "contractive" => contractive::run(&mut lab),
+            _ => pca::run(&mut lab),
         }
         .map_err(|e| e.to_string())?;
         sections.push(section);

@@ -35,6 +35,8 @@ pub enum Command {
     Sparse(LabArgs),
     /// The contractive autoencoder: the Jacobian penalty, with and without.
     Contractive(LabArgs),
+    /// PCA against the dense autoencoders at K = 2, 8, 32, 64.
+    Pca(LabArgs),
     /// Every exercise and experiment, then <out>/report.md.
     All(LabArgs),
     /// Train one model with any settings (the generic entry).

@@ -6,6 +6,7 @@
 pub mod aae;
 pub mod contractive;
 pub mod markdown;
+pub mod pca;
 pub mod sparse;
 pub mod tp1;
 pub mod tp2;
