@@ -182,8 +182,9 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
          PCA orders its directions by variance and makes them orthogonal; the autoencoder only \
          needs to span the same subspace, so its columns are mixtures of the components, in no \
          order. The speckle around its digits is the pixels near the border, black in every \
-         training image: no gradient ever reaches their weights, which keep their random \
-         initial values, where PCA gives them no variance and so zero weight.*\n\n"
+         training image: the decoder darkens them with a large negative bias, where the \
+         sigmoid is flat, so their weights soon stop receiving gradient and keep most of their \
+         random initial values; PCA sees no variance there and gives them no weight.*\n\n"
     );
     Ok(Section { body, timings })
 }
