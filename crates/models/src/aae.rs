@@ -206,8 +206,9 @@ impl Aae {
     }
 
     /// One training step on the images `x [N, 1, 28, 28]` with digits `labels` (read only
-    /// by the conditional variant): reconstruction, then discriminator, then encoder.
-    /// Prior samples are drawn from `rng`.
+    /// by the conditional variant): [`Aae::reconstruction_step`], then
+    /// [`Aae::discriminator_step`], then [`Aae::generator_step`]. Prior samples are drawn
+    /// from `rng`.
     pub fn train_step(
         &mut self,
         opts: &mut AaeOptimizers,
@@ -215,12 +216,32 @@ impl Aae {
         labels: &[usize],
         rng: &mut Rng,
     ) -> Result<PhaseLosses, StepError> {
-        let n = x.shape()[0];
-        assert_eq!(labels.len(), n, "Aae::train_step: one label per image");
-        // 1. Reconstruction.
+        assert_eq!(
+            labels.len(),
+            x.shape()[0],
+            "Aae::train_step: one label per image"
+        );
         let reconstruction = self.reconstruction_step(&mut opts.reconstruction, x)?;
+        let discriminator = self.discriminator_step(&mut opts.discriminator, x, labels, rng)?;
+        let generator = self.generator_step(&mut opts.generator, x, labels)?;
+        Ok(PhaseLosses {
+            reconstruction,
+            discriminator,
+            generator,
+        })
+    }
 
-        // 2a. The discriminator: prior samples are real (1), codes are fake (0).
+    /// The regularization phase's first half: the discriminator learns to tell prior samples
+    /// (label 1, drawn from `rng`) from the batch's codes (label 0, computed without a tape,
+    /// so nothing flows back to the encoder). Only the discriminator steps; returns its loss.
+    pub fn discriminator_step(
+        &mut self,
+        opt: &mut Adam,
+        x: &Tensor,
+        labels: &[usize],
+        rng: &mut Rng,
+    ) -> Result<f32, StepError> {
+        let n = x.shape()[0];
         let codes = infer(&mut self.encoder, x.clone());
         let samples = self
             .prior
@@ -235,26 +256,32 @@ impl Aae {
         let real_loss = g.bce_with_logits_loss(real_logits, ones, Reduction::Mean);
         let fake_loss = g.bce_with_logits_loss(fake_logits, zeros, Reduction::Mean);
         let loss = g.add(real_loss, fake_loss);
-        let discriminator = g.value(loss).item();
+        let value = g.value(loss).item();
         let grads = g.backward(loss);
-        opts.discriminator.step(&mut self.discriminator, &grads)?;
+        opt.step(&mut self.discriminator, &grads)?;
+        Ok(value)
+    }
 
-        // 2b. The encoder fools it: its codes labelled real. The discriminator's gradients
-        // are computed (they flow through it) but only the encoder steps.
+    /// The regularization phase's second half: the encoder learns to fool the discriminator
+    /// (its codes labelled 1). The gradients flow through the discriminator, but only the
+    /// encoder steps; returns the loss.
+    pub fn generator_step(
+        &mut self,
+        opt: &mut Adam,
+        x: &Tensor,
+        labels: &[usize],
+    ) -> Result<f32, StepError> {
+        let n = x.shape()[0];
         let mut g = Graph::new();
         let xv = g.input(x.clone());
         let z = self.encoder.forward(&mut g, xv);
         let logits = self.judge(&mut g, z, labels);
         let ones = g.input(Tensor::ones(&[n, 1]));
         let loss = g.bce_with_logits_loss(logits, ones, Reduction::Mean);
-        let generator = g.value(loss).item();
+        let value = g.value(loss).item();
         let grads = g.backward(loss);
-        opts.generator.step(&mut self.encoder, &grads)?;
-        Ok(PhaseLosses {
-            reconstruction,
-            discriminator,
-            generator,
-        })
+        opt.step(&mut self.encoder, &grads)?;
+        Ok(value)
     }
 }
 
@@ -314,9 +341,19 @@ impl Module for Aae {
         "AAE".into()
     }
 
+    fn set_training(&mut self, training: bool) {
+        self.encoder.set_training(training);
+        self.decoder.set_training(training);
+        self.discriminator.set_training(training);
+    }
+
+    /// The three networks' multiply-adds for one image (the discriminator's on its code).
     fn mult_adds(&self, input: &[usize]) -> u64 {
         let z = self.encoder.output_shape(input);
-        self.encoder.mult_adds(input) + self.decoder.mult_adds(&z)
+        let d_in = [z[0], z[1] + if self.conditional { CLASSES } else { 0 }];
+        self.encoder.mult_adds(input)
+            + self.decoder.mult_adds(&z)
+            + self.discriminator.mult_adds(&d_in)
     }
 
     fn summarize(
@@ -366,6 +403,10 @@ impl Autoencoder for Aae {
             reconstruction,
             code,
         }
+    }
+
+    fn code_shape(&self) -> Vec<usize> {
+        vec![CODE]
     }
 
     fn loss_unit(&self) -> String {

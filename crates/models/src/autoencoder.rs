@@ -36,6 +36,10 @@ pub trait Autoencoder: Module {
 
     /// What [`Autoencoder::training_loss`] measures, for tables and logs (`"MSE per pixel"`).
     fn loss_unit(&self) -> String;
+
+    /// The shape of one image's code (`[64]`, `[64, 1, 1]`, `[8, 4, 4]`): what
+    /// [`Autoencoder::decode`] takes, batch axis aside.
+    fn code_shape(&self) -> Vec<usize>;
 }
 
 /// An encoder-decoder [`Sequential`] (children `encoder` and `decoder`) trained on a
@@ -57,6 +61,10 @@ impl Plain {
         assert!(
             net.child("encoder").is_some() && net.child("decoder").is_some(),
             "Plain: the network needs children named encoder and decoder"
+        );
+        assert!(
+            loss != Loss::GaussianKl,
+            "Plain: the KL compares a code's Gaussian with the prior, not an image with its target"
         );
         Plain {
             net,
@@ -133,6 +141,11 @@ impl Autoencoder for Plain {
             reconstruction,
             code,
         }
+    }
+
+    fn code_shape(&self) -> Vec<usize> {
+        let encoder = self.net.child("encoder").expect("checked in Plain::new");
+        encoder.output_shape(&[1, 1, 28, 28])[1..].to_vec()
     }
 
     fn loss_unit(&self) -> String {

@@ -86,9 +86,14 @@ impl Module for Contractive {
         "Contractive".into()
     }
 
+    fn set_training(&mut self, training: bool) {
+        self.decoder.set_training(training);
+    }
+
     fn mult_adds(&self, input: &[usize]) -> u64 {
-        let code = self.linear.output_shape(&Flatten.output_shape(input));
-        self.linear.mult_adds(input) + self.decoder.mult_adds(&code)
+        let flat = Flatten.output_shape(input);
+        let code = self.linear.output_shape(&flat);
+        self.linear.mult_adds(&flat) + self.decoder.mult_adds(&code)
     }
 
     fn summarize(
@@ -160,6 +165,10 @@ impl Autoencoder for Contractive {
             reconstruction,
             code,
         }
+    }
+
+    fn code_shape(&self) -> Vec<usize> {
+        vec![self.linear.features().1]
     }
 
     fn loss_unit(&self) -> String {

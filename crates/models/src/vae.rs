@@ -289,6 +289,10 @@ impl Autoencoder for Vae {
         }
     }
 
+    fn code_shape(&self) -> Vec<usize> {
+        vec![self.latent()]
+    }
+
     fn loss_unit(&self) -> String {
         if self.beta == 1.0 {
             "negative ELBO (BCE + KL), nats per image".into()

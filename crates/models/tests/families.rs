@@ -229,6 +229,43 @@ fn aae_discriminator_steps_every_regularization_phase() {
 }
 
 #[test]
+fn each_aae_phase_moves_only_its_own_network() {
+    let (x, labels) = mnist(20);
+    let mut aae = Aae::new(Prior::Mixture, true, &mut rng(10));
+    let mut opts = AaeOptimizers::new(1e-3);
+    let mut r = rng(11);
+    let states = |a: &Aae| {
+        (
+            a.encoder.state_dict(),
+            a.decoder.state_dict(),
+            a.discriminator.state_dict(),
+        )
+    };
+    let (e0, d0, c0) = states(&aae);
+    aae.reconstruction_step(&mut opts.reconstruction, &x)
+        .unwrap();
+    let (e1, d1, c1) = states(&aae);
+    assert!(
+        e1 != e0 && d1 != d0 && c1 == c0,
+        "reconstruction: encoder and decoder only"
+    );
+    aae.discriminator_step(&mut opts.discriminator, &x, &labels, &mut r)
+        .unwrap();
+    let (e2, d2, c2) = states(&aae);
+    assert!(
+        e2 == e1 && d2 == d1 && c2 != c1,
+        "discriminator half: the discriminator only"
+    );
+    aae.generator_step(&mut opts.generator, &x, &labels)
+        .unwrap();
+    let (e3, d3, c3) = states(&aae);
+    assert!(
+        e3 != e2 && d3 == d2 && c3 == c2,
+        "encoder half: the encoder only"
+    );
+}
+
+#[test]
 fn every_family_learns_on_300_images() {
     let (x, labels) = mnist(300);
     // Untrained, a VAE is near 784·ln 2 ≈ 543 nats per image and a sigmoid autoencoder's MSE

@@ -33,7 +33,7 @@ pub struct AaeConfig {
     pub epochs: usize,
     /// Images per step.
     pub batch_size: usize,
-    /// Adam's learning rate for the reconstruction (half of it for both adversarial halves).
+    /// The learning rate of the three Adams (reconstruction, discriminator, encoder).
     pub lr: f64,
     /// Seed of initialisation, shuffling and prior samples.
     pub seed: u64,
@@ -47,11 +47,16 @@ pub struct AaeConfig {
 
 impl AaeConfig {
     /// The prior it names.
-    pub fn prior(&self) -> Prior {
+    pub fn prior(&self) -> Result<Prior, String> {
         Prior::ALL
             .into_iter()
             .find(|p| p.id() == self.prior)
-            .unwrap_or(Prior::Gaussian)
+            .ok_or_else(|| {
+                format!(
+                    "unknown prior {:?} (gaussian, mixture, uniform)",
+                    self.prior
+                )
+            })
     }
 }
 
@@ -100,7 +105,7 @@ pub fn train_aae(
     dir: &Path,
 ) -> Result<TrainedAae, TrainError> {
     let mut r = rng(config.seed);
-    let mut model = Aae::new(config.prior(), config.conditional, &mut r);
+    let mut model = Aae::new(config.prior()?, config.conditional, &mut r);
     let mut opts = AaeOptimizers::new(config.lr as f32);
     let summary = Summary::new(&model, &[config.batch_size, 1, 28, 28]);
     write_atomic(&dir.join("summary.txt"), summary.to_string().as_bytes())?;

@@ -6,7 +6,9 @@ use std::time::Instant;
 use crate::cli::{Cli, Command, Common, LabArgs, TrainArgs};
 use crate::dataset::{self, Splits};
 use crate::figures::grid::ImageGrid;
-use crate::lab::{Lab, Section, Settings, aae, contractive, pca, sparse, tp1, tp2, tp3, vae};
+use crate::lab::{
+    Lab, Section, Settings, aae, compression, contractive, pca, sparse, tp1, tp2, tp3, vae,
+};
 use crate::report;
 use crate::train::{self, Noise, Objective, TrainConfig};
 
@@ -21,6 +23,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         | Command::Sparse(a)
         | Command::Contractive(a)
         | Command::Pca(a)
+        | Command::Compression(a)
         | Command::All(a) => &a.common,
         Command::Train(t) => &t.common,
     };
@@ -38,6 +41,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Sparse(a) => exercises(&a, &["sparse"], pool_size()),
         Command::Contractive(a) => exercises(&a, &["contractive"], pool_size()),
         Command::Pca(a) => exercises(&a, &["pca"], pool_size()),
+        Command::Compression(a) => exercises(&a, &["compression"], pool_size()),
         Command::All(a) => exercises(&a, ALL, pool_size()),
         Command::Train(t) => train_one(&t),
     })
@@ -53,6 +57,7 @@ const ALL: &[&str] = &[
     "sparse",
     "contractive",
     "pca",
+    "compression",
 ];
 
 fn pool_size() -> usize {
@@ -135,7 +140,8 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
             "aae" => aae::run(&mut lab),
             "sparse" => sparse::run(&mut lab),
             "contractive" => contractive::run(&mut lab),
-            _ => pca::run(&mut lab),
+            "pca" => pca::run(&mut lab),
+            _ => compression::run(&mut lab),
         }
         .map_err(|e| e.to_string())?;
         sections.push(section);
@@ -167,6 +173,12 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         std,
         clip: !args.noise_flags.no_clip,
     });
+    if args.objective.is_some() && !args.model.takes_objective() {
+        return Err(format!(
+            "--objective does not apply to --model {}: its loss is its own (see tp train --help)",
+            args.model.id()
+        ));
+    }
     let c = &args.common;
     let config = TrainConfig {
         objective: args.objective.unwrap_or(Objective::default_for(args.model)),

@@ -37,6 +37,8 @@ pub enum Command {
     Contractive(LabArgs),
     /// PCA against the dense autoencoders at K = 2, 8, 32, 64.
     Pca(LabArgs),
+    /// Compression: the code quantized to 8 bits, against PNG and gzip.
+    Compression(LabArgs),
     /// Every exercise and experiment, then <out>/report.md.
     All(LabArgs),
     /// Train one model with any settings (the generic entry).
@@ -116,7 +118,7 @@ pub struct LabArgs {
     #[arg(long, value_delimiter = ',', default_value = "0,0.0001,0.0003,0.001", value_parser = noise_std)]
     pub sparsity_weights: Vec<f64>,
     /// Contractive: the weight λ of the Jacobian penalty (compared with λ = 0).
-    #[arg(long, default_value_t = 0.03, value_parser = noise_std)]
+    #[arg(long, default_value_t = 0.03, value_parser = learning_rate)]
     pub contraction: f64,
 }
 

@@ -2,13 +2,15 @@
 //! the test error after every epoch, a checkpoint after every epoch, and
 //! the run's files (`metrics.csv`, `summary.txt`, `config.json`, `model.safetensors`).
 //!
-//! The objective is the MSE, or the binary cross-entropy where [`Objective::default_for`]
-//! says so; what is reported is always the MSE.
+//! The model is any [`Autoencoder`] and its loss its own ([`Autoencoder::training_loss`]:
+//! the MSE or the BCE for the lab's models, as [`Objective::default_for`] says; the negative
+//! ELBO for a VAE; a penalty added for the sparse and contractive ones); what is reported
+//! per epoch is always the MSE, with the loss itself beside it.
 //!
 //! One generator, seeded with the run's seed, draws everything random in order: the
-//! initial weights, then each epoch's shuffle and (when denoising) each batch's noise. Its
-//! position is saved with every checkpoint, so a resumed run draws what the uninterrupted
-//! run would have drawn.
+//! initial weights, then each epoch's shuffle and, for each batch, its noise (when
+//! denoising) and then whatever its loss draws (the VAE's ε). Its position is saved with
+//! every checkpoint, so a resumed run draws what the uninterrupted run would have drawn.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -311,16 +313,22 @@ pub fn codes(model: &mut dyn Autoencoder, inputs: &[f32]) -> Vec<f32> {
     out
 }
 
-/// Images decoded from `codes` (`count·code_size` values), in evaluation mode.
+/// Images decoded from `codes` (`count·code_size` values, each code shaped as
+/// [`Autoencoder::code_shape`] says), in evaluation mode.
 pub fn decode(model: &mut dyn Autoencoder, codes: &[f32], code_size: usize) -> Vec<f32> {
     model.eval();
+    let shape = model.code_shape();
+    assert_eq!(
+        shape.iter().product::<usize>(),
+        code_size,
+        "decode: codes of {code_size} values for a code shaped {shape:?}"
+    );
     let mut out = Vec::new();
     for chunk in codes.chunks(EVAL_BATCH * code_size) {
         let mut g = Graph::no_grad();
-        let z = g.input(Tensor::from_vec(
-            &[chunk.len() / code_size, code_size],
-            chunk.to_vec(),
-        ));
+        let mut batch = vec![chunk.len() / code_size];
+        batch.extend(&shape);
+        let z = g.input(Tensor::from_vec(&batch, chunk.to_vec()));
         let y = model.decode(&mut g, z);
         out.extend_from_slice(g.value(y).data());
     }

@@ -121,21 +121,23 @@ impl ModelKind {
             ModelKind::ConvPool => plain(models::conv::pooling_autoencoder(rng)),
             ModelKind::Vae => Box::new(Vae::dense(latent, rng).with_beta(config.beta as f32)),
             ModelKind::ConvVae => Box::new(Vae::conv(latent, rng).with_beta(config.beta as f32)),
-            ModelKind::Sparse => Box::new(
-                Plain::new(
-                    models::dense::autoencoder(latent, Activation::Relu, rng),
-                    loss,
-                )
-                .with_sparsity(config.sparsity as f32),
-            ),
+            ModelKind::Sparse => {
+                let mut model = models::sparse::autoencoder(latent, config.sparsity as f32, rng);
+                model.loss = loss;
+                Box::new(model)
+            }
             ModelKind::Contractive => {
                 Box::new(Contractive::new(latent, config.contraction as f32, rng))
             }
         }
     }
 
-    /// Whether the model is a VAE (its loss is the negative ELBO, whatever the objective).
-    pub fn is_vae(self) -> bool {
-        matches!(self, ModelKind::Vae | ModelKind::ConvVae)
+    /// Whether `--objective` means anything for the model: not for the VAEs (their loss is
+    /// the negative ELBO) nor the contractive one (MSE plus its penalty).
+    pub fn takes_objective(self) -> bool {
+        !matches!(
+            self,
+            ModelKind::Vae | ModelKind::ConvVae | ModelKind::Contractive
+        )
     }
 }

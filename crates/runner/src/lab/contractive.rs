@@ -134,24 +134,31 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         &rows,
     );
     let (plain, cae) = (&figures[0], &figures[1]);
+    let factor = |a: f64, b: f64| {
+        if b < a {
+            format!("divides by {:.1}", a / b)
+        } else {
+            format!("multiplies by {:.2}", b / a)
+        }
+    };
     body += &format!(
-        "\nThe penalty divides the Jacobian's squared norm by {:.1} ({:.4} → {:.4}) and the \
-         code's movement under the same nudges by {:.1}, for a test MSE {} ({:.5} → {:.5}): \
-         a code that moves less when the input moves, paid for in reconstruction error.\n\n",
-        plain.jacobian / cae.jacobian,
+        "\nThe penalty {} the Jacobian's squared norm ({:.4} → {:.4}) and {} the code's \
+         movement under the same nudges; the test MSE goes from {:.5} to {:.5}{}.\n\n",
+        factor(plain.jacobian, cae.jacobian),
         plain.jacobian,
         cae.jacobian,
-        plain.movement / cae.movement,
-        if cae.test_mse > plain.test_mse {
+        factor(plain.movement, cae.movement),
+        plain.test_mse,
+        cae.test_mse,
+        if cae.movement < plain.movement && cae.test_mse > plain.test_mse {
             format!(
-                "{:.0}% higher",
+                " ({:+.0}%): a code that moves less when the input moves, paid for in \
+                 reconstruction error",
                 100.0 * (cae.test_mse / plain.test_mse - 1.0)
             )
         } else {
-            "no higher".to_string()
+            String::new()
         },
-        plain.test_mse,
-        cae.test_mse,
     );
     Ok(Section { body, timings })
 }

@@ -4,6 +4,7 @@
 //! Runs live in `<out>/<exercise>/<model>/`; an exercise's figures in `<out>/<exercise>/`.
 
 pub mod aae;
+pub mod compression;
 pub mod contractive;
 pub mod markdown;
 pub mod pca;
@@ -156,6 +157,17 @@ impl Lab {
             runs: Vec::new(),
             samples,
         }
+    }
+
+    /// Whether [`Lab::samples`] holds one test image of each digit, in order (false when the
+    /// test set lacks a digit, e.g. under a small `--test-limit`).
+    pub fn has_every_digit(&self) -> bool {
+        self.samples.len() == 10
+            && self
+                .samples
+                .iter()
+                .enumerate()
+                .all(|(d, &i)| self.splits.test.labels.get(i) == Some(&(d as u8)))
     }
 
     /// The folder of an exercise.

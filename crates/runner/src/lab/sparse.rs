@@ -82,7 +82,10 @@ fn run_name(weight: f64) -> String {
 
 /// Trains the sparse models, draws the decoder's features, returns the section.
 pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
-    let weights = lab.settings.sparsity_weights.clone();
+    // In increasing order, each once (one run folder per weight).
+    let mut weights = lab.settings.sparsity_weights.clone();
+    weights.sort_by(f64::total_cmp);
+    weights.dedup();
     let test_images = lab.splits.test.all_images().into_data();
     let mut rows = Vec::new();
     let mut stats = Vec::new();
@@ -181,10 +184,16 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             first.2,
             last.2,
             last.2 / first.2,
-            if last.1.zero_share > first.1.zero_share {
-                "the penalty buys a sparser description, paid for in reconstruction error"
-            } else {
-                "at these weights and epochs the penalty does not make the code sparser"
+            match (last.1.zero_share > first.1.zero_share, last.2 > first.2) {
+                (true, true) =>
+                    "the penalty buys a sparser description, paid for in \
+                                 reconstruction error",
+                (true, false) =>
+                    "the penalty buys a sparser description at no cost in \
+                                  reconstruction error",
+                (false, _) =>
+                    "at these weights and epochs the penalty does not make the code \
+                               sparser",
             }
         );
     }

@@ -124,11 +124,29 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         figures += &format!("![the dense VAE's decoded manifold]({manifold})\n\n");
         figures += "*The dense VAE's decoder on a 20×20 grid: column j has z₁ = Φ⁻¹((j + ½)/20), \
                     row i (top to bottom) z₂ = Φ⁻¹(1 − (i + ½)/20), so each cell covers the same \
-                    prior probability. Neighbouring cells decode to neighbouring shapes and the \
-                    digits morph into one another without holes: what the KL term buys.*\n\n";
+                    prior probability. The KL term is what makes every cell decode to something \
+                    digit-like: it keeps the codes packed around the origin, with no empty \
+                    region between them for the decoder to leave untrained.*\n\n";
         figures += "> The test set's means as a scatter, coloured by digit.\n\n";
+        let mut spreads = Vec::new();
         for m in models.iter_mut() {
             let means = crate::train::codes(&mut m.vae, &test_images);
+            let std = |axis: usize| {
+                let v: Vec<f64> = means
+                    .iter()
+                    .skip(axis)
+                    .step_by(2)
+                    .map(|&x| x as f64)
+                    .collect();
+                let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt()
+            };
+            spreads.push(format!(
+                "{:.2} and {:.2} for the {}",
+                std(0),
+                std(1),
+                m.kind.short(latent)
+            ));
             let chart = ScatterChart {
                 title: format!(
                     "{}: test means μ(x), {} images",
@@ -142,10 +160,11 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             let file = lab.save_scatter(NAME, &format!("means-{}.svg", m.kind.id()), &chart)?;
             figures += &format!("![{} test means by digit]({file})\n\n", m.kind.id());
         }
-        figures += "*Each test image's mean code, coloured by its digit (never shown to the \
-                    model): digits gather in regions of the plane, some overlapping (two numbers \
-                    cannot keep ten classes apart), and the cloud stays at the scale of \
-                    N(0, I).*\n\n";
+        figures += &format!(
+            "*Each test image's mean code, coloured by its digit (never shown to the model). \
+             The means' standard deviations along z₁ and z₂: {} (the prior's: 1).*\n\n",
+            spreads.join("; ")
+        );
     } else {
         figures += &format!(
             "With {latent} latent dimensions the manifold and the scatter of means, which need \
@@ -167,34 +186,45 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
          bottom two by the convolutional one (the same z in both).*\n\n",
         TEST_NOISE_SEED + 1
     );
-    // Interpolations: in latent space, next to blending pixels.
-    let dense = &mut models[0].vae;
-    let mut strip_rows = Vec::new();
-    for (a, b) in PAIRS {
-        let (ia, ib) = (lab.samples[a], lab.samples[b]);
-        let ends = lab.splits.test.images(&[ia, ib]).into_data();
-        let codes = crate::train::codes(dense, &ends);
-        let path = interpolate(&codes[..latent], &codes[latent..], 10);
-        strip_rows.push(crate::train::decode(dense, &path, latent));
-        strip_rows.push(interpolate(&ends[..784], &ends[784..], 10));
-    }
-    let strips = lab.save_grid(NAME, "interpolations.png", &strip_rows)?;
+    // Interpolations: in latent space, next to blending pixels (between the first test
+    // images of two digits, so only when the test set has every digit).
     figures += "> Interpolation strips between test digits, in latent space, next to \
                 pixel-space blending.\n\n";
-    figures += &format!("![interpolations]({strips})\n\n");
-    figures += &format!(
-        "*Pairs {}: for each pair, the first row decodes ten equally spaced points on the \
-         segment between the two images' means (dense VAE), the second blends the two images' \
-         pixels with the same weights. The pixel blend is a double exposure, one stroke fading as \
-         the other appears; the latent path moves through shapes the decoder has learned. \
-         Through two numbers the decoded ends are blurred versions of the inputs, and a digit \
-         whose mean falls among another digit's (see the scatter) decodes as that one.*\n\n",
-        PAIRS
-            .iter()
-            .map(|(a, b)| format!("{a}→{b}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    if lab.has_every_digit() {
+        let dense = &mut models[0].vae;
+        let mut strip_rows = Vec::new();
+        for (a, b) in PAIRS {
+            let (ia, ib) = (lab.samples[a], lab.samples[b]);
+            let ends = lab.splits.test.images(&[ia, ib]).into_data();
+            let codes = crate::train::codes(dense, &ends);
+            let path = interpolate(&codes[..latent], &codes[latent..], 10);
+            strip_rows.push(crate::train::decode(dense, &path, latent));
+            strip_rows.push(interpolate(&ends[..784], &ends[784..], 10));
+        }
+        let strips = lab.save_grid(NAME, "interpolations.png", &strip_rows)?;
+        figures += &format!("![interpolations]({strips})\n\n");
+        figures += &format!(
+            "*Pairs {}: for each pair, the first row decodes ten equally spaced points on the \
+             segment between the two images' means (dense VAE), the second blends the two \
+             images' pixels with the same weights: a double exposure, one stroke fading as the \
+             other appears, where the latent path goes through the decoder's own shapes. \
+             Through two numbers the decoded ends are blurred versions of the inputs, and a \
+             digit whose mean falls among another digit's (see the scatter) decodes as that \
+             one.*\n\n",
+            PAIRS
+                .iter()
+                .map(|(a, b)| format!("{a}→{b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    } else {
+        figures += "Not drawn: the test set used here lacks a digit (`--test-limit`).\n\n";
+    }
+    let objective = if beta == 1.0 {
+        "negative ELBO, nats per image".to_string()
+    } else {
+        format!("BCE + {beta}·KL, nats per image")
+    };
     let chart = lab.save_objective_chart(
         NAME,
         "elbo.svg",
@@ -202,7 +232,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             "VAEs (latent {latent}): training loss, {} MNIST training images",
             thousands(lab.splits.train.len() as u64)
         ),
-        "negative ELBO, nats per image",
+        &objective,
         &MODELS
             .iter()
             .map(|k| (k.title(latent), NAME, k.id()))
@@ -262,7 +292,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             "BCE (nats)",
             "KL (nats)",
             "KL per dimension",
-            "train −ELBO, last epoch",
+            "training loss, last epoch",
             "test MSE from μ",
         ],
         &rows,
@@ -288,8 +318,8 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         "\nThe test ELBO is estimated with one ε per image (seed {TEST_NOISE_SEED}), as \
          `tp5.py` does; a coin flip per pixel would score {COIN_FLIP_NATS:.1} nats. The {} \
          reaches {:.1} nats against {:.1} for the {} ({} parameters against {}). Of each \
-         model's loss, the KL term is the price of a code that follows the prior: {:.1} and \
-         {:.1} nats. {}\n\n",
+         model's loss, the KL term is the price of a code that follows the prior: {:.1} nats \
+         for the {} and {:.1} for the {}. {}\n\n",
         better.0.kind.short(latent),
         better.0.elbo.negative_elbo,
         better.1.elbo.negative_elbo,
@@ -297,7 +327,9 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         thousands(better.0.summary.total_params as u64),
         thousands(better.1.summary.total_params as u64),
         dense.elbo.kl,
+        dense.kind.short(latent),
         conv.elbo.kl,
+        conv.kind.short(latent),
         if inactive.is_empty() {
             "Every latent dimension carries information (KL above 0.05 nats): none has \
              collapsed to the prior."
@@ -311,8 +343,10 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         }
     );
     body += &format!("![training loss per epoch]({chart})\n\n");
-    body += "*Negative ELBO per training image, mean over each epoch's batches (with a fresh ε \
-             every step).*\n\n";
+    body += &format!(
+        "*The training loss ({objective}), mean over each epoch's batches (with a fresh ε every \
+         step).*\n\n"
+    );
     body += &figures;
     Ok(Section { body, timings })
 }

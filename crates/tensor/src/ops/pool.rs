@@ -145,6 +145,21 @@ pub fn max_pool2d(x: &Tensor, spec: &PoolSpec) -> (Tensor, Vec<u32>) {
     (y, argmax)
 }
 
+/// `dx[argmax[j]] += dy[j]`: each output's gradient goes to the input pixel that won.
+pub fn max_pool2d_backward(argmax: &[u32], dy: &Tensor, dx: &mut Tensor) {
+    assert_eq!(
+        argmax.len(),
+        dy.numel(),
+        "max_pool2d backward: {} winners for dy {:?}",
+        argmax.len(),
+        dy.shape()
+    );
+    let dx = dx.data_mut();
+    for (&at, &g) in argmax.iter().zip(dy.data()) {
+        dx[at as usize] += g;
+    }
+}
+
 /// `y[n,c,i,j] = (1/(k_h·k_w))·Σ_{p,q} x[n,c,i·s−pad+p, j·s−pad+q]`, padding counted as zeros.
 ///
 /// ```
@@ -177,6 +192,30 @@ pub fn avg_pool2d(x: &Tensor, spec: &PoolSpec) -> Tensor {
             }
         });
     y
+}
+
+/// `dx[n,c,i·s−pad+p, j·s−pad+q] += dy[n,c,i,j]/(k_h·k_w)` over every window, skipping the
+/// padding (the quoted forward: `y = (1/(k_h·k_w))·Σ_{p,q} x[…]`).
+pub fn avg_pool2d_backward(spec: &PoolSpec, dy: &Tensor, dx: &mut Tensor) {
+    let (_, h, w, h_out, w_out) = pool_shape("avg_pool2d", dx.shape(), spec);
+    let scale = 1.0 / (spec.kernel.0 * spec.kernel.1) as f32;
+    let dy = dy.data();
+    dx.data_mut()
+        .par_chunks_mut((h * w).max(1))
+        .enumerate()
+        .for_each(|(plane, dx)| {
+            let dy = &dy[plane * h_out * w_out..][..h_out * w_out];
+            for i in 0..h_out {
+                let (r0, r1) = window(i, spec.stride.0, spec.padding.0, spec.kernel.0, h);
+                for j in 0..w_out {
+                    let (c0, c1) = window(j, spec.stride.1, spec.padding.1, spec.kernel.1, w);
+                    let g = dy[i * w_out + j] * scale;
+                    for r in r0..r1 {
+                        dx[r * w + c0..r * w + c1].iter_mut().for_each(|d| *d += g);
+                    }
+                }
+            }
+        });
 }
 
 /// `y[n,c,i,j] = x[n,c,⌊i/f⌋,⌊j/f⌋]`: each pixel becomes an `f×f` block.
@@ -213,45 +252,6 @@ pub fn upsample_nearest2d(x: &Tensor, factor: usize) -> Tensor {
             }
         });
     y
-}
-
-/// `dx[argmax[j]] += dy[j]`: each output's gradient goes to the input pixel that won.
-pub fn max_pool2d_backward(argmax: &[u32], dy: &Tensor, dx: &mut Tensor) {
-    assert_eq!(
-        argmax.len(),
-        dy.numel(),
-        "max_pool2d backward: {} winners for dy {:?}",
-        argmax.len(),
-        dy.shape()
-    );
-    let dx = dx.data_mut();
-    for (&at, &g) in argmax.iter().zip(dy.data()) {
-        dx[at as usize] += g;
-    }
-}
-
-/// `dx[n,c,i·s−pad+p, j·s−pad+q] += dy[n,c,i,j]/(k_h·k_w)` over every window, skipping the
-/// padding (the quoted forward: `y = (1/(k_h·k_w))·Σ_{p,q} x[…]`).
-pub fn avg_pool2d_backward(spec: &PoolSpec, dy: &Tensor, dx: &mut Tensor) {
-    let (_, h, w, h_out, w_out) = pool_shape("avg_pool2d", dx.shape(), spec);
-    let scale = 1.0 / (spec.kernel.0 * spec.kernel.1) as f32;
-    let dy = dy.data();
-    dx.data_mut()
-        .par_chunks_mut((h * w).max(1))
-        .enumerate()
-        .for_each(|(plane, dx)| {
-            let dy = &dy[plane * h_out * w_out..][..h_out * w_out];
-            for i in 0..h_out {
-                let (r0, r1) = window(i, spec.stride.0, spec.padding.0, spec.kernel.0, h);
-                for j in 0..w_out {
-                    let (c0, c1) = window(j, spec.stride.1, spec.padding.1, spec.kernel.1, w);
-                    let g = dy[i * w_out + j] * scale;
-                    for r in r0..r1 {
-                        dx[r * w + c0..r * w + c1].iter_mut().for_each(|d| *d += g);
-                    }
-                }
-            }
-        });
 }
 
 /// `dx[n,c,i,j] += Σ_{a,b<f} dy[n,c,f·i+a,f·j+b]`: each `f×f` block of `dy` sums into one pixel.

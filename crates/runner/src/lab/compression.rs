@@ -1,0 +1,231 @@
+//! Compression: an autoencoder's code as a compressed image. Each code value is quantized to
+//! 8 bits (256 levels between the smallest and largest value that dimension takes on the
+//! training set); bits per image, ratios against the raw 784 bytes and against the image's
+//! own PNG and gzip sizes, and the test MSE after quantization, for the dense and the
+//! convolutional model.
+
+use std::io::Write as _;
+
+use layers::summary::thousands;
+
+use super::markdown::{format_mse, table};
+use super::{Lab, Section, Timing, tp1, tp2};
+use crate::quality::mse;
+use crate::train::TrainError;
+use crate::zoo::ModelKind;
+
+/// The experiment's folder name.
+pub const NAME: &str = "compression";
+
+/// The models compressed: (exercise, model).
+const MODELS: [(&str, ModelKind); 2] = [
+    (tp1::NAME, ModelKind::Dense2Relu),
+    (tp2::NAME, ModelKind::Conv),
+];
+
+/// A per-dimension 8-bit quantizer: `q = round((z − lo)/(hi − lo)·255)`, clamped to 0–255.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Quantizer {
+    /// Smallest value of each dimension on the calibration codes.
+    pub lo: Vec<f32>,
+    /// Largest value of each dimension.
+    pub hi: Vec<f32>,
+}
+
+impl Quantizer {
+    /// The range of each of the `dim` dimensions of `codes`.
+    pub fn fit(codes: &[f32], dim: usize) -> Quantizer {
+        let mut lo = vec![f32::INFINITY; dim];
+        let mut hi = vec![f32::NEG_INFINITY; dim];
+        for row in codes.chunks_exact(dim) {
+            for (j, &v) in row.iter().enumerate() {
+                lo[j] = lo[j].min(v);
+                hi[j] = hi[j].max(v);
+            }
+        }
+        Quantizer { lo, hi }
+    }
+
+    /// One byte per value.
+    pub fn quantize(&self, codes: &[f32]) -> Vec<u8> {
+        let dim = self.lo.len();
+        codes
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let (lo, hi) = (self.lo[i % dim], self.hi[i % dim]);
+                if hi > lo {
+                    ((v - lo) / (hi - lo) * 255.0).round().clamp(0.0, 255.0) as u8
+                } else {
+                    0
+                }
+            })
+            .collect()
+    }
+
+    /// The values the bytes stand for.
+    pub fn dequantize(&self, bytes: &[u8]) -> Vec<f32> {
+        let dim = self.lo.len();
+        bytes
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| {
+                let (lo, hi) = (self.lo[i % dim], self.hi[i % dim]);
+                lo + (hi - lo) * q as f32 / 255.0
+            })
+            .collect()
+    }
+}
+
+/// The size in bytes of a `28×28` 8-bit grey PNG of `image` (values in `[0, 1]`).
+pub fn png_bytes(image: &[f32]) -> usize {
+    let pixels: Vec<u8> = image
+        .iter()
+        .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect();
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, 28, 28);
+        encoder.set_color(png::ColorType::Grayscale);
+        encoder.set_depth(png::BitDepth::Eight);
+        encoder.set_compression(png::Compression::High);
+        let mut writer = encoder.write_header().expect("a PNG header in memory");
+        writer
+            .write_image_data(&pixels)
+            .expect("PNG data in memory");
+    }
+    out.len()
+}
+
+/// The size in bytes of `bytes` compressed by gzip (best compression).
+pub fn gzip_bytes(bytes: &[u8]) -> usize {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes).expect("gzip in memory");
+    gz.finish().expect("gzip in memory").len()
+}
+
+/// Compresses the test set through both models, returns the section.
+pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
+    let test = lab.splits.test.all_images().into_data();
+    let n_test = test.len() / 784;
+    let train = lab.splits.train.all_images().into_data();
+    // The images' own sizes, on their 8-bit pixels (what the dataset stores).
+    let bytes: Vec<u8> = test
+        .iter()
+        .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect();
+    let png = test.chunks(784).map(png_bytes).sum::<usize>() as f64 / n_test as f64;
+    let gzip = bytes.chunks(784).map(gzip_bytes).sum::<usize>() as f64 / n_test as f64;
+    let mut rows = Vec::new();
+    let mut figure_rows = vec![lab.sample_images()];
+    let mut timings = Vec::new();
+    let mut sentences = Vec::new();
+    for (exercise, kind) in MODELS {
+        let run = lab.ensure(exercise, kind.id(), kind, None)?;
+        timings.push(Timing::of(run));
+        let dim = kind.code_size(run.config.latent);
+        let quantizer = Quantizer::fit(&run.codes(&train), dim);
+        let codes = run.codes(&test);
+        let quantized = quantizer.quantize(&codes);
+        let float_out = run.decode(&codes, dim);
+        let q_out = run.decode(&quantizer.dequantize(&quantized), dim);
+        let (float_mse, q_mse) = (mse(&float_out, &test), mse(&q_out, &test));
+        // The code stream of the whole test set, gzipped: what entropy coding would add.
+        let stream = gzip_bytes(&quantized) as f64 / n_test as f64;
+        let bits = dim * 8;
+        rows.push(vec![
+            kind.title(run.config.latent),
+            dim.to_string(),
+            bits.to_string(),
+            format!("{:.1}×", 784.0 / (bits as f64 / 8.0)),
+            format!("{:.1}×", png / (bits as f64 / 8.0)),
+            format!("{:.1}×", gzip / (bits as f64 / 8.0)),
+            format!("{:.1}", stream * 8.0),
+            format_mse(float_mse),
+            format_mse(q_mse),
+        ]);
+        sentences.push(format!(
+            "rounding raises the {}'s test MSE by {:.2}% ({} → {})",
+            kind.short(run.config.latent),
+            100.0 * (q_mse / float_mse - 1.0),
+            format_mse(float_mse),
+            format_mse(q_mse)
+        ));
+        let pick = |v: &[f32]| lab.pick_samples(v);
+        let (a, b) = (pick(&float_out), pick(&q_out));
+        figure_rows.push(a);
+        figure_rows.push(b);
+    }
+    let figure = lab.save_grid(NAME, "quantized.png", &figure_rows)?;
+
+    let mut body = String::from("## Compression\n\n");
+    body += &format!(
+        "> Quantize the code to 8 bits per value and report bits per image, the compression \
+         ratio against the raw 784 bytes and against the image's PNG/gzip size, and the test \
+         MSE after quantization, for the dense and convolutional models.\n\n\
+         Each code dimension is mapped to 256 levels between its smallest and largest value on \
+         the {} training codes (2 floats per dimension, stored once with the decoder); an image \
+         is then its code's bytes. The test images' own sizes, from their 8-bit pixels: PNG \
+         (grey, best compression) {png:.1} bytes on average, gzip {gzip:.1} bytes, raw 784.\n\n",
+        thousands(train.len() as u64 / 784),
+    );
+    body += &table(
+        &[
+            "model",
+            "code values",
+            "bits / image",
+            "vs raw",
+            "vs PNG",
+            "vs gzip",
+            "gzipped code stream, bits / image",
+            "test MSE, float code",
+            "test MSE, 8-bit code",
+        ],
+        &rows,
+    );
+    body += &format!(
+        "\nAt 8 bits per value, {}. The ratios count the code alone: a lossy code against \
+         lossless PNG and gzip, which keep every pixel; the last column is what gzip makes of \
+         the codes of the whole test set laid end to end, a hint of what entropy coding would \
+         add.\n\n",
+        sentences.join("; ")
+    );
+    body += &format!("![original, float and 8-bit reconstructions]({figure})\n\n");
+    body += "*Top: originals. Then for each model (the deep dense, then the strided \
+             convolutional), its reconstruction from the float code and from the 8-bit \
+             code.*\n\n";
+    Ok(Section { body, timings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_quantized_code_is_within_half_a_step_of_the_float_one() {
+        let codes = [0.0f32, -1.0, 0.3, 2.0, 1.0, 0.5];
+        let q = Quantizer::fit(&codes, 2);
+        assert_eq!(
+            (q.lo.clone(), q.hi.clone()),
+            (vec![0.0, -1.0], vec![1.0, 2.0])
+        );
+        let back = q.dequantize(&q.quantize(&codes));
+        for (j, (a, b)) in codes.iter().zip(&back).enumerate() {
+            let step = (q.hi[j % 2] - q.lo[j % 2]) / 255.0;
+            assert!((a - b).abs() <= step / 2.0 + 1e-6, "{a} vs {b}");
+        }
+        // The ends are exact; out-of-range values clamp.
+        assert_eq!(q.quantize(&[1.0, 2.0, 5.0, -3.0]), [255, 255, 255, 0]);
+    }
+
+    #[test]
+    fn sizes_of_a_blank_and_a_noisy_image() {
+        let blank = vec![0.0f32; 784];
+        let noisy: Vec<f32> = (0..784)
+            .map(|i| ((i * 7919) % 256) as f32 / 255.0)
+            .collect();
+        assert!(png_bytes(&blank) < 120, "{}", png_bytes(&blank));
+        assert!(png_bytes(&noisy) > png_bytes(&blank));
+        assert!(gzip_bytes(&[0u8; 784]) < 60);
+    }
+}
