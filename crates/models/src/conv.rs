@@ -80,3 +80,34 @@ pub fn pooling_autoencoder(rng: &mut Rng) -> Sequential {
         .push(Activation::Sigmoid);
     encoder_decoder(encoder, decoder)
 }
+
+/// Super-resolution, 14×14 → 28×28 (4,945 parameters):
+///
+/// ```text
+/// encoder: Conv 1→16 3×3 p1, ReLU      (16×14×14)
+///          Conv 16→16 3×3 p1, ReLU     (16×14×14)
+/// decoder: ConvT 16→16 3×3 s2 p1 op1, ReLU (16×28×28)
+///          Conv 16→1 3×3 p1, Sigmoid    (1×28×28)
+/// ```
+///
+/// The encoder reads the low-resolution image at its own size; the transposed convolution
+/// doubles it, and the last convolution draws the detail.
+pub fn super_resolution(rng: &mut Rng) -> Sequential {
+    let same = |c_in, c_out, rng: &mut Rng| Conv2d::new(c_in, c_out, 3, rng).padding(1);
+    let encoder = Sequential::new()
+        .push(same(1, 16, rng))
+        .push(Activation::Relu)
+        .push(same(16, 16, rng))
+        .push(Activation::Relu);
+    let decoder = Sequential::new()
+        .push(
+            ConvTranspose2d::new(16, 16, 3, rng)
+                .stride(2)
+                .padding(1)
+                .output_padding(1),
+        )
+        .push(Activation::Relu)
+        .push(same(16, 1, rng))
+        .push(Activation::Sigmoid);
+    encoder_decoder(encoder, decoder)
+}

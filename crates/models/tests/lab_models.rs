@@ -198,3 +198,11 @@ fn pooling_conv_autoencoder_has_4385_parameters_and_pytorch_shapes() {
     let want: Vec<(&str, &[usize])> = expected.iter().map(|(n, s)| (*n, s.as_slice())).collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn super_resolution_has_4945_parameters_and_doubles_the_size() {
+    let model = conv::super_resolution(&mut rng(0));
+    // 1·16·9 + 16 = 160, 16·16·9 + 16 = 2,320 twice (conv and ConvT), 16·9 + 1 = 145.
+    assert_eq!(model.num_parameters(), 4_945);
+    assert_eq!(model.output_shape(&[3, 1, 14, 14]), vec![3, 1, 28, 28]);
+}

@@ -7,7 +7,8 @@ use crate::cli::{Cli, Command, Common, LabArgs, TrainArgs};
 use crate::dataset::{self, Splits};
 use crate::figures::grid::ImageGrid;
 use crate::lab::{
-    Lab, Section, Settings, aae, compression, contractive, pca, sparse, tp1, tp2, tp3, vae,
+    Lab, Section, Settings, aae, anomaly, compression, contractive, inpaint, pca, sparse,
+    super_res, tp1, tp2, tp3, vae,
 };
 use crate::report;
 use crate::train::{self, Noise, Objective, TrainConfig};
@@ -24,6 +25,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
         | Command::Contractive(a)
         | Command::Pca(a)
         | Command::Compression(a)
+        | Command::SuperRes(a)
+        | Command::Inpaint(a)
+        | Command::Anomaly(a)
         | Command::All(a) => &a.common,
         Command::Train(t) => &t.common,
     };
@@ -42,6 +46,9 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Contractive(a) => exercises(&a, &["contractive"], pool_size()),
         Command::Pca(a) => exercises(&a, &["pca"], pool_size()),
         Command::Compression(a) => exercises(&a, &["compression"], pool_size()),
+        Command::SuperRes(a) => exercises(&a, &["super_res"], pool_size()),
+        Command::Inpaint(a) => exercises(&a, &["inpaint"], pool_size()),
+        Command::Anomaly(a) => exercises(&a, &["anomaly"], pool_size()),
         Command::All(a) => exercises(&a, ALL, pool_size()),
         Command::Train(t) => train_one(&t),
     })
@@ -58,6 +65,9 @@ const ALL: &[&str] = &[
     "contractive",
     "pca",
     "compression",
+    "super_res",
+    "inpaint",
+    "anomaly",
 ];
 
 fn pool_size() -> usize {
@@ -127,6 +137,8 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
         beta: args.beta,
         sparsity_weights: args.sparsity_weights.clone(),
         contraction: args.contraction,
+        hole: args.hole,
+        anomaly_digit: args.anomaly_digit,
     };
     let mut lab = Lab::new(settings, splits);
     let mut sections: Vec<Section> = Vec::new();
@@ -141,7 +153,10 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
             "sparse" => sparse::run(&mut lab),
             "contractive" => contractive::run(&mut lab),
             "pca" => pca::run(&mut lab),
-            _ => compression::run(&mut lab),
+            "compression" => compression::run(&mut lab),
+            "super_res" => super_res::run(&mut lab),
+            "inpaint" => inpaint::run(&mut lab),
+            _ => anomaly::run(&mut lab),
         }
         .map_err(|e| e.to_string())?;
         sections.push(section);
@@ -185,6 +200,8 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         beta: args.beta,
         sparsity: args.sparsity,
         contraction: args.contraction,
+        hole: args.hole,
+        exclude_digit: args.exclude_digit,
         noise,
         ..TrainConfig::new(
             args.model,
@@ -196,22 +213,35 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
             &splits,
         )
     };
-    let name = match noise {
-        Some(n) => format!("{}-noise{}", args.model.id(), n.std),
-        None => args.model.id().to_string(),
-    };
+    let mut name = args.model.id().to_string();
+    if let Some(n) = noise {
+        name += &format!("-noise{}", n.std);
+    }
+    if let Some(h) = args.hole {
+        name += &format!("-hole{h}");
+    }
+    if let Some(d) = args.exclude_digit {
+        name += &format!("-no{d}");
+    }
     let dir = args.common.out.join("train").join(name);
     let mut run = train::train(&config, &splits, &dir, args.common.resume, args.print_tape)
         .map_err(|e| e.to_string())?;
     println!("\n{}", run.summary);
     let count = splits.test.len().min(10);
     let indices: Vec<usize> = (0..count).collect();
-    let inputs = train::test_inputs(&splits.test, noise);
-    let inputs = &inputs[..count * 784];
+    let size: usize = config.model.input_shape().iter().product();
+    let inputs = train::test_inputs_for(&splits.test, &config);
+    let inputs = &inputs[..count * size];
+    let corrupted = noise.is_some() || args.hole.is_some() || size != 784;
     let mut grid = ImageGrid::new(28, 28);
-    grid.push_row(inputs);
+    // Low-resolution inputs are shown at 28×28, each pixel as a 2×2 block.
+    if size == 784 {
+        grid.push_row(inputs);
+    } else {
+        grid.push_row(&crate::corrupt::upsample_nearest(inputs));
+    }
     grid.push_row(&run.reconstruct(inputs));
-    if noise.is_some() {
+    if corrupted {
         grid.push_row(splits.test.images(&indices).data());
     }
     let figure = dir.join("reconstructions.png");
@@ -221,7 +251,7 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         run.test_mse(),
         run.history.len(),
         dir.display(),
-        if noise.is_some() { ", clean" } else { "" }
+        if corrupted { ", clean" } else { "" }
     );
     Ok(())
 }

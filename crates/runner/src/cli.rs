@@ -39,6 +39,12 @@ pub enum Command {
     Pca(LabArgs),
     /// Compression: the code quantized to 8 bits, against PNG and gzip.
     Compression(LabArgs),
+    /// Super-resolution: 14×14 to 28×28, against nearest and bilinear upsampling.
+    SuperRes(LabArgs),
+    /// Inpainting: square holes filled in, against the mean image.
+    Inpaint(LabArgs),
+    /// Anomaly detection: one digit left out of training, found by reconstruction error.
+    Anomaly(LabArgs),
     /// Every exercise and experiment, then <out>/report.md.
     All(LabArgs),
     /// Train one model with any settings (the generic entry).
@@ -120,6 +126,12 @@ pub struct LabArgs {
     /// Contractive: the weight λ of the Jacobian penalty (compared with λ = 0).
     #[arg(long, default_value_t = 0.03, value_parser = learning_rate)]
     pub contraction: f64,
+    /// Inpainting: the side of the square hole punched in every input, in pixels.
+    #[arg(long, default_value_t = 8, value_parser = hole_size)]
+    pub hole: usize,
+    /// Anomaly detection: the digit left out of training (the anomaly to find).
+    #[arg(long, default_value_t = 9, value_parser = digit)]
+    pub anomaly_digit: u8,
 }
 
 /// Flags of `train`.
@@ -152,6 +164,12 @@ pub struct TrainArgs {
     /// Contractive model: the weight of the Jacobian penalty.
     #[arg(long, default_value_t = 0.1, value_parser = noise_std)]
     pub contraction: f64,
+    /// Inpainting: punch a square hole of this side in every input.
+    #[arg(long, value_parser = hole_size)]
+    pub hole: Option<usize>,
+    /// Leave this digit out of the training set (anomaly detection).
+    #[arg(long, value_parser = digit)]
+    pub exclude_digit: Option<u8>,
     /// Print the autodiff tape of the first training step.
     #[arg(long)]
     pub print_tape: bool,
@@ -170,6 +188,21 @@ fn learning_rate(s: &str) -> Result<f64, String> {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
         Ok(_) => Err("must be a positive finite number".into()),
         Err(_) => Err(format!("{s:?} is not a number")),
+    }
+}
+
+fn hole_size(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=28).contains(&n) => Ok(n),
+        Ok(_) => Err("must be 1 to 28 (pixels of a 28×28 image)".into()),
+        Err(_) => Err(format!("{s:?} is not a whole number")),
+    }
+}
+
+fn digit(s: &str) -> Result<u8, String> {
+    match s.parse::<u8>() {
+        Ok(d) if d <= 9 => Ok(d),
+        _ => Err(format!("{s:?} is not a digit 0-9")),
     }
 }
 

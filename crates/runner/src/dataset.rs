@@ -96,6 +96,23 @@ impl Dataset {
         self.images(&all)
     }
 
+    /// The images whose label is not `digit`, in their order.
+    pub fn without_digit(&self, digit: u8) -> Dataset {
+        let size = self.image_size();
+        let keep: Vec<usize> = (0..self.len())
+            .filter(|&i| self.labels[i] != digit)
+            .collect();
+        Dataset {
+            pixels: keep
+                .iter()
+                .flat_map(|&i| self.pixels[i * size..(i + 1) * size].iter().copied())
+                .collect(),
+            labels: keep.iter().map(|&i| self.labels[i]).collect(),
+            height: self.height,
+            width: self.width,
+        }
+    }
+
     /// Keeps the first `count` images (all of them when there are fewer).
     pub fn truncate(&mut self, count: usize) {
         let keep = count.min(self.len());

@@ -10,6 +10,7 @@ pub mod adversarial;
 pub mod app;
 pub mod checkpoint;
 pub mod cli;
+pub mod corrupt;
 pub mod dataset;
 pub mod figures;
 pub mod fsutil;

@@ -154,9 +154,86 @@ pub fn similarity(a: &[f32], b: &[f32], height: usize, width: usize) -> Similari
     }
 }
 
+/// The area under the ROC curve of `scores` for telling `positive` items from the others
+/// (higher score: more likely positive): the probability that a random positive scores above
+/// a random negative, ties counting one half (the Mann–Whitney statistic). NaN without both
+/// kinds.
+pub fn roc_auc(scores: &[f64], positive: &[bool]) -> f64 {
+    assert_eq!(scores.len(), positive.len(), "roc_auc: one label per score");
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    // Mid-ranks (1-based), equal scores sharing the mean of their ranks.
+    let mut ranks = vec![0.0f64; scores.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let mid = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            ranks[k] = mid;
+        }
+        i = j + 1;
+    }
+    let n_pos = positive.iter().filter(|&&p| p).count() as f64;
+    let n_neg = positive.len() as f64 - n_pos;
+    if n_pos == 0.0 || n_neg == 0.0 {
+        return f64::NAN;
+    }
+    let rank_sum: f64 = ranks
+        .iter()
+        .zip(positive)
+        .filter(|(_, p)| **p)
+        .map(|(r, _)| r)
+        .sum();
+    (rank_sum - n_pos * (n_pos + 1.0) / 2.0) / (n_pos * n_neg)
+}
+
+/// The ROC curve: `(false positive rate, true positive rate)` as the threshold falls from
+/// above the highest score to below the lowest, one point per distinct score.
+pub fn roc_curve(scores: &[f64], positive: &[bool]) -> Vec<(f64, f64)> {
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let n_pos = positive.iter().filter(|&&p| p).count().max(1) as f64;
+    let n_neg = (positive.len() - positive.iter().filter(|&&p| p).count()).max(1) as f64;
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut points = vec![(0.0, 0.0)];
+    for (k, &i) in order.iter().enumerate() {
+        if positive[i] {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        let last_of_tie = order
+            .get(k + 1)
+            .is_none_or(|&next| scores[next] != scores[i]);
+        if last_of_tie {
+            points.push((fp / n_neg, tp / n_pos));
+        }
+    }
+    points
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn roc_auc_and_curve_by_hand() {
+        let positive = [true, true, false, false];
+        assert_eq!(roc_auc(&[4.0, 3.0, 2.0, 1.0], &positive), 1.0);
+        assert_eq!(roc_auc(&[1.0, 2.0, 3.0, 4.0], &positive), 0.0);
+        assert_eq!(roc_auc(&[1.0; 4], &positive), 0.5);
+        // One of the four positive-negative pairs in the wrong order: 3/4.
+        assert_eq!(roc_auc(&[4.0, 2.0, 3.0, 1.0], &positive), 0.75);
+        let curve = roc_curve(&[4.0, 2.0, 3.0, 1.0], &positive);
+        assert_eq!(
+            curve,
+            [(0.0, 0.0), (0.0, 0.5), (0.5, 0.5), (0.5, 1.0), (1.0, 1.0)]
+        );
+        assert!(roc_auc(&[1.0, 2.0], &[true, true]).is_nan());
+    }
 
     /// Two 28×28 test images made from closed-form patterns (no randomness, so the Python
     /// below builds the same ones).

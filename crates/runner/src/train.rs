@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use tensor::{Rng, Tensor, rng};
 
 use crate::checkpoint;
+use crate::corrupt;
 use crate::dataset::{Dataset, Splits};
 use crate::fsutil::write_atomic;
 use crate::progress::EpochProgress;
@@ -108,6 +109,12 @@ pub struct TrainConfig {
     pub seed: u64,
     /// Denoising: the noise added to the inputs (the clean image is the target).
     pub noise: Option<Noise>,
+    /// Inpainting: the side of the square hole punched in every input (set to black).
+    #[serde(default)]
+    pub hole: Option<usize>,
+    /// Anomaly detection: the digit left out of the training set.
+    #[serde(default)]
+    pub exclude_digit: Option<u8>,
     /// The data folder.
     pub data: String,
     /// Training images used.
@@ -145,6 +152,8 @@ impl TrainConfig {
             contraction: 0.0,
             seed,
             noise: None,
+            hole: None,
+            exclude_digit: None,
             data: splits.dir.display().to_string(),
             n_train: splits.train.len(),
             n_test: splits.test.len(),
@@ -222,7 +231,7 @@ impl Trained {
 
     /// The model's outputs for `inputs` (see [`reconstruct`]).
     pub fn reconstruct(&mut self, inputs: &[f32]) -> Vec<f32> {
-        reconstruct(self.model.as_mut(), inputs)
+        reconstruct_shaped(self.model.as_mut(), inputs, self.config.model.input_shape())
     }
 
     /// The codes of `inputs` (`count·784` values), in evaluation mode (for a VAE: the means),
@@ -286,6 +295,46 @@ impl From<String> for TrainError {
     }
 }
 
+/// Seed of the holes punched in the test images (fixed, like the test noise).
+pub const TEST_HOLE_SEED: u64 = TEST_NOISE_SEED + 6;
+
+/// What the model of `config` reads for the clean batch `target`, drawing from `rng`: noise
+/// when denoising, then a hole when inpainting, then half the resolution for
+/// super-resolution; `None` when it reads the target itself.
+pub fn corrupt(config: &TrainConfig, target: &Tensor, rng: &mut Rng) -> Option<Tensor> {
+    let mut x = config.noise.map(|noise| noise.apply(target, rng));
+    if let Some(size) = config.hole {
+        let positions = corrupt::hole_positions(target.shape()[0], size, rng);
+        x = Some(corrupt::punch_holes(
+            x.as_ref().unwrap_or(target),
+            &positions,
+            size,
+        ));
+    }
+    if config.model == ModelKind::SuperRes {
+        x = Some(corrupt::downsample(x.as_ref().unwrap_or(target)));
+    }
+    x
+}
+
+/// The test set as the model of `config` reads it: the clean images, or their noisy (seed
+/// [`TEST_NOISE_SEED`]), holed (seed [`TEST_HOLE_SEED`]) or halved versions, the same for
+/// every run.
+pub fn test_inputs_for(targets: &Dataset, config: &TrainConfig) -> Vec<f32> {
+    let mut x = Tensor::from_vec(
+        &[targets.len(), 1, 28, 28],
+        test_inputs(targets, config.noise),
+    );
+    if let Some(size) = config.hole {
+        let positions = corrupt::hole_positions(targets.len(), size, &mut rng(TEST_HOLE_SEED));
+        x = corrupt::punch_holes(&x, &positions, size);
+    }
+    if config.model == ModelKind::SuperRes {
+        x = corrupt::downsample(&x);
+    }
+    x.into_data()
+}
+
 /// The images the model reads for `targets` when evaluating: the clean images, or the same
 /// images with noise from [`TEST_NOISE_SEED`] (the same for every run).
 pub fn test_inputs(targets: &Dataset, noise: Option<Noise>) -> Vec<f32> {
@@ -338,11 +387,17 @@ pub fn decode(model: &mut dyn Autoencoder, codes: &[f32], code_size: usize) -> V
 /// The model's outputs for `inputs` (`count·784` values, image after image), in evaluation
 /// mode, without recording.
 pub fn reconstruct(model: &mut dyn Module, inputs: &[f32]) -> Vec<f32> {
+    reconstruct_shaped(model, inputs, [1, 28, 28])
+}
+
+/// [`reconstruct`] for inputs of another shape (`image`: channels, height, width).
+pub fn reconstruct_shaped(model: &mut dyn Module, inputs: &[f32], image: [usize; 3]) -> Vec<f32> {
     model.eval();
-    let size = 28 * 28;
+    let size: usize = image.iter().product();
     let mut out = Vec::with_capacity(inputs.len());
     for chunk in inputs.chunks(EVAL_BATCH * size) {
-        let x = Tensor::from_vec(&[chunk.len() / size, 1, 28, 28], chunk.to_vec());
+        let [c, h, w] = image;
+        let x = Tensor::from_vec(&[chunk.len() / size, c, h, w], chunk.to_vec());
         let y = layers::infer(model, x);
         out.extend_from_slice(y.data());
     }
@@ -358,6 +413,18 @@ pub fn train(
     resume: bool,
     print_tape: bool,
 ) -> Result<Trained, TrainError> {
+    // Anomaly detection trains on every digit but one; the test set stays whole.
+    let filtered;
+    let splits = match config.exclude_digit {
+        Some(digit) => {
+            filtered = Splits {
+                train: splits.train.without_digit(digit),
+                ..splits.clone()
+            };
+            &filtered
+        }
+        None => splits,
+    };
     let mut r = rng(config.seed);
     let mut model = config.model.build(config, &mut r);
     let mut opt = Adam::new(config.lr as f32);
@@ -382,11 +449,12 @@ pub fn train(
         r = checkpoint::restore(dir, &ckpt, model.as_mut(), &mut opt)?;
         history = ckpt.history;
     }
-    let summary = Summary::new(model.as_ref(), &[config.batch_size, 1, 28, 28]);
+    let [c, h, w] = config.model.input_shape();
+    let summary = Summary::new(model.as_ref(), &[config.batch_size, c, h, w]);
     write_atomic(&dir.join("summary.txt"), summary.to_string().as_bytes())?;
     write_atomic(&dir.join("config.json"), config_json(config).as_bytes())?;
 
-    let test_x = test_inputs(&splits.test, config.noise);
+    let test_x = test_inputs_for(&splits.test, config);
     let test_y = splits.test.all_images().into_data();
     let name = dir.file_name().map_or_else(
         || config.model.id().to_string(),
@@ -412,7 +480,10 @@ pub fn train(
         let record = EpochRecord {
             epoch,
             train_loss,
-            test_loss: crate::quality::mse(&reconstruct(model.as_mut(), &test_x), &test_y),
+            test_loss: crate::quality::mse(
+                &reconstruct_shaped(model.as_mut(), &test_x, config.model.input_shape()),
+                &test_y,
+            ),
             train_objective,
             seconds,
         };
@@ -477,11 +548,11 @@ fn train_epoch(
     let (mut sum, mut objective, mut seen) = (0.0f64, 0.0f64, 0usize);
     for (step, batch) in order.chunks(config.batch_size).enumerate() {
         let target = train.images(batch);
-        let noisy = config.noise.map(|noise| noise.apply(&target, r));
+        let input = corrupt(config, &target, r);
         let mut g = Graph::new();
         let y_true = g.input(target);
-        // Without noise the input is the target itself: one leaf serves as both.
-        let x = noisy.map_or(y_true, |input| g.input(input));
+        // Without corruption the input is the target itself: one leaf serves as both.
+        let x = input.map_or(y_true, |input| g.input(input));
         let terms = model.training_loss(&mut g, x, y_true, r);
         let loss = g.value(terms.total).item();
         if !loss.is_finite() {

@@ -32,6 +32,8 @@ pub enum ModelKind {
     Sparse,
     /// 784-K-784, sigmoid code, with the Jacobian penalty.
     Contractive,
+    /// Super-resolution: 14×14 inputs (2×2 averages) to 28×28.
+    SuperRes,
 }
 
 impl ModelKind {
@@ -56,6 +58,7 @@ impl ModelKind {
             ModelKind::ConvVae => "conv_vae",
             ModelKind::Sparse => "sparse",
             ModelKind::Contractive => "contractive",
+            ModelKind::SuperRes => "super_res",
         }
     }
 
@@ -71,6 +74,7 @@ impl ModelKind {
             ModelKind::ConvVae => format!("conv VAE, 32×7×7 to {latent}"),
             ModelKind::Sparse => format!("sparse 784-{latent}-784, ReLU code + L1"),
             ModelKind::Contractive => format!("contractive 784-{latent}-784, sigmoid code"),
+            ModelKind::SuperRes => "super-resolution conv, 14×14 to 28×28".into(),
         }
     }
 
@@ -86,6 +90,7 @@ impl ModelKind {
             ModelKind::ConvVae => "convolutional VAE".into(),
             ModelKind::Sparse => format!("sparse 784-{latent}-784 model"),
             ModelKind::Contractive => format!("contractive 784-{latent}-784 model"),
+            ModelKind::SuperRes => "super-resolution model".into(),
         }
     }
 
@@ -94,6 +99,7 @@ impl ModelKind {
         match self {
             ModelKind::Conv => 64,
             ModelKind::ConvPool => 8 * 4 * 4,
+            ModelKind::SuperRes => 16 * 14 * 14,
             _ => latent,
         }
     }
@@ -129,6 +135,15 @@ impl ModelKind {
             ModelKind::Contractive => {
                 Box::new(Contractive::new(latent, config.contraction as f32, rng))
             }
+            ModelKind::SuperRes => plain(models::conv::super_resolution(rng)),
+        }
+    }
+
+    /// The shape of one input image: 14×14 for super-resolution, 28×28 for the others.
+    pub fn input_shape(self) -> [usize; 3] {
+        match self {
+            ModelKind::SuperRes => [1, 14, 14],
+            _ => [1, 28, 28],
         }
     }
 

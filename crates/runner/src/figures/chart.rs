@@ -45,6 +45,8 @@ pub struct LineChart {
     pub y_label: String,
     /// A logarithmic y axis when the values span more than a factor 3 (losses).
     pub log_y: bool,
+    /// Label only whole numbers on the x axis (epochs, code sizes); otherwise two decimals.
+    pub x_whole: bool,
     /// The lines.
     pub series: Vec<Series>,
 }
@@ -74,10 +76,17 @@ impl LineChart {
         let map = move |y: f64| if log { y.log10() } else { y };
         let (lo, hi) = (map(y0), map(y1));
         let pad = (hi - lo).max(1e-9) * 0.05;
-        // The x axis counts epochs: label whole numbers only.
-        let x_ticks = ((x1 - x0).round() as usize + 1).clamp(2, 11);
-        let whole = |v: &f64| {
-            if (v - v.round()).abs() < 1e-6 {
+        // Whole-number axes (epochs) get a label per whole number, up to 11.
+        let x_ticks = if self.x_whole {
+            ((x1 - x0).round() as usize + 1).clamp(2, 11)
+        } else {
+            11
+        };
+        let x_whole = self.x_whole;
+        let whole = move |v: &f64| {
+            if !x_whole {
+                format!("{v:.2}")
+            } else if (v - v.round()).abs() < 1e-6 {
                 format!("{v:.0}")
             } else {
                 String::new()
@@ -185,6 +194,7 @@ mod tests {
             x_label: "epoch".into(),
             y_label: "MSE per pixel".into(),
             log_y: true,
+            x_whole: true,
             series: vec![
                 Series {
                     label: "dense train".into(),

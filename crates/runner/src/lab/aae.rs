@@ -224,6 +224,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         x_label: "epoch".into(),
         y_label: "BCE (mean over the epoch's steps)".into(),
         log_y: false,
+        x_whole: true,
         series,
     };
     game.save(&lab.exercise_dir(NAME).join("game.svg"))?;

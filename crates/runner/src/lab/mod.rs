@@ -4,11 +4,14 @@
 //! Runs live in `<out>/<exercise>/<model>/`; an exercise's figures in `<out>/<exercise>/`.
 
 pub mod aae;
+pub mod anomaly;
 pub mod compression;
 pub mod contractive;
+pub mod inpaint;
 pub mod markdown;
 pub mod pca;
 pub mod sparse;
+pub mod super_res;
 pub mod tp1;
 pub mod tp2;
 pub mod tp3;
@@ -52,6 +55,10 @@ pub struct Settings {
     pub sparsity_weights: Vec<f64>,
     /// The contractive model's penalty weight.
     pub contraction: f64,
+    /// Inpainting's hole side.
+    pub hole: usize,
+    /// Anomaly detection's held-out digit.
+    pub anomaly_digit: u8,
 }
 
 /// A model's description table under its name, for the report.
@@ -317,6 +324,7 @@ impl Lab {
             x_label: "epoch".into(),
             y_label: y_label.to_string(),
             log_y: false,
+            x_whole: true,
             series,
         };
         chart.save(&self.exercise_dir(exercise).join(file))?;
@@ -363,6 +371,7 @@ impl Lab {
             x_label: "epoch".into(),
             y_label: "MSE per pixel".into(),
             log_y: true,
+            x_whole: true,
             series,
         };
         let file = "losses.svg";

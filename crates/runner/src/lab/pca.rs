@@ -115,6 +115,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         x_label: "code size K".into(),
         y_label: "test MSE per pixel".into(),
         log_y: true,
+        x_whole: true,
         series: curves
             .into_iter()
             .zip(labels)

@@ -71,6 +71,45 @@ pub fn test_elbo(vae: &mut Vae, images: &[f32]) -> ElboFigures {
     }
 }
 
+/// The negative ELBO of each image of `images` (`n·784` values), nats, with ε from a
+/// generator seeded with [`TEST_NOISE_SEED`]: BCE over the pixels (logs clamped at −100, as
+/// the loss does) plus the KL of its code.
+pub fn per_image_negative_elbo(vae: &mut Vae, images: &[f32]) -> Vec<f64> {
+    vae.eval();
+    let latent = vae.latent();
+    let mut eps_rng = rng(TEST_NOISE_SEED);
+    let mut out = Vec::with_capacity(images.len() / 784);
+    for chunk in images.chunks(500 * 784) {
+        let batch = chunk.len() / 784;
+        let mut g = Graph::no_grad();
+        let x = g.input(Tensor::from_vec(&[batch, 1, 28, 28], chunk.to_vec()));
+        let eps = Tensor::normal(&[batch, latent], 0.0, 1.0, &mut eps_rng);
+        let terms = vae.elbo(&mut g, x, x, Some(eps));
+        let y = g.value(terms.reconstruction).data();
+        let (m, lv) = (
+            g.value(terms.code.mean).data(),
+            g.value(terms.code.logvar).data(),
+        );
+        for i in 0..batch {
+            let ln = |v: f32| (v as f64).ln().max(-100.0);
+            let bce: f64 = (0..784)
+                .map(|p| {
+                    let (t, y) = (chunk[i * 784 + p] as f64, y[i * 784 + p]);
+                    -(t * ln(y) + (1.0 - t) * ln(1.0 - y))
+                })
+                .sum();
+            let kl: f64 = (0..latent)
+                .map(|j| {
+                    let (m, lv) = (m[i * latent + j] as f64, lv[i * latent + j] as f64);
+                    -0.5 * (1.0 + lv - m * m - lv.exp())
+                })
+                .sum();
+            out.push(bce + kl);
+        }
+    }
+    out
+}
+
 /// What the section needs of one trained VAE.
 struct Figures {
     kind: ModelKind,
@@ -370,5 +409,12 @@ mod tests {
         assert_eq!(e.kl_per_dim.len(), 2);
         assert!((e.kl_per_dim.iter().sum::<f64>() - e.kl).abs() < 1e-3);
         assert!((e.negative_elbo - e.bce - e.kl).abs() < 1e-9);
+        // Per image, the same figures (the same ε), averaged.
+        let per = per_image_negative_elbo(&mut vae, &images);
+        let mean = per.iter().sum::<f64>() / 3.0;
+        assert!(
+            (mean - e.negative_elbo).abs() < 1e-3 * e.negative_elbo,
+            "{mean} {e:?}"
+        );
     }
 }
