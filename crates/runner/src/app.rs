@@ -7,8 +7,8 @@ use crate::cli::{Cli, Command, Common, LabArgs, TrainArgs};
 use crate::dataset::{self, Splits};
 use crate::figures::grid::ImageGrid;
 use crate::lab::{
-    Lab, Section, Settings, aae, anomaly, compression, contractive, inpaint, pca, sparse,
-    super_res, tp1, tp2, tp3, vae,
+    Lab, Section, Settings, aae, anomaly, compression, contractive, features, inpaint, pca,
+    sparse, super_res, tp1, tp2, tp3, vae,
 };
 use crate::report;
 use crate::train::{self, Noise, Objective, TrainConfig};
@@ -28,6 +28,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         | Command::SuperRes(a)
         | Command::Inpaint(a)
         | Command::Anomaly(a)
+        | Command::Features(a)
         | Command::All(a) => &a.common,
         Command::Train(t) => &t.common,
     };
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::SuperRes(a) => exercises(&a, &["super_res"], pool_size()),
         Command::Inpaint(a) => exercises(&a, &["inpaint"], pool_size()),
         Command::Anomaly(a) => exercises(&a, &["anomaly"], pool_size()),
+        Command::Features(a) => exercises(&a, &["features"], pool_size()),
         Command::All(a) => exercises(&a, ALL, pool_size()),
         Command::Train(t) => train_one(&t),
     })
@@ -68,6 +70,7 @@ const ALL: &[&str] = &[
     "super_res",
     "inpaint",
     "anomaly",
+    "features",
 ];
 
 fn pool_size() -> usize {
@@ -156,7 +159,8 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
             "compression" => compression::run(&mut lab),
             "super_res" => super_res::run(&mut lab),
             "inpaint" => inpaint::run(&mut lab),
-            _ => anomaly::run(&mut lab),
+            "anomaly" => anomaly::run(&mut lab),
+            _ => features::run(&mut lab),
         }
         .map_err(|e| e.to_string())?;
         sections.push(section);

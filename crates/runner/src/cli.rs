@@ -45,6 +45,8 @@ pub enum Command {
     Inpaint(LabArgs),
     /// Anomaly detection: one digit left out of training, found by reconstruction error.
     Anomaly(LabArgs),
+    /// Codes as features with few labels, and pre-training an encoder for classification.
+    Features(LabArgs),
     /// Every exercise and experiment, then <out>/report.md.
     All(LabArgs),
     /// Train one model with any settings (the generic entry).

@@ -9,6 +9,7 @@
 pub mod adversarial;
 pub mod app;
 pub mod checkpoint;
+pub mod classify;
 pub mod cli;
 pub mod corrupt;
 pub mod dataset;

@@ -91,6 +91,8 @@ pub enum Op {
     Tanh(Var),
     /// `ln(1 + eˣ)`.
     Softplus(Var),
+    /// Softmax along the last axis of a `[rows, classes]` tensor (backward uses the output).
+    Softmax(Var),
     /// Sum over `axes` (all axes when empty), keeping them as size 1 if `keepdim`.
     Sum(Var, reduce::Axes),
     /// Mean over `axes`, like `Sum`.
@@ -114,6 +116,9 @@ pub enum Op {
     Loss(Var, Var, loss::Kind, loss::Reduction),
     /// KL divergence of N(mean, e^logvar) from N(0, I).
     GaussianKl(Var, Var, loss::Reduction),
+    /// Softmax cross-entropy of `[rows, classes]` logits against one class per row, averaged
+    /// over the rows.
+    CrossEntropy(Var, Vec<usize>),
     /// 2-D convolution of `x` by `w`, plus an optional bias.
     Conv2d(Var, Var, Option<Var>, conv2d::Conv2dSpec),
     /// 2-D transposed convolution of `x` by `w` (PyTorch layout `[C, O, kh, kw]`), plus bias.
@@ -137,6 +142,7 @@ impl Op {
             Neg(x) | AddScalar(x, _) | MulScalar(x, _) | Exp(x) | Log(x) | Sqrt(x) => vec![*x],
             Powi(x, _) | Abs(x) | Clamp(x, _, _) | Relu(x) | LeakyRelu(x, _) => vec![*x],
             Sigmoid(x) | Tanh(x) | Softplus(x) | Sum(x, _) | Mean(x, _) | Max(x, _, _) => vec![*x],
+            Softmax(x) | CrossEntropy(x, _) => vec![*x],
             Reshape(x) | Permute(x, _) | Slice(x, _) | IndexSelect(x, _, _) => vec![*x],
             MaxPool2d(x, _, _) | AvgPool2d(x, _) | UpsampleNearest2d(x, _) => vec![*x],
             Concat(xs, _) => xs.clone(),
@@ -168,6 +174,7 @@ impl Op {
             Sigmoid(_) => "Sigmoid",
             Tanh(_) => "Tanh",
             Softplus(_) => "Softplus",
+            Softmax(_) => "Softmax",
             Reshape(_) => "Reshape",
             AddScalar(_, c) => return format!("AddScalar({c})"),
             MulScalar(_, c) => return format!("MulScalar({c})"),
@@ -186,6 +193,7 @@ impl Op {
             Matmul(_, _, t) => return format!("Matmul{t}"),
             Loss(_, _, kind, r) => return format!("{}({r:?})", kind.name()),
             GaussianKl(_, _, r) => return format!("GaussianKlLoss({r:?})"),
+            CrossEntropy(_, labels) => return format!("CrossEntropyLoss({} rows)", labels.len()),
             Conv2d(_, _, _, s) => return format!("Conv2d({s})"),
             ConvTranspose2d(_, _, _, s) => return format!("ConvTranspose2d({s})"),
             MaxPool2d(_, s, _) => return format!("MaxPool2d({s})"),
@@ -448,6 +456,7 @@ impl Tape {
             Sigmoid(x) => into(*x, &|dx| activation::sigmoid_backward(y, dy, dx)),
             Tanh(x) => into(*x, &|dx| activation::tanh_backward(y, dy, dx)),
             Softplus(x) => into(*x, &|dx| activation::softplus_backward(val(*x), dy, dx)),
+            Softmax(x) => into(*x, &|dx| activation::softmax_backward(y, dy, dx)),
             Sum(x, axes) => into(*x, &|dx| reduce::sum_backward(axes, dy, dx)),
             Mean(x, axes) => into(*x, &|dx| reduce::mean_backward(axes, dy, dx)),
             Max(x, _, argmax) => into(*x, &|dx| reduce::max_backward(argmax, dy, dx)),
@@ -485,6 +494,9 @@ impl Tape {
                     loss::gaussian_kl_backward_logvar(*r, val(*logvar), dy, dl)
                 });
             }
+            CrossEntropy(z, labels) => into(*z, &|dz| {
+                loss::cross_entropy_backward(val(*z), labels, dy, dz)
+            }),
             Conv2d(x, w, b, spec) => {
                 into(*x, &|dx| {
                     conv2d::conv2d_backward_input(val(*w), spec, dy, dx)

@@ -7,6 +7,7 @@ pub mod aae;
 pub mod anomaly;
 pub mod compression;
 pub mod contractive;
+pub mod features;
 pub mod inpaint;
 pub mod markdown;
 pub mod pca;

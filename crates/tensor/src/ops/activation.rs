@@ -85,6 +85,47 @@ pub fn softplus_backward(x: &Tensor, dy: &Tensor, dx: &mut Tensor) {
     }
 }
 
+/// `y[r, k] = e^{x[r,k] − m_r} / Σ_j e^{x[r,j] − m_r}` along the last axis of a
+/// `[rows, classes]` tensor, `m_r` the row's maximum (so no exponent is positive).
+pub fn softmax(x: &Tensor) -> Tensor {
+    let classes = softmax_classes(x.shape());
+    let mut y = x.clone();
+    for row in y.data_mut().chunks_exact_mut(classes) {
+        let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+        let mut total = 0.0f32;
+        for v in row.iter_mut() {
+            *v = (*v - m).exp();
+            total += *v;
+        }
+        row.iter_mut().for_each(|v| *v /= total);
+    }
+    y
+}
+
+/// `y = softmax(x)`: `dx += y ⊙ (dy − Σ_k dy_k·y_k)` per row (saved: the output).
+pub fn softmax_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
+    let classes = softmax_classes(y.shape());
+    for ((d, y), g) in dx
+        .data_mut()
+        .chunks_exact_mut(classes)
+        .zip(y.data().chunks_exact(classes))
+        .zip(dy.data().chunks_exact(classes))
+    {
+        let dot: f32 = y.iter().zip(g).map(|(a, b)| a * b).sum();
+        for ((d, &y), &g) in d.iter_mut().zip(y).zip(g) {
+            *d += y * (g - dot);
+        }
+    }
+}
+
+fn softmax_classes(shape: &[usize]) -> usize {
+    assert!(
+        shape.len() == 2 && shape[1] > 0,
+        "softmax: input must be [rows, classes], got shape {shape:?}"
+    );
+    shape[1]
+}
+
 /// Eager forms on tensors.
 impl Tensor {
     /// `max(x, 0)`.
@@ -144,6 +185,12 @@ impl Tape {
         let y = softplus(self.value(x));
         self.push(Op::Softplus(x), y)
     }
+
+    /// Softmax along the last axis of a `[rows, classes]` tensor.
+    pub fn softmax(&mut self, x: Var) -> Var {
+        let y = softmax(self.value(x));
+        self.push(Op::Softmax(x), y)
+    }
 }
 
 #[cfg(test)]
@@ -160,6 +207,8 @@ mod tests {
         check_gradients("sigmoid", &[x.clone()], |t, v| t.sigmoid(v[0]));
         check_gradients("tanh", &[x.clone()], |t, v| t.tanh(v[0]));
         check_gradients("softplus", &[x], |t, v| t.softplus(v[0]));
+        let logits = random_tensor(&[3, 4], 7).mul_scalar(2.0);
+        check_gradients("softmax", &[logits], |t, v| t.softmax(v[0]));
     }
 
     #[test]
@@ -170,6 +219,15 @@ mod tests {
         assert_eq!(softplus_of(1000.0), 1000.0);
         assert!(softplus_of(-1000.0) >= 0.0 && softplus_of(-1000.0) < 1e-30);
         assert!((softplus_of(0.0) - 2f32.ln()).abs() < 1e-7);
+    }
+
+    #[test]
+    fn softmax_by_hand() {
+        // Rows [0, ln 3] → [1/4, 3/4]; a huge logit does not overflow.
+        let x = Tensor::from_vec(&[2, 2], vec![0.0, 3f32.ln(), 1000.0, 0.0]);
+        let y = softmax(&x);
+        assert!((y.data()[0] - 0.25).abs() < 1e-6 && (y.data()[1] - 0.75).abs() < 1e-6);
+        assert_eq!(&y.data()[2..], &[1.0, 0.0]);
     }
 
     #[test]

@@ -179,8 +179,60 @@ pub fn gaussian_kl_backward_logvar(r: Reduction, logvar: &Tensor, dy: &Tensor, d
     }
 }
 
+/// `L = (1/N) Σ_r [ln Σ_k e^{z[r,k]} − z[r, label_r]]`: softmax cross-entropy of `[N, K]`
+/// logits against one class per row (PyTorch's `F.cross_entropy`, mean), computed with the
+/// row maximum subtracted so no exponent overflows.
+pub fn cross_entropy(z: &Tensor, labels: &[usize]) -> Tensor {
+    let k = cross_entropy_classes(z, labels);
+    let total: f64 = z
+        .data()
+        .chunks_exact(k)
+        .zip(labels)
+        .map(|(row, &l)| {
+            let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+            let sum: f64 = row.iter().map(|&v| ((v - m) as f64).exp()).sum();
+            m as f64 + sum.ln() - row[l] as f64
+        })
+        .sum();
+    Tensor::scalar((total / labels.len().max(1) as f64) as f32)
+}
+
+/// `dz[r] += dL·(softmax(z[r]) − onehot(label_r)) / N`.
+pub fn cross_entropy_backward(z: &Tensor, labels: &[usize], dy: &Tensor, dz: &mut Tensor) {
+    let k = cross_entropy_classes(z, labels);
+    let s = dy.item() / labels.len().max(1) as f32;
+    let p = crate::ops::activation::softmax(z);
+    for ((d, p), &l) in dz.data_mut().chunks_exact_mut(k).zip(p.data().chunks_exact(k)).zip(labels) {
+        for (j, (d, &p)) in d.iter_mut().zip(p).enumerate() {
+            *d += s * (p - f32::from(j == l));
+        }
+    }
+}
+
+fn cross_entropy_classes(z: &Tensor, labels: &[usize]) -> usize {
+    let s = z.shape();
+    assert!(
+        s.len() == 2 && s[0] == labels.len(),
+        "cross_entropy: logits {s:?} need [{}, classes], one row per label",
+        labels.len()
+    );
+    assert!(
+        labels.iter().all(|&l| l < s[1]),
+        "cross_entropy: a label is not below the {} classes",
+        s[1]
+    );
+    s[1]
+}
+
 /// Recording on the tape.
 impl Tape {
+    /// Softmax cross-entropy of `[N, K]` logits against `labels` (one class per row), the
+    /// mean over the rows.
+    pub fn cross_entropy_loss(&mut self, logits: Var, labels: &[usize]) -> Var {
+        let y = cross_entropy(self.value(logits), labels);
+        self.push(Op::CrossEntropy(logits, labels.to_vec()), y)
+    }
+
     /// A loss comparing `prediction` with `target` (same shapes).
     pub fn loss(&mut self, kind: Kind, prediction: Var, target: Var, reduction: Reduction) -> Var {
         let y = loss(kind, reduction, self.value(prediction), self.value(target));
@@ -283,6 +335,18 @@ mod tests {
             loss(Kind::BceWithLogits, Reduction::Sum, &big, &target).item(),
             200.0
         );
+    }
+
+    #[test]
+    fn cross_entropy_by_hand_and_by_finite_differences() {
+        // Logits [0, 0] with label 1: ln 2; [ln 3, 0] with label 0: ln(4/3). Mean of both.
+        let z = Tensor::from_vec(&[2, 2], vec![0.0, 0.0, 3f32.ln(), 0.0]);
+        let want = (2f32.ln() + (4.0f32 / 3.0).ln()) / 2.0;
+        assert!((cross_entropy(&z, &[1, 0]).item() - want).abs() < 1e-6);
+        let logits = random_tensor(&[4, 5], 9).mul_scalar(3.0);
+        check_gradients("cross_entropy", &[logits], |tp, v| {
+            tp.cross_entropy_loss(v[0], &[0, 4, 2, 2])
+        });
     }
 
     #[test]
