@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod aae;
+pub mod aae_clusters;
 pub mod autoencoder;
 pub mod contractive;
 pub mod conv;

@@ -7,8 +7,8 @@ use crate::cli::{Cli, Command, Common, LabArgs, TrainArgs};
 use crate::dataset::{self, Splits};
 use crate::figures::grid::ImageGrid;
 use crate::lab::{
-    Lab, Section, Settings, aae, anomaly, compression, contractive, features, inpaint, pca,
-    sparse, super_res, tp1, tp2, tp3, vae,
+    Lab, Section, Settings, aae, anomaly, clustering, compression, contractive, features, inpaint,
+    pca, sparse, super_res, tp1, tp2, tp3, vae,
 };
 use crate::report;
 use crate::train::{self, Noise, Objective, TrainConfig};
@@ -29,6 +29,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         | Command::Inpaint(a)
         | Command::Anomaly(a)
         | Command::Features(a)
+        | Command::Clustering(a)
         | Command::All(a) => &a.common,
         Command::Train(t) => &t.common,
     };
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Inpaint(a) => exercises(&a, &["inpaint"], pool_size()),
         Command::Anomaly(a) => exercises(&a, &["anomaly"], pool_size()),
         Command::Features(a) => exercises(&a, &["features"], pool_size()),
+        Command::Clustering(a) => exercises(&a, &["clustering"], pool_size()),
         Command::All(a) => exercises(&a, ALL, pool_size()),
         Command::Train(t) => train_one(&t),
     })
@@ -71,6 +73,7 @@ const ALL: &[&str] = &[
     "inpaint",
     "anomaly",
     "features",
+    "clustering",
 ];
 
 fn pool_size() -> usize {
@@ -160,7 +163,8 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
             "super_res" => super_res::run(&mut lab),
             "inpaint" => inpaint::run(&mut lab),
             "anomaly" => anomaly::run(&mut lab),
-            _ => features::run(&mut lab),
+            "features" => features::run(&mut lab),
+            _ => clustering::run(&mut lab),
         }
         .map_err(|e| e.to_string())?;
         sections.push(section);

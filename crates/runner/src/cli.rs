@@ -47,6 +47,8 @@ pub enum Command {
     Anomaly(LabArgs),
     /// Codes as features with few labels, and pre-training an encoder for classification.
     Features(LabArgs),
+    /// Clustering without labels: a categorical adversarial autoencoder against k-means.
+    Clustering(LabArgs),
     /// Every exercise and experiment, then <out>/report.md.
     All(LabArgs),
     /// Train one model with any settings (the generic entry).

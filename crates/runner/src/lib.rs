@@ -11,6 +11,7 @@ pub mod app;
 pub mod checkpoint;
 pub mod classify;
 pub mod cli;
+pub mod cluster;
 pub mod corrupt;
 pub mod dataset;
 pub mod figures;

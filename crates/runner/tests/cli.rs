@@ -85,6 +85,25 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         "(sparse/features-l1_0.001.png)",
         "## Contractive autoencoder",
         "‖J‖²_F",
+        "## PCA, the linear baseline",
+        "(pca/components.png)",
+        "## Compression",
+        "bits / image",
+        "(compression/quantized.png)",
+        "## Super-resolution",
+        "bilinear upsampling",
+        "(super_res/super_res.png)",
+        "## Inpainting",
+        "MSE inside the holes",
+        "(inpaint/inpainting.png)",
+        "## Anomaly detection",
+        "ROC-AUC",
+        "(anomaly/extremes.png)",
+        "## Features and pre-training",
+        "pre-trained encoder",
+        "## Clustering",
+        "k-means on the pixels",
+        "(clustering/clusters.png)",
     ] {
         assert!(report.contains(needle), "report.md lacks {needle:?}");
     }
@@ -97,6 +116,10 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         ("vae/interpolations.png", 8),
         ("aae/samples.png", 3),
         ("aae/conditional.png", 10),
+        ("compression/quantized.png", 5),
+        ("super_res/super_res.png", 4),
+        ("inpaint/inpainting.png", 3),
+        ("anomaly/extremes.png", 2),
     ] {
         let (w, h) = png_size(&out.join(grid));
         assert_eq!(w, (10 * 30 + 2) * 3, "{grid}");
@@ -122,12 +145,14 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         assert!(svg.contains("digit 9") && svg.contains("z₁"), "{chart}");
         assert!(svg.matches("<circle").count() >= 200, "{chart}");
     }
-    for (chart, legend) in [
-        ("tp1/losses.svg", "test"),
-        ("tp2/losses.svg", "test"),
-        ("tp3/losses.svg", "test"),
-        ("vae/elbo.svg", "conv VAE"),
-        ("aae/game.svg", "discriminator"),
+    for (chart, axis, legend) in [
+        ("tp1/losses.svg", "epoch", "test"),
+        ("tp2/losses.svg", "epoch", "test"),
+        ("tp3/losses.svg", "epoch", "test"),
+        ("vae/elbo.svg", "epoch", "conv VAE"),
+        ("aae/game.svg", "epoch", "discriminator"),
+        ("pca/mse_vs_k.svg", "code size K", "PCA"),
+        ("anomaly/roc.svg", "false positive rate", "AUC"),
     ] {
         let svg = std::fs::read_to_string(out.join(chart)).unwrap();
         assert!(
@@ -135,7 +160,7 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
             "{chart}"
         );
         assert!(
-            svg.contains("epoch") && svg.contains(legend),
+            svg.contains(axis) && svg.contains(legend),
             "{chart}: axis or legend missing"
         );
         assert!(svg.len() > 2_000, "{chart}: {} bytes", svg.len());
@@ -153,6 +178,11 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         "sparse/l1_0.001",
         "contractive/lambda_0",
         "contractive/lambda_0.03",
+        "pca/dense1_none_k8",
+        "super_res/super_res",
+        "inpaint/inpaint_conv",
+        "anomaly/conv_no9",
+        "anomaly/vae_no9",
     ] {
         let dir = out.join(run);
         let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
@@ -179,7 +209,13 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
                 .unwrap();
         assert_eq!(config["seed"], 0, "{run}");
         assert_eq!(config["epochs"], 1, "{run}");
-        assert_eq!(config["n_train"], 300, "{run}");
+        if run.starts_with("anomaly") {
+            // Every digit but the held-out 9.
+            assert_eq!(config["exclude_digit"], 9, "{run}");
+            assert!(config["n_train"].as_u64().unwrap() < 300, "{run}");
+        } else {
+            assert_eq!(config["n_train"], 300, "{run}");
+        }
         assert_eq!(config["threads"], 2, "{run}");
         assert!(config["command"].to_string().contains("--limit"), "{run}");
         assert!(
@@ -201,6 +237,8 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
     .unwrap();
     assert_eq!(denoise["noise"]["std"], 0.5);
     assert_eq!(denoise["noise"]["clip"], true);
+    assert!(out.join("clustering/aae_cat16/metrics.csv").exists());
+    assert!(out.join("clustering/aae_cat16/model.safetensors").exists());
     // The adversarial runs: their own metrics, every loss finite and positive.
     for run in [
         "aae_gaussian",

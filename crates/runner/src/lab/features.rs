@@ -47,7 +47,13 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     let n_test = lab.splits.test.len();
     let train_images = lab.splits.train.all_images();
     let test_images = lab.splits.test.all_images();
-    let train_labels: Vec<usize> = lab.splits.train.labels.iter().map(|&l| l as usize).collect();
+    let train_labels: Vec<usize> = lab
+        .splits
+        .train
+        .labels
+        .iter()
+        .map(|&l| l as usize)
+        .collect();
     let test_labels: Vec<usize> = lab.splits.test.labels.iter().map(|&l| l as usize).collect();
     let flat = |t: &Tensor, n: usize| t.reshape(&[n, 784]);
     let mut timings = Vec::new();
@@ -64,7 +70,10 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         pca.encode(&flat(&train_images, n_train)),
         pca.encode(&flat(&test_images, n_test)),
     ));
-    for (exercise, kind) in [(tp1::NAME, ModelKind::Dense2Relu), (tp2::NAME, ModelKind::Conv)] {
+    for (exercise, kind) in [
+        (tp1::NAME, ModelKind::Dense2Relu),
+        (tp2::NAME, ModelKind::Conv),
+    ] {
         let run = lab.ensure(exercise, kind.id(), kind, None)?;
         timings.push(Timing::of(run));
         let dim = kind.code_size(run.config.latent);
@@ -137,7 +146,12 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             encoder.set_trainable(false);
             fit(&mut net, &x, &train_labels[..count], schedule(count, 1e-2));
             net.layers[0].1.set_trainable(true);
-            fit(&mut net, &x, &train_labels[..count], schedule(count, PRETRAIN_LR));
+            fit(
+                &mut net,
+                &x,
+                &train_labels[..count],
+                schedule(count, PRETRAIN_LR),
+            );
             accs.push(accuracy(&mut net, &test_images, &test_labels));
         }
         pre_rows.push(vec![
@@ -208,7 +222,12 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         layers::summary::thousands(n_train as u64),
     );
     body += &table(
-        &["labels", "from scratch", "pre-trained encoder", "gain (points)"],
+        &[
+            "labels",
+            "from scratch",
+            "pre-trained encoder",
+            "gain (points)",
+        ],
         &pre_rows,
     );
     let gains: Vec<String> = pre

@@ -5,6 +5,7 @@
 
 pub mod aae;
 pub mod anomaly;
+pub mod clustering;
 pub mod compression;
 pub mod contractive;
 pub mod features;

@@ -202,7 +202,12 @@ pub fn cross_entropy_backward(z: &Tensor, labels: &[usize], dy: &Tensor, dz: &mu
     let k = cross_entropy_classes(z, labels);
     let s = dy.item() / labels.len().max(1) as f32;
     let p = crate::ops::activation::softmax(z);
-    for ((d, p), &l) in dz.data_mut().chunks_exact_mut(k).zip(p.data().chunks_exact(k)).zip(labels) {
+    for ((d, p), &l) in dz
+        .data_mut()
+        .chunks_exact_mut(k)
+        .zip(p.data().chunks_exact(k))
+        .zip(labels)
+    {
         for (j, (d, &p)) in d.iter_mut().zip(p).enumerate() {
             *d += s * (p - f32::from(j == l));
         }

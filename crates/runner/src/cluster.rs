@@ -1,0 +1,134 @@
+//! k-means (k-means++ seeding, Lloyd's iterations, distances by one GEMM per pass) and the
+//! clustering error of an assignment: each cluster labelled with its majority digit.
+
+use rand_distr::{Distribution, Uniform, weighted::WeightedIndex};
+use tensor::{Tensor, Transpose, rng};
+
+/// Squared distances `[n, k]` between the rows of `x [n, d]` and of `c [k, d]`:
+/// `‖x‖² − 2x·c + ‖c‖²`, the middle term one GEMM.
+fn distances(x: &Tensor, c: &Tensor) -> Tensor {
+    let cross = tensor::ops::matmul::matmul(x, c, Transpose { a: false, b: true });
+    let xx = x.square().sum_axes(&[1], true);
+    let cc = c.square().sum_axes(&[1], false);
+    cross.mul_scalar(-2.0).add(&xx).add(&cc)
+}
+
+/// The nearest centroid of each row of `x`.
+pub fn assign(x: &Tensor, centroids: &Tensor) -> Vec<usize> {
+    let d = distances(x, centroids);
+    let k = centroids.shape()[0];
+    d.data()
+        .chunks_exact(k)
+        .map(|row| {
+            (0..k)
+                .min_by(|&a, &b| row[a].total_cmp(&row[b]))
+                .expect("at least one centroid")
+        })
+        .collect()
+}
+
+/// `k` centroids of the rows of `x [n, d]`: k-means++ seeding from `seed`, then Lloyd's
+/// iterations until no row changes cluster or `iterations` passes. An emptied cluster keeps
+/// its previous centroid.
+pub fn kmeans(x: &Tensor, k: usize, iterations: usize, seed: u64) -> Tensor {
+    let (n, d) = (x.shape()[0], x.shape()[1]);
+    assert!(k >= 1 && k <= n, "kmeans: {k} clusters of {n} points");
+    let mut r = rng(seed);
+    let row = |i: usize| &x.data()[i * d..(i + 1) * d];
+    let mut chosen = vec![Uniform::new(0, n).expect("points").sample(&mut r)];
+    while chosen.len() < k {
+        let c = Tensor::from_vec(
+            &[chosen.len(), d],
+            chosen
+                .iter()
+                .flat_map(|&i| row(i).iter().copied())
+                .collect(),
+        );
+        let dist = distances(x, &c);
+        let nearest: Vec<f64> = dist
+            .data()
+            .chunks_exact(chosen.len())
+            .map(|r| r.iter().fold(f32::INFINITY, |a, &b| a.min(b)).max(0.0) as f64)
+            .collect();
+        let next = match WeightedIndex::new(&nearest) {
+            Ok(w) => w.sample(&mut r),
+            // Every point coincides with a centroid: any unused one will do.
+            Err(_) => (0..n).find(|i| !chosen.contains(i)).expect("k ≤ n"),
+        };
+        chosen.push(next);
+    }
+    let mut centroids = Tensor::from_vec(
+        &[k, d],
+        chosen
+            .iter()
+            .flat_map(|&i| row(i).iter().copied())
+            .collect(),
+    );
+    let mut labels = vec![usize::MAX; n];
+    for _ in 0..iterations {
+        let next = assign(x, &centroids);
+        if next == labels {
+            break;
+        }
+        labels = next;
+        let mut sums = vec![0.0f64; k * d];
+        let mut counts = vec![0usize; k];
+        for (i, &c) in labels.iter().enumerate() {
+            counts[c] += 1;
+            for (s, &v) in sums[c * d..(c + 1) * d].iter_mut().zip(row(i)) {
+                *s += v as f64;
+            }
+        }
+        for c in 0..k {
+            if counts[c] > 0 {
+                for j in 0..d {
+                    centroids.data_mut()[c * d + j] = (sums[c * d + j] / counts[c] as f64) as f32;
+                }
+            }
+        }
+    }
+    centroids
+}
+
+/// The clustering error: the share of items whose label is not their cluster's majority
+/// label (1 − purity), for `k` clusters.
+pub fn cluster_error(clusters: &[usize], labels: &[u8], k: usize) -> f64 {
+    let mut counts = vec![[0usize; 10]; k];
+    for (&c, &l) in clusters.iter().zip(labels) {
+        counts[c][l as usize] += 1;
+    }
+    let majority: usize = counts
+        .iter()
+        .map(|c| c.iter().copied().max().unwrap_or(0))
+        .sum();
+    1.0 - majority as f64 / clusters.len().max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kmeans_finds_three_separated_clouds() {
+        let mut x = Tensor::normal(&[300, 2], 0.0, 0.3, &mut rng(1));
+        let centres = [(0.0, 0.0), (10.0, 0.0), (0.0, 10.0)];
+        let labels: Vec<u8> = (0..300).map(|i| (i % 3) as u8).collect();
+        for (i, p) in x.data_mut().chunks_exact_mut(2).enumerate() {
+            p[0] += centres[i % 3].0;
+            p[1] += centres[i % 3].1;
+        }
+        let c = kmeans(&x, 3, 50, 2);
+        let clusters = assign(&x, &c);
+        assert_eq!(cluster_error(&clusters, &labels, 3), 0.0);
+        // Two clusters for three clouds: one cloud (a third of the points) is mislabelled.
+        let c2 = kmeans(&x, 2, 50, 2);
+        let e = cluster_error(&assign(&x, &c2), &labels, 2);
+        assert!((e - 1.0 / 3.0).abs() < 1e-9, "{e}");
+    }
+
+    #[test]
+    fn cluster_error_by_hand() {
+        // Cluster 0 holds digits 1, 1, 2 (majority 1); cluster 1 holds 3: one error in four.
+        assert_eq!(cluster_error(&[0, 0, 0, 1], &[1, 1, 2, 3], 2), 0.25);
+    }
+}
