@@ -33,6 +33,22 @@ sparse *ARGS:
 contractive *ARGS:
     cargo run --release -p tp-runner -- contractive {{ARGS}}
 
+# What autoencoders are for: each runs one experiment of the report (see README).
+pca *ARGS:
+    cargo run --release -p tp-runner -- pca {{ARGS}}
+compression *ARGS:
+    cargo run --release -p tp-runner -- compression {{ARGS}}
+super-res *ARGS:
+    cargo run --release -p tp-runner -- super-res {{ARGS}}
+inpaint *ARGS:
+    cargo run --release -p tp-runner -- inpaint {{ARGS}}
+anomaly *ARGS:
+    cargo run --release -p tp-runner -- anomaly {{ARGS}}
+features *ARGS:
+    cargo run --release -p tp-runner -- features {{ARGS}}
+clustering *ARGS:
+    cargo run --release -p tp-runner -- clustering {{ARGS}}
+
 # One model with any flags: `just train --model dense2-relu --latent 16 --epochs 5`.
 train *ARGS:
     cargo run --release -p tp-runner -- train {{ARGS}}

@@ -129,10 +129,11 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
          Both models trained {} on the {} training images that are not a {digit} \
          (`--anomaly-digit`); the score of a test image is the strided conv autoencoder's \
          MSE on it, or the dense VAE's negative ELBO (one ε per image, fixed seed). The \
-         test set keeps all {} images, {held_out} of them {digit}s.\n\n",
+         test set keeps all {} images, {} of them {digit}s.\n\n",
         count(lab.settings.epochs, "epoch"),
         layers::summary::thousands(n_train as u64),
         layers::summary::thousands(positive.len() as u64),
+        layers::summary::thousands(held_out as u64),
     );
     // The mean score of each digit: where the held-out one stands among the others.
     let per_digit: Vec<Vec<f64>> = scored

@@ -232,12 +232,24 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     );
     let gains: Vec<String> = pre
         .iter()
-        .map(|(c, a)| format!("{:+.1} points with {c} labels", 100.0 * (a[1] - a[0])))
+        .map(|(c, a)| {
+            format!(
+                "{:+.1} points with {} labels",
+                100.0 * (a[1] - a[0]),
+                layers::summary::thousands(*c as u64)
+            )
+        })
         .collect();
     let behind: Vec<String> = pre
         .iter()
         .filter(|(_, a)| a[1] <= a[0])
-        .map(|(c, a)| format!("{:.1}% from scratch with {c} labels", 100.0 * a[0]))
+        .map(|(c, a)| {
+            format!(
+                "{:.1}% from scratch with {} labels",
+                100.0 * a[0],
+                layers::summary::thousands(*c as u64)
+            )
+        })
         .collect();
     body += &format!(
         "\nPre-training changes the test accuracy by {}{}.\n\n",
