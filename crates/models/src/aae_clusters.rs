@@ -316,16 +316,16 @@ mod tests {
     #[test]
     fn every_part_steps_and_clusters_are_valid() {
         let mut m = ClusterAae::new(16, &mut rng(0));
-        // 784·256 + 256 + 256·256 + 256 (trunk) + 256·16 + 16 + 256·4 + 4 (heads)
-        // + 18·256 + 256 + 65,792 + 256·784 + 784 (decoder), and the critics: 32 inputs (y and
-        // its batch mean) and 2 (the style), each then 128-128-1.
+        // 784·256 + 256 + 256·256 + 256 (trunk), 256·16 + 16 and 256·STYLE + STYLE (heads),
+        // (16 + STYLE)·256 + 256 + 65,792 + 256·784 + 784 (decoder), and the critics: 32 inputs
+        // (y and its batch mean) and STYLE, each then 128-128-1.
         let trunk = 784 * 256 + 256 + 256 * 256 + 256;
-        let heads = 256 * 16 + 16 + 256 * 4 + 4;
-        let decoder = 18 * 256 + 256 + 256 * 256 + 256 + 256 * 784 + 784;
+        let heads = 256 * 16 + 16 + 256 * STYLE + STYLE;
+        let decoder = (16 + STYLE) * 256 + 256 + 256 * 256 + 256 + 256 * 784 + 784;
         let critic = |i: usize| i * 128 + 128 + 128 * 128 + 128 + 128 + 1;
         assert_eq!(
             m.num_parameters(),
-            trunk + heads + decoder + critic(32) + critic(2)
+            trunk + heads + decoder + critic(32) + critic(STYLE)
         );
         let x = Tensor::uniform(&[8, 1, 28, 28], 0.0, 1.0, &mut rng(1));
         let mut opts = ClusterOptimizers::new(1e-3);
