@@ -3,7 +3,8 @@
 //! clusters, `y`, and a continuous "style" code, `z`; the decoder redraws the image from
 //! both. Two discriminators make `y` look like one-hot samples of a uniform categorical
 //! prior (so each image picks one cluster, and all clusters get used) and `z` like `N(0, I)`
-//! (so the style carries what the cluster does not). The cluster of an image is `argmax y`.
+//! (what the prior asks: each image in one cluster, every cluster used; how far a run gets
+//! there is for the report to measure). The cluster of an image is `argmax y`.
 //!
 //! One change from the paper, for a run of minutes rather than thousands of epochs: the
 //! cluster discriminator sees each `y` next to its batch's mean `y` (minibatch features,
@@ -184,23 +185,25 @@ impl ClusterAae {
         }
         let z_real = Tensor::normal(&[n, STYLE], 0.0, 1.0, rng);
         let mut discriminators = 0.0;
-        for (critic, opt, real, fake) in [
+        for (critic, opt, real, fake, is_cluster) in [
             (
                 &mut self.cluster_critic,
                 &mut opts.cluster_critic,
                 y_real,
                 y_fake,
+                true,
             ),
             (
                 &mut self.style_critic,
                 &mut opts.style_critic,
                 z_real,
                 z_fake,
+                false,
             ),
         ] {
             let mut g = Graph::new();
             let (mut real, mut fake) = (g.input(real), g.input(fake));
-            if g.shape(real)[1] == k {
+            if is_cluster {
                 real = Self::with_batch_mean(&mut g, real);
                 fake = Self::with_batch_mean(&mut g, fake);
             }

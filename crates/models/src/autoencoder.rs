@@ -52,6 +52,8 @@ pub struct Plain {
     pub loss: Loss,
     /// The weight of the L1 penalty on the code (0: none).
     pub sparsity: f32,
+    /// One input image's shape, `[1, 28, 28]` unless the model reads another.
+    pub input_shape: [usize; 3],
 }
 
 impl Plain {
@@ -70,6 +72,15 @@ impl Plain {
             net,
             loss,
             sparsity: 0.0,
+            input_shape: [1, 28, 28],
+        }
+    }
+
+    /// The same model reading inputs of another shape (a super-resolution model's 14×14).
+    pub fn with_input_shape(self, input_shape: [usize; 3]) -> Plain {
+        Plain {
+            input_shape,
+            ..self
         }
     }
 
@@ -145,7 +156,8 @@ impl Autoencoder for Plain {
 
     fn code_shape(&self) -> Vec<usize> {
         let encoder = self.net.child("encoder").expect("checked in Plain::new");
-        encoder.output_shape(&[1, 1, 28, 28])[1..].to_vec()
+        let [c, h, w] = self.input_shape;
+        encoder.output_shape(&[1, c, h, w])[1..].to_vec()
     }
 
     fn loss_unit(&self) -> String {

@@ -26,10 +26,10 @@ pub struct Pca {
 
 /// Sweeps of the block power iteration (each a GEMM with the covariance and an
 /// orthonormalisation); enough for the lab's shapes, checked by the tests.
-const ITERATIONS: usize = 150;
+pub const ITERATIONS: usize = 150;
 
 /// Extra columns carried by the block so that its last wanted columns converge.
-const OVERSAMPLE: usize = 8;
+pub const OVERSAMPLE: usize = 8;
 
 impl Pca {
     /// The `k` leading components of `data`, `[n, d]` (one sample per row).
@@ -118,17 +118,18 @@ fn orthonormal_columns(m: &[f32], rows: usize, cols: usize) -> Tensor {
     let mut q: Vec<Vec<f64>> = Vec::with_capacity(cols);
     for c in 0..cols {
         let mut v: Vec<f64> = (0..rows).map(|r| m[r * cols + c] as f64).collect();
-        for pass in 0..2 {
+        // A column that vanishes is replaced by the next basis vector that survives: some
+        // basis vector always does while fewer than `rows` columns are done.
+        for pass in 0..=rows {
             for u in &q {
                 let dot: f64 = u.iter().zip(&v).map(|(a, b)| a * b).sum();
                 v.iter_mut().zip(u).for_each(|(x, a)| *x -= dot * a);
             }
             let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
-            if norm > 1e-12 {
+            if norm > 1e-6 {
                 v.iter_mut().for_each(|x| *x /= norm);
                 break;
             }
-            // Degenerate: restart from a basis vector and orthogonalise it again.
             v = (0..rows)
                 .map(|r| f64::from(r == (c + pass) % rows))
                 .collect();

@@ -189,7 +189,8 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
     Ok(())
 }
 
-/// `tp train`: one model into `<out>/train/<model>[-noise<σ>]/`, with a reconstruction grid.
+/// `tp train`: one model into `<out>/train/<model>[-noise<σ>][-hole<h>][-no<d>]/`, with a
+/// reconstruction grid.
 fn train_one(args: &TrainArgs) -> Result<(), String> {
     let splits = load(&args.common)?;
     let noise = args.noise.map(|std| Noise {
@@ -203,7 +204,12 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         ));
     }
     let c = &args.common;
+    let n_train = match args.exclude_digit {
+        Some(d) => splits.train.labels.iter().filter(|&&l| l != d).count(),
+        None => splits.train.len(),
+    };
     let config = TrainConfig {
+        n_train,
         objective: args.objective.unwrap_or(Objective::default_for(args.model)),
         beta: args.beta,
         sparsity: args.sparsity,

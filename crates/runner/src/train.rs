@@ -9,7 +9,8 @@
 //!
 //! One generator, seeded with the run's seed, draws everything random in order: the
 //! initial weights, then each epoch's shuffle and, for each batch, its noise (when
-//! denoising) and then whatever its loss draws (the VAE's ε). Its position is saved with
+//! denoising), its holes' positions (when inpainting) and then whatever its loss draws (the
+//! VAE's ε). Its position is saved with
 //! every checkpoint, so a resumed run draws what the uninterrupted run would have drawn.
 
 use std::path::{Path, PathBuf};

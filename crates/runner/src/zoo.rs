@@ -135,7 +135,10 @@ impl ModelKind {
             ModelKind::Contractive => {
                 Box::new(Contractive::new(latent, config.contraction as f32, rng))
             }
-            ModelKind::SuperRes => plain(models::conv::super_resolution(rng)),
+            ModelKind::SuperRes => Box::new(
+                Plain::new(models::conv::super_resolution(rng), loss)
+                    .with_input_shape(self.input_shape()),
+            ),
         }
     }
 

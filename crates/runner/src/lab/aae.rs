@@ -188,7 +188,11 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     // The conditional model: one row of samples per digit, from that digit's component.
     let mut digit_rows = Vec::new();
     for d in 0..10 {
-        let z = Prior::Mixture.sample(10, Some(&[d; 10]), &mut rng(TEST_NOISE_SEED + 4 + d as u64));
+        let z = Prior::Mixture.sample(
+            10,
+            Some(&[d; 10]),
+            &mut rng(TEST_NOISE_SEED + 100 + d as u64),
+        );
         digit_rows.push(crate::train::decode(
             &mut runs[3].trained.model,
             z.data(),

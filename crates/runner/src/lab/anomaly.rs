@@ -147,11 +147,17 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
                         .filter(|(_, l)| **l == d)
                         .map(|(v, _)| *v)
                         .collect();
-                    v.iter().sum::<f64>() / v.len().max(1) as f64
+                    // NaN for a digit the test set lacks: it ranks nowhere.
+                    if v.is_empty() {
+                        f64::NAN
+                    } else {
+                        v.iter().sum::<f64>() / v.len() as f64
+                    }
                 })
                 .collect()
         })
         .collect();
+    let present = per_digit[0].iter().filter(|m| !m.is_nan()).count();
     let rank_of = |means: &[f64]| 1 + means.iter().filter(|&&m| m > means[digit as usize]).count();
     body += &table(
         &[
@@ -183,31 +189,54 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             .join(", ")
     };
     let better = if aucs[0] >= aucs[1] { 0 } else { 1 };
-    body += &format!(
-        "\nAn AUC of 0.5 is chance, 1 a perfect ranking. The {}'s score ranks a random {digit} \
-         above a random other digit {:.1}% of the time. The score measures the unseen digit and \
-         also how hard any digit is to draw: the conv autoencoder's mean MSE per digit is \
-         {}{}.\n\n",
-        scored[better].0,
-        100.0 * aucs[better],
-        digit_means(0),
-        if rank_of(&per_digit[0]) > 1 {
-            format!(
-                ": the {digit}s, rank {} of 10, are hard to tell from the digits that are \
-                 simply harder to reconstruct",
-                rank_of(&per_digit[0])
-            )
-        } else {
-            String::new()
-        }
-    );
+    if held_out == 0 || held_out == positive.len() {
+        body += &format!(
+            "\nThe test set used here has {} {digit}s and {} other digits: the AUC needs both, \
+             so it cannot be measured (`--test-limit`).\n\n",
+            held_out,
+            positive.len() - held_out
+        );
+    } else {
+        let below: Vec<&str> = scored
+            .iter()
+            .zip(&aucs)
+            .filter(|(_, a)| **a < 0.5)
+            .map(|((m, _, _), _)| m.as_str())
+            .collect();
+        body += &format!(
+            "\nAn AUC of 0.5 is chance, 1 a perfect ranking. The {}'s score ranks a random \
+             {digit} above a random other digit {:.1}% of the time.{} The conv autoencoder's \
+             mean MSE per digit is {}{}.\n\n",
+            scored[better].0,
+            100.0 * aucs[better],
+            if below.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " The {}'s score ranks the {digit}s below the others: it finds them easier \
+                     than the digits it was trained on.",
+                    below.join(" and the ")
+                )
+            },
+            digit_means(0),
+            if rank_of(&per_digit[0]) > 1 {
+                format!(
+                    ": the {digit}s rank {} of the {present} digits present, so the score \
+                     measures how hard a digit is to draw as much as whether the model saw it",
+                    rank_of(&per_digit[0])
+                )
+            } else {
+                format!(": the {digit}s have the highest mean score of the {present} digits")
+            }
+        );
+    }
     body += "![ROC curves](anomaly/roc.svg)\n\n";
     body += "*The ROC curves: each point is a threshold on the score, flagging every test \
              image above it.*\n\n";
     body += &format!(
         "> The best and worst scored images as a grid.\n\n![extremes]({grid})\n\n\
-         *Top: the ten test images the conv autoencoder reconstructs worst (digits {}; {top_share} \
-         of them {digit}s); bottom: the ten it reconstructs best (digits {}).*\n\n",
+         *Top: the {take} test images the conv autoencoder reconstructs worst (digits {}; \
+         {top_share} of them {digit}s); bottom: the {take} it reconstructs best (digits {}).*\n\n",
         labels_of(&order[..take]),
         labels_of(&order[order.len() - take..]),
     );

@@ -116,7 +116,9 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     let train_images = train.all_images();
     let pixels_train = train_images.reshape(&[n_train, 784]);
     let pixels_test = test.reshape(&[n_test, 784]);
-    let centroids = kmeans(&pixels_train, CLUSTERS, KMEANS_ITERATIONS, s.seed);
+    // As many clusters as there are training images, at most CLUSTERS (a tiny --limit).
+    let k = CLUSTERS.min(n_train);
+    let centroids = kmeans(&pixels_train, k, KMEANS_ITERATIONS, s.seed);
     let pixel_clusters = assign(&pixels_test, &centroids);
     let run = lab.ensure(
         tp1::NAME,
@@ -135,20 +137,20 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     let dim = ModelKind::Dense2Relu.code_size(run.config.latent);
     let codes_train = Tensor::from_vec(&[n_train, dim], run.codes(train_images.data()));
     let codes_test = Tensor::from_vec(&[n_test, dim], run.codes(test.data()));
-    let code_centroids = kmeans(&codes_train, CLUSTERS, KMEANS_ITERATIONS, s.seed);
+    let code_centroids = kmeans(&codes_train, k, KMEANS_ITERATIONS, s.seed);
     let code_clusters = assign(&codes_test, &code_centroids);
     let results = [
         (
-            "adversarial autoencoder, categorical code",
+            "adversarial autoencoder, categorical code".to_string(),
             cluster_error(&aae_clusters, &labels, CLUSTERS),
         ),
         (
-            "k-means on the pixels",
-            cluster_error(&pixel_clusters, &labels, CLUSTERS),
+            "k-means on the pixels".to_string(),
+            cluster_error(&pixel_clusters, &labels, k),
         ),
         (
-            "k-means on the deep dense autoencoder's 64-value codes",
-            cluster_error(&code_clusters, &labels, CLUSTERS),
+            format!("k-means on the deep dense autoencoder's {dim}-value codes"),
+            cluster_error(&code_clusters, &labels, k),
         ),
     ];
     // Ten test images of each AAE cluster, one row per cluster.

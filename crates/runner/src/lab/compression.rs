@@ -145,7 +145,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             format_mse(q_mse),
         ]);
         sentences.push(format!(
-            "rounding raises the {}'s test MSE by {:.2}% ({} → {})",
+            "rounding changes the {}'s test MSE by {:+.2}% ({} → {})",
             kind.short(run.config.latent),
             100.0 * (q_mse / float_mse - 1.0),
             format_mse(float_mse),

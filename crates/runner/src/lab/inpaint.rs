@@ -31,7 +31,8 @@ pub fn region_mse(
             }
         }
     }
-    sum / n.max(1) as f64
+    // No pixel on that side (a hole the size of the image): nothing to measure.
+    if n == 0 { f64::NAN } else { sum / n as f64 }
 }
 
 /// Trains the inpainting model, returns the section.
@@ -105,16 +106,34 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             .collect::<Vec<_>>(),
     );
     let (mean_in, model_in, model_out) = (results[1].1, results[2].1, results[2].2);
+    // Exercise 2's model on clean images, when it ran here: what reconstruction alone costs.
+    let plain = lab
+        .find(super::tp2::NAME, ModelKind::Conv.id())
+        .map(|r| r.test_mse());
     body += &format!(
         "\nInside the holes the autoencoder's error is {:.2} times the mean image's ({model_in:.5} \
-         against {mean_in:.5}){}; outside them it pays its usual reconstruction error, \
-         {model_out:.5}, where the baseline copies the input and pays none.\n\n",
+         against {mean_in:.5}){}.{}\n\n",
         model_in / mean_in,
         if model_in < mean_in {
-            ": it guesses the missing strokes from the rest of the digit"
+            ": it fills the hole better than the average digit does"
         } else {
-            ": after these epochs it guesses no better than the average digit"
+            ": after these epochs it fills the hole no better than the average digit"
         },
+        if model_out.is_nan() {
+            String::new()
+        } else {
+            format!(
+                " Outside them it pays {model_out:.5}, where the baseline copies the input and \
+                 pays none{}",
+                match plain {
+                    Some(p) => format!(
+                        " (the same architecture trained on clean images has a test MSE of \
+                         {p:.5})"
+                    ),
+                    None => String::new(),
+                }
+            ) + "."
+        }
     );
     body += &format!("![masked, inpainted, original]({figure})\n\n");
     body += "*Rows: the holed input, the autoencoder's output, the original.*\n\n";
@@ -127,6 +146,8 @@ mod tests {
 
     #[test]
     fn errors_inside_and_outside_the_hole_by_hand() {
+        // A hole as large as the image leaves nothing outside it.
+        assert!(region_mse(&[0.0; 784], &[0.0; 784], &[(0, 0)], 28, false).is_nan());
         // One image, a 1×1 hole at (0, 0): inside, pixel 0 differs by 1; outside, one pixel
         // of 783 differs by 2.
         let mut a = vec![0.0f32; 784];

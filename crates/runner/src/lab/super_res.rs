@@ -63,21 +63,23 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     );
     let (bilinear_s, model_s) = (&scores[1].1, &scores[2].1);
     body += &format!(
-        "\nOn the {} test images the model {} bilinear upsampling by {:+.2} dB of PSNR and \
-         {:+.4} of SSIM: {}\n\n",
+        "\nOn the {} test images the model differs from bilinear upsampling by {:+.2} dB of \
+         PSNR and {:+.4} of SSIM: {}\n\n",
         layers::summary::thousands(clean.len() as u64 / 784),
-        if model_s.psnr > bilinear_s.psnr {
-            "beats"
-        } else {
-            "trails"
-        },
         model_s.psnr - bilinear_s.psnr,
         model_s.ssim - bilinear_s.ssim,
-        if model_s.psnr > bilinear_s.psnr {
-            "interpolation only spreads the pixels it has, where the model has learned what \
-             strokes look like and draws them sharp."
-        } else {
-            "after these epochs the learned upsampler is no better than interpolation."
+        match (
+            model_s.psnr > bilinear_s.psnr,
+            model_s.ssim > bilinear_s.ssim
+        ) {
+            (true, true) =>
+                "better on both. Interpolation can only spread the pixels the \
+                             14×14 image has; the model, trained on pairs, adds what it has \
+                             learned strokes look like.",
+            (false, false) =>
+                "after these epochs the learned upsampler is no better than \
+                               interpolation.",
+            _ => "better on one measure, worse on the other.",
         }
     );
     body += &format!("![low-res, upsampled, model, original]({figure})\n\n");
