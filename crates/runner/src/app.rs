@@ -15,7 +15,7 @@ use crate::train::{self, Noise, Objective, TrainConfig};
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> Result<(), String> {
-    let common = match &cli.command {
+    let threads = match &cli.command {
         Command::Tp1(a)
         | Command::Tp2(a)
         | Command::Tp3(a)
@@ -30,11 +30,12 @@ pub fn run(cli: Cli) -> Result<(), String> {
         | Command::Anomaly(a)
         | Command::Features(a)
         | Command::Clustering(a)
-        | Command::All(a) => &a.common,
-        Command::Train(t) => &t.common,
+        | Command::All(a) => a.common.threads,
+        Command::Train(t) => t.common.threads,
+        Command::Bench(b) => b.threads,
     };
     let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = common.threads {
+    if let Some(n) = threads {
         pool = pool.num_threads(n);
     }
     let pool = pool.build().map_err(|e| format!("thread pool: {e}"))?;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> Result<(), String> {
         Command::Clustering(a) => exercises(&a, &["clustering"], pool_size()),
         Command::All(a) => exercises(&a, ALL, pool_size()),
         Command::Train(t) => train_one(&t),
+        Command::Bench(_) => crate::bench::run(),
     })
 }
 

@@ -53,6 +53,16 @@ pub enum Command {
     All(LabArgs),
     /// Train one model with any settings (the generic entry).
     Train(TrainArgs),
+    /// How fast this machine runs the engine: FMA peak, GEMM, images/s per model.
+    Bench(BenchArgs),
+}
+
+/// Flags of `bench`.
+#[derive(Clone, Debug, Args)]
+pub struct BenchArgs {
+    /// Worker threads (default: one per core).
+    #[arg(long, value_parser = positive)]
+    pub threads: Option<usize>,
 }
 
 /// Flags every subcommand takes.
@@ -224,6 +234,15 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(std::iter::once("tp").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn bench_takes_a_thread_count() {
+        match parse(&["bench", "--threads", "1"]).unwrap().command {
+            Command::Bench(b) => assert_eq!(b.threads, Some(1)),
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(parse(&["bench", "--threads", "0"]).is_err());
     }
 
     #[test]

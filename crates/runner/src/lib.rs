@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 pub mod adversarial;
 pub mod app;
+pub mod bench;
 pub mod checkpoint;
 pub mod classify;
 pub mod cli;
