@@ -305,32 +305,8 @@ impl Lab {
         y_label: &str,
         runs: &[(String, &str, &str)],
     ) -> Result<String, String> {
-        let mut series = Vec::new();
-        for (colour, (label, run_exercise, name)) in runs.iter().enumerate() {
-            let run = self
-                .find(run_exercise, name)
-                .ok_or_else(|| format!("{run_exercise}/{name} was not trained"))?;
-            series.push(Series {
-                label: label.clone(),
-                points: run
-                    .history
-                    .iter()
-                    .map(|r| (r.epoch as f64, r.train_objective))
-                    .collect(),
-                colour,
-                dashed: false,
-            });
-        }
-        let chart = LineChart {
-            title: title.to_string(),
-            x_label: "epoch".into(),
-            y_label: y_label.to_string(),
-            log_y: false,
-            x_whole: true,
-            series,
-        };
-        chart.save(&self.exercise_dir(exercise).join(file))?;
-        Ok(format!("{exercise}/{file}"))
+        let curves: [Curve; 1] = [("", |r| r.train_objective, false)];
+        self.save_epoch_chart(exercise, file, title, y_label, false, runs, &curves)
     }
 
     /// Every run trained so far, in training order.
@@ -347,37 +323,64 @@ impl Lab {
         title: &str,
         runs: &[(String, &str, &str)],
     ) -> Result<String, String> {
+        let curves: [Curve; 2] = [
+            (", train", |r| r.train_loss, true),
+            (", test", |r| r.test_loss, false),
+        ];
+        self.save_epoch_chart(
+            exercise,
+            "losses.svg",
+            title,
+            "MSE per pixel",
+            true,
+            runs,
+            &curves,
+        )
+    }
+
+    /// A chart of per-epoch figures: for each run `(label, exercise, name)`, one line per
+    /// curve `(label suffix, figure, dashed)`, in the run's colour.
+    #[allow(clippy::too_many_arguments)] // the chart's text, its scale and what it draws
+    fn save_epoch_chart(
+        &self,
+        exercise: &str,
+        file: &str,
+        title: &str,
+        y_label: &str,
+        log_y: bool,
+        runs: &[(String, &str, &str)],
+        curves: &[Curve],
+    ) -> Result<String, String> {
         let mut series = Vec::new();
         for (colour, (label, run_exercise, name)) in runs.iter().enumerate() {
             let run = self
                 .find(run_exercise, name)
                 .ok_or_else(|| format!("{run_exercise}/{name} was not trained"))?;
-            let points = |f: fn(&train::EpochRecord) -> f64| {
-                run.history.iter().map(|r| (r.epoch as f64, f(r))).collect()
-            };
-            series.push(Series {
-                label: format!("{label}, train"),
-                points: points(|r| r.train_loss),
-                colour,
-                dashed: true,
-            });
-            series.push(Series {
-                label: format!("{label}, test"),
-                points: points(|r| r.test_loss),
-                colour,
-                dashed: false,
-            });
+            for &(suffix, figure, dashed) in curves {
+                series.push(Series {
+                    label: format!("{label}{suffix}"),
+                    points: run
+                        .history
+                        .iter()
+                        .map(|r| (r.epoch as f64, figure(r)))
+                        .collect(),
+                    colour,
+                    dashed,
+                });
+            }
         }
         let chart = LineChart {
             title: title.to_string(),
             x_label: "epoch".into(),
-            y_label: "MSE per pixel".into(),
-            log_y: true,
+            y_label: y_label.to_string(),
+            log_y,
             x_whole: true,
             series,
         };
-        let file = "losses.svg";
         chart.save(&self.exercise_dir(exercise).join(file))?;
         Ok(format!("{exercise}/{file}"))
     }
 }
+
+/// One line per run on an epoch chart: its legend suffix, the figure it plots, dashed or not.
+type Curve = (&'static str, fn(&train::EpochRecord) -> f64, bool);
