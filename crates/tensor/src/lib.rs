@@ -14,6 +14,7 @@ pub mod gradcheck;
 pub mod kernels;
 pub mod ops;
 pub mod parallel;
+pub mod pool;
 pub mod random;
 pub mod shape;
 pub mod tape;

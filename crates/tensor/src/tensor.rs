@@ -4,6 +4,7 @@ use std::fmt;
 
 use rand_distr::{Distribution, Normal, Uniform};
 
+use crate::pool;
 use crate::random::Rng;
 use crate::shape;
 
@@ -12,10 +13,28 @@ use crate::shape;
 /// Element `[i0, i1, …, in]` lives at `Σ_a i_a·stride_a` with the strides of
 /// [`shape::strides`]. Operations return new tensors; the autodiff [`crate::Tape`] holds them
 /// as the values of its nodes.
-#[derive(Clone, PartialEq)]
+///
+/// Buffers come from and go back to the thread's [`pool`]: a step that builds the same
+/// tensors as the last one allocates nothing.
+#[derive(PartialEq)]
 pub struct Tensor {
     shape: Vec<usize>,
     data: Vec<f32>,
+}
+
+impl Clone for Tensor {
+    fn clone(&self) -> Tensor {
+        Tensor {
+            shape: self.shape.clone(),
+            data: pool::copy_of(&self.data),
+        }
+    }
+}
+
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        pool::recycle(std::mem::take(&mut self.data));
+    }
 }
 
 impl Tensor {
@@ -48,7 +67,15 @@ impl Tensor {
 
     /// Every element `value`.
     pub fn full(shape: &[usize], value: f32) -> Tensor {
-        Tensor::from_vec(shape, vec![value; shape::numel(shape)])
+        let mut data = pool::take(shape::numel(shape));
+        data.fill(value);
+        Tensor::from_vec(shape, data)
+    }
+
+    /// A tensor whose every element the caller is about to overwrite: its contents are
+    /// whatever the recycled buffer held (see [`pool::take`]), so no pass of zeros is spent.
+    pub(crate) fn for_overwrite(shape: &[usize]) -> Tensor {
+        Tensor::from_vec(shape, pool::take(shape::numel(shape)))
     }
 
     /// Every element 0.
@@ -124,8 +151,8 @@ impl Tensor {
     }
 
     /// Gives up the tensor, keeping its elements.
-    pub fn into_data(self) -> Vec<f32> {
-        self.data
+    pub fn into_data(mut self) -> Vec<f32> {
+        std::mem::take(&mut self.data)
     }
 
     /// The element at a multi-index. Panics if the index does not fit the shape.
@@ -169,7 +196,7 @@ impl Tensor {
     /// One axis may be given as `usize::MAX` to mean "whatever is left" (NumPy's -1).
     pub fn reshape(&self, shape: &[usize]) -> Tensor {
         let shape = resolve_reshape(&self.shape, shape);
-        Tensor::from_vec(&shape, self.data.clone())
+        Tensor::from_vec(&shape, pool::copy_of(&self.data))
     }
 
     /// Applies `f` to every element.

@@ -6,7 +6,7 @@
 
 use rayon::prelude::*;
 
-use crate::shape;
+use crate::{pool, shape};
 
 /// Below this many elements a loop runs on one thread.
 pub const PARALLEL_THRESHOLD: usize = 1 << 15;
@@ -15,7 +15,7 @@ const CHUNK: usize = 1 << 13;
 
 /// `out[i] = f(x[i])`.
 pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0.0; x.len()];
+    let mut out = pool::take(x.len());
     map_into(x, &mut out, f);
     out
 }
@@ -35,7 +35,7 @@ pub fn map_into(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
 /// `out[i] = f(a[i], b[i])` for slices of the same length.
 pub fn zip(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "zip: lengths differ");
-    let mut out = vec![0.0; a.len()];
+    let mut out = pool::take(a.len());
     if a.len() < PARALLEL_THRESHOLD {
         for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
             *o = f(x, y);

@@ -488,7 +488,8 @@ pub fn backward_filter_and_convolve(
         None => (None, (0..chunks).map(|_| None).collect()),
     };
     // partials: (chunks, c_out, c_in·k_h·k_w)
-    let mut partials = vec![0.0; chunks * c_out * rows];
+    // Every partial is written by its chunk's GEMM (beta = 0).
+    let mut partials = crate::pool::take(chunks * c_out * rows);
     partials
         .par_chunks_mut(c_out * rows)
         .zip(y_chunks.par_iter_mut())
@@ -523,6 +524,7 @@ pub fn backward_filter_and_convolve(
     for partial in partials.chunks_exact(c_out * rows) {
         dw.iter_mut().zip(partial).for_each(|(d, &p)| *d += p);
     }
+    crate::pool::recycle(partials);
 }
 
 #[cfg(test)]

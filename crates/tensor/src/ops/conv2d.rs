@@ -220,7 +220,8 @@ fn geometry(
 /// ```
 pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &Conv2dSpec) -> Tensor {
     let (batch, c_out, g) = geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
-    let mut y = Tensor::zeros(&[batch, c_out, g.h_out, g.w_out]);
+    // Every element is written (beta = 0 below).
+    let mut y = Tensor::for_overwrite(&[batch, c_out, g.h_out, g.w_out]);
     im2col::convolve(
         &g,
         batch,

@@ -116,7 +116,8 @@ impl Layout {
 /// `C = op(A)·op(B)`.
 pub fn matmul(a: &Tensor, b: &Tensor, t: Transpose) -> Tensor {
     let l = Layout::of(a.shape(), b.shape(), t);
-    let mut c = Tensor::zeros(&l.out_shape(a.rank()));
+    // Every element is written by a GEMM with beta = 0.
+    let mut c = Tensor::for_overwrite(&l.out_shape(a.rank()));
     let size = l.m * l.n;
     for i in 0..l.batch {
         let out = &mut c.data_mut()[i * size..(i + 1) * size];
