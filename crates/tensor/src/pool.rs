@@ -152,7 +152,11 @@ mod tests {
             for _ in 0..3 {
                 recycle(vec![0.0; big]);
             }
-            assert_eq!(pooled_bytes(), 2 * big * 4, "the third would exceed the bound");
+            assert_eq!(
+                pooled_bytes(),
+                2 * big * 4,
+                "the third would exceed the bound"
+            );
         })
         .join()
         .unwrap();

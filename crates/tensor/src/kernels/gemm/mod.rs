@@ -6,8 +6,8 @@
 //! - [`gemm`]: the BLIS loop nest (see bluss/matrixmultiply src/gemm.rs, and the BLIS papers by
 //!   Van Zee and van de Geijn). C is cut into blocks so that the data the innermost loops reuse
 //!   stays in cache, blocks of A and B are copied ("packed", [`pack`]) into the order the
-//!   microkernel reads them, and a 6×16 register tile of C is computed with 8-lane FMAs
-//!   ([`simd`]):
+//!   microkernel reads them, and an MR×NR register tile of C is computed with SIMD FMAs
+//!   ([`simd`]: 8×32 with 16 lanes on AVX-512, 6×16 with 8 lanes otherwise):
 //!
 //! ```text
 //! loop 5  jc: nc-wide column blocks of B and C        (NC: B block stays in L3)
@@ -18,52 +18,35 @@
 //!         microkernel: C[ir.., jr..] += Apanel(MR×kc) · Bpanel(kc×NR) in registers
 //! ```
 //!
-//! Thin shapes bend the nest a little: a row-major operand may be read in place instead of
-//! packed (see `reads_b_in_place`, `reads_a_in_place`: B when `m <= IN_PLACE_B_MAX_M = 18`,
-//! A when `n <= IN_PLACE_A_MAX_N = 128`); with a single A block (`m <= MC`) each B panel is
-//! packed in loop 2, just before loop 1 uses it; and a ragged last A panel (`m = 16`
-//! leaves 4 rows) runs a 2- or 4-row microkernel, so padding rows cost no FMAs.
+//! What the shape changes is decided once, in a [`Plan`]: thin operands are read in place
+//! instead of packed, and a single A block packs each B panel just before it is used
+//! ([`plan`] says when and why). [`gemm_always_packed`] runs the same nest with everything
+//! packed, the textbook version. A ragged last A panel (`m = 20` leaves 4 rows) runs a 2-, 4-
+//! or 6-row microkernel, so padding rows cost no FMAs.
 //!
 //! Operands are strided views ([`MatRef`]), so the `Aᵀ` and `Bᵀ` of matmul's backward pass are a
 //! swap of strides ([`MatRef::t`]); packing absorbs the strides, so the microkernel never sees
 //! them.
 //!
-//! **Threads.** With [`Parallelism::Rayon`] the *output* C is cut into a grid of tiles, one per
-//! thread, and each tile runs the whole loop nest on its own (packing its own blocks); the
-//! calling thread computes the first tile while the pool computes the others. The k
-//! dimension is never split, and every C element receives its kc-slices in the same order with
-//! the same FMAs whatever tile it falls in, so the result is bit-for-bit the same for any
-//! thread count.
+//! **Threads.** With [`Parallelism::Rayon`] the output C is cut into a grid of tiles, one per
+//! thread ([`threads`]); the k dimension is never split, so the result is bit-for-bit the same
+//! for any thread count.
 
 pub mod pack;
+pub mod plan;
 pub mod reference;
 pub mod simd;
+pub mod threads;
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::Parallelism;
-use simd::{APanel, BPanel, MR, NR};
+pub use plan::{BSource, Packing, Plan};
+use simd::{APanel, BPanel, Lanes, MR, NR, NV};
 
-/// Depth of a k slice (loop 4). A packed B panel (`KC×NR` f32 = 16 KiB) stays in L1 while the
-/// microkernel streams the A block past it. The actual depth is balanced: `k` is cut into
-/// `ceil(k/KC)` equal slices, so `k = 1568` runs as 7 slices of 224, not 6 of 256 and one of 32.
-const KC: usize = 256;
-/// Height of an A block (loop 3), a multiple of MR. `MC×KC` f32 = 72 KiB sits in L2.
-const MC: usize = 72;
-/// Width of a B block (loop 5), a multiple of NR. `KC×NC` f32 = 4 MiB, the size of an L3 slice.
-const NC: usize = 4096;
 /// Below this many flops a call runs on the calling thread: waking a second thread costs a few
 /// microseconds, as long as the whole product takes.
 const PAR_MIN_FLOPS: usize = 1 << 20;
-/// How long a caller outside the pool spins, once its own tile is done, for the pool's tiles
-/// before it sleeps: 4000 `pause` instructions (about 100 µs on Zen 4), longer than waking a
-/// sleeping thread takes on a VM.
-const SPIN_ROUNDS: usize = 4_000;
-/// B is read in place (not packed) when A has at most this many rows; see `reads_b_in_place`.
-const IN_PLACE_B_MAX_M: usize = 18;
-/// A is read in place when B has at most this many columns; see `reads_a_in_place`.
-const IN_PLACE_A_MAX_N: usize = 128;
 
 /// A read-only strided view of a matrix: element (i, j) is `data[i*row_stride + j*col_stride]`.
 ///
@@ -189,6 +172,17 @@ fn check_shapes(a: &MatRef, b: &MatRef, c: &[f32]) {
 /// assert_eq!(c, [19.0, 22.0, 43.0, 50.0]);
 /// ```
 pub fn gemm(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], par: Parallelism) {
+    gemm_with(a, b, beta, c, par, Packing::Adaptive);
+}
+
+/// [`gemm`] with every block of A and B packed, whatever the shape: the textbook BLIS nest,
+/// kept to show what the [`Plan`]'s shortcuts buy (`benches/gemm.rs`). Same contract, and the
+/// same bits as [`gemm`]: packing copies values, it does not reorder any sum.
+pub fn gemm_always_packed(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], par: Parallelism) {
+    gemm_with(a, b, beta, c, par, Packing::Always);
+}
+
+fn gemm_with(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], par: Parallelism, packing: Packing) {
     check_shapes(&a, &b, c);
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if m == 0 || n == 0 {
@@ -207,154 +201,19 @@ pub fn gemm(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], par: Parallelism) {
         Parallelism::Rayon if 2 * m * n * k >= PAR_MIN_FLOPS => rayon::current_num_threads(),
         _ => 1,
     };
-    let grid = choose_grid(m, n, k, threads, &a, &b);
-    let row_cuts = cuts(m, MR, grid.0);
-    let col_cuts = cuts(n, NR, grid.1);
-    let mut tiles = split_c(c, n, &row_cuts, &col_cuts);
-    if tiles.len() == 1 {
-        blocked(a, b, beta, &mut tiles[0].2);
+    let (tm, tn) = threads::choose_grid(&a, &b, threads, packing);
+    let row_cuts = threads::cuts(m, MR, tm);
+    let col_cuts = threads::cuts(n, NR, tn);
+    let mut tiles = threads::split_c(c, n, &row_cuts, &col_cuts);
+    if let [(_, _, c_rows)] = tiles.as_mut_slice() {
+        blocked(a, b, beta, c_rows, packing);
         return;
     }
-    // One task per tile of C: each owns the rows slices it writes, so no two threads share
-    // an output element, and none of them waits for another. The calling thread computes the
-    // first tile itself instead of sleeping until the pool is done: waking a pool thread costs
-    // tens of microseconds on a VM, and this way the caller's own work hides that wait.
-    let run_tile = |(rows, cols, c_rows): &mut Tile| {
+    threads::run_tiles(&mut tiles, |(rows, cols, c_rows)| {
         let a_tile = a.block(rows.start, rows.len(), 0, k);
         let b_tile = b.block(0, k, cols.start, cols.len());
-        blocked(a_tile, b_tile, beta, c_rows);
-    };
-    let (first, rest) = tiles.split_first_mut().expect("at least one tile");
-    let pending = AtomicUsize::new(rest.len());
-    rayon::in_place_scope(|scope| {
-        for tile in rest {
-            let pending = &pending;
-            scope.spawn(move |_| {
-                run_tile(tile);
-                pending.fetch_sub(1, Ordering::Release);
-            });
-        }
-        run_tile(first);
-        // A thread outside the pool that finishes first would sleep at the end of the scope,
-        // and waking it costs as much as waking a worker. Spin briefly instead (bounded, so a
-        // busy pool only costs this much; the scope's own wait follows either way).
-        if rayon::current_thread_index().is_none() {
-            for _ in 0..SPIN_ROUNDS {
-                if pending.load(Ordering::Acquire) == 0 {
-                    break;
-                }
-                std::hint::spin_loop();
-            }
-        }
+        blocked(a_tile, b_tile, beta, c_rows, packing);
     });
-}
-
-/// Picks how to cut C into a `tm×tn` grid of tiles for at most `threads` threads.
-///
-/// Each tile packs its own blocks, so cutting C's rows makes every row tile pack (all of) B
-/// again and cutting its columns re-packs A. The estimate below, in rough cycles, weighs that
-/// duplicated packing against uneven work (tiles are whole MR×NR register tiles, so 11 row
-/// panels split 6 + 5). The grid never changes the arithmetic, only who does it.
-fn choose_grid(
-    m: usize,
-    n: usize,
-    k: usize,
-    threads: usize,
-    a: &MatRef,
-    b: &MatRef,
-) -> (usize, usize) {
-    let (m_panels, n_panels) = (m.div_ceil(MR), n.div_ceil(NR));
-    let mut best = ((1, 1), f64::INFINITY);
-    for t in 1..=threads {
-        for tm in (1..=t).filter(|tm| t % tm == 0) {
-            let tn = t / tm;
-            if tm > m_panels || tn > n_panels {
-                continue;
-            }
-            let (pm, pn) = (m_panels.div_ceil(tm), n_panels.div_ceil(tn));
-            // 12 FMA instructions per k step of a register tile, 2 per cycle.
-            let work = (pm * pn * k * 6) as f64;
-            let (m_tile, n_tile) = (pm * MR, pn * NR);
-            let pack_a = if reads_a_in_place(a, n_tile) {
-                0.0
-            } else {
-                (m_tile * k) as f64
-            };
-            let pack_b = if reads_b_in_place(b, m_tile) {
-                0.0
-            } else {
-                (n_tile * k) as f64 * 0.5
-            };
-            let cost = work + pack_a + pack_b;
-            if cost < best.1 * 0.98 {
-                best = ((tm, tn), cost);
-            }
-        }
-    }
-    best.0
-}
-
-/// Boundaries of `parts` runs of whole `unit`-sized pieces covering `0..len`: `[0, .., len]`.
-fn cuts(len: usize, unit: usize, parts: usize) -> Vec<usize> {
-    let per_part = len.div_ceil(unit).div_ceil(parts) * unit;
-    let mut cuts: Vec<usize> = (0..parts).map(|t| (t * per_part).min(len)).collect();
-    cuts.push(len);
-    cuts.dedup();
-    cuts
-}
-
-/// A tile of C: its row range, its column range, and one mutable slice per row.
-type Tile<'c> = (
-    std::ops::Range<usize>,
-    std::ops::Range<usize>,
-    Vec<&'c mut [f32]>,
-);
-
-/// Cuts row-major `c` (row stride `n`) into tiles along `row_cuts × col_cuts`, safely: each row
-/// is split with `split_at_mut`, and a tile is the list of its row pieces.
-fn split_c<'c>(
-    c: &'c mut [f32],
-    n: usize,
-    row_cuts: &[usize],
-    col_cuts: &[usize],
-) -> Vec<Tile<'c>> {
-    let mut tiles: Vec<Tile<'c>> = Vec::new();
-    for r in row_cuts.windows(2) {
-        for col in col_cuts.windows(2) {
-            tiles.push((r[0]..r[1], col[0]..col[1], Vec::with_capacity(r[1] - r[0])));
-        }
-    }
-    let tn = col_cuts.len() - 1;
-    for (i, mut row) in c.chunks_exact_mut(n).enumerate() {
-        let ti = row_cuts.partition_point(|&cut| cut <= i) - 1;
-        for tj in 0..tn {
-            let (piece, rest) = row.split_at_mut(col_cuts[tj + 1] - col_cuts[tj]);
-            tiles[ti * tn + tj].2.push(piece);
-            row = rest;
-        }
-    }
-    tiles
-}
-
-/// Whether the microkernel may read B's panels straight from the caller's memory.
-///
-/// A row-major B already has each row's NR values contiguous, which is all the microkernel
-/// needs. Packing B pays off when a B panel is reused by many A panels; with at most
-/// `IN_PLACE_B_MAX_M = 18` rows of A (three MR = 6 panels, the lab's 16-channel layers
-/// included) each panel is read by at most three microkernel calls per k slice, and the copy would cost as much as the thin products
-/// (`16×9·9×12544`) it feeds.
-fn reads_b_in_place(b: &MatRef, m: usize) -> bool {
-    b.col_stride == 1 && m <= IN_PLACE_B_MAX_M
-}
-
-/// Whether the microkernel may read A's panels straight from the caller's memory.
-///
-/// The microkernel broadcasts A one element at a time, so any strides work; a row-major A
-/// reads each of MR rows sequentially. Packing A pays off when the block is reused across
-/// many B panels (and keeps rows whose stride is a multiple of 4 KiB from evicting each other
-/// in L1); for narrow C (`n <= IN_PLACE_A_MAX_N`) the copy costs more than it saves.
-fn reads_a_in_place(a: &MatRef, n: usize) -> bool {
-    a.col_stride == 1 && n <= IN_PLACE_A_MAX_N
 }
 
 /// Packing buffers, one set per thread, kept between calls so a GEMM does not allocate.
@@ -372,7 +231,7 @@ thread_local! {
 
 /// Grows `buf` to hold `len` values starting at a 64-byte boundary, and returns that window.
 ///
-/// Aligning packed panels to cache lines means no 32-byte load of B straddles two lines,
+/// Aligning packed panels to cache lines means no vector load of B straddles two lines,
 /// which would cost the load port twice. (The contents are overwritten by packing.)
 fn reserve(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     const SLACK: usize = 64 / size_of::<f32>();
@@ -384,58 +243,49 @@ fn reserve(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
 }
 
 /// The sequential BLIS loop nest for one tile: `C = A·B + beta·C`, C given as row slices.
-fn blocked(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]]) {
+fn blocked(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], packing: Packing) {
+    let plan = Plan::new(&a, &b, packing);
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-        Ok(mut scratch) => blocked_with(a, b, beta, c_rows, &mut scratch),
+        Ok(mut scratch) => blocked_with(&plan, a, b, beta, c_rows, &mut scratch),
         // Only reachable if a caller re-enters GEMM on this thread mid-call; use fresh buffers.
-        Err(_) => blocked_with(a, b, beta, c_rows, &mut Scratch::default()),
+        Err(_) => blocked_with(&plan, a, b, beta, c_rows, &mut Scratch::default()),
     });
 }
 
-fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scratch: &mut Scratch) {
+fn blocked_with(
+    plan: &Plan,
+    a: MatRef,
+    b: MatRef,
+    beta: f32,
+    c_rows: &mut [&mut [f32]],
+    scratch: &mut Scratch,
+) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
-    // Balanced block sizes: equal k slices, and A blocks of equal height in whole MR panels.
-    let kc_max = k.div_ceil(k.div_ceil(KC));
-    let mc_max = m.div_ceil(m.div_ceil(MC)).next_multiple_of(MR);
-    let nc_max = NC.min(n.next_multiple_of(NR));
-    let b_in_place = reads_b_in_place(&b, m);
-    // With a single A block, loop 1 uses each B panel once per k slice: pack it just before
-    // (into an L1-sized buffer), rather than the whole block up front through L2.
-    let b_per_panel = !b_in_place && m <= MC;
-    let a_in_place = reads_a_in_place(&a, n);
     // Read in place, an operand needs a buffer only for its ragged last panel.
-    let a_buf = reserve(
-        &mut scratch.a,
-        if a_in_place { MR } else { mc_max } * kc_max,
-    );
-    let b_buf = reserve(
-        &mut scratch.b,
-        if b_in_place || b_per_panel {
-            NR
-        } else {
-            nc_max
-        } * kc_max,
-    );
+    let a_buf = reserve(&mut scratch.a, plan.a_buffer_len());
+    let b_buf = reserve(&mut scratch.b, plan.b_buffer_len());
 
     // Loop 5: nc-wide column blocks of B and C.
-    for jc in (0..n).step_by(nc_max) {
-        let nc = nc_max.min(n - jc);
+    for jc in (0..n).step_by(plan.nc) {
+        let nc = plan.nc.min(n - jc);
         // Loop 4: kc-deep slices of k. C keeps the running sum, so only the first slice
         // applies the caller's beta; later ones add on top (beta = 1).
-        for pc in (0..k).step_by(kc_max) {
-            let kc = kc_max.min(k - pc);
+        for pc in (0..k).step_by(plan.kc) {
+            let kc = plan.kc.min(k - pc);
             let beta_k = if pc == 0 { beta } else { 1.0 };
-            // Pack B[pc.., jc..] into NR-column panels. Read in place, only the ragged last
-            // panel is packed (its zero padding stands in for the missing columns).
-            if !b_in_place && !b_per_panel {
-                pack::pack_b(b, pc, kc, jc, nc, b_buf);
-            } else if b_in_place && nc % NR != 0 {
-                pack::pack_b(b, pc, kc, jc + nc / NR * NR, nc % NR, b_buf);
+            match plan.b {
+                BSource::PackedBlock => pack::pack_b(b, pc, kc, jc, nc, b_buf),
+                // In place, only the ragged last panel is packed: its zero padding stands in
+                // for the missing columns.
+                BSource::InPlace if nc % NR != 0 => {
+                    pack::pack_b(b, pc, kc, jc + nc / NR * NR, nc % NR, b_buf)
+                }
+                BSource::InPlace | BSource::PackedPerPanel => {}
             }
             // Loop 3: mc-tall row blocks of A and C; pack A[ic.., pc..] into MR-row panels.
-            for ic in (0..m).step_by(mc_max) {
-                let mc = mc_max.min(m - ic);
-                if !a_in_place {
+            for ic in (0..m).step_by(plan.mc) {
+                let mc = plan.mc.min(m - ic);
+                if !plan.a_in_place {
                     pack::pack_a(a, ic, mc, pc, kc, a_buf);
                 } else if mc % MR != 0 {
                     pack::pack_a(a, ic + mc / MR * MR, mc % MR, pc, kc, a_buf);
@@ -443,35 +293,35 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
                 // Loop 2: NR-wide panels of B; the panel stays in L1 across loop 1.
                 for jr in (0..nc).step_by(NR) {
                     let cols = NR.min(nc - jr);
-                    let b_panel = if b_in_place && cols == NR {
-                        let start = pc * b.row_stride + jc + jr;
-                        BPanel {
-                            data: &b.data[start..],
+                    let b_panel = match plan.b {
+                        BSource::InPlace if cols == NR => BPanel {
+                            data: &b.data[pc * b.row_stride + jc + jr..],
                             rs: b.row_stride,
-                        }
-                    } else {
-                        let start = if b_per_panel {
-                            pack::pack_b(b, pc, kc, jc + jr, cols, b_buf);
-                            0
-                        } else if b_in_place {
-                            0
-                        } else {
-                            jr * kc
-                        };
-                        BPanel {
-                            data: &b_buf[start..],
+                        },
+                        BSource::InPlace => BPanel {
+                            data: b_buf,
                             rs: NR,
+                        },
+                        BSource::PackedPerPanel => {
+                            pack::pack_b(b, pc, kc, jc + jr, cols, b_buf);
+                            BPanel {
+                                data: b_buf,
+                                rs: NR,
+                            }
                         }
+                        BSource::PackedBlock => BPanel {
+                            data: &b_buf[jr * kc..],
+                            rs: NR,
+                        },
                     };
                     // Loop 1: MR-tall panels of A, each against the same B panel.
                     for ir in (0..mc).step_by(MR) {
                         let rows = MR.min(mc - ir);
                         let c_tile = &mut c_rows[ic + ir..];
                         let j0 = jc + jr;
-                        if a_in_place && rows == MR {
-                            let start = (ic + ir) * a.row_stride + pc;
+                        if plan.a_in_place && rows == MR {
                             let a_panel = APanel {
-                                data: &a.data[start..],
+                                data: &a.data[(ic + ir) * a.row_stride + pc..],
                                 rs: a.row_stride,
                                 cs: 1,
                             };
@@ -479,7 +329,7 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
                             continue;
                         }
                         // A packed panel (constant strides); a ragged one skips padding rows.
-                        let start = if a_in_place { 0 } else { ir * kc };
+                        let start = if plan.a_in_place { 0 } else { ir * kc };
                         let a_panel = APanel {
                             data: &a_buf[start..],
                             rs: 1,
@@ -491,6 +341,9 @@ fn blocked_with(a: MatRef, b: MatRef, beta: f32, c_rows: &mut [&mut [f32]], scra
                             }
                             3 | 4 => {
                                 tile::<4>(kc, a_panel, b_panel, beta_k, c_tile, j0, rows, cols)
+                            }
+                            5 | 6 => {
+                                tile::<6>(kc, a_panel, b_panel, beta_k, c_tile, j0, rows, cols)
                             }
                             _ => tile::<MR>(kc, a_panel, b_panel, beta_k, c_tile, j0, rows, cols),
                         }
@@ -518,7 +371,7 @@ fn tile<const ROWS: usize>(
     rows: usize,
     cols: usize,
 ) {
-    let acc = simd::kernel_f32x8::<ROWS>(kc, a_panel, b_panel);
+    let acc = simd::kernel_simd::<Lanes, ROWS, NV>(kc, a_panel, b_panel);
     if rows == MR && cols == NR {
         // The common case, with constant sizes so the stores unroll.
         simd::store_tile(&acc, beta, c_tile, j0, MR, NR);
@@ -531,7 +384,6 @@ fn tile<const ROWS: usize>(
 mod tests {
     use super::*;
     use crate::test_support::Pick;
-    use wide::f32x8;
 
     /// Asserts `|got − want| <= 1e-4 · scale` per element, where `scale = Σ_p |A[i,p]·B[p,j]|`
     /// plus `|beta·C|` is the size of the terms summed: f32 rounding error grows with it (and so
@@ -767,63 +619,48 @@ mod tests {
         );
     }
 
-    /// Runs both microkernels on the first `ROWS` rows of the same panels; panics on any
-    /// differing bit, and returns the vector tile.
-    fn kernels_agree<const ROWS: usize>(kc: usize, a: APanel, b: BPanel) -> [[f32x8; 2]; ROWS] {
-        let scalar = simd::kernel_scalar::<ROWS>(kc, a, b);
-        let vector = simd::kernel_f32x8::<ROWS>(kc, a, b);
-        for i in 0..ROWS {
-            let lanes: Vec<f32> = vector[i].iter().flat_map(|v| v.to_array()).collect();
-            assert_eq!(lanes, scalar[i], "row {i} of {ROWS}, b_rs {}", b.rs);
-        }
-        vector
-    }
-
     #[test]
-    // Without hardware FMA, `wide`'s `mul_add` rounds twice while `f32::mul_add` stays fused,
-    // so the two kernels agree only when both are single FMAs (`.cargo/config.toml` builds for
-    // the native CPU, which has FMA here).
-    #[cfg_attr(not(target_feature = "fma"), ignore = "needs FMA")]
-    fn scalar_and_simd_microkernels_agree_bit_for_bit() {
-        // Same FMAs in the same order, so the lane type must not change a single bit; nor may
-        // the number of rows computed (the ragged-panel kernels) change a row's result.
-        let mut rng = Pick::new(13);
-        let kc = 37;
-        let a = rng.values(kc * MR);
-        let b = rng.values((kc - 1) * (NR + 3) + NR);
-        for b_rs in [NR, NR + 3] {
-            let (a, b) = (
-                APanel {
-                    data: &a,
-                    rs: 1,
-                    cs: MR,
-                },
-                BPanel { data: &b, rs: b_rs },
-            );
-            let full = kernels_agree::<MR>(kc, a, b);
-            let four = kernels_agree::<4>(kc, a, b);
-            let two = kernels_agree::<2>(kc, a, b);
-            let bits = |rows: &[[f32x8; 2]]| -> Vec<u32> {
-                rows.iter()
-                    .flatten()
-                    .flat_map(|v| v.to_array().map(f32::to_bits))
-                    .collect()
-            };
-            assert_eq!(bits(&full[..4]), bits(&four), "4-row kernel, b_rs {b_rs}");
-            assert_eq!(bits(&full[..2]), bits(&two), "2-row kernel, b_rs {b_rs}");
+    fn always_packed_gives_the_same_bits_as_the_adaptive_plan() {
+        // Packing copies values and never reorders a sum, so the two nests must agree exactly,
+        // on the lab's thin shapes (where the plans differ most) and on transposes.
+        let mut rng = Pick::new(17);
+        for (m, n, k, ta, tb) in [
+            (16, 1254, 9, false, false),
+            (32, 313, 144, false, false),
+            (64, 64, 1568, false, false),
+            (64, 784, 128, false, true),
+            (784, 128, 64, true, false),
+            (130, 300, 70, true, true),
+        ] {
+            let (a_data, b_data) = (rng.values(m * k), rng.values(k * n));
+            let (a, b) = (operand(&a_data, m, k, ta), operand(&b_data, k, n, tb));
+            let c0 = rng.values(m * n);
+            let (mut adaptive, mut packed) = (c0.clone(), c0.clone());
+            gemm(a, b, 0.5, &mut adaptive, Parallelism::Rayon);
+            gemm_always_packed(a, b, 0.5, &mut packed, Parallelism::Rayon);
+            let what = format!("{m}×{k}·{k}×{n} ta={ta} tb={tb}");
+            assert_matches_reference(a, b, 0.5, &c0, &packed, &what);
+            let same = adaptive
+                .iter()
+                .zip(&packed)
+                .all(|(x, y)| x.to_bits() == y.to_bits());
+            assert!(same, "{what}: always-packed differs from adaptive");
         }
     }
 
     #[test]
     fn packing_pads_with_zeros() {
-        // A 7×2 block packs into two panels of MR = 6 rows; the second has 5 padding rows.
-        let data: Vec<f32> = (1..=14).map(|x| x as f32).collect();
-        let a = MatRef::row_major(&data, 7, 2);
+        // A (MR+1)×2 block packs into two panels of MR rows; the second has MR−1 padding rows.
+        let rows = MR + 1;
+        let data: Vec<f32> = (1..=2 * rows).map(|x| x as f32).collect();
+        let a = MatRef::row_major(&data, rows, 2);
         let mut buf = vec![f32::NAN; 2 * MR * 2];
-        pack::pack_a(a, 0, 7, 0, 2, &mut buf);
-        assert_eq!(&buf[..MR], &[1.0, 3.0, 5.0, 7.0, 9.0, 11.0]); // column 0 of rows 0..6
-        assert_eq!(&buf[2 * MR..3 * MR], &[13.0, 0.0, 0.0, 0.0, 0.0, 0.0]); // column 0 of row 6
-        let b = MatRef::row_major(&data, 2, 7);
+        pack::pack_a(a, 0, rows, 0, 2, &mut buf);
+        let column0: Vec<f32> = (0..MR).map(|i| data[2 * i]).collect();
+        assert_eq!(&buf[..MR], column0.as_slice()); // column 0 of rows 0..MR
+        assert_eq!(buf[2 * MR], data[2 * MR]); // column 0 of row MR
+        assert!(buf[2 * MR + 1..3 * MR].iter().all(|&x| x == 0.0));
+        let b = MatRef::row_major(&data, 2, rows);
         let mut buf = vec![f32::NAN; 2 * NR];
         pack::pack_b(b, 0, 2, 0, 7, &mut buf);
         assert_eq!(&buf[..8], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 0.0]);
