@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use tensor::kernels::elementwise::update_with_state;
 use tensor::{ParamId, Tensor};
 
 use super::{Optimizer, ParamState};
@@ -112,10 +113,10 @@ impl Optimizer for Adam {
             .slots
             .remove("exp_avg_sq")
             .unwrap_or_else(|| Tensor::zeros(p.shape()));
-        let params = p.data_mut().iter_mut();
-        let moments = m.data_mut().iter_mut().zip(v.data_mut().iter_mut());
-        for ((p, (m, v)), &g) in params.zip(moments).zip(grad.data()) {
-            let g = if self.decoupled {
+        // One pass over parameter, moments and gradient (split over threads when large).
+        let decoupled = self.decoupled;
+        let update = |p: &mut f32, m: &mut f32, v: &mut f32, g: f32| {
+            let g = if decoupled {
                 *p *= decay;
                 g
             } else {
@@ -125,7 +126,8 @@ impl Optimizer for Adam {
             *v = b2 * *v + (1.0 - b2) * g * g;
             let denom = v.sqrt() / bc2_sqrt + eps;
             *p -= step_size * *m / denom;
-        }
+        };
+        update_with_state(p.data_mut(), m.data_mut(), v.data_mut(), grad.data(), update);
         state.slots.insert("exp_avg".into(), m);
         state.slots.insert("exp_avg_sq".into(), v);
     }

@@ -102,6 +102,41 @@ pub fn add_into(dst: &mut [f32], src: &[f32]) {
     }
 }
 
+/// `f(&mut p[i], &mut s1[i], &mut s2[i], g[i])` for every `i`: an optimizer's update of a
+/// parameter and two state buffers from a gradient, in one pass over the four.
+///
+/// Large tensors are cut into fixed chunks spread over threads; each element's update reads
+/// only its own values, so the result is the same for any thread count.
+pub fn update_with_state(
+    p: &mut [f32],
+    s1: &mut [f32],
+    s2: &mut [f32],
+    g: &[f32],
+    f: impl Fn(&mut f32, &mut f32, &mut f32, f32) + Sync,
+) {
+    let n = p.len();
+    assert!(
+        s1.len() == n && s2.len() == n && g.len() == n,
+        "update_with_state: lengths {n}, {}, {}, {} differ",
+        s1.len(),
+        s2.len(),
+        g.len()
+    );
+    let run = |p: &mut [f32], s1: &mut [f32], s2: &mut [f32], g: &[f32]| {
+        for (((p, s1), s2), &g) in p.iter_mut().zip(s1).zip(s2).zip(g) {
+            f(p, s1, s2, g);
+        }
+    };
+    if n < PARALLEL_THRESHOLD {
+        run(p, s1, s2, g);
+    } else {
+        p.par_chunks_mut(CHUNK)
+            .zip(s1.par_chunks_mut(CHUNK))
+            .zip(s2.par_chunks_mut(CHUNK).zip(g.par_chunks(CHUNK)))
+            .for_each(|((p, s1), (s2, g))| run(p, s1, s2, g));
+    }
+}
+
 /// `Σ x[i]`, in 8 interleaved partial sums added at the end in a fixed order.
 ///
 /// A single running sum makes every addition wait for the previous one (about 4 cycles
