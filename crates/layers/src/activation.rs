@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use tensor::Var;
+use tensor::{Epilogue, Var};
 
 use crate::graph::Graph;
 use crate::module::Module;
@@ -56,6 +56,17 @@ impl Activation {
 impl Module for Activation {
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
         self.apply(g, x)
+    }
+
+    fn as_epilogue(&self) -> Option<Epilogue> {
+        match self {
+            Activation::Identity => Some(Epilogue::Identity),
+            Activation::Relu => Some(Epilogue::Relu),
+            Activation::Sigmoid => Some(Epilogue::Sigmoid),
+            Activation::Tanh => Some(Epilogue::Tanh),
+            // Their backwards read the input, which a fused op does not keep.
+            Activation::LeakyRelu(_) | Activation::Softplus => None,
+        }
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {

@@ -1,7 +1,7 @@
 //! Convolution layers: [`Conv2d`] and [`ConvTranspose2d`].
 
 use tensor::ops::{conv_transpose2d, conv2d};
-use tensor::{Conv2dSpec, ConvTranspose2dSpec, Rng, Var};
+use tensor::{Conv2dSpec, ConvTranspose2dSpec, Epilogue, Rng, Var};
 
 use crate::graph::Graph;
 use crate::init;
@@ -111,14 +111,23 @@ impl Conv2d {
         let s = self.weight.value.shape();
         (s[0], s[1], s[2], s[3])
     }
+
+    /// `act(conv2d(x) + b)`, recorded as one op.
+    fn record(&self, g: &mut Graph, x: Var, act: Epilogue) -> Var {
+        check_input("Conv2d", g.shape(x), self.dims().1);
+        let w = g.param(&self.weight);
+        let b = self.bias.as_ref().map(|b| g.param(b));
+        g.conv2d_fused(x, w, b, self.spec, act)
+    }
 }
 
 impl Module for Conv2d {
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
-        check_input("Conv2d", g.shape(x), self.dims().1);
-        let w = g.param(&self.weight);
-        let b = self.bias.as_ref().map(|b| g.param(b));
-        g.conv2d(x, w, b, self.spec)
+        self.record(g, x, Epilogue::Identity)
+    }
+
+    fn forward_fused(&mut self, g: &mut Graph, x: Var, act: Epilogue) -> Option<Var> {
+        Some(self.record(g, x, act))
     }
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
@@ -233,14 +242,23 @@ impl ConvTranspose2d {
         let s = self.weight.value.shape();
         (s[0], s[1], s[2], s[3])
     }
+
+    /// `act(conv_transpose2d(x) + b)`, recorded as one op.
+    fn record(&self, g: &mut Graph, x: Var, act: Epilogue) -> Var {
+        check_input("ConvTranspose2d", g.shape(x), self.dims().0);
+        let w = g.param(&self.weight);
+        let b = self.bias.as_ref().map(|b| g.param(b));
+        g.conv_transpose2d_fused(x, w, b, self.spec, act)
+    }
 }
 
 impl Module for ConvTranspose2d {
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
-        check_input("ConvTranspose2d", g.shape(x), self.dims().0);
-        let w = g.param(&self.weight);
-        let b = self.bias.as_ref().map(|b| g.param(b));
-        g.conv_transpose2d(x, w, b, self.spec)
+        self.record(g, x, Epilogue::Identity)
+    }
+
+    fn forward_fused(&mut self, g: &mut Graph, x: Var, act: Epilogue) -> Option<Var> {
+        Some(self.record(g, x, act))
     }
 
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {

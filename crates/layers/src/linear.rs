@@ -1,6 +1,6 @@
 //! A fully connected layer.
 
-use tensor::{Rng, Transpose, Var};
+use tensor::{Epilogue, Rng, Var};
 
 use crate::graph::Graph;
 use crate::init;
@@ -44,8 +44,9 @@ impl Linear {
     }
 }
 
-impl Module for Linear {
-    fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
+impl Linear {
+    /// `act(x·Wᵀ + b)`, recorded as one op.
+    fn record(&self, g: &mut Graph, x: Var, act: Epilogue) -> Var {
         let (in_f, _) = self.features();
         assert!(
             g.shape(x).len() == 2 && g.shape(x)[1] == in_f,
@@ -53,16 +54,19 @@ impl Module for Linear {
             g.shape(x)
         );
         let w = g.param(&self.weight);
-        let y = g.matmul_t(x, w, Transpose { a: false, b: true });
-        match &self.bias {
-            Some(bias) => {
-                let b = g.param(bias);
-                g.add(y, b)
-            }
-            None => y,
-        }
+        let b = self.bias.as_ref().map(|b| g.param(b));
+        g.linear(x, w, b, act)
+    }
+}
+
+impl Module for Linear {
+    fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
+        self.record(g, x, Epilogue::Identity)
     }
 
+    fn forward_fused(&mut self, g: &mut Graph, x: Var, act: Epilogue) -> Option<Var> {
+        Some(self.record(g, x, act))
+    }
     fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
         f(&join(prefix, "weight"), &self.weight);
         if let Some(b) = &self.bias {

@@ -1,6 +1,6 @@
 //! The [`Module`] trait: what every layer and model implements.
 
-use tensor::{Tensor, Var};
+use tensor::{Epilogue, Tensor, Var};
 
 use crate::graph::Graph;
 use crate::parameter::Parameter;
@@ -30,6 +30,18 @@ pub trait Module {
     /// self` because some layers update state as they run (BatchNorm's running statistics,
     /// Dropout's random generator), as in PyTorch.
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var;
+
+    /// This layer as an activation that a preceding op can apply in its own output pass
+    /// ([`Epilogue`]), if it is one. A container uses it to fuse `Conv2d` + `ReLU`.
+    fn as_epilogue(&self) -> Option<Epilogue> {
+        None
+    }
+
+    /// Records `act(self(x))` as one fused op, if this layer can (Linear, Conv2d,
+    /// ConvTranspose2d); `None` (the default) leaves the caller to record the two apart.
+    fn forward_fused(&mut self, _g: &mut Graph, _x: Var, _act: Epilogue) -> Option<Var> {
+        None
+    }
 
     /// Calls `f(full_name, parameter)` for every parameter and buffer, in a fixed order.
     fn visit(&self, _prefix: &str, _f: &mut dyn FnMut(&str, &Parameter)) {}

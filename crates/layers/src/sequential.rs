@@ -90,10 +90,24 @@ impl Sequential {
 }
 
 impl Module for Sequential {
+    /// Runs the layers in order. A layer followed by an activation it can apply in its own
+    /// output pass (`Linear` + `ReLU`, `ConvTranspose2d` + `Sigmoid`, …) records the two as
+    /// one fused op: the same values, one walk over the output instead of two (see
+    /// `tensor::ops::epilogue`).
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
         let mut x = x;
-        for (_, layer) in &mut self.layers {
-            x = layer.forward(g, x);
+        let mut i = 0;
+        while i < self.layers.len() {
+            let next_act = self.layers.get(i + 1).and_then(|(_, l)| l.as_epilogue());
+            if let Some(act) = next_act
+                && let Some(y) = self.layers[i].1.forward_fused(g, x, act)
+            {
+                x = y;
+                i += 2;
+                continue;
+            }
+            x = self.layers[i].1.forward(g, x);
+            i += 1;
         }
         x
     }

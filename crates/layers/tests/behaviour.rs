@@ -237,3 +237,82 @@ fn sequential_names_stay_unique() {
         .push_named("1", Linear::new(2, 2, &mut r))
         .push(Linear::new(2, 2, &mut r));
 }
+
+/// Forward output and every parameter's gradient of `model` on `x` (MSE against 0.25), with
+/// the op names of the tape it recorded.
+fn run_model(model: &mut Sequential, x: &Tensor) -> (Tensor, Vec<Tensor>, Vec<String>) {
+    let mut g = Graph::new();
+    let xv = g.input(x.clone());
+    let y = model.forward(&mut g, xv);
+    let target = g.input(Tensor::full(g.shape(y), 0.25));
+    let loss = g.mse_loss(y, target, Reduction::Mean);
+    let grads = g.backward(loss);
+    let mut params = Vec::new();
+    model.visit("", &mut |_, p| {
+        params.push(grads.param(p.id()).unwrap().clone())
+    });
+    let ops = g.nodes().iter().map(|n| n.op.name()).collect();
+    (g.value(y).clone(), params, ops)
+}
+
+#[test]
+fn sequential_fuses_a_layer_and_its_activation_without_changing_a_value() {
+    use layers::Activation;
+    let mut r = rng(4);
+    let dense = |r: &mut tensor::Rng| {
+        Sequential::new()
+            .push(Linear::new(6, 5, r))
+            .push(Activation::Relu)
+            .push(Linear::new(5, 4, r))
+            .push(Activation::Sigmoid)
+    };
+    let conv = |r: &mut tensor::Rng| {
+        Sequential::new()
+            .push(Conv2d::new(2, 3, 3, r).stride(2).padding(1))
+            .push(Activation::Tanh)
+            .push(
+                ConvTranspose2d::new(3, 2, 3, r)
+                    .stride(2)
+                    .padding(1)
+                    .output_padding(1),
+            )
+            .push(Activation::Sigmoid)
+    };
+    let cases: [(Sequential, Tensor); 2] = [
+        (dense(&mut r), Tensor::uniform(&[7, 6], -1.0, 1.0, &mut r)),
+        (
+            conv(&mut r),
+            Tensor::uniform(&[2, 2, 6, 6], -1.0, 1.0, &mut r),
+        ),
+    ];
+    for (mut fused, x) in cases {
+        let (y, grads, ops) = run_model(&mut fused, &x);
+        assert!(
+            ops.iter()
+                .any(|op| op.ends_with("+relu") || op.ends_with("+tanh")),
+            "no fused op on the tape: {ops:?}"
+        );
+        assert!(ops.iter().any(|op| op.ends_with("+sigmoid")), "{ops:?}");
+        assert!(
+            !ops.iter()
+                .any(|op| op == "Relu" || op == "Sigmoid" || op == "Tanh"),
+            "{ops:?}"
+        );
+        // The same layers recorded one op at a time, each child called on its own.
+        let mut g = Graph::new();
+        let mut v = g.input(x.clone());
+        for name in ["0", "1", "2", "3"] {
+            let layer = fused.child_mut(name).unwrap();
+            v = layer.forward(&mut g, v);
+        }
+        let target = g.input(Tensor::full(g.shape(v), 0.25));
+        let loss = g.mse_loss(v, target, Reduction::Mean);
+        let grads_apart = g.backward(loss);
+        assert_eq!(g.value(v), &y, "outputs differ");
+        let mut apart = Vec::new();
+        fused.visit("", &mut |_, p| {
+            apart.push(grads_apart.param(p.id()).unwrap().clone())
+        });
+        assert_eq!(apart, grads, "gradients differ");
+    }
+}

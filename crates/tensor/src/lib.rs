@@ -24,6 +24,7 @@ mod test_support;
 
 pub use ops::conv_transpose2d::ConvTranspose2dSpec;
 pub use ops::conv2d::Conv2dSpec;
+pub use ops::epilogue::Epilogue;
 pub use ops::loss::Reduction;
 pub use ops::matmul::Transpose;
 pub use ops::pool::PoolSpec;

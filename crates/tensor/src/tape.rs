@@ -14,8 +14,10 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::ops::epilogue::Epilogue;
 use crate::ops::{
-    activation, binary, conv_transpose2d, conv2d, loss, matmul, pool, reduce, shape_ops, unary,
+    activation, binary, conv_transpose2d, conv2d, linear, loss, matmul, pool, reduce, shape_ops,
+    unary,
 };
 use crate::tensor::Tensor;
 
@@ -119,10 +121,19 @@ pub enum Op {
     /// Softmax cross-entropy of `[rows, classes]` logits against one class per row, averaged
     /// over the rows.
     CrossEntropy(Var, Vec<usize>),
-    /// 2-D convolution of `x` by `w`, plus an optional bias.
-    Conv2d(Var, Var, Option<Var>, conv2d::Conv2dSpec),
-    /// 2-D transposed convolution of `x` by `w` (PyTorch layout `[C, O, kh, kw]`), plus bias.
-    ConvTranspose2d(Var, Var, Option<Var>, conv_transpose2d::ConvTranspose2dSpec),
+    /// `act(x·Wᵀ + b)`: a fully connected layer, its bias and activation fused (backward
+    /// uses the output).
+    Linear(Var, Var, Option<Var>, Epilogue),
+    /// `act(conv2d(x, w) + b)`, the bias and the activation fused (backward uses the output).
+    Conv2d(Var, Var, Option<Var>, conv2d::Conv2dSpec, Epilogue),
+    /// `act(conv_transpose2d(x, w) + b)` (PyTorch layout `[C, O, kh, kw]`), likewise fused.
+    ConvTranspose2d(
+        Var,
+        Var,
+        Option<Var>,
+        conv_transpose2d::ConvTranspose2dSpec,
+        Epilogue,
+    ),
     /// Max pooling; `argmax` holds, per output element, the flat input index that won.
     MaxPool2d(Var, pool::PoolSpec, Vec<u32>),
     /// Average pooling (padding counted as zeros, like PyTorch's default).
@@ -146,7 +157,7 @@ impl Op {
             Reshape(x) | Permute(x, _) | Slice(x, _) | IndexSelect(x, _, _) => vec![*x],
             MaxPool2d(x, _, _) | AvgPool2d(x, _) | UpsampleNearest2d(x, _) => vec![*x],
             Concat(xs, _) => xs.clone(),
-            Conv2d(x, w, b, _) | ConvTranspose2d(x, w, b, _) => {
+            Linear(x, w, b, _) | Conv2d(x, w, b, _, _) | ConvTranspose2d(x, w, b, _, _) => {
                 let mut v = vec![*x, *w];
                 v.extend(*b);
                 v
@@ -157,6 +168,11 @@ impl Op {
     /// A short name for printing: the op's name, with its settings where they matter.
     pub fn name(&self) -> String {
         use Op::*;
+        // A fused activation is shown after the op: `Conv2d(3x3 s2 p1)+relu`.
+        let fused = |act: Epilogue| match act {
+            Epilogue::Identity => String::new(),
+            act => format!("+{act}"),
+        };
         let plain = match self {
             Leaf => "Leaf",
             Constant => "Constant",
@@ -194,8 +210,11 @@ impl Op {
             Loss(_, _, kind, r) => return format!("{}({r:?})", kind.name()),
             GaussianKl(_, _, r) => return format!("GaussianKlLoss({r:?})"),
             CrossEntropy(_, labels) => return format!("CrossEntropyLoss({} rows)", labels.len()),
-            Conv2d(_, _, _, s) => return format!("Conv2d({s})"),
-            ConvTranspose2d(_, _, _, s) => return format!("ConvTranspose2d({s})"),
+            Linear(_, _, _, act) => return format!("Linear{}", fused(*act)),
+            Conv2d(_, _, _, s, act) => return format!("Conv2d({s}){}", fused(*act)),
+            ConvTranspose2d(_, _, _, s, act) => {
+                return format!("ConvTranspose2d({s}){}", fused(*act));
+            }
             MaxPool2d(_, s, _) => return format!("MaxPool2d({s})"),
             AvgPool2d(_, s) => return format!("AvgPool2d({s})"),
             UpsampleNearest2d(_, f) => return format!("UpsampleNearest2d(×{f})"),
@@ -497,25 +516,39 @@ impl Tape {
             CrossEntropy(z, labels) => into(*z, &|dz| {
                 loss::cross_entropy_backward(val(*z), labels, dy, dz)
             }),
-            Conv2d(x, w, b, spec) => {
+            // A fused op first turns dy into the gradient at its pre-activation.
+            Linear(x, w, b, act) => {
+                let dz = act.backward(y, dy);
+                let dz = dz.as_ref().unwrap_or(dy);
+                into(*x, &|dx| linear::linear_backward_input(val(*w), dz, dx));
+                into(*w, &|dw| linear::linear_backward_weight(val(*x), dz, dw));
+                if let Some(b) = b {
+                    into(*b, &|db| linear::linear_backward_bias(dz, db));
+                }
+            }
+            Conv2d(x, w, b, spec, act) => {
+                let dz = act.backward(y, dy);
+                let dz = dz.as_ref().unwrap_or(dy);
                 into(*x, &|dx| {
-                    conv2d::conv2d_backward_input(val(*w), spec, dy, dx)
+                    conv2d::conv2d_backward_input(val(*w), spec, dz, dx)
                 });
                 into(*w, &|dw| {
-                    conv2d::conv2d_backward_weight(val(*x), spec, dy, dw)
+                    conv2d::conv2d_backward_weight(val(*x), spec, dz, dw)
                 });
                 if let Some(b) = b {
-                    into(*b, &|db| conv2d::conv2d_backward_bias(dy, db));
+                    into(*b, &|db| conv2d::conv2d_backward_bias(dz, db));
                 }
             }
             // One backward fills all three gradients, so that dx and dw share their im2col.
-            ConvTranspose2d(x, w, b, spec) => {
+            ConvTranspose2d(x, w, b, spec, act) => {
+                let dz = act.backward(y, dy);
+                let dz = dz.as_ref().unwrap_or(dy);
                 self.with_slots(grads, [Some(*x), Some(*w), *b], |[dx, dw, db]| {
                     conv_transpose2d::conv_transpose2d_backward(
                         val(*x),
                         val(*w),
                         spec,
-                        dy,
+                        dz,
                         dx,
                         dw,
                         db,

@@ -127,7 +127,13 @@ impl Optimizer for Adam {
             let denom = v.sqrt() / bc2_sqrt + eps;
             *p -= step_size * *m / denom;
         };
-        update_with_state(p.data_mut(), m.data_mut(), v.data_mut(), grad.data(), update);
+        update_with_state(
+            p.data_mut(),
+            m.data_mut(),
+            v.data_mut(),
+            grad.data(),
+            update,
+        );
         state.slots.insert("exp_avg".into(), m);
         state.slots.insert("exp_avg_sq".into(), v);
     }

@@ -290,19 +290,17 @@ fn product_per_image(
     }
 }
 
-/// `y[n] = W·im2col(x[n]) + bias + beta·y[n]` for every image `n` of the batch.
+/// `y[n] = W·im2col(x[n]) + beta·y[n]` for every image `n` of the batch.
 ///
-/// `x`: `(batch, c_in, h, w)`; `w`: `(c_out, c_in·k_h·k_w)`; `bias`: `(c_out)`;
-/// `y`: `(batch, c_out, h_out·w_out)`. `beta` is 0 (write) or 1 (accumulate).
-/// Conv2d's forward, and the gradient to the input of conv_transpose2d.
-#[allow(clippy::too_many_arguments)] // the GEMM's operands and shapes, spelled out
+/// `x`: `(batch, c_in, h, w)`; `w`: `(c_out, c_in·k_h·k_w)`; `y`: `(batch, c_out, h_out·w_out)`.
+/// `beta` is 0 (write) or 1 (accumulate). Conv2d's forward (whose bias is added by the op's
+/// epilogue, [`crate::ops::epilogue`]), and the gradient to the input of conv_transpose2d.
 pub fn convolve(
     g: &Geometry,
     batch: usize,
     x: &[f32],
     w: &[f32],
     c_out: usize,
-    bias: Option<&[f32]>,
     beta: f32,
     y: &mut [f32],
 ) {
@@ -320,10 +318,6 @@ pub fn convolve(
             y,
             Parallelism::Rayon,
         );
-        if let Some(b) = bias {
-            y.chunks_exact_mut(c_out)
-                .for_each(|y| y.iter_mut().zip(b).for_each(|(y, &b)| *y += b));
-        }
         return;
     }
     let taps = tap_offsets(g);
@@ -343,11 +337,6 @@ pub fn convolve(
                 }
                 let cols = MatRef::row_major(cols, rows, ld);
                 product_per_image(w_mat, cols, beta, y, pixels, &mut s.mat, par);
-                if let Some(b) = bias {
-                    for (plane, &b) in y.chunks_exact_mut(pixels).zip(b.iter().cycle()) {
-                        plane.iter_mut().for_each(|v| *v += b);
-                    }
-                }
             })
         });
 }
@@ -462,7 +451,7 @@ pub fn backward_filter_and_convolve(
     if g.is_dense() {
         // No im2col to share: the two products are one GEMM each.
         if let Some(f) = convolve_too {
-            convolve(g, batch, x, f.w, c_out, None, 1.0, f.y);
+            convolve(g, batch, x, f.w, c_out, 1.0, f.y);
         }
         // dw (c_out, c_in·h·w) += dyᵀ (c_out, batch) · x (batch, c_in·h·w): one GEMM, its
         // depth running over the batch.

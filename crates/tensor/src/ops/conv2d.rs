@@ -26,6 +26,7 @@ use rayon::prelude::*;
 
 use crate::kernels::elementwise;
 use crate::kernels::im2col::{self, Geometry};
+use crate::ops::epilogue::{self, Epilogue};
 use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
 
@@ -219,19 +220,24 @@ fn geometry(
 /// assert_eq!(y.data(), &[6.0, 6.0, 6.0, 6.0]);
 /// ```
 pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &Conv2dSpec) -> Tensor {
+    conv2d_fused(x, w, bias, spec, Epilogue::Identity)
+}
+
+/// `y = act(conv2d(x, w) + b)`: the product, then the bias and the activation in one pass
+/// ([`epilogue`]).
+pub fn conv2d_fused(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &Conv2dSpec,
+    act: Epilogue,
+) -> Tensor {
     let (batch, c_out, g) = geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
     // Every element is written (beta = 0 below).
     let mut y = Tensor::for_overwrite(&[batch, c_out, g.h_out, g.w_out]);
-    im2col::convolve(
-        &g,
-        batch,
-        x.data(),
-        w.data(),
-        c_out,
-        bias.map(Tensor::data),
-        0.0,
-        y.data_mut(),
-    );
+    im2col::convolve(&g, batch, x.data(), w.data(), c_out, 0.0, y.data_mut());
+    let b = bias.map(Tensor::data);
+    epilogue::bias_and_activation(y.data_mut(), b, c_out, g.out_pixels(), act);
     y
 }
 
@@ -285,13 +291,26 @@ fn check_dy(dy: &Tensor, batch: usize, c_out: usize, g: &Geometry) {
 impl Tape {
     /// `y = conv2d(x, w) + b` with `x: [N, C, H, W]`, `w: [O, C, k_h, k_w]`, `bias: [O]`.
     pub fn conv2d(&mut self, x: Var, w: Var, bias: Option<Var>, spec: Conv2dSpec) -> Var {
-        let y = conv2d(
+        self.conv2d_fused(x, w, bias, spec, Epilogue::Identity)
+    }
+
+    /// `y = act(conv2d(x, w) + b)` as one op (see [`epilogue`]).
+    pub fn conv2d_fused(
+        &mut self,
+        x: Var,
+        w: Var,
+        bias: Option<Var>,
+        spec: Conv2dSpec,
+        act: Epilogue,
+    ) -> Var {
+        let y = conv2d_fused(
             self.value(x),
             self.value(w),
             bias.map(|b| self.value(b)),
             &spec,
+            act,
         );
-        self.push(Op::Conv2d(x, w, bias, spec), y)
+        self.push(Op::Conv2d(x, w, bias, spec, act), y)
     }
 }
 

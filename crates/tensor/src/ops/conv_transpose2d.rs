@@ -33,6 +33,7 @@ use std::fmt;
 
 use crate::kernels::im2col::{self, Geometry};
 use crate::ops::conv2d;
+use crate::ops::epilogue::{self, Epilogue};
 use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
 
@@ -230,21 +231,25 @@ pub fn conv_transpose2d(
     bias: Option<&Tensor>,
     spec: &ConvTranspose2dSpec,
 ) -> Tensor {
+    conv_transpose2d_fused(x, w, bias, spec, Epilogue::Identity)
+}
+
+/// `y = act(conv_transpose2d(x, w) + b)`: the product, then the bias and the activation in
+/// one pass ([`epilogue`]).
+pub fn conv_transpose2d_fused(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &ConvTranspose2dSpec,
+    act: Epilogue,
+) -> Tensor {
     let (batch, c, conv) = adjoint_geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
     let (out_channels, out_h, out_w) = (conv.c_in, conv.h, conv.w);
-    // y starts at the bias (or 0); the adjoint product then adds the scattered kernels.
+    // y[n] = col2im(Wᵀ·x[n]), with W viewed as (C, O·k_h·k_w): the scatter adds into zeros.
     let mut y = Tensor::zeros(&[batch, out_channels, out_h, out_w]);
-    if let Some(b) = bias {
-        for (plane, &b) in y
-            .data_mut()
-            .chunks_exact_mut(out_h * out_w)
-            .zip(b.data().iter().cycle())
-        {
-            plane.fill(b);
-        }
-    }
-    // y[n] += col2im(Wᵀ·x[n]), with W viewed as (C, O·k_h·k_w).
     im2col::convolve_adjoint(&conv, batch, w.data(), c, x.data(), y.data_mut());
+    let b = bias.map(Tensor::data);
+    epilogue::bias_and_activation(y.data_mut(), b, out_channels, out_h * out_w, act);
     y
 }
 
@@ -295,16 +300,7 @@ pub fn conv_transpose2d_backward(
             );
         }
         (Some(dx), None) => {
-            im2col::convolve(
-                &conv,
-                batch,
-                dy.data(),
-                w.data(),
-                c,
-                None,
-                1.0,
-                dx.data_mut(),
-            );
+            im2col::convolve(&conv, batch, dy.data(), w.data(), c, 1.0, dx.data_mut());
         }
         (None, Some(dw)) => {
             im2col::backward_filter(&conv, batch, dy.data(), x.data(), c, dw.data_mut());
@@ -323,13 +319,26 @@ impl Tape {
         bias: Option<Var>,
         spec: ConvTranspose2dSpec,
     ) -> Var {
-        let y = conv_transpose2d(
+        self.conv_transpose2d_fused(x, w, bias, spec, Epilogue::Identity)
+    }
+
+    /// `y = act(conv_transpose2d(x, w) + b)` as one op (see [`epilogue`]).
+    pub fn conv_transpose2d_fused(
+        &mut self,
+        x: Var,
+        w: Var,
+        bias: Option<Var>,
+        spec: ConvTranspose2dSpec,
+        act: Epilogue,
+    ) -> Var {
+        let y = conv_transpose2d_fused(
             self.value(x),
             self.value(w),
             bias.map(|b| self.value(b)),
             &spec,
+            act,
         );
-        self.push(Op::ConvTranspose2d(x, w, bias, spec), y)
+        self.push(Op::ConvTranspose2d(x, w, bias, spec, act), y)
     }
 }
 

@@ -5,6 +5,8 @@ pub mod activation;
 pub mod binary;
 pub mod conv2d;
 pub mod conv_transpose2d;
+pub mod epilogue;
+pub mod linear;
 pub mod loss;
 pub mod matmul;
 pub mod pool;

@@ -1,0 +1,249 @@
+//! Bias and activation fused into the op that produces their input: a GEMM "epilogue".
+//!
+//! A layer `y = act(conv(x) + b)` recorded as three ops walks its output three times forward
+//! (the product, the bias add, the activation) and again backward, each walk allocating a
+//! tensor. Fused, the product is followed by one pass, while the output is still in cache:
+//!
+//! ```text
+//! forward:   z = W·x          (GEMM, written once)
+//!            y = act(z + b)   (one pass over y, in place)
+//! backward:  dz = dy · act'(y)   (one pass; act' from the output: relu 1[y>0],
+//!                                 sigmoid y(1−y), tanh 1−y²)
+//!            then the layer's own backward on dz
+//! ```
+//!
+//! Every activation here differentiates through its output, so the pre-activation `z` is
+//! never kept. The values are exactly those of the three separate ops: the same `f32`
+//! operations on each element, in the same order.
+
+use std::fmt;
+
+use rayon::prelude::*;
+
+use crate::kernels::elementwise::PARALLEL_THRESHOLD;
+use crate::ops::activation::sigmoid_of;
+use crate::pool;
+use crate::tensor::Tensor;
+
+/// The activation applied in an op's epilogue.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Epilogue {
+    /// None: `y = z + b`.
+    #[default]
+    Identity,
+    /// `max(z + b, 0)`.
+    Relu,
+    /// `σ(z + b)`.
+    Sigmoid,
+    /// `tanh(z + b)`.
+    Tanh,
+}
+
+impl fmt::Display for Epilogue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Epilogue::Identity => "identity",
+            Epilogue::Relu => "relu",
+            Epilogue::Sigmoid => "sigmoid",
+            Epilogue::Tanh => "tanh",
+        })
+    }
+}
+
+impl Epilogue {
+    /// The activation of one value (the same function as the separate op's).
+    #[inline(always)]
+    pub fn of(self, z: f32) -> f32 {
+        match self {
+            Epilogue::Identity => z,
+            Epilogue::Relu => z.max(0.0),
+            Epilogue::Sigmoid => sigmoid_of(z),
+            Epilogue::Tanh => z.tanh(),
+        }
+    }
+
+    /// The derivative at the output `y = act(z)`, times `dy`.
+    #[inline(always)]
+    fn grad(self, y: f32, dy: f32) -> f32 {
+        match self {
+            Epilogue::Identity => dy,
+            // The separate op adds `dy` where `x > 0`, i.e. where `y > 0`.
+            Epilogue::Relu => {
+                if y > 0.0 {
+                    dy
+                } else {
+                    0.0
+                }
+            }
+            Epilogue::Sigmoid => y * (1.0 - y) * dy,
+            Epilogue::Tanh => (1.0 - y * y) * dy,
+        }
+    }
+
+    /// `dz = dy · act'(y)`, the gradient at the pre-activation, from the op's output `y`;
+    /// `None` for [`Epilogue::Identity`], whose `dz` is `dy` itself (no copy).
+    pub fn backward(self, y: &Tensor, dy: &Tensor) -> Option<Tensor> {
+        if self == Epilogue::Identity {
+            return None;
+        }
+        assert_eq!(y.shape(), dy.shape(), "epilogue backward: y and dy differ");
+        let mut dz = Tensor::from_vec(y.shape(), pool::take(y.numel()));
+        let run = |dz: &mut [f32], y: &[f32], dy: &[f32]| {
+            for ((d, &y), &g) in dz.iter_mut().zip(y).zip(dy) {
+                *d = self.grad(y, g);
+            }
+        };
+        if y.numel() < PARALLEL_THRESHOLD {
+            run(dz.data_mut(), y.data(), dy.data());
+        } else {
+            dz.data_mut()
+                .par_chunks_mut(CHUNK)
+                .zip(y.data().par_chunks(CHUNK).zip(dy.data().par_chunks(CHUNK)))
+                .for_each(|(dz, (y, dy))| run(dz, y, dy));
+        }
+        Some(dz)
+    }
+}
+
+/// Elements per task when a pass is split over threads.
+const CHUNK: usize = 1 << 13;
+
+/// `y[n, c, i] = act(y[n, c, i] + bias[c])` in place, for `y` laid out as
+/// `(outer, channels, plane)`: a linear layer's `[batch, out]` has `plane = 1`, a
+/// convolution's `[batch, channels, h, w]` has `plane = h·w`.
+///
+/// The one place any layer adds its bias. Large outputs are split over threads by whole
+/// images; every element is computed on its own, so threads never change a bit.
+pub fn bias_and_activation(
+    y: &mut [f32],
+    bias: Option<&[f32]>,
+    channels: usize,
+    plane: usize,
+    act: Epilogue,
+) {
+    let image = channels * plane;
+    if image == 0 || (bias.is_none() && act == Epilogue::Identity) {
+        return;
+    }
+    assert!(
+        y.len().is_multiple_of(image),
+        "bias_and_activation: {} values are not whole images of {channels}×{plane}",
+        y.len()
+    );
+    if let Some(b) = bias {
+        assert_eq!(b.len(), channels, "bias_and_activation: bias length");
+    }
+    let run = |image: &mut [f32]| match bias {
+        // A linear layer's row: the bias runs along it.
+        Some(b) if plane == 1 => image
+            .iter_mut()
+            .zip(b)
+            .for_each(|(v, &b)| *v = act.of(*v + b)),
+        // A convolution's channel plane: one bias value for the whole plane.
+        Some(b) => {
+            for (plane_values, &b) in image.chunks_exact_mut(plane).zip(b) {
+                plane_values.iter_mut().for_each(|v| *v = act.of(*v + b));
+            }
+        }
+        None => image.iter_mut().for_each(|v| *v = act.of(*v)),
+    };
+    if y.len() < PARALLEL_THRESHOLD {
+        y.chunks_exact_mut(image).for_each(run);
+    } else {
+        let per_task = CHUNK.div_ceil(image).max(1) * image;
+        y.par_chunks_mut(per_task)
+            .for_each(|images| images.chunks_exact_mut(image).for_each(run));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::activation;
+    use crate::test_support::{Pick, in_pool};
+
+    fn reference(z: &Tensor, act: Epilogue) -> Tensor {
+        match act {
+            Epilogue::Identity => z.clone(),
+            Epilogue::Relu => activation::relu(z),
+            Epilogue::Sigmoid => activation::sigmoid(z),
+            Epilogue::Tanh => activation::tanh(z),
+        }
+    }
+
+    const ALL: [Epilogue; 4] = [
+        Epilogue::Identity,
+        Epilogue::Relu,
+        Epilogue::Sigmoid,
+        Epilogue::Tanh,
+    ];
+
+    #[test]
+    fn the_fused_pass_gives_the_bits_of_bias_add_then_activation() {
+        let mut rng = Pick::new(21);
+        // Conv layout (plane 49, large enough to split over threads) and linear (plane 1).
+        for (outer, channels, plane) in [(64, 16, 49), (3, 5, 1), (700, 64, 1)] {
+            let z = Tensor::from_vec(
+                &[outer, channels, plane],
+                rng.values(outer * channels * plane),
+            );
+            let b = Tensor::from_vec(&[channels, 1], rng.values(channels));
+            let plus_bias = z.add(&b);
+            for act in ALL {
+                let want = reference(&plus_bias, act);
+                for threads in [1, 2] {
+                    let mut got = z.clone();
+                    in_pool(threads, || {
+                        bias_and_activation(got.data_mut(), Some(b.data()), channels, plane, act)
+                    });
+                    let same = got
+                        .data()
+                        .iter()
+                        .zip(want.data())
+                        .all(|(x, y)| x.to_bits() == y.to_bits());
+                    assert!(
+                        same,
+                        "{act} on {outer}×{channels}×{plane}, {threads} threads"
+                    );
+                }
+                let mut no_bias = z.clone();
+                bias_and_activation(no_bias.data_mut(), None, channels, plane, act);
+                assert_eq!(no_bias, reference(&z, act), "{act} without bias");
+            }
+        }
+    }
+
+    #[test]
+    fn the_fused_backward_gives_the_bits_of_the_activations_backward() {
+        let mut rng = Pick::new(22);
+        let n = 3 * PARALLEL_THRESHOLD / 2;
+        let z = Tensor::from_vec(&[n], rng.values(n));
+        let dy = Tensor::from_vec(&[n], rng.values(n));
+        for act in [Epilogue::Relu, Epilogue::Sigmoid, Epilogue::Tanh] {
+            let y = reference(&z, act);
+            let mut want = Tensor::zeros(&[n]);
+            match act {
+                Epilogue::Relu => activation::relu_backward(&z, &dy, &mut want),
+                Epilogue::Sigmoid => activation::sigmoid_backward(&y, &dy, &mut want),
+                Epilogue::Tanh => activation::tanh_backward(&y, &dy, &mut want),
+                Epilogue::Identity => unreachable!(),
+            }
+            let got = act.backward(&y, &dy).expect("a real activation");
+            // `want` is 0 + g·f'(y); the fused pass writes g·f'(y): equal values (and equal
+            // bits but for the sign of zero, which `==` ignores).
+            assert_eq!(got, want, "{act}");
+        }
+        assert!(Epilogue::Identity.backward(&z, &dy).is_none());
+    }
+
+    #[test]
+    fn relu_at_zero_passes_no_gradient() {
+        // relu'(0) = 0, as in the separate op (x > 0 strictly), read from y = 0.
+        let y = Tensor::from_vec(&[3], vec![0.0, 2.0, 0.0]);
+        let dy = Tensor::from_vec(&[3], vec![5.0, 5.0, 5.0]);
+        assert_eq!(
+            Epilogue::Relu.backward(&y, &dy).unwrap().data(),
+            &[0.0, 5.0, 0.0]
+        );
+    }
+}
