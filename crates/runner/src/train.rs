@@ -547,31 +547,36 @@ fn train_epoch(
     let progress = EpochProgress::start(label, train.len());
     let start = Instant::now();
     let (mut sum, mut objective, mut seen) = (0.0f64, 0.0f64, 0usize);
-    for (step, batch) in order.chunks(config.batch_size).enumerate() {
-        let target = train.images(batch);
-        let input = corrupt(config, &target, r);
-        let mut g = Graph::new();
-        let y_true = g.input(target);
-        // Without corruption the input is the target itself: one leaf serves as both.
-        let x = input.map_or(y_true, |input| g.input(input));
-        let terms = model.training_loss(&mut g, x, y_true, r);
-        let loss = g.value(terms.total).item();
-        if !loss.is_finite() {
-            return Err(step + 1);
+    // The steps run back to back: keep the pool's threads spinning between kernels.
+    tensor::parallel::with_warm_pool(|| {
+        for (step, batch) in order.chunks(config.batch_size).enumerate() {
+            let target = train.images(batch);
+            let input = corrupt(config, &target, r);
+            let mut g = Graph::new();
+            let y_true = g.input(target);
+            // Without corruption the input is the target itself: one leaf serves as both.
+            let x = input.map_or(y_true, |input| g.input(input));
+            let terms = model.training_loss(&mut g, x, y_true, r);
+            let loss = g.value(terms.total).item();
+            if !loss.is_finite() {
+                return Err(step + 1);
+            }
+            let mse =
+                crate::quality::mse(g.value(terms.reconstruction).data(), g.value(y_true).data());
+            if print_tape && step == 0 {
+                println!("The tape of one training step:\n{}", g.tape().dump());
+            }
+            let grads = g.backward(terms.total);
+            // Every parameter of these autoencoders is on the loss's tape: a refusal is a bug.
+            opt.step(model, &grads)
+                .expect("a training step covers every parameter");
+            sum += mse * batch.len() as f64;
+            objective += loss as f64 * batch.len() as f64;
+            seen += batch.len();
+            progress.advance(batch.len(), sum / seen as f64);
         }
-        let mse = crate::quality::mse(g.value(terms.reconstruction).data(), g.value(y_true).data());
-        if print_tape && step == 0 {
-            println!("The tape of one training step:\n{}", g.tape().dump());
-        }
-        let grads = g.backward(terms.total);
-        // Every parameter of these autoencoders is on the loss's tape: a refusal is a bug.
-        opt.step(model, &grads)
-            .expect("a training step covers every parameter");
-        sum += mse * batch.len() as f64;
-        objective += loss as f64 * batch.len() as f64;
-        seen += batch.len();
-        progress.advance(batch.len(), sum / seen as f64);
-    }
+        Ok(())
+    })?;
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     Ok((sum / seen as f64, objective / seen as f64, seconds))

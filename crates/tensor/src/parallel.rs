@@ -1,9 +1,12 @@
-//! How a kernel may use threads.
+//! How a kernel may use threads, and how to keep the pool ready for them.
 //!
 //! Kernels split their *outputs* across threads, never a reduction, so the result is the same
 //! bit for bit whatever the thread count. Tests check that by running a kernel inside rayon
 //! pools of 1 and 2 threads; `Sequential` exists for callers that already run in parallel
 //! (one image per task, say) and for students stepping through a kernel.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether a kernel may spread its work over rayon's current thread pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -13,4 +16,72 @@ pub enum Parallelism {
     /// Split the output over the threads of the current rayon pool.
     #[default]
     Rayon,
+}
+
+/// Runs `f` while the pool's other threads wait for work by spinning instead of sleeping.
+///
+/// A training step is a chain of a few dozen parallel kernels with short sequential stretches
+/// between them (the tape's bookkeeping, small ops). A rayon worker that finds no work goes
+/// to sleep within microseconds, and waking it for the next kernel costs tens of
+/// microseconds on a VM: on the conv autoencoder, a step spent more time on those wake-ups
+/// than on its sequential parts. OpenMP's runtimes (and so PyTorch) spin idle threads for
+/// the same reason. Here the other workers run a loop that takes any pending rayon job the
+/// moment it appears ([`rayon::yield_now`]), until `f` returns (or panics).
+///
+/// Called from outside the pool, one worker fewer spins, so that the caller keeps a core.
+/// Nothing computed changes: only who waits, and how.
+pub fn with_warm_pool<R>(f: impl FnOnce() -> R) -> R {
+    /// Sets the flag when dropped, so the spinners stop even if `f` panics.
+    struct Stop(Arc<AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Release);
+        }
+    }
+    if rayon::current_num_threads() < 2 || std::env::var_os("TP_NO_WARM").is_some() {
+        return f();
+    }
+    let stop = Stop(Arc::new(AtomicBool::new(false)));
+    let done = Arc::clone(&stop.0);
+    let caller = rayon::current_thread_index();
+    rayon::spawn_broadcast(move |ctx| {
+        let keeps_a_core_free = match caller {
+            Some(index) => ctx.index() == index,
+            None => ctx.index() + 1 == ctx.num_threads(),
+        };
+        if keeps_a_core_free {
+            return;
+        }
+        while !done.load(Ordering::Acquire) {
+            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                std::hint::spin_loop();
+            }
+        }
+    });
+    let result = f();
+    drop(stop);
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::in_pool;
+    use rayon::prelude::*;
+
+    #[test]
+    fn work_inside_a_warm_pool_runs_and_the_spinners_stop() {
+        for threads in [1, 2, 3] {
+            let sum = in_pool(threads, || {
+                with_warm_pool(|| (0..10_000u64).into_par_iter().map(|x| x * x).sum::<u64>())
+            });
+            assert_eq!(sum, (0..10_000u64).map(|x| x * x).sum::<u64>());
+            // The pool is usable afterwards (spinners that never stopped would hold it).
+            let again = in_pool(threads, || (0..100u64).into_par_iter().sum::<u64>());
+            assert_eq!(again, 4950);
+        }
+        // From outside any pool (the global pool's workers spin).
+        let n = with_warm_pool(|| (0..1000u32).into_par_iter().filter(|x| x % 7 == 0).count());
+        assert_eq!(n, 143);
+    }
 }

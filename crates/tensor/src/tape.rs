@@ -233,6 +233,10 @@ pub struct Node {
     pub value: Tensor,
     /// Whether any leaf lies behind this node; the backward walk skips nodes where not.
     pub requires_grad: bool,
+    /// What the op's backward keeps beyond its inputs and output, computed by the forward
+    /// anyway (conv2d's im2col matrices, for its weight gradient), like PyTorch's
+    /// `ctx.save_for_backward`.
+    pub saved: Option<Tensor>,
 }
 
 /// A Wengert list: the record of a forward pass, from which [`Tape::backward`] computes
@@ -358,7 +362,17 @@ impl Tape {
     /// Appends a node made by `op` with the given value. Ops call this after computing their
     /// forward, so a node's value always matches its op (which is why it is not public); in
     /// no-grad mode the node keeps no op.
+    /// Whether this tape records ops for a backward pass (false for [`Tape::no_grad`]).
+    pub fn recording(&self) -> bool {
+        self.recording
+    }
+
     pub(crate) fn push(&mut self, op: Op, value: Tensor) -> Var {
+        self.push_saving(op, value, None)
+    }
+
+    /// [`Tape::push`], keeping `saved` for the op's backward (dropped in no-grad mode).
+    pub(crate) fn push_saving(&mut self, op: Op, value: Tensor, saved: Option<Tensor>) -> Var {
         let requires_grad = match op {
             Op::Leaf => true,
             Op::Constant => false,
@@ -367,10 +381,12 @@ impl Tape {
         // In no-grad mode nothing is recorded; otherwise the op is kept even when no gradient
         // will flow through it, so that the tape prints the whole forward pass.
         let op = if self.recording { op } else { Op::Constant };
+        let saved = saved.filter(|_| requires_grad);
         self.nodes.push(Node {
             op,
             value,
             requires_grad,
+            saved,
         });
         Var(self.nodes.len() - 1)
     }
@@ -533,7 +549,8 @@ impl Tape {
                     conv2d::conv2d_backward_input(val(*w), spec, dz, dx)
                 });
                 into(*w, &|dw| {
-                    conv2d::conv2d_backward_weight(val(*x), spec, dz, dw)
+                    let saved = node.saved.as_ref();
+                    conv2d::conv2d_backward_weight(val(*x), spec, dz, dw, saved)
                 });
                 if let Some(b) = b {
                     into(*b, &|db| conv2d::conv2d_backward_bias(dz, db));

@@ -341,6 +341,49 @@ pub fn convolve(
         });
 }
 
+/// [`convolve`] with `beta = 0` that also returns the batch's im2col matrices, for the weight
+/// gradient ([`backward_filter_from_cols`]) to use instead of unfolding `x` again.
+///
+/// The batch is cut into the chunks of [`backward_filter`] (about [`TARGET_DEPTH`] columns);
+/// chunk `k`'s matrix `(c_in·k_h·k_w, images·h_out·w_out)` is stored whole, one chunk after
+/// another. Each output element is the same dot product as in [`convolve`], so the bits are the
+/// same. `None` for a dense geometry, whose im2col is `x` itself.
+pub fn convolve_saving_cols(
+    g: &Geometry,
+    batch: usize,
+    x: &[f32],
+    w: &[f32],
+    c_out: usize,
+    y: &mut [f32],
+) -> Option<Vec<f32>> {
+    let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
+    if g.is_dense() || batch == 0 || c_out == 0 || pixels == 0 || rows == 0 {
+        convolve(g, batch, x, w, c_out, 0.0, y);
+        return None;
+    }
+    let w_mat = MatRef::row_major(w, c_out, rows);
+    let taps = tap_offsets(g);
+    let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
+    let par = gemm_parallelism(batch.div_ceil(per));
+    // Every value is written by im2col (padding taps write zeros).
+    let mut saved = crate::pool::take(rows * batch * pixels);
+    saved
+        .par_chunks_mut(rows * per * pixels)
+        .zip(y.par_chunks_mut(per * c_out * pixels))
+        .zip(x.par_chunks(per * in_len.max(1)))
+        .for_each(|((cols, y), x)| {
+            with_scratch(|s| {
+                let ld = y.len() / c_out;
+                for n in 0..ld / pixels {
+                    im2col_with(g, &taps, &x[n * in_len..], &mut cols[n * pixels..], ld);
+                }
+                let cols = MatRef::row_major(cols, rows, ld);
+                product_per_image(w_mat, cols, 0.0, y, pixels, &mut s.mat, par);
+            })
+        });
+    Some(saved)
+}
+
 /// `x[n] += col2im(Wᵀ·dy[n])` for every image `n` of the batch.
 ///
 /// `w`: `(c_out, c_in·k_h·k_w)`; `dy`: `(batch, c_out, h_out·w_out)`; `x`: `(batch, c_in, h, w)`.
@@ -419,6 +462,25 @@ pub fn backward_filter(
     backward_filter_and_convolve(g, batch, x, dy, c_out, dw, None);
 }
 
+/// [`backward_filter`] from the im2col matrices that [`convolve_saving_cols`] kept: the same
+/// chunks and products, so the same bits, without unfolding `x` again.
+pub fn backward_filter_from_cols(
+    g: &Geometry,
+    batch: usize,
+    saved: &[f32],
+    dy: &[f32],
+    c_out: usize,
+    dw: &mut [f32],
+) {
+    let (rows, pixels) = (g.col_rows(), g.out_pixels());
+    assert_eq!(
+        saved.len(),
+        rows * batch * pixels,
+        "backward_filter_from_cols: saved cols"
+    );
+    filter_chunks(g, batch, Cols::Saved(saved), dy, c_out, dw, None);
+}
+
 /// A convolution `y[n] += W·im2col(x[n])` (`w`: `(c_out, c_in·k_h·k_w)`, `y`:
 /// `(batch, c_out, h_out·w_out)`) computed from the im2col matrices that
 /// [`backward_filter_and_convolve`] builds anyway.
@@ -444,7 +506,7 @@ pub fn backward_filter_and_convolve(
     dw: &mut [f32],
     convolve_too: Option<SharedConvolve>,
 ) {
-    let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
+    let (rows, pixels) = (g.col_rows(), g.out_pixels());
     if batch == 0 || pixels == 0 || rows == 0 || c_out == 0 {
         return;
     }
@@ -465,7 +527,35 @@ pub fn backward_filter_and_convolve(
         );
         return;
     }
-    let taps = tap_offsets(g);
+    filter_chunks(g, batch, Cols::Unfold(x), dy, c_out, dw, convolve_too);
+}
+
+/// Where [`filter_chunks`] finds each chunk's im2col matrix.
+#[derive(Clone, Copy)]
+enum Cols<'a> {
+    /// Unfold it from the input `(batch, c_in, h, w)`.
+    Unfold(&'a [f32]),
+    /// Read it from [`convolve_saving_cols`]'s matrices.
+    Saved(&'a [f32]),
+}
+
+/// The chunked weight gradient (and optional convolution) of [`backward_filter_and_convolve`]
+/// and [`backward_filter_from_cols`]: per fixed chunk of images, `partial = dy·colsᵀ`; the
+/// partials are added into `dw` in chunk order.
+fn filter_chunks(
+    g: &Geometry,
+    batch: usize,
+    source: Cols,
+    dy: &[f32],
+    c_out: usize,
+    dw: &mut [f32],
+    convolve_too: Option<SharedConvolve>,
+) {
+    let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
+    let taps = match source {
+        Cols::Unfold(_) => tap_offsets(g),
+        Cols::Saved(_) => Vec::new(),
+    };
     let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
     let chunks = batch.div_ceil(per);
     let par = gemm_parallelism(chunks);
@@ -476,26 +566,34 @@ pub fn backward_filter_and_convolve(
         ),
         None => (None, (0..chunks).map(|_| None).collect()),
     };
+    // Chunk k's input images, or its saved matrix.
+    let sources: Vec<&[f32]> = match source {
+        Cols::Unfold(x) => x.chunks(per * in_len.max(1)).collect(),
+        Cols::Saved(saved) => saved.chunks(rows * per * pixels).collect(),
+    };
     // partials: (chunks, c_out, c_in·k_h·k_w)
     // Every partial is written by its chunk's GEMM (beta = 0).
     let mut partials = crate::pool::take(chunks * c_out * rows);
     partials
         .par_chunks_mut(c_out * rows)
         .zip(y_chunks.par_iter_mut())
-        .zip(
-            x.par_chunks(per * in_len.max(1))
-                .zip(dy.par_chunks(per * c_out * pixels)),
-        )
-        .for_each(|((partial, y), (x, dy))| {
+        .zip(sources.par_iter().zip(dy.par_chunks(per * c_out * pixels)))
+        .for_each(|((partial, y), (&chunk_source, dy))| {
             with_scratch(|s| {
                 let images = dy.len() / (c_out * pixels);
                 let ld = images * pixels;
                 // cols: (c_in·k_h·k_w, images·h_out·w_out)
-                let cols = grow(&mut s.cols, rows * ld);
-                for n in 0..images {
-                    im2col_with(g, &taps, &x[n * in_len..], &mut cols[n * pixels..], ld);
-                }
-                let cols = MatRef::row_major(cols, rows, ld);
+                let cols = match source {
+                    Cols::Saved(_) => MatRef::row_major(chunk_source, rows, ld),
+                    Cols::Unfold(_) => {
+                        let cols = grow(&mut s.cols, rows * ld);
+                        for n in 0..images {
+                            let x = &chunk_source[n * in_len..];
+                            im2col_with(g, &taps, x, &mut cols[n * pixels..], ld);
+                        }
+                        MatRef::row_major(cols, rows, ld)
+                    }
+                };
                 if let (Some(w), Some(y)) = (w_fwd, y) {
                     product_per_image(w, cols, 1.0, y, pixels, &mut s.out, par);
                 }

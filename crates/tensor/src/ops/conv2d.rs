@@ -223,6 +223,29 @@ pub fn conv2d(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, spec: &Conv2dSpec) 
     conv2d_fused(x, w, bias, spec, Epilogue::Identity)
 }
 
+/// [`conv2d_fused`], also returning the im2col matrices it built, for the weight gradient
+/// (`None` for a dense geometry, whose im2col is `x` itself).
+pub fn conv2d_fused_saving(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &Conv2dSpec,
+    act: Epilogue,
+) -> (Tensor, Option<Tensor>) {
+    let (batch, c_out, g) = geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
+    // Every element is written (beta = 0).
+    let mut y = Tensor::for_overwrite(&[batch, c_out, g.h_out, g.w_out]);
+    let saved = im2col::convolve_saving_cols(&g, batch, x.data(), w.data(), c_out, y.data_mut());
+    let b = bias.map(Tensor::data);
+    epilogue::bias_and_activation(y.data_mut(), b, c_out, g.out_pixels(), act);
+    let saved = saved.map(|cols| Tensor::from_vec(&[cols.len()], cols));
+    (y, saved)
+}
+
+/// The most im2col values a training tape keeps per convolution (64 MiB); a larger batch
+/// unfolds its input again in the backward pass instead.
+pub const MAX_SAVED_COLS: usize = 16 << 20;
+
 /// `y = act(conv2d(x, w) + b)`: the product, then the bias and the activation in one pass
 /// ([`epilogue`]).
 pub fn conv2d_fused(
@@ -249,10 +272,29 @@ pub fn conv2d_backward_input(w: &Tensor, spec: &Conv2dSpec, dy: &Tensor, dx: &mu
 }
 
 /// `dw[o,c,p,q] += Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·s−pad+p·d, j·s−pad+q·d]`, i.e. `dw += Σ_n dy[n]·im2col(x[n])ᵀ`.
-pub fn conv2d_backward_weight(x: &Tensor, spec: &Conv2dSpec, dy: &Tensor, dw: &mut Tensor) {
+///
+/// `saved` is the forward's im2col matrices when it kept them ([`conv2d_fused_saving`]), so
+/// `x` is not unfolded a second time; the result is the same either way, bit for bit.
+pub fn conv2d_backward_weight(
+    x: &Tensor,
+    spec: &Conv2dSpec,
+    dy: &Tensor,
+    dw: &mut Tensor,
+    saved: Option<&Tensor>,
+) {
     let (batch, c_out, g) = geometry(x.shape(), dw.shape(), None, spec);
     check_dy(dy, batch, c_out, &g);
-    im2col::backward_filter(&g, batch, x.data(), dy.data(), c_out, dw.data_mut());
+    match saved {
+        Some(cols) => im2col::backward_filter_from_cols(
+            &g,
+            batch,
+            cols.data(),
+            dy.data(),
+            c_out,
+            dw.data_mut(),
+        ),
+        None => im2col::backward_filter(&g, batch, x.data(), dy.data(), c_out, dw.data_mut()),
+    }
 }
 
 /// `db[o] += Σ_{n,i,j} dy[n,o,i,j]` (also the bias gradient of conv_transpose2d). Each channel
@@ -303,14 +345,18 @@ impl Tape {
         spec: Conv2dSpec,
         act: Epilogue,
     ) -> Var {
-        let y = conv2d_fused(
-            self.value(x),
-            self.value(w),
-            bias.map(|b| self.value(b)),
-            &spec,
-            act,
-        );
-        self.push(Op::Conv2d(x, w, bias, spec, act), y)
+        let (xv, wv) = (self.value(x), self.value(w));
+        let bv = bias.map(|b| self.value(b));
+        // Keep the im2col matrices for the weight gradient when there will be one and they
+        // fit; they cost one unfold of x in the backward pass otherwise.
+        let (batch, _, g) = geometry(xv.shape(), wv.shape(), bv.map(Tensor::shape), &spec);
+        let fits = g.col_rows() * batch * g.out_pixels() <= MAX_SAVED_COLS;
+        let (y, saved) = if self.recording() && self.requires_grad(w) && fits {
+            conv2d_fused_saving(xv, wv, bv, &spec, act)
+        } else {
+            (conv2d_fused(xv, wv, bv, &spec, act), None)
+        };
+        self.push_saving(Op::Conv2d(x, w, bias, spec, act), y, saved)
     }
 }
 
@@ -607,6 +653,35 @@ mod tests {
             &Tensor::zeros(&[2, 1, 3, 3]),
             None,
             &Conv2dSpec::default(),
+        );
+    }
+
+    #[test]
+    fn the_saved_im2col_gives_the_weight_gradient_of_a_fresh_unfold_bit_for_bit() {
+        for (batch, c_in, hw, spec) in [
+            (64, 1, 28, Conv2dSpec::new(2, 1)),
+            (7, 3, 9, Conv2dSpec::new(1, 0)),
+            (30, 4, 14, Conv2dSpec::new(2, 1)),
+        ] {
+            let x = random_tensor(&[batch, c_in, hw, hw], 1);
+            let w = random_tensor(&[5, c_in, 3, 3], 2);
+            let (y, saved) = conv2d_fused_saving(&x, &w, None, &spec, Epilogue::Identity);
+            assert_eq!(y, conv2d(&x, &w, None, &spec), "forward");
+            let saved = saved.expect("a strided geometry keeps its matrices");
+            let dy = random_tensor(y.shape(), 3);
+            let (mut fresh, mut reused) = (Tensor::zeros(w.shape()), Tensor::zeros(w.shape()));
+            conv2d_backward_weight(&x, &spec, &dy, &mut fresh, None);
+            conv2d_backward_weight(&x, &spec, &dy, &mut reused, Some(&saved));
+            let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fresh), bits(&reused), "batch {batch}, {spec}");
+        }
+        // A dense geometry (the kernel covers the input) has nothing to keep.
+        let x = random_tensor(&[4, 2, 3, 3], 4);
+        let w = random_tensor(&[3, 2, 3, 3], 5);
+        assert!(
+            conv2d_fused_saving(&x, &w, None, &Conv2dSpec::default(), Epilogue::Relu)
+                .1
+                .is_none()
         );
     }
 }
