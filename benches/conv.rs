@@ -14,7 +14,7 @@ use tensor::gradcheck::{assert_close, random_tensor};
 use tensor::kernels::conv_reference::{conv_transpose2d_direct, conv2d_direct};
 use tensor::kernels::im2col::Geometry;
 use tensor::ops::{conv_transpose2d, conv2d};
-use tensor::{Conv2dSpec, ConvTranspose2dSpec, Tensor};
+use tensor::{Conv2dSpec, ConvTranspose2dSpec, Epilogue, Tensor};
 
 const BATCH: usize = 64;
 
@@ -138,7 +138,14 @@ fn bench_conv(crit: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::new("forward+backward", name), |bench| {
             bench.iter(|| {
-                let y = forward(&x);
+                // As the tape does when training: a convolution keeps its im2col matrices for
+                // the weight gradient.
+                let (y, saved) = if transposed {
+                    (forward(&x), None)
+                } else {
+                    let act = Epilogue::Identity;
+                    conv2d::conv2d_fused_saving(&x, &w, Some(&b), &conv_spec, act)
+                };
                 let (mut dx, mut dw, mut db) = (
                     Tensor::zeros(x.shape()),
                     Tensor::zeros(w.shape()),
@@ -158,7 +165,7 @@ fn bench_conv(crit: &mut Criterion) {
                     );
                 } else {
                     conv2d::conv2d_backward_input(&w, &conv_spec, &dy, &mut dx);
-                    conv2d::conv2d_backward_weight(&x, &conv_spec, &dy, &mut dw);
+                    conv2d::conv2d_backward_weight(&x, &conv_spec, &dy, &mut dw, saved.as_ref());
                     conv2d::conv2d_backward_bias(&dy, &mut db);
                 }
                 (y, dx, dw, db)
