@@ -37,65 +37,7 @@ use rayon::prelude::*;
 use crate::Parallelism;
 use crate::kernels::gemm::{MatRef, gemm};
 
-/// The shape of one convolution `x[c_in, h, w] → y[c_out, h_out, w_out]`, per image.
-///
-/// `h_out`/`w_out` are stored rather than derived: a transposed convolution with output
-/// padding uses the same geometry with an input one or two pixels larger than the formula
-/// implies, and only the first `h_out×w_out` windows exist.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Geometry {
-    /// Input channels.
-    pub c_in: usize,
-    /// Input height.
-    pub h: usize,
-    /// Input width.
-    pub w: usize,
-    /// Kernel height.
-    pub k_h: usize,
-    /// Kernel width.
-    pub k_w: usize,
-    /// Stride (along h, along w).
-    pub stride: (usize, usize),
-    /// Zero padding on each side (h, w).
-    pub pad: (usize, usize),
-    /// Spacing between kernel taps (h, w).
-    pub dilation: (usize, usize),
-    /// Output height.
-    pub h_out: usize,
-    /// Output width.
-    pub w_out: usize,
-}
-
-impl Geometry {
-    /// Values in one input image, `c_in·h·w`.
-    pub fn image_len(&self) -> usize {
-        self.c_in * self.h * self.w
-    }
-
-    /// Rows of the im2col matrix, `c_in·k_h·k_w` (the GEMM's inner dimension).
-    pub fn col_rows(&self) -> usize {
-        self.c_in * self.k_h * self.k_w
-    }
-
-    /// Output pixels per image, `h_out·w_out` (columns of the im2col matrix).
-    pub fn out_pixels(&self) -> usize {
-        self.h_out * self.w_out
-    }
-
-    /// Whether the kernel covers the whole unpadded input in one window (`h_out = w_out = 1`,
-    /// no padding, `k = (h, w)`, taps adjacent). Then `im2col(x)` of image `n` is `x[n]` itself
-    /// read as a column, the im2col matrix of a batch is the transposed view of `x` as
-    /// `(batch, c_in·h·w)`, and the convolution is a dense layer: no copy is needed.
-    pub fn is_dense(&self) -> bool {
-        let adjacent = |k: usize, d: usize| k == 1 || d == 1;
-        self.h_out == 1
-            && self.w_out == 1
-            && self.pad == (0, 0)
-            && (self.k_h, self.k_w) == (self.h, self.w)
-            && adjacent(self.k_h, self.dilation.0)
-            && adjacent(self.k_w, self.dilation.1)
-    }
-}
+pub use super::geometry::Geometry;
 
 /// Where each tap reads: `taps[(p·k_w + q)·h_out·w_out + i·w_out + j]` is the offset in one
 /// input plane (`h×w`) of `x[i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]`, or [`PADDING`]

@@ -2,4 +2,5 @@
 pub mod conv_reference;
 pub mod elementwise;
 pub mod gemm;
+pub mod geometry;
 pub mod im2col;

@@ -92,35 +92,6 @@ pub(crate) fn pair((h, w): (usize, usize)) -> String {
     }
 }
 
-/// One axis of PyTorch's formula, `⌊(len + 2·pad − d·(k−1) − 1) / s⌋ + 1`, panicking (as
-/// `op`) when the dilated kernel `d·(k−1) + 1` does not fit in the padded input.
-pub(crate) fn axis_out(
-    op: &str,
-    axis: &str,
-    len: usize,
-    k: usize,
-    s: usize,
-    pad: usize,
-    d: usize,
-) -> usize {
-    assert!(s > 0, "{op}: stride along {axis} must be positive, got {s}");
-    assert!(
-        d > 0,
-        "{op}: dilation along {axis} must be positive, got {d}"
-    );
-    assert!(
-        k > 0,
-        "{op}: kernel size along {axis} must be positive, got {k}"
-    );
-    let extent = d * (k - 1) + 1;
-    assert!(
-        extent <= len + 2 * pad,
-        "{op}: kernel {k} (dilation {d}, extent {extent}) is larger than the padded input along {axis}: {len} + 2·{pad} = {}",
-        len + 2 * pad
-    );
-    (len + 2 * pad - extent) / s + 1
-}
-
 /// `(H_out, W_out)` of a convolution of an `input = (H, W)` image by a `kernel = (k_h, k_w)`:
 /// `H_out = ⌊(H + 2·pad_h − d_h·(k_h−1) − 1) / s_h⌋ + 1`, the same along w (PyTorch's formula).
 ///
@@ -136,26 +107,19 @@ pub fn output_size(
     kernel: (usize, usize),
     spec: &Conv2dSpec,
 ) -> (usize, usize) {
-    (
-        axis_out(
-            "conv2d",
-            "h",
-            input.0,
-            kernel.0,
-            spec.stride.0,
-            spec.padding.0,
-            spec.dilation.0,
-        ),
-        axis_out(
-            "conv2d",
-            "w",
-            input.1,
-            kernel.1,
-            spec.stride.1,
-            spec.padding.1,
-            spec.dilation.1,
-        ),
-    )
+    let g = sliding(1, input, kernel, spec);
+    (g.h_out, g.w_out)
+}
+
+/// The geometry of this convolution over `c_in×H×W` images (checks the settings).
+fn sliding(
+    c_in: usize,
+    input: (usize, usize),
+    kernel: (usize, usize),
+    spec: &Conv2dSpec,
+) -> Geometry {
+    let (stride, pad, dilation) = (spec.stride, spec.padding, spec.dilation);
+    Geometry::sliding("conv2d", c_in, input, kernel, stride, pad, dilation)
 }
 
 /// Checks the shapes of `x [N, C, H, W]`, `w [O, C, k_h, k_w]` and `b [O]` and returns the
@@ -188,20 +152,7 @@ fn geometry(
             w[0]
         );
     }
-    let (h_out, w_out) = output_size((x[2], x[3]), (w[2], w[3]), spec);
-    let g = Geometry {
-        c_in: x[1],
-        h: x[2],
-        w: x[3],
-        k_h: w[2],
-        k_w: w[3],
-        stride: spec.stride,
-        pad: spec.padding,
-        dilation: spec.dilation,
-        h_out,
-        w_out,
-    };
-    (x[0], w[0], g)
+    (x[0], w[0], sliding(x[1], (x[2], x[3]), (w[2], w[3]), spec))
 }
 
 /// `y[n,o,i,j] = Σ_{c,p,q} x[n,c,i·s−pad+p·d, j·s−pad+q·d]·w[o,c,p,q] + b[o]`.

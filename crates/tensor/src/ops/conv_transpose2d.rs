@@ -98,32 +98,6 @@ impl fmt::Display for ConvTranspose2dSpec {
     }
 }
 
-/// One axis of `(len−1)·s − 2·pad + d·(k−1) + op + 1`, panicking on an invalid setting.
-fn axis_out(axis: &str, len: usize, k: usize, s: usize, pad: usize, op: usize, d: usize) -> usize {
-    assert!(
-        s > 0,
-        "conv_transpose2d: stride along {axis} must be positive, got {s}"
-    );
-    assert!(
-        d > 0,
-        "conv_transpose2d: dilation along {axis} must be positive, got {d}"
-    );
-    assert!(
-        k > 0,
-        "conv_transpose2d: kernel size along {axis} must be positive, got {k}"
-    );
-    assert!(
-        op < s.max(d),
-        "conv_transpose2d: output_padding along {axis} ({op}) must be smaller than either stride ({s}) or dilation ({d})"
-    );
-    let full = (len.max(1) - 1) * s + d * (k - 1) + op + 1;
-    assert!(
-        len > 0 && full > 2 * pad,
-        "conv_transpose2d: output size along {axis} is not positive: ({len}−1)·{s} − 2·{pad} + {d}·({k}−1) + {op} + 1"
-    );
-    full - 2 * pad
-}
-
 /// `(H_out, W_out)` of a transposed convolution of an `input = (H, W)` image by a
 /// `kernel = (k_h, k_w)`: `H_out = (H−1)·s_h − 2·pad_h + d_h·(k_h−1) + output_padding_h + 1`,
 /// the same along w (PyTorch's formula).
@@ -141,26 +115,29 @@ pub fn output_size(
     kernel: (usize, usize),
     spec: &ConvTranspose2dSpec,
 ) -> (usize, usize) {
+    let g = adjoint(1, input, kernel, spec);
+    (g.h, g.w)
+}
+
+/// The geometry of the convolution this op is the adjoint of, for `input = (H, W)` images of
+/// this op (that convolution's output) and `out_channels` (its input channels).
+fn adjoint(
+    out_channels: usize,
+    input: (usize, usize),
+    kernel: (usize, usize),
+    spec: &ConvTranspose2dSpec,
+) -> Geometry {
     let s = spec;
-    (
-        axis_out(
-            "h",
-            input.0,
-            kernel.0,
-            s.stride.0,
-            s.padding.0,
-            s.output_padding.0,
-            s.dilation.0,
-        ),
-        axis_out(
-            "w",
-            input.1,
-            kernel.1,
-            s.stride.1,
-            s.padding.1,
-            s.output_padding.1,
-            s.dilation.1,
-        ),
+    let op = "conv_transpose2d";
+    Geometry::adjoint(
+        op,
+        out_channels,
+        input,
+        kernel,
+        s.stride,
+        s.padding,
+        s.dilation,
+        s.output_padding,
     )
 }
 
@@ -196,20 +173,7 @@ fn adjoint_geometry(
             w[1]
         );
     }
-    let (out_h, out_w) = output_size((x[2], x[3]), (w[2], w[3]), spec);
-    let conv = Geometry {
-        c_in: w[1],
-        h: out_h,
-        w: out_w,
-        k_h: w[2],
-        k_w: w[3],
-        stride: spec.stride,
-        pad: spec.padding,
-        dilation: spec.dilation,
-        h_out: x[2],
-        w_out: x[3],
-    };
-    (x[0], x[1], conv)
+    (x[0], x[1], adjoint(w[1], (x[2], x[3]), (w[2], w[3]), spec))
 }
 
 /// `y[n,o,i·s−pad+p·d, j·s−pad+q·d] += x[n,c,i,j]·w[c,o,p,q]`, plus `b[o]`.

@@ -18,6 +18,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
+use crate::kernels::geometry::Geometry;
 use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
 
@@ -53,34 +54,25 @@ impl fmt::Display for PoolSpec {
     }
 }
 
-/// One axis of `⌊(len + 2·pad − k) / s⌋ + 1`, panicking on an invalid setting.
-fn axis_out(op: &str, axis: &str, len: usize, k: usize, s: usize, pad: usize) -> usize {
-    assert!(s > 0, "{op}: stride along {axis} must be positive, got {s}");
-    assert!(
-        k > 0,
-        "{op}: kernel size along {axis} must be positive, got {k}"
-    );
-    assert!(
-        pad <= k / 2,
-        "{op}: padding along {axis} ({pad}) must be at most half the kernel size ({k})"
-    );
-    assert!(
-        k <= len + 2 * pad,
-        "{op}: kernel {k} is larger than the padded input along {axis}: {len} + 2·{pad} = {}",
-        len + 2 * pad
-    );
-    (len + 2 * pad - k) / s + 1
-}
-
 /// Checks a pooling of `x` and returns `(N·C, H, W, H_out, W_out)`.
 fn pool_shape(op: &str, x: &[usize], spec: &PoolSpec) -> (usize, usize, usize, usize, usize) {
     assert!(
         x.len() == 4,
         "{op}: input must be [N, C, H, W], got shape {x:?}"
     );
-    let h_out = axis_out(op, "h", x[2], spec.kernel.0, spec.stride.0, spec.padding.0);
-    let w_out = axis_out(op, "w", x[3], spec.kernel.1, spec.stride.1, spec.padding.1);
-    (x[0] * x[1], x[2], x[3], h_out, w_out)
+    // PyTorch's own rule for pooling: a window must keep at least one real value.
+    for (axis, k, pad) in [
+        ("h", spec.kernel.0, spec.padding.0),
+        ("w", spec.kernel.1, spec.padding.1),
+    ] {
+        assert!(
+            pad <= k / 2,
+            "{op}: padding along {axis} ({pad}) must be at most half the kernel size ({k})"
+        );
+    }
+    let (input, s) = ((x[2], x[3]), spec);
+    let g = Geometry::sliding(op, 1, input, s.kernel, s.stride, s.padding, (1, 1));
+    (x[0] * x[1], x[2], x[3], g.h_out, g.w_out)
 }
 
 /// The input rows (or columns) `lo..hi` of window `i` along one axis, clipped to the image.
