@@ -32,6 +32,17 @@ pub fn map_into(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
     }
 }
 
+/// Runs `f` on `values` in fixed chunks, spread over threads when there are many: for an
+/// in-place kernel over whole slices (a vectorized activation) whose result for each value
+/// depends on that value only.
+pub fn in_place_chunks(values: &mut [f32], f: impl Fn(&mut [f32]) + Sync) {
+    if values.len() < PARALLEL_THRESHOLD {
+        f(values);
+    } else {
+        values.par_chunks_mut(CHUNK).for_each(&f);
+    }
+}
+
 /// `out[i] = f(a[i], b[i])` for slices of the same length.
 pub fn zip(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "zip: lengths differ");

@@ -4,3 +4,4 @@ pub mod elementwise;
 pub mod gemm;
 pub mod geometry;
 pub mod im2col;
+pub mod sigmoid;

@@ -3,18 +3,15 @@
 //! Conventions at kinks: relu'(0) = 0 and leaky_relu'(0) = slope (the `x > 0` branch is
 //! taken strictly, as PyTorch does). Sigmoid and tanh differentiate through their output.
 
+use crate::kernels::elementwise;
 use crate::tape::{Op, Tape, Var};
 use crate::tensor::Tensor;
 
 /// `σ(x) = 1 / (1 + e⁻ˣ)` for one value, computed without overflow for large `|x|`: for
-/// `x < 0` it uses `eˣ / (1 + eˣ)`, so `e` is only ever raised to a non-positive power.
+/// `x < 0` it uses `eˣ / (1 + eˣ)`, so `e` is only ever raised to a non-positive power. The
+/// same bits as the 16-lane version the tensor ops use ([`crate::kernels::sigmoid`]).
 pub fn sigmoid_of(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
+    crate::kernels::sigmoid::sigmoid(x)
 }
 
 /// `softplus(x) = ln(1 + eˣ) = max(x, 0) + ln(1 + e^−|x|)` for one value; the second form
@@ -51,7 +48,9 @@ pub fn leaky_relu_backward(x: &Tensor, slope: f32, dy: &Tensor, dx: &mut Tensor)
 
 /// `y = σ(x)`, stable for large `|x|` ([`sigmoid_of`]).
 pub fn sigmoid(x: &Tensor) -> Tensor {
-    x.map(sigmoid_of)
+    let mut y = x.clone();
+    elementwise::in_place_chunks(y.data_mut(), crate::kernels::sigmoid::sigmoid_in_place);
+    y
 }
 
 /// `y = σ(x)`: `dx += y·(1 − y)·dy` (saved: the output).
