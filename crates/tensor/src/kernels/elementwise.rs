@@ -43,6 +43,65 @@ pub fn in_place_chunks(values: &mut [f32], f: impl Fn(&mut [f32]) + Sync) {
     }
 }
 
+/// `dst[i] += f(a[i], b[i])`: a backward pass adding one input's gradient from two saved
+/// tensors (an activation's input and `dy`, a loss's prediction and target).
+pub fn add_map2(dst: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) {
+    assert!(
+        a.len() == dst.len() && b.len() == dst.len(),
+        "add_map2: lengths {}, {}, {} differ",
+        dst.len(),
+        a.len(),
+        b.len()
+    );
+    let run = |dst: &mut [f32], a: &[f32], b: &[f32]| {
+        for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+            *d += f(x, y);
+        }
+    };
+    if dst.len() < PARALLEL_THRESHOLD {
+        run(dst, a, b);
+    } else {
+        dst.par_chunks_mut(CHUNK)
+            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+            .for_each(|(d, (a, b))| run(d, a, b));
+    }
+}
+
+/// `Σ f(a[i], b[i])` in f64, for losses: each fixed chunk of [`CHUNK`] values is summed with
+/// four interleaved partial sums (so the adds do not wait for each other), and the chunks'
+/// sums are added in order. The order depends on the length only, never on the threads.
+pub fn sum_map2_f64(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64 + Sync) -> f64 {
+    assert_eq!(a.len(), b.len(), "sum_map2_f64: lengths differ");
+    let chunk_sum = |(a, b): (&[f32], &[f32])| {
+        let mut acc = [0.0f64; 4];
+        let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+        let tail: f64 = a4
+            .remainder()
+            .iter()
+            .zip(b4.remainder())
+            .map(|(&x, &y)| f(x, y))
+            .sum();
+        for (x, y) in a4.zip(b4) {
+            for lane in 0..4 {
+                acc[lane] += f(x[lane], y[lane]);
+            }
+        }
+        (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
+    };
+    let sums: Vec<f64> = if a.len() < PARALLEL_THRESHOLD {
+        a.chunks(CHUNK)
+            .zip(b.chunks(CHUNK))
+            .map(chunk_sum)
+            .collect()
+    } else {
+        a.par_chunks(CHUNK)
+            .zip(b.par_chunks(CHUNK))
+            .map(chunk_sum)
+            .collect()
+    };
+    sums.iter().sum()
+}
+
 /// `out[i] = f(a[i], b[i])` for slices of the same length.
 pub fn zip(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "zip: lengths differ");
@@ -208,5 +267,43 @@ mod tests {
         let x: Vec<f32> = (0..100_000).map(|i| i as f32 * 0.001).collect();
         let y = map(&x, f32::sin);
         assert!(x.iter().zip(&y).all(|(a, b)| a.sin() == *b));
+    }
+
+    #[test]
+    fn the_threaded_passes_give_the_same_bits_on_any_thread_count() {
+        use crate::test_support::{Pick, in_pool};
+        let mut rng = Pick::new(31);
+        let n = 3 * PARALLEL_THRESHOLD + 17;
+        let (a, b, g) = (rng.values(n), rng.values(n), rng.values(n));
+        let run = |threads: usize| {
+            in_pool(threads, || {
+                let mut dst = b.clone();
+                add_map2(&mut dst, &a, &g, |x, y| x * y);
+                let squares: Vec<f32> = g.iter().map(|x| x * x).collect();
+                let (mut p, mut s1, mut s2) = (a.clone(), b.clone(), squares);
+                update_with_state(&mut p, &mut s1, &mut s2, &g, |p, s1, s2, g| {
+                    *s1 = 0.9 * *s1 + g;
+                    *s2 += g * g;
+                    *p -= 0.01 * *s1 / (s2.sqrt() + 1e-8);
+                });
+                let total = sum_map2_f64(&a, &b, |x, y| ((x - y) * (x - y)) as f64);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<u32>>();
+                (bits(&dst), bits(&p), total.to_bits())
+            })
+        };
+        let one = run(1);
+        assert_eq!(one, run(2));
+        assert_eq!(one, run(3));
+        assert!(one.1.iter().all(|&b| f32::from_bits(b).is_finite()));
+        // And the values are what the loops say.
+        for i in [0, 1, n / 2, n - 1] {
+            assert_eq!(f32::from_bits(one.0[i]), b[i] + a[i] * g[i]);
+        }
+        let plain: f64 = a
+            .iter()
+            .zip(&b)
+            .map(|(x, y)| ((x - y) * (x - y)) as f64)
+            .sum();
+        assert!((f64::from_bits(one.2) - plain).abs() < 1e-9 * plain);
     }
 }

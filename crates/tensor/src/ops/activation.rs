@@ -27,11 +27,9 @@ pub fn relu(x: &Tensor) -> Tensor {
 
 /// `y = max(x, 0)`: `dx += dy·1[x > 0]` (saved: the input).
 pub fn relu_backward(x: &Tensor, dy: &Tensor, dx: &mut Tensor) {
-    for ((d, &x), &g) in dx.data_mut().iter_mut().zip(x.data()).zip(dy.data()) {
-        if x > 0.0 {
-            *d += g;
-        }
-    }
+    elementwise::add_map2(dx.data_mut(), x.data(), dy.data(), |x, g| {
+        if x > 0.0 { g } else { 0.0 }
+    });
 }
 
 /// `y = x` if `x > 0`, else `slope·x`.
@@ -41,9 +39,9 @@ pub fn leaky_relu(x: &Tensor, slope: f32) -> Tensor {
 
 /// `y = x` if `x > 0` else `slope·x`: `dx += dy` or `slope·dy` (saved: the input).
 pub fn leaky_relu_backward(x: &Tensor, slope: f32, dy: &Tensor, dx: &mut Tensor) {
-    for ((d, &x), &g) in dx.data_mut().iter_mut().zip(x.data()).zip(dy.data()) {
-        *d += if x > 0.0 { g } else { slope * g };
-    }
+    elementwise::add_map2(dx.data_mut(), x.data(), dy.data(), |x, g| {
+        if x > 0.0 { g } else { slope * g }
+    });
 }
 
 /// `y = σ(x)`, stable for large `|x|` ([`sigmoid_of`]).
@@ -55,9 +53,7 @@ pub fn sigmoid(x: &Tensor) -> Tensor {
 
 /// `y = σ(x)`: `dx += y·(1 − y)·dy` (saved: the output).
 pub fn sigmoid_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
-    for ((d, &y), &g) in dx.data_mut().iter_mut().zip(y.data()).zip(dy.data()) {
-        *d += y * (1.0 - y) * g;
-    }
+    elementwise::add_map2(dx.data_mut(), y.data(), dy.data(), |y, g| y * (1.0 - y) * g);
 }
 
 /// `y = tanh x`.
@@ -67,9 +63,7 @@ pub fn tanh(x: &Tensor) -> Tensor {
 
 /// `y = tanh x`: `dx += (1 − y²)·dy` (saved: the output).
 pub fn tanh_backward(y: &Tensor, dy: &Tensor, dx: &mut Tensor) {
-    for ((d, &y), &g) in dx.data_mut().iter_mut().zip(y.data()).zip(dy.data()) {
-        *d += (1.0 - y * y) * g;
-    }
+    elementwise::add_map2(dx.data_mut(), y.data(), dy.data(), |y, g| (1.0 - y * y) * g);
 }
 
 /// `y = ln(1 + eˣ)`, stable for large `|x|` ([`softplus_of`]).
@@ -79,9 +73,7 @@ pub fn softplus(x: &Tensor) -> Tensor {
 
 /// `y = ln(1 + eˣ)`: `dx += σ(x)·dy` (saved: the input).
 pub fn softplus_backward(x: &Tensor, dy: &Tensor, dx: &mut Tensor) {
-    for ((d, &x), &g) in dx.data_mut().iter_mut().zip(x.data()).zip(dy.data()) {
-        *d += sigmoid_of(x) * g;
-    }
+    elementwise::add_map2(dx.data_mut(), x.data(), dy.data(), |x, g| sigmoid_of(x) * g);
 }
 
 /// `y[r, k] = e^{x[r,k] − m_r} / Σ_j e^{x[r,j] − m_r}` along the last axis of a
