@@ -79,13 +79,14 @@ impl Dataset {
     /// The images at `indices` as a `[batch, 1, height, width]` tensor in `[0, 1]`.
     pub fn images(&self, indices: &[usize]) -> Tensor {
         let size = self.image_size();
-        let mut data = Vec::with_capacity(indices.len() * size);
-        for &i in indices {
-            data.extend(
-                self.pixels[i * size..(i + 1) * size]
-                    .iter()
-                    .map(|&p| p as f32 / 255.0),
-            );
+        // A recycled buffer (every value is written): a training step asks for one batch of
+        // the same size every time.
+        let mut data = tensor::pool::take(indices.len() * size);
+        for (out, &i) in data.chunks_exact_mut(size.max(1)).zip(indices) {
+            let image = &self.pixels[i * size..(i + 1) * size];
+            out.iter_mut()
+                .zip(image)
+                .for_each(|(o, &p)| *o = p as f32 / 255.0);
         }
         Tensor::from_vec(&[indices.len(), 1, self.height, self.width], data)
     }
@@ -110,6 +111,16 @@ impl Dataset {
             labels: keep.iter().map(|&i| self.labels[i]).collect(),
             height: self.height,
             width: self.width,
+        }
+    }
+
+    /// A copy of the first `count` images (all of them when there are fewer).
+    pub fn first(&self, count: usize) -> Dataset {
+        let keep = count.min(self.len());
+        Dataset {
+            pixels: self.pixels[..keep * self.image_size()].to_vec(),
+            labels: self.labels[..keep].to_vec(),
+            ..*self
         }
     }
 

@@ -22,7 +22,11 @@ use std::collections::HashMap;
 /// Buffers shorter than this are not pooled: the allocator serves them without page faults.
 pub const MIN_POOLED_LEN: usize = 1024;
 /// At most this many bytes wait in one thread's pool; a buffer beyond it is freed.
-pub const MAX_POOLED_BYTES: usize = 96 << 20;
+pub const MAX_POOLED_BYTES: usize = 64 << 20;
+/// At most this many buffers of one length wait: a step of the lab's models holds at most
+/// about eight tensors of one shape at once (activations, their gradients), and buffers made
+/// outside the pool but dropped into it must not pile up until the byte bound.
+pub const MAX_PER_LENGTH: usize = 16;
 
 /// One thread's free buffers, by length, and counters for tests and benchmarks.
 #[derive(Default)]
@@ -82,7 +86,7 @@ pub fn copy_of(values: &[f32]) -> Vec<f32> {
 
 /// Gives a buffer back for a later [`take`] of the same length on this thread.
 ///
-/// Buffers that are short, not full to capacity, or beyond the pool's bound are freed.
+/// Buffers that are short, not full to capacity, or beyond the pool's bounds are freed.
 pub fn recycle(buf: Vec<f32>) {
     let len = buf.len();
     if len < MIN_POOLED_LEN || len != buf.capacity() {
@@ -93,8 +97,11 @@ pub fn recycle(buf: Vec<f32>) {
         let mut pool = pool.borrow_mut();
         let bytes = len * size_of::<f32>();
         if pool.bytes + bytes <= MAX_POOLED_BYTES {
-            pool.bytes += bytes;
-            pool.free.entry(len).or_default().push(buf);
+            let same_length = pool.free.entry(len).or_default();
+            if same_length.len() < MAX_PER_LENGTH {
+                same_length.push(buf);
+                pool.bytes += bytes;
+            }
         }
     });
 }
