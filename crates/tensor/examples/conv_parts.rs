@@ -23,7 +23,7 @@ fn main() {
     let mut y = vec![0.0f32; 32 * ld];
     for _ in 0..3 {
         let t = Instant::now();
-        let taps = tensor::kernels::im2col::tap_offsets(&g);
+        let taps = tensor::kernels::im2col::taps(&g);
         for _ in 0..100 {
             for n in 0..batch {
                 tensor::kernels::im2col::im2col_with(

@@ -39,42 +39,58 @@ use crate::kernels::gemm::{MatRef, gemm};
 
 pub use super::geometry::Geometry;
 
-/// Where each tap reads: `taps[(p·k_w + q)·h_out·w_out + i·w_out + j]` is the offset in one
-/// input plane (`h×w`) of `x[i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]`, or [`PADDING`]
-/// when that position lies in the padding.
+/// Where every tap of every output pixel reads, computed once per geometry so that
+/// [`im2col_with`] and [`col2im_with`] reduce to a gather and a scatter-add along a table, with
+/// no index arithmetic, range test or branch per element.
 ///
-/// The table depends on the geometry only, so a batch computes it once and every channel of
-/// every image reuses it: [`im2col_with`] and [`col2im_with`] then reduce to a gather and a
-/// scatter-add along the table, with no index arithmetic or range clipping per element.
-pub fn tap_offsets(g: &Geometry) -> Vec<usize> {
+/// `offsets[(p·k_w + q)·h_out·w_out + i·w_out + j]` is the offset in one input plane (`h×w`)
+/// of `x[i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]`, or `h·w` when that position lies in
+/// the padding: the kernels work on a copy of the plane with one zero appended there, so a
+/// padding tap reads 0 (and a scatter into it is dropped).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Taps {
+    offsets: Vec<u32>,
+    /// `h·w`: the zero slot, and the largest offset in the table.
+    plane_len: usize,
+}
+
+/// The [`Taps`] of a geometry.
+///
+/// # Panics
+/// If a plane has `u32::MAX` values or more.
+pub fn taps(g: &Geometry) -> Taps {
     let (s_h, s_w) = g.stride;
     let (pad_h, pad_w) = g.pad;
     let (d_h, d_w) = g.dilation;
-    let mut taps = Vec::with_capacity(g.k_h * g.k_w * g.out_pixels());
+    let plane_len = g.h * g.w;
+    assert!(
+        plane_len < u32::MAX as usize,
+        "im2col: a {}×{} plane is too large",
+        g.h,
+        g.w
+    );
     // The input coordinate `o·s + t·d − pad` along one axis, if it is inside `0..len`.
     let inside = |o: usize, s: usize, t: usize, d: usize, pad: usize, len: usize| {
         (o * s + t * d).checked_sub(pad).filter(|&v| v < len)
     };
+    let mut offsets = Vec::with_capacity(g.k_h * g.k_w * g.out_pixels());
     for p in 0..g.k_h {
         for q in 0..g.k_w {
             for i in 0..g.h_out {
                 let row = inside(i, s_h, p, d_h, pad_h, g.h);
                 for j in 0..g.w_out {
                     let col = inside(j, s_w, q, d_w, pad_w, g.w);
-                    taps.push(match (row, col) {
+                    let at = match (row, col) {
                         (Some(r), Some(c)) => r * g.w + c,
-                        _ => PADDING,
-                    });
+                        _ => plane_len,
+                    };
+                    offsets.push(at as u32);
                 }
             }
         }
     }
-    taps
+    Taps { offsets, plane_len }
 }
-
-/// The offset [`tap_offsets`] gives a tap that reads padding: past the end of any plane, so
-/// `plane.get(PADDING)` is `None`.
-pub const PADDING: usize = usize::MAX;
 
 /// `cols[(c,p,q), (i,j)] = x[c, i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]`, 0 in the padding.
 ///
@@ -83,20 +99,30 @@ pub const PADDING: usize = usize::MAX;
 /// (pass `&mut cols[image·h_out·w_out..]`). Builds the tap table for this one call; loops over
 /// a batch use [`im2col_with`] and build it once.
 pub fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], ld: usize) {
-    im2col_with(g, &tap_offsets(g), x, cols, ld);
+    im2col_with(g, &taps(g), x, cols, ld);
 }
 
-/// [`im2col`] with the table of [`tap_offsets`] computed by the caller.
-pub fn im2col_with(g: &Geometry, taps: &[usize], x: &[f32], cols: &mut [f32], ld: usize) {
+/// [`im2col`] with the table of [`taps`] computed by the caller.
+pub fn im2col_with(g: &Geometry, taps: &Taps, x: &[f32], cols: &mut [f32], ld: usize) {
     let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
+    assert_eq!(
+        taps.plane_len, plane_len,
+        "im2col: taps of another geometry"
+    );
+    if pixels == 0 {
+        return;
+    }
+    // The plane with its zero slot.
+    let mut padded = vec![0.0f32; plane_len + 1];
     for c in 0..g.c_in {
-        let plane = &x[c * plane_len..(c + 1) * plane_len];
-        for (pq, taps) in taps.chunks_exact(pixels).enumerate() {
+        padded[..plane_len].copy_from_slice(&x[c * plane_len..(c + 1) * plane_len]);
+        for (pq, offsets) in taps.offsets.chunks_exact(pixels).enumerate() {
             let r = c * k + pq;
             let row = &mut cols[r * ld..r * ld + pixels];
-            // A gather: each output value is one input value, or 0 where the tap is padding.
-            for (out, &t) in row.iter_mut().zip(taps) {
-                *out = plane.get(t).copied().unwrap_or(0.0);
+            for (out, &t) in row.iter_mut().zip(offsets) {
+                // SAFETY: every offset is at most `plane_len` (built so by `taps`, whose plane
+                // size was checked above), and `padded` has `plane_len + 1` values.
+                *out = unsafe { *padded.get_unchecked(t as usize) };
             }
         }
     }
@@ -106,24 +132,34 @@ pub fn im2col_with(g: &Geometry, taps: &[usize], x: &[f32], cols: &mut [f32], ld
 /// skipping entries that fall in the padding. Adds into `x` (`(c_in, h, w)`); `cols` as in
 /// [`im2col`], row stride `ld`.
 pub fn col2im(g: &Geometry, cols: &[f32], ld: usize, x: &mut [f32]) {
-    col2im_with(g, &tap_offsets(g), cols, ld, x);
+    col2im_with(g, &taps(g), cols, ld, x);
 }
 
-/// [`col2im`] with the table of [`tap_offsets`] computed by the caller.
-pub fn col2im_with(g: &Geometry, taps: &[usize], cols: &[f32], ld: usize, x: &mut [f32]) {
+/// [`col2im`] with the table of [`taps`] computed by the caller. Each input value receives
+/// its terms in the order `(p, q, i, j)`, whatever the batch or thread count.
+pub fn col2im_with(g: &Geometry, taps: &Taps, cols: &[f32], ld: usize, x: &mut [f32]) {
     let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
+    assert_eq!(
+        taps.plane_len, plane_len,
+        "col2im: taps of another geometry"
+    );
+    if pixels == 0 {
+        return;
+    }
+    // The plane with its slot for padding taps, whose sum is thrown away.
+    let mut padded = vec![0.0f32; plane_len + 1];
     for c in 0..g.c_in {
         let plane = &mut x[c * plane_len..(c + 1) * plane_len];
-        for (pq, taps) in taps.chunks_exact(pixels).enumerate() {
+        padded[..plane_len].copy_from_slice(plane);
+        for (pq, offsets) in taps.offsets.chunks_exact(pixels).enumerate() {
             let r = c * k + pq;
             let row = &cols[r * ld..r * ld + pixels];
-            // A scatter-add: the transpose of the gather above (padding taps drop out).
-            for (&v, &t) in row.iter().zip(taps) {
-                if let Some(x) = plane.get_mut(t) {
-                    *x += v;
-                }
+            for (&v, &t) in row.iter().zip(offsets) {
+                // SAFETY: as in `im2col_with`.
+                unsafe { *padded.get_unchecked_mut(t as usize) += v };
             }
         }
+        plane.copy_from_slice(&padded[..plane_len]);
     }
 }
 
@@ -262,7 +298,7 @@ pub fn convolve(
         );
         return;
     }
-    let taps = tap_offsets(g);
+    let taps = taps(g);
     let per = images_per_chunk(batch, pixels, TARGET_COLS);
     let par = gemm_parallelism(batch.div_ceil(per));
     let in_len = g.image_len();
@@ -304,7 +340,7 @@ pub fn convolve_saving_cols(
         return None;
     }
     let w_mat = MatRef::row_major(w, c_out, rows);
-    let taps = tap_offsets(g);
+    let taps = taps(g);
     let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
     let par = gemm_parallelism(batch.div_ceil(per));
     // Every value is written by im2col (padding taps write zeros).
@@ -355,7 +391,7 @@ pub fn convolve_adjoint(
         return;
     }
     let w_t = w_mat.t();
-    let taps = tap_offsets(g);
+    let taps = taps(g);
     let per = images_per_chunk(batch, pixels, TARGET_COLS);
     let par = gemm_parallelism(batch.div_ceil(per));
     x.par_chunks_mut(per * in_len)
@@ -494,10 +530,7 @@ fn filter_chunks(
     convolve_too: Option<SharedConvolve>,
 ) {
     let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
-    let taps = match source {
-        Cols::Unfold(_) => tap_offsets(g),
-        Cols::Saved(_) => Vec::new(),
-    };
+    let taps = taps(g);
     let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
     let chunks = batch.div_ceil(per);
     let par = gemm_parallelism(chunks);
@@ -645,5 +678,60 @@ mod tests {
         assert_eq!(images_per_chunk(64, 1, TARGET_COLS), 64);
         assert_eq!(images_per_chunk(64, 49, TARGET_DEPTH), 16);
         assert_eq!(images_per_chunk(0, 49, TARGET_COLS), 1);
+    }
+
+    #[test]
+    fn im2col_and_col2im_follow_their_definitions_element_by_element() {
+        // The row plan against the formula itself, on geometries with padding wider than a
+        // tap's reach, dilation, asymmetric strides and an output padding row (h_out short).
+        let mut cases = vec![
+            geometry(2, 7, 9, (3, 3), 2, 1, 1),
+            geometry(1, 5, 5, (3, 2), 1, 2, 1),
+            geometry(3, 9, 8, (2, 3), 1, 1, 2),
+            geometry(1, 28, 28, (3, 3), 2, 1, 1),
+        ];
+        let mut asymmetric = geometry(2, 10, 7, (3, 3), 1, 1, 1);
+        asymmetric.stride = (2, 3);
+        asymmetric.pad = (0, 2);
+        asymmetric.h_out = (10 - 3) / 2 + 1;
+        asymmetric.w_out = (7 + 4 - 3) / 3 + 1;
+        cases.push(asymmetric);
+        let mut short = geometry(2, 8, 8, (3, 3), 2, 1, 1);
+        short.h_out -= 1; // a transposed convolution's output padding leaves a row unread
+        cases.push(short);
+        for g in cases {
+            let x: Vec<f32> = (0..g.image_len()).map(|v| v as f32 + 1.0).collect();
+            let ld = g.out_pixels() + 3;
+            let mut cols = vec![f32::NAN; g.col_rows() * ld];
+            im2col(&g, &x, &mut cols, ld);
+            let mut back = vec![0.0f32; g.image_len()];
+            col2im(&g, &cols, ld, &mut back);
+            let mut want_back = vec![0.0f32; g.image_len()];
+            for c in 0..g.c_in {
+                for p in 0..g.k_h {
+                    for q in 0..g.k_w {
+                        let r = (c * g.k_h + p) * g.k_w + q;
+                        for i in 0..g.h_out {
+                            for j in 0..g.w_out {
+                                let y =
+                                    (i * g.stride.0 + p * g.dilation.0) as isize - g.pad.0 as isize;
+                                let z =
+                                    (j * g.stride.1 + q * g.dilation.1) as isize - g.pad.1 as isize;
+                                let inside = (0..g.h as isize).contains(&y)
+                                    && (0..g.w as isize).contains(&z);
+                                let at = (c * g.h + y.max(0) as usize) * g.w + z.max(0) as usize;
+                                let want = if inside { x[at] } else { 0.0 };
+                                let got = cols[r * ld + i * g.w_out + j];
+                                assert_eq!(got, want, "{g:?}: cols[{r}, ({i}, {j})]");
+                                if inside {
+                                    want_back[at] += got;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            assert_eq!(back, want_back, "{g:?}: col2im");
+        }
     }
 }
