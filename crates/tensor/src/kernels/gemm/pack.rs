@@ -107,19 +107,24 @@ pub fn pack_b(b: MatRef, p0: usize, kc: usize, j0: usize, nc: usize, buf: &mut [
                 transpose_8_lines(lines, b.col_stride, &mut panel[j..], NR, kc);
             }
         } else if b.row_stride == 1 {
-            // Bᵀ stored row-major, the ragged last panel: read each column sequentially,
-            // scatter by NR, zeros for the missing columns.
-            for j in 0..NR {
-                if j < cols {
-                    let start = (first + j) * b.col_stride + p0;
-                    let col = &b.data[start..start + kc];
-                    for (dst, &x) in panel.chunks_exact_mut(NR).zip(col) {
-                        dst[j] = x;
-                    }
-                } else {
-                    panel.chunks_exact_mut(NR).for_each(|dst| dst[j] = 0.0);
+            // Bᵀ stored row-major, the ragged last panel (a weight gradient's `colsᵀ` with 9
+            // or 144 columns): whole groups of 8 columns by transposes, the rest one by one,
+            // zeros for the missing columns.
+            let groups = cols / 8 * 8;
+            for j in (0..groups).step_by(8) {
+                let lines = &b.data[(first + j) * b.col_stride + p0..];
+                transpose_8_lines(lines, b.col_stride, &mut panel[j..], NR, kc);
+            }
+            for j in groups..cols {
+                let start = (first + j) * b.col_stride + p0;
+                let col = &b.data[start..start + kc];
+                for (dst, &x) in panel.chunks_exact_mut(NR).zip(col) {
+                    dst[j] = x;
                 }
             }
+            panel
+                .chunks_exact_mut(NR)
+                .for_each(|dst| dst[cols..].fill(0.0));
         } else {
             for (p, dst) in panel.chunks_exact_mut(NR).enumerate() {
                 for (j, d) in dst.iter_mut().enumerate() {
