@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use layers::Graph;
 use layers::optim::{Adam, Optimizer};
+use tensor::kernels::gemm::simd::{Lanes, MR, NR, Simd};
 use tensor::kernels::gemm::{MatRef, gemm};
 use tensor::{Parallelism, Tensor, rng};
-use wide::f32x8;
 
 use crate::lab::markdown::table;
 use crate::train::TrainConfig;
@@ -71,12 +71,15 @@ fn vector_features() -> String {
 
 /// Rounds of the FMA loop per measurement.
 const FMA_ROUNDS: usize = 5_000_000;
+/// Independent FMA chains: enough to cover the FMA latency (4 cycles) times two FMA units.
+const FMA_CHAINS: usize = 16;
 
-/// Seconds for [`FMA_ROUNDS`] rounds of 12 independent chains of 8-lane FMAs (the
-/// microkernel's register tile): `2·8·12` flops per round.
+/// Seconds for [`FMA_ROUNDS`] rounds of [`FMA_CHAINS`] independent chains of FMAs on the
+/// microkernel's own vectors ([`Lanes`]: 16 lanes on AVX-512, 8 otherwise), so the peak is the
+/// one the GEMM can reach: on a core with two 512-bit FMA units, 8-lane vectors reach half.
 fn fma_seconds() -> f64 {
-    let mut acc = [f32x8::splat(0.0); 12];
-    let (a, b) = (f32x8::splat(1.000_000_1), f32x8::splat(1e-7));
+    let mut acc = [Lanes::splat(0.0); FMA_CHAINS];
+    let (a, b) = (Lanes::splat(1.000_000_1), Lanes::splat(1e-7));
     let t = Instant::now();
     for _ in 0..FMA_ROUNDS {
         for v in acc.iter_mut() {
@@ -91,7 +94,7 @@ fn fma_seconds() -> f64 {
 /// once (the whole region timed, so a thread that waits counts against it).
 fn fma_peak() -> (f64, f64) {
     use rayon::prelude::*;
-    let flops = 2.0 * 8.0 * 12.0 * FMA_ROUNDS as f64;
+    let flops = 2.0 * (Lanes::LANES * FMA_CHAINS * FMA_ROUNDS) as f64;
     let threads = rayon::current_num_threads();
     let one = (0..7).map(|_| fma_seconds()).fold(f64::MAX, f64::min);
     let all = (0..7)
@@ -192,10 +195,18 @@ pub fn run() -> Result<(), String> {
         threads,
         vector_features()
     );
+    // Back-to-back work, as in training: the pool's threads wait for it spinning.
+    tensor::parallel::with_warm_pool(|| report(threads))
+}
+
+/// The measurements of [`run`], printed as they are taken.
+fn report(threads: usize) -> Result<(), String> {
     let (one, all) = fma_peak();
+    let lanes = Lanes::LANES;
     println!(
-        "FMA peak (12 chains of 8-lane FMAs): {one:.1} GFLOP/s on one thread, {all:.1} on {threads}.\n"
+        "FMA peak ({FMA_CHAINS} chains of {lanes}-lane FMAs): {one:.1} GFLOP/s on one thread, {all:.1} on {threads}.\n"
     );
+    println!("GEMM microkernel: {MR}×{NR} register tile of {lanes}-lane vectors.\n");
     let shapes = [
         (64, 784, 128, "dense 784→128, batch 64"),
         (64, 128, 784, "dense 128→784, batch 64"),
