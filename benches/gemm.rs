@@ -1,5 +1,5 @@
-//! GEMM throughput: reference vs SIMD (sequential) vs SIMD + rayon, on square sizes and on the
-//! shapes the lab's conv and dense autoencoders produce.
+//! GEMM throughput: reference vs SIMD (sequential) vs SIMD + rayon vs the always-packed nest,
+//! on square sizes and on the shapes the lab's conv and dense autoencoders produce.
 //!
 //! Throughput is declared as `Elements(2·m·n·k)`, so criterion's "elem/s" column is flop/s
 //! (one multiply and one add per term); read "Gelem/s" as GFLOP/s.
@@ -78,6 +78,11 @@ fn bench_gemm(crit: &mut Criterion) {
                 bench.iter(|| gemm::gemm(a_ref, b_ref, 0.0, &mut c, par))
             });
         }
+        // The textbook nest, every block packed: what the plan's shortcuts buy on thin shapes.
+        group.bench_function(BenchmarkId::new("always_packed_rayon", &shape), |bench| {
+            let par = Parallelism::Rayon;
+            bench.iter(|| gemm::gemm_always_packed(a_ref, b_ref, 0.0, &mut c, par))
+        });
     }
     group.finish();
 }
