@@ -409,8 +409,8 @@ pub fn reconstruct_shaped(model: &mut dyn Module, inputs: &[f32], image: [usize;
 
 /// The MSE between the model's outputs for `inputs` (the clean images of `targets` when
 /// `None`) and the clean images, batch by batch: neither the outputs nor the images exist as
-/// f32 arrays of the whole test set (31 MB each for 10,000 images). The squares are summed in
-/// one running f64 sum in image order, as [`crate::quality::mse`] sums them.
+/// f32 arrays of the whole test set (31 MB each for 10,000 images). Each batch's squares are
+/// summed by [`crate::quality::squared_error`], the batches' sums in order.
 fn streamed_test_mse(
     model: &mut dyn Module,
     inputs: Option<&[f32]>,
