@@ -137,11 +137,41 @@ pub fn zip_broadcast(
         return (a_shape.to_vec(), zip(a, b, f));
     }
     let out_shape = shape::broadcast_shapes(a_shape, b_shape, op);
+    // The common case, a bias-like operand repeated along the leading axes (`[N, F] + [F]`):
+    // row by row, a plain loop per row.
+    if out_shape == a_shape && repeats_along_leading_axes(b_shape, a_shape) {
+        let mut out = pool::take(a.len());
+        for (o, a) in out.chunks_exact_mut(b.len()).zip(a.chunks_exact(b.len())) {
+            o.iter_mut()
+                .zip(a)
+                .zip(b)
+                .for_each(|((o, &x), &y)| *o = f(x, y));
+        }
+        return (out_shape, out);
+    }
+    if out_shape == b_shape && repeats_along_leading_axes(a_shape, b_shape) {
+        let mut out = pool::take(b.len());
+        for (o, b) in out.chunks_exact_mut(a.len()).zip(b.chunks_exact(a.len())) {
+            o.iter_mut()
+                .zip(a)
+                .zip(b)
+                .for_each(|((o, &x), &y)| *o = f(x, y));
+        }
+        return (out_shape, out);
+    }
     let sa = shape::broadcast_strides(a_shape, &out_shape);
     let sb = shape::broadcast_strides(b_shape, &out_shape);
-    let mut out = vec![0.0; shape::numel(&out_shape)];
+    let mut out = pool::take(shape::numel(&out_shape));
     shape::for_each_broadcast(&out_shape, &sa, &sb, |i, ia, ib| out[i] = f(a[ia], b[ib]));
     (out_shape, out)
+}
+
+/// Whether `small`, broadcast to `big`, is `small`'s values repeated whole: its shape, leading
+/// 1s dropped, is a non-empty tail of `big`'s (`[F]` or `[1, F]` against `[N, F]`).
+fn repeats_along_leading_axes(small: &[usize], big: &[usize]) -> bool {
+    let first_real = small.iter().position(|&d| d != 1).unwrap_or(small.len());
+    let tail = &small[first_real..];
+    !tail.is_empty() && tail.len() <= big.len() && big.ends_with(tail)
 }
 
 /// Adds `src` (of shape `src_shape`) into `dst` (of shape `dst_shape`), summing over the
@@ -153,6 +183,13 @@ pub fn zip_broadcast(
 pub fn add_summed_to(src: &[f32], src_shape: &[usize], dst: &mut [f32], dst_shape: &[usize]) {
     if src_shape == dst_shape {
         add_into(dst, src);
+        return;
+    }
+    if repeats_along_leading_axes(dst_shape, src_shape) {
+        // Row by row, rows in order: the order of the general walk below, so the same bits.
+        for row in src.chunks_exact(dst.len()) {
+            dst.iter_mut().zip(row).for_each(|(d, &s)| *d += s);
+        }
         return;
     }
     let sd = shape::broadcast_strides(dst_shape, src_shape);
@@ -305,5 +342,41 @@ mod tests {
             .map(|(x, y)| ((x - y) * (x - y)) as f64)
             .sum();
         assert!((f64::from_bits(one.2) - plain).abs() < 1e-9 * plain);
+    }
+
+    #[test]
+    fn the_row_fast_path_gives_the_general_walks_bits() {
+        use crate::test_support::Pick;
+        let mut rng = Pick::new(41);
+        for (big, small) in [
+            (vec![5, 7], vec![7]),
+            (vec![3, 4, 6], vec![1, 4, 6]),
+            (vec![2, 3, 4], vec![4]),
+            (vec![6, 1], vec![1]),
+        ] {
+            let (n_big, n_small) = (shape::numel(&big), shape::numel(&small));
+            let (a, b) = (rng.values(n_big), rng.values(n_small));
+            let f = |x: f32, y: f32| x * 0.5 - y;
+            let (s1, fast) = zip_broadcast(&a, &big, &b, &small, "t", f);
+            let (s2, fast_swapped) = zip_broadcast(&b, &small, &a, &big, "t", |y, x| f(x, y));
+            // The general walk, by hand.
+            let sa = shape::broadcast_strides(&big, &big);
+            let sb = shape::broadcast_strides(&small, &big);
+            let mut want = vec![0.0; n_big];
+            shape::for_each_broadcast(&big, &sa, &sb, |i, ia, ib| want[i] = f(a[ia], b[ib]));
+            assert_eq!((s1, s2), (big.clone(), big.clone()));
+            assert_eq!(fast, want, "{big:?} with {small:?}");
+            assert_eq!(fast_swapped, want, "{small:?} with {big:?}");
+            // The backward: summing back over the repeated axes.
+            let mut summed = vec![0.0; n_small];
+            add_summed_to(&a, &big, &mut summed, &small);
+            let mut want_sum = vec![0.0; n_small];
+            let identity = shape::strides(&big);
+            shape::for_each_broadcast(&big, &identity, &sb, |_, is, id| want_sum[id] += a[is]);
+            assert_eq!(summed, want_sum, "sum of {big:?} into {small:?}");
+        }
+        // Not a tail: the general path.
+        assert!(!repeats_along_leading_axes(&[4, 1], &[4, 6]));
+        assert!(!repeats_along_leading_axes(&[1, 1], &[4, 6]));
     }
 }
