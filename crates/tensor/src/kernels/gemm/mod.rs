@@ -42,7 +42,7 @@ use std::cell::RefCell;
 
 use crate::Parallelism;
 pub use plan::{BSource, Packing, Plan};
-use simd::{APanel, BPanel, Lanes, MR, NR, NV};
+use simd::{APanel, BPanel, Lanes, MR, NR, NV, Simd};
 
 /// Below this many flops a call runs on the calling thread: waking a second thread costs a few
 /// microseconds, as long as the whole product takes.
@@ -371,6 +371,13 @@ fn tile<const ROWS: usize>(
     rows: usize,
     cols: usize,
 ) {
+    if cols <= Lanes::LANES {
+        // A narrow panel (C with 9 columns, or a row's ragged end): one vector per row, half
+        // the FMAs of the full tile, and the same bits (each lane's FMAs do not change).
+        let acc = simd::kernel_simd::<Lanes, ROWS, 1>(kc, a_panel, b_panel);
+        simd::store_tile(&acc, beta, c_tile, j0, rows, cols);
+        return;
+    }
     let acc = simd::kernel_simd::<Lanes, ROWS, NV>(kc, a_panel, b_panel);
     if rows == MR && cols == NR {
         // The common case, with constant sizes so the stores unroll.

@@ -260,6 +260,15 @@ mod tests {
     ) -> Vec<Vec<u32>> {
         let scalar = kernel_scalar::<ROWS, COLS>(kc, a, b);
         let vector = kernel_simd::<V, ROWS, NV>(kc, a, b);
+        // The narrow tile (one vector per row) gives the first LANES columns' bits too.
+        let narrow = kernel_simd::<V, ROWS, 1>(kc, a, b);
+        for i in 0..ROWS {
+            let mut lanes = vec![0.0; V::LANES];
+            narrow[i][0].store(&mut lanes);
+            let bits: Vec<u32> = lanes.iter().map(|x| x.to_bits()).collect();
+            let want: Vec<u32> = scalar[i][..V::LANES].iter().map(|x| x.to_bits()).collect();
+            assert_eq!(bits, want, "narrow row {i} of {ROWS}, b_rs {}", b.rs);
+        }
         (0..ROWS)
             .map(|i| {
                 let mut lanes = vec![0.0; COLS];
