@@ -72,17 +72,34 @@ pub fn take(len: usize) -> Vec<f32> {
 /// A buffer of `len` zeros (recycled when possible, so no page fault; still one pass of
 /// stores).
 pub fn zeroed(len: usize) -> Vec<f32> {
+    filled(len, 0.0)
+}
+
+/// A buffer of `len` copies of `value` (recycled when possible). Large ones are filled by
+/// all threads: a gradient's zeros are a pass over megabytes, once per layer per step.
+pub fn filled(len: usize, value: f32) -> Vec<f32> {
     let mut buf = take(len);
-    buf.fill(0.0);
+    crate::kernels::elementwise::in_place_chunks(&mut buf, |chunk| chunk.fill(value));
     buf
 }
 
-/// A copy of `values` in a recycled buffer when there is one.
+/// A copy of `values` in a recycled buffer when there is one (large ones copied by all
+/// threads).
 pub fn copy_of(values: &[f32]) -> Vec<f32> {
+    use rayon::prelude::*;
     let mut buf = take(values.len());
-    buf.copy_from_slice(values);
+    if values.len() < crate::kernels::elementwise::PARALLEL_THRESHOLD {
+        buf.copy_from_slice(values);
+    } else {
+        buf.par_chunks_mut(COPY_CHUNK)
+            .zip(values.par_chunks(COPY_CHUNK))
+            .for_each(|(dst, src)| dst.copy_from_slice(src));
+    }
     buf
 }
+
+/// Values per task when a large copy is split over threads.
+const COPY_CHUNK: usize = 1 << 14;
 
 /// Gives a buffer back for a later [`take`] of the same length on this thread.
 ///

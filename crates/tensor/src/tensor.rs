@@ -67,9 +67,7 @@ impl Tensor {
 
     /// Every element `value`.
     pub fn full(shape: &[usize], value: f32) -> Tensor {
-        let mut data = pool::take(shape::numel(shape));
-        data.fill(value);
-        Tensor::from_vec(shape, data)
+        Tensor::from_vec(shape, pool::filled(shape::numel(shape), value))
     }
 
     /// A tensor whose every element the caller is about to overwrite: its contents are
