@@ -205,8 +205,11 @@ fn images_per_chunk(batch: usize, pixels: usize, target: usize) -> usize {
     batch.max(1).div_ceil(chunks)
 }
 
-/// GEMM columns a chunk aims for in [`convolve`] and [`convolve_adjoint`].
-const TARGET_COLS: usize = 256;
+/// GEMM columns a chunk aims for in [`convolve`] and [`convolve_adjoint`]. Measured on the conv
+/// autoencoder (Zen 4, CPU time of 3 epochs): 1024 takes 11% less than 256 (fewer, larger
+/// GEMMs, each packing its weight once), 2048 no less than 1024; a chunk's im2col matrix
+/// (at most `144×1024` values here, 576 KiB) stays in L2.
+const TARGET_COLS: usize = 1024;
 /// GEMM depth a chunk aims for in [`backward_filter`] (its k is `images·h_out·w_out`).
 const TARGET_DEPTH: usize = 1024;
 
@@ -674,7 +677,8 @@ mod tests {
 
     #[test]
     fn chunks_depend_on_shapes_only() {
-        assert_eq!(images_per_chunk(64, 196, TARGET_COLS), 1);
+        assert_eq!(images_per_chunk(64, 196, 256), 1);
+        assert_eq!(images_per_chunk(64, 196, TARGET_COLS), 5);
         assert_eq!(images_per_chunk(64, 1, TARGET_COLS), 64);
         assert_eq!(images_per_chunk(64, 49, TARGET_DEPTH), 16);
         assert_eq!(images_per_chunk(0, 49, TARGET_COLS), 1);
@@ -682,7 +686,7 @@ mod tests {
 
     #[test]
     fn im2col_and_col2im_follow_their_definitions_element_by_element() {
-        // The row plan against the formula itself, on geometries with padding wider than a
+        // The tap table against the formula itself, on geometries with padding wider than a
         // tap's reach, dilation, asymmetric strides and an output padding row (h_out short).
         let mut cases = vec![
             geometry(2, 7, 9, (3, 3), 2, 1, 1),
