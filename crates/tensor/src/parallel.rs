@@ -18,6 +18,9 @@ pub enum Parallelism {
     Rayon,
 }
 
+/// Idle rounds a spinner spins (a few microseconds) before it starts yielding its core.
+const IDLE_SPINS: u32 = 2_000;
+
 /// Runs `f` while the pool's other threads wait for work by spinning instead of sleeping.
 ///
 /// A training step is a chain of a few dozen parallel kernels with short sequential stretches
@@ -26,7 +29,9 @@ pub enum Parallelism {
 /// microseconds on a VM: on the conv autoencoder, a step spent more time on those wake-ups
 /// than on its sequential parts. OpenMP's runtimes (and so PyTorch) spin idle threads for
 /// the same reason. Here the other workers run a loop that takes any pending rayon job the
-/// moment it appears ([`rayon::yield_now`]), until `f` returns (or panics).
+/// moment it appears ([`rayon::yield_now`]), until `f` returns (or panics); after a few
+/// microseconds without work they yield their core to the OS scheduler on every round, so a
+/// machine shared with other processes (tests run side by side) loses nothing to them.
 ///
 /// Called from outside the pool, one worker fewer spins, so that the caller keeps a core.
 /// Nothing computed changes: only who waits, and how.
@@ -38,6 +43,7 @@ pub fn with_warm_pool<R>(f: impl FnOnce() -> R) -> R {
             self.0.store(true, Ordering::Release);
         }
     }
+    // `TP_NO_WARM` turns it off, to measure the CPU time of the work alone.
     if rayon::current_num_threads() < 2 || std::env::var_os("TP_NO_WARM").is_some() {
         return f();
     }
@@ -52,9 +58,18 @@ pub fn with_warm_pool<R>(f: impl FnOnce() -> R) -> R {
         if keeps_a_core_free {
             return;
         }
+        let mut idle_rounds = 0u32;
         while !done.load(Ordering::Acquire) {
-            if rayon::yield_now() != Some(rayon::Yield::Executed) {
+            if rayon::yield_now() == Some(rayon::Yield::Executed) {
+                idle_rounds = 0;
+            } else if idle_rounds < IDLE_SPINS {
+                idle_rounds += 1;
                 std::hint::spin_loop();
+            } else {
+                // Long idle (the caller is in a sequential stretch, or other processes share
+                // the cores): offer the core to the scheduler on each round, so spinning never
+                // takes it from a thread that has work; on an idle machine this returns at once.
+                std::thread::yield_now();
             }
         }
     });
