@@ -432,14 +432,12 @@ fn streamed_test_mse(
             None => target.clone(),
         };
         let y = layers::infer(model, x);
-        sum = y
-            .data()
-            .iter()
-            .zip(target.data())
-            .fold(sum, |sum, (&a, &b)| {
-                let d = (a - b) as f64;
-                sum + d * d
-            });
+        assert_eq!(
+            y.numel(),
+            target.numel(),
+            "test MSE: outputs and images differ in size"
+        );
+        sum += crate::quality::squared_error(y.data(), target.data());
     }
     sum / (targets.len() * targets.image_size()).max(1) as f64
 }

@@ -1,7 +1,8 @@
 //! How a kernel may use threads, and how to keep the pool ready for them.
 //!
-//! Kernels split their *outputs* across threads, never a reduction, so the result is the same
-//! bit for bit whatever the thread count. Tests check that by running a kernel inside rayon
+//! Kernels split their *outputs* across threads; a reduction is split only into fixed chunks
+//! that depend on the shapes, whose partial results are combined in order, so the result is
+//! the same bit for bit whatever the thread count. Tests check that by running a kernel inside rayon
 //! pools of 1 and 2 threads; `Sequential` exists for callers that already run in parallel
 //! (one image per task, say) and for students stepping through a kernel.
 
@@ -20,6 +21,12 @@ pub enum Parallelism {
 
 /// Idle rounds a spinner spins (a few microseconds) before it starts yielding its core.
 const IDLE_SPINS: u32 = 2_000;
+/// A spinner that finds no work for this long stops (the region then runs cold): far longer
+/// than any gap between a training step's kernels.
+const MAX_IDLE: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// Whether a warm region is running (see [`with_warm_pool`]).
+static WARM_REGION: AtomicBool = AtomicBool::new(false);
 
 /// Runs `f` while the pool's other threads wait for work by spinning instead of sleeping.
 ///
@@ -47,6 +54,19 @@ pub fn with_warm_pool<R>(f: impl FnOnce() -> R) -> R {
     if rayon::current_num_threads() < 2 || std::env::var_os("TP_NO_WARM").is_some() {
         return f();
     }
+    // One warm region at a time: a second one (another thread training, or a region inside
+    // a task of this pool) would stack its spinners on top of the first's, and each region's
+    // caller could end up waiting under the other's spinner. It simply runs cold.
+    if WARM_REGION.swap(true, Ordering::AcqRel) {
+        return f();
+    }
+    struct Release;
+    impl Drop for Release {
+        fn drop(&mut self) {
+            WARM_REGION.store(false, Ordering::Release);
+        }
+    }
+    let _release = Release;
     let stop = Stop(Arc::new(AtomicBool::new(false)));
     let done = Arc::clone(&stop.0);
     let caller = rayon::current_thread_index();
@@ -59,9 +79,15 @@ pub fn with_warm_pool<R>(f: impl FnOnce() -> R) -> R {
             return;
         }
         let mut idle_rounds = 0u32;
+        let mut last_work = std::time::Instant::now();
         while !done.load(Ordering::Acquire) {
             if rayon::yield_now() == Some(rayon::Yield::Executed) {
                 idle_rounds = 0;
+                last_work = std::time::Instant::now();
+            } else if last_work.elapsed() > MAX_IDLE {
+                // Nothing to do for a long while: give the thread back to rayon (a worker that
+                // took this job while waiting on other work resumes it).
+                return;
             } else if idle_rounds < IDLE_SPINS {
                 idle_rounds += 1;
                 std::hint::spin_loop();

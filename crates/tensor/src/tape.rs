@@ -168,7 +168,7 @@ impl Op {
     /// A short name for printing: the op's name, with its settings where they matter.
     pub fn name(&self) -> String {
         use Op::*;
-        // A fused activation is shown after the op: `Conv2d(3x3 s2 p1)+relu`.
+        // A fused activation is shown after the op: `Conv2d(stride=2, padding=1)+relu`.
         let fused = |act: Epilogue| match act {
             Epilogue::Identity => String::new(),
             act => format!("+{act}"),
@@ -359,14 +359,14 @@ impl Tape {
         self.nodes.is_empty()
     }
 
-    /// Appends a node made by `op` with the given value. Ops call this after computing their
-    /// forward, so a node's value always matches its op (which is why it is not public); in
-    /// no-grad mode the node keeps no op.
     /// Whether this tape records ops for a backward pass (false for [`Tape::no_grad`]).
     pub fn recording(&self) -> bool {
         self.recording
     }
 
+    /// Appends a node made by `op` with the given value. Ops call this after computing their
+    /// forward, so a node's value always matches its op (which is why it is not public); in
+    /// no-grad mode the node keeps no op.
     pub(crate) fn push(&mut self, op: Op, value: Tensor) -> Var {
         self.push_saving(op, value, None)
     }

@@ -171,7 +171,8 @@ pub fn zip_broadcast(
 fn repeats_along_leading_axes(small: &[usize], big: &[usize]) -> bool {
     let first_real = small.iter().position(|&d| d != 1).unwrap_or(small.len());
     let tail = &small[first_real..];
-    !tail.is_empty() && tail.len() <= big.len() && big.ends_with(tail)
+    let repeated_len: usize = tail.iter().product();
+    !tail.is_empty() && repeated_len > 0 && tail.len() <= big.len() && big.ends_with(tail)
 }
 
 /// Adds `src` (of shape `src_shape`) into `dst` (of shape `dst_shape`), summing over the
@@ -375,8 +376,11 @@ mod tests {
             shape::for_each_broadcast(&big, &identity, &sb, |_, is, id| want_sum[id] += a[is]);
             assert_eq!(summed, want_sum, "sum of {big:?} into {small:?}");
         }
-        // Not a tail: the general path.
+        // Not a tail: the general path; nor an empty operand (nothing to repeat).
         assert!(!repeats_along_leading_axes(&[4, 1], &[4, 6]));
+        assert!(!repeats_along_leading_axes(&[0], &[5, 0]));
+        let (shape, out) = zip_broadcast(&[], &[5, 0], &[], &[0], "t", |x, y| x + y);
+        assert_eq!((shape, out.len()), (vec![5, 0], 0));
         assert!(!repeats_along_leading_axes(&[1, 1], &[4, 6]));
     }
 }

@@ -52,6 +52,8 @@ pub struct Taps {
     offsets: Vec<u32>,
     /// `h·w`: the zero slot, and the largest offset in the table.
     plane_len: usize,
+    /// The geometry the table was built for.
+    geometry: Geometry,
 }
 
 /// The [`Taps`] of a geometry.
@@ -89,7 +91,11 @@ pub fn taps(g: &Geometry) -> Taps {
             }
         }
     }
-    Taps { offsets, plane_len }
+    Taps {
+        offsets,
+        plane_len,
+        geometry: *g,
+    }
 }
 
 /// `cols[(c,p,q), (i,j)] = x[c, i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]`, 0 in the padding.
@@ -120,8 +126,8 @@ pub fn im2col_with(g: &Geometry, taps: &Taps, x: &[f32], cols: &mut [f32], ld: u
             let r = c * k + pq;
             let row = &mut cols[r * ld..r * ld + pixels];
             for (out, &t) in row.iter_mut().zip(offsets) {
-                // SAFETY: every offset is at most `plane_len` (built so by `taps`, whose plane
-                // size was checked above), and `padded` has `plane_len + 1` values.
+                // SAFETY: every offset is at most `plane_len` (built so by `taps` for this very
+                // geometry, checked above), and `padded` has `plane_len + 1` values.
                 *out = unsafe { *padded.get_unchecked(t as usize) };
             }
         }
@@ -289,6 +295,15 @@ pub fn convolve(
     if batch == 0 || c_out == 0 || pixels == 0 {
         return;
     }
+    if g.image_len() == 0 {
+        // An empty input (no channel, or only padding): every window sums nothing.
+        if beta == 0.0 {
+            y.fill(0.0);
+        } else {
+            y.iter_mut().for_each(|v| *v *= beta);
+        }
+        return;
+    }
     let w_mat = MatRef::row_major(w, c_out, rows);
     if g.is_dense() {
         // y (batch, c_out) = x (batch, c_in·h·w) · Wᵀ: one GEMM for the whole batch.
@@ -338,7 +353,7 @@ pub fn convolve_saving_cols(
     y: &mut [f32],
 ) -> Option<Vec<f32>> {
     let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
-    if g.is_dense() || batch == 0 || c_out == 0 || pixels == 0 || rows == 0 {
+    if g.is_dense() || batch == 0 || c_out == 0 || pixels == 0 || rows == 0 || in_len == 0 {
         convolve(g, batch, x, w, c_out, 0.0, y);
         return None;
     }
@@ -533,6 +548,10 @@ fn filter_chunks(
     convolve_too: Option<SharedConvolve>,
 ) {
     let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
+    if in_len == 0 {
+        // An empty input unfolds to zeros: nothing to add to `dw` or to the convolution.
+        return;
+    }
     let taps = taps(g);
     let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
     let chunks = batch.div_ceil(per);

@@ -635,4 +635,27 @@ mod tests {
                 .is_none()
         );
     }
+
+    #[test]
+    fn an_input_of_only_padding_gives_the_bias_whatever_the_pool_holds() {
+        // H = 0 with padding 2 and a 3×3 kernel: 2×5 windows that all read padding. Recycled
+        // buffers of the output's and the weight gradient's partials' lengths are poisoned
+        // with NaN first: nothing may read them unwritten.
+        let x = Tensor::zeros(&[64, 1, 0, 3]);
+        let w = crate::gradcheck::random_tensor(&[128, 1, 3, 3], 1);
+        let b = crate::gradcheck::random_tensor(&[128], 2);
+        let spec = Conv2dSpec::new(1, 2);
+        for len in [64 * 128 * 2 * 5, 128 * 9] {
+            drop(Tensor::full(&[len], f32::NAN));
+        }
+        let y = conv2d(&x, &w, Some(&b), &spec);
+        assert_eq!(y.shape(), &[64, 128, 2, 5]);
+        for (i, &v) in y.data().iter().enumerate() {
+            assert_eq!(v, b.data()[(i / 10) % 128], "y[{i}]");
+        }
+        let dy = Tensor::ones(y.shape());
+        let mut dw = Tensor::zeros(w.shape());
+        conv2d_backward_weight(&x, &spec, &dy, &mut dw, None);
+        assert!(dw.data().iter().all(|&v| v == 0.0), "dw of an empty input");
+    }
 }

@@ -5,7 +5,7 @@
 //! skips a copy that would cost as much as the product it feeds:
 //!
 //! - B (row-major) is read in place when A has at most [`IN_PLACE_B_MAX_M`] rows: each B
-//!   panel then serves at most three microkernel calls per k slice, and packing it would cost
+//!   panel then serves at most four microkernel calls per k slice, and packing it would cost
 //!   as much as the thin products (`16×9 · 9×12544`) it feeds;
 //! - with a single A block (`m <= MC`) each B panel is used once per k slice, so it is packed
 //!   just before loop 1 uses it, into an L1-sized buffer, rather than the whole block up front
