@@ -49,9 +49,8 @@ pub use super::geometry::Geometry;
 /// padding tap reads 0 (and a scatter into it is dropped).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Taps {
+    /// One offset per tap and output pixel, each at most `h·w` (the zero slot).
     offsets: Vec<u32>,
-    /// `h·w`: the zero slot, and the largest offset in the table.
-    plane_len: usize,
     /// The geometry the table was built for.
     geometry: Geometry,
 }
@@ -93,7 +92,6 @@ pub fn taps(g: &Geometry) -> Taps {
     }
     Taps {
         offsets,
-        plane_len,
         geometry: *g,
     }
 }
@@ -111,10 +109,7 @@ pub fn im2col(g: &Geometry, x: &[f32], cols: &mut [f32], ld: usize) {
 /// [`im2col`] with the table of [`taps`] computed by the caller.
 pub fn im2col_with(g: &Geometry, taps: &Taps, x: &[f32], cols: &mut [f32], ld: usize) {
     let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
-    assert_eq!(
-        taps.plane_len, plane_len,
-        "im2col: taps of another geometry"
-    );
+    assert!(taps.geometry == *g, "im2col: taps of another geometry");
     if pixels == 0 {
         return;
     }
@@ -145,10 +140,7 @@ pub fn col2im(g: &Geometry, cols: &[f32], ld: usize, x: &mut [f32]) {
 /// its terms in the order `(p, q, i, j)`, whatever the batch or thread count.
 pub fn col2im_with(g: &Geometry, taps: &Taps, cols: &[f32], ld: usize, x: &mut [f32]) {
     let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
-    assert_eq!(
-        taps.plane_len, plane_len,
-        "col2im: taps of another geometry"
-    );
+    assert!(taps.geometry == *g, "col2im: taps of another geometry");
     if pixels == 0 {
         return;
     }
