@@ -43,11 +43,12 @@ static WARM_REGION: AtomicBool = AtomicBool::new(false);
 /// Called from outside the pool, one worker fewer spins, so that the caller keeps a core.
 /// Nothing computed changes: only who waits, and how.
 pub fn with_warm_pool<R>(f: impl FnOnce() -> R) -> R {
-    /// Sets the flag when dropped, so the spinners stop even if `f` panics.
+    /// On drop (even if `f` panics): tells the spinners to stop, and frees the region.
     struct Stop(Arc<AtomicBool>);
     impl Drop for Stop {
         fn drop(&mut self) {
             self.0.store(true, Ordering::Release);
+            WARM_REGION.store(false, Ordering::Release);
         }
     }
     // `TP_NO_WARM` turns it off, to measure the CPU time of the work alone.
@@ -60,13 +61,6 @@ pub fn with_warm_pool<R>(f: impl FnOnce() -> R) -> R {
     if WARM_REGION.swap(true, Ordering::AcqRel) {
         return f();
     }
-    struct Release;
-    impl Drop for Release {
-        fn drop(&mut self) {
-            WARM_REGION.store(false, Ordering::Release);
-        }
-    }
-    let _release = Release;
     let stop = Stop(Arc::new(AtomicBool::new(false)));
     let done = Arc::clone(&stop.0);
     let caller = rayon::current_thread_index();
@@ -111,15 +105,21 @@ mod tests {
     use rayon::prelude::*;
 
     #[test]
-    fn work_inside_a_warm_pool_runs_and_the_spinners_stop() {
+    fn work_inside_a_warm_pool_gives_the_cold_results_and_frees_the_region() {
         for threads in [1, 2, 3] {
             let sum = in_pool(threads, || {
                 with_warm_pool(|| (0..10_000u64).into_par_iter().map(|x| x * x).sum::<u64>())
             });
             assert_eq!(sum, (0..10_000u64).map(|x| x * x).sum::<u64>());
-            // The pool is usable afterwards (spinners that never stopped would hold it).
-            let again = in_pool(threads, || (0..100u64).into_par_iter().sum::<u64>());
-            assert_eq!(again, 4950);
+            // The region is free again afterwards, even when `f` panicked.
+            assert!(!WARM_REGION.load(Ordering::Acquire));
+            let panicked =
+                std::panic::catch_unwind(|| in_pool(threads, || with_warm_pool(|| panic!("f"))));
+            assert!(panicked.is_err());
+            assert!(
+                !WARM_REGION.load(Ordering::Acquire),
+                "a panic left the region taken"
+            );
         }
         // From outside any pool (the global pool's workers spin).
         let n = with_warm_pool(|| (0..1000u32).into_par_iter().filter(|x| x % 7 == 0).count());

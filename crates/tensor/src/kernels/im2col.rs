@@ -113,20 +113,20 @@ pub fn im2col_with(g: &Geometry, taps: &Taps, x: &[f32], cols: &mut [f32], ld: u
     if pixels == 0 {
         return;
     }
-    // The plane with its zero slot.
-    let mut padded = vec![0.0f32; plane_len + 1];
-    for c in 0..g.c_in {
-        padded[..plane_len].copy_from_slice(&x[c * plane_len..(c + 1) * plane_len]);
-        for (pq, offsets) in taps.offsets.chunks_exact(pixels).enumerate() {
-            let r = c * k + pq;
-            let row = &mut cols[r * ld..r * ld + pixels];
-            for (out, &t) in row.iter_mut().zip(offsets) {
-                // SAFETY: every offset is at most `plane_len` (built so by `taps` for this very
-                // geometry, checked above), and `padded` has `plane_len + 1` values.
-                *out = unsafe { *padded.get_unchecked(t as usize) };
+    with_padded_plane(plane_len, |padded| {
+        for c in 0..g.c_in {
+            padded[..plane_len].copy_from_slice(&x[c * plane_len..(c + 1) * plane_len]);
+            for (pq, offsets) in taps.offsets.chunks_exact(pixels).enumerate() {
+                let r = c * k + pq;
+                let row = &mut cols[r * ld..r * ld + pixels];
+                for (out, &t) in row.iter_mut().zip(offsets) {
+                    // SAFETY: every offset is at most `plane_len` (built so by `taps` for this very
+                    // geometry, checked above), and `padded` has `plane_len + 1` values.
+                    *out = unsafe { *padded.get_unchecked(t as usize) };
+                }
             }
         }
-    }
+    });
 }
 
 /// The adjoint of [`im2col`]: `x[c, i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w] += cols[(c,p,q), (i,j)]`,
@@ -145,20 +145,38 @@ pub fn col2im_with(g: &Geometry, taps: &Taps, cols: &[f32], ld: usize, x: &mut [
         return;
     }
     // The plane with its slot for padding taps, whose sum is thrown away.
-    let mut padded = vec![0.0f32; plane_len + 1];
-    for c in 0..g.c_in {
-        let plane = &mut x[c * plane_len..(c + 1) * plane_len];
-        padded[..plane_len].copy_from_slice(plane);
-        for (pq, offsets) in taps.offsets.chunks_exact(pixels).enumerate() {
-            let r = c * k + pq;
-            let row = &cols[r * ld..r * ld + pixels];
-            for (&v, &t) in row.iter().zip(offsets) {
-                // SAFETY: as in `im2col_with`.
-                unsafe { *padded.get_unchecked_mut(t as usize) += v };
+    with_padded_plane(plane_len, |padded| {
+        for c in 0..g.c_in {
+            let plane = &mut x[c * plane_len..(c + 1) * plane_len];
+            padded[..plane_len].copy_from_slice(plane);
+            for (pq, offsets) in taps.offsets.chunks_exact(pixels).enumerate() {
+                let r = c * k + pq;
+                let row = &cols[r * ld..r * ld + pixels];
+                for (&v, &t) in row.iter().zip(offsets) {
+                    // SAFETY: as in `im2col_with`.
+                    unsafe { *padded.get_unchecked_mut(t as usize) += v };
+                }
             }
+            plane.copy_from_slice(&padded[..plane_len]);
         }
-        plane.copy_from_slice(&padded[..plane_len]);
-    }
+    });
+}
+
+thread_local! {
+    /// The plane-with-a-zero-slot buffer of [`im2col_with`] and [`col2im_with`], kept so a
+    /// call per image does not allocate.
+    static PADDED_PLANE: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's buffer of `plane_len + 1` values, the last one 0 (the slot
+/// padding taps read). Taken out of its cell for the call, so a nested use grows its own.
+fn with_padded_plane<R>(plane_len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut buf = PADDED_PLANE.with(RefCell::take);
+    buf.resize(buf.len().max(plane_len + 1), 0.0);
+    buf[plane_len] = 0.0;
+    let result = f(&mut buf[..plane_len + 1]);
+    PADDED_PLANE.with(|cell| cell.replace(buf));
+    result
 }
 
 /// Buffers one thread reuses from call to call; they only grow.

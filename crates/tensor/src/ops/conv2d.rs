@@ -183,14 +183,32 @@ pub fn conv2d_fused_saving(
     spec: &Conv2dSpec,
     act: Epilogue,
 ) -> (Tensor, Option<Tensor>) {
+    convolve_then_epilogue(x, w, bias, spec, act, true)
+}
+
+/// The forward of [`conv2d_fused`] and [`conv2d_fused_saving`]: the product (keeping the
+/// im2col matrices when `save`), then the bias and activation pass.
+fn convolve_then_epilogue(
+    x: &Tensor,
+    w: &Tensor,
+    bias: Option<&Tensor>,
+    spec: &Conv2dSpec,
+    act: Epilogue,
+    save: bool,
+) -> (Tensor, Option<Tensor>) {
     let (batch, c_out, g) = geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
     // Every element is written (beta = 0).
     let mut y = Tensor::for_overwrite(&[batch, c_out, g.h_out, g.w_out]);
-    let saved = im2col::convolve_saving_cols(&g, batch, x.data(), w.data(), c_out, y.data_mut());
+    let (x_data, w_data) = (x.data(), w.data());
+    let saved = if save {
+        im2col::convolve_saving_cols(&g, batch, x_data, w_data, c_out, y.data_mut())
+    } else {
+        im2col::convolve(&g, batch, x_data, w_data, c_out, 0.0, y.data_mut());
+        None
+    };
     let b = bias.map(Tensor::data);
     epilogue::bias_and_activation(y.data_mut(), b, c_out, g.out_pixels(), act);
-    let saved = saved.map(|cols| Tensor::from_vec(&[cols.len()], cols));
-    (y, saved)
+    (y, saved.map(|cols| Tensor::from_vec(&[cols.len()], cols)))
 }
 
 /// The most im2col values a training tape keeps per convolution (64 MiB); a larger batch
@@ -206,13 +224,7 @@ pub fn conv2d_fused(
     spec: &Conv2dSpec,
     act: Epilogue,
 ) -> Tensor {
-    let (batch, c_out, g) = geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
-    // Every element is written (beta = 0 below).
-    let mut y = Tensor::for_overwrite(&[batch, c_out, g.h_out, g.w_out]);
-    im2col::convolve(&g, batch, x.data(), w.data(), c_out, 0.0, y.data_mut());
-    let b = bias.map(Tensor::data);
-    epilogue::bias_and_activation(y.data_mut(), b, c_out, g.out_pixels(), act);
-    y
+    convolve_then_epilogue(x, w, bias, spec, act, false).0
 }
 
 /// `dx[n] += col2im(Wᵀ·dy[n])`, i.e. `dx[n,c,i·s−pad+p·d, j·s−pad+q·d] += Σ_o dy[n,o,i,j]·w[o,c,p,q]`.

@@ -11,6 +11,7 @@
 //! ```
 
 use crate::Parallelism;
+use crate::kernels::elementwise;
 use crate::kernels::gemm::{MatRef, gemm};
 use crate::ops::epilogue::{self, Epilogue};
 use crate::ops::matmul::{self, Transpose};
@@ -67,21 +68,16 @@ pub fn linear_backward_weight(x: &Tensor, dz: &Tensor, dw: &mut Tensor) {
     matmul::matmul_backward_rhs(x, X_TIMES_WT, dz, dw);
 }
 
-/// `db[o] += Σ_n dz[n, o]`, rows added in order (the order of the broadcast add's backward).
+/// `db[o] += Σ_n dz[n, o]`: the broadcast add's backward, rows added in order.
 pub fn linear_backward_bias(dz: &Tensor, db: &mut Tensor) {
-    let out_f = db.numel();
     assert!(
-        dz.rank() == 2 && dz.shape()[1] == out_f,
+        dz.rank() == 2 && dz.shape()[1] == db.numel(),
         "linear bias backward: dz {:?} does not match bias {:?}",
         dz.shape(),
         db.shape()
     );
-    for row in dz.data().chunks_exact(out_f) {
-        db.data_mut()
-            .iter_mut()
-            .zip(row)
-            .for_each(|(d, &g)| *d += g);
-    }
+    let db_shape = db.shape().to_vec();
+    elementwise::add_summed_to(dz.data(), dz.shape(), db.data_mut(), &db_shape);
 }
 
 impl Tape {

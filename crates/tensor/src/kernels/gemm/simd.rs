@@ -326,14 +326,6 @@ mod tests {
     }
 
     #[test]
-    fn the_selected_tile_is_the_one_the_target_can_run() {
-        #[cfg(target_feature = "avx512f")]
-        assert_eq!((Lanes::LANES, MR, NR), (16, 8, 32));
-        #[cfg(not(target_feature = "avx512f"))]
-        assert_eq!((Lanes::LANES, MR, NR), (8, 6, 16));
-    }
-
-    #[test]
     fn store_tile_writes_the_corner_with_beta() {
         // A 2×32 tile of 1, 2, 3, … stored as its top-left 2×20 corner with beta = 0.5 on a C
         // of 10s: C = acc + 5, and the columns past 20 stay 10.
