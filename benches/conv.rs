@@ -11,9 +11,11 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tensor::gradcheck::{assert_close, random_tensor};
+use tensor::kernels::accumulate::Accumulate;
 use tensor::kernels::conv_reference::{conv_transpose2d_direct, conv2d_direct};
 use tensor::kernels::im2col::Geometry;
 use tensor::ops::{conv_transpose2d, conv2d};
+use tensor::tape::GradSlot;
 use tensor::{Conv2dSpec, ConvTranspose2dSpec, Epilogue, Tensor};
 
 const BATCH: usize = 64;
@@ -147,26 +149,29 @@ fn bench_conv(crit: &mut Criterion) {
                     conv2d::conv2d_fused_saving(&x, &w, Some(&b), &conv_spec, act)
                 };
                 let (mut dx, mut dw, mut db) = (
-                    Tensor::zeros(x.shape()),
-                    Tensor::zeros(w.shape()),
-                    Tensor::zeros(b.shape()),
+                    Tensor::for_overwrite(x.shape()),
+                    Tensor::for_overwrite(w.shape()),
+                    Tensor::for_overwrite(b.shape()),
                 );
+                // As the tape does: fresh buffers, overwritten.
+                let write = Accumulate::Overwrite;
                 if transposed {
-                    // As the tape does: all three gradients from one call, dx and dw from one
-                    // unfolding of dy.
+                    // All three gradients from one call, dx and dw from one unfolding of dy.
+                    let slot = |grad| Some(GradSlot { grad, mode: write });
                     conv_transpose2d::conv_transpose2d_backward(
                         &x,
                         &w,
                         &t_spec,
                         &dy,
-                        Some(&mut dx),
-                        Some(&mut dw),
-                        Some(&mut db),
+                        slot(&mut dx),
+                        slot(&mut dw),
+                        slot(&mut db),
                     );
                 } else {
-                    conv2d::conv2d_backward_input(&w, &conv_spec, &dy, &mut dx);
-                    conv2d::conv2d_backward_weight(&x, &conv_spec, &dy, &mut dw, saved.as_ref());
-                    conv2d::conv2d_backward_bias(&dy, &mut db);
+                    let saved = saved.as_ref();
+                    conv2d::conv2d_backward_input(&w, &conv_spec, &dy, &mut dx, write);
+                    conv2d::conv2d_backward_weight(&x, &conv_spec, &dy, &mut dw, write, saved);
+                    conv2d::conv2d_backward_bias(&dy, &mut db, write);
                 }
                 (y, dx, dw, db)
             })

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::kernels::accumulate::Accumulate;
 use crate::ops::epilogue::Epilogue;
 use crate::ops::{
     activation, binary, conv_transpose2d, conv2d, linear, loss, matmul, pool, reduce, shape_ops,
@@ -447,120 +448,126 @@ impl Tape {
     fn backward_node(&self, node: &Node, dy: &Tensor, grads: &mut [Option<Tensor>]) {
         let val = |v: Var| &self.nodes[v.0].value;
         let y = &node.value;
-        let mut into = |v: Var, f: &dyn Fn(&mut Tensor)| {
-            if self.nodes[v.0].requires_grad {
-                f(grads[v.0].get_or_insert_with(|| Tensor::zeros(self.shape(v))));
-            }
-        };
+        let mut slots = Slots { tape: self, grads };
         use Op::*;
         match &node.op {
             Leaf | Constant => {}
             Add(a, b) => {
-                into(*a, &|da| binary::add_backward(dy, da));
-                into(*b, &|db| binary::add_backward(dy, db));
+                slots.add(*a, |da| binary::add_backward(dy, da));
+                slots.add(*b, |db| binary::add_backward(dy, db));
             }
             Sub(a, b) => {
-                into(*a, &|da| binary::add_backward(dy, da));
-                into(*b, &|db| binary::sub_backward_rhs(dy, db));
+                slots.add(*a, |da| binary::add_backward(dy, da));
+                slots.add(*b, |db| binary::sub_backward_rhs(dy, db));
             }
             Mul(a, b) => {
-                into(*a, &|da| binary::mul_backward(val(*b), dy, da));
-                into(*b, &|db| binary::mul_backward(val(*a), dy, db));
+                slots.add(*a, |da| binary::mul_backward(val(*b), dy, da));
+                slots.add(*b, |db| binary::mul_backward(val(*a), dy, db));
             }
             Div(a, b) => {
-                into(*a, &|da| binary::div_backward_lhs(val(*b), dy, da));
-                into(*b, &|db| binary::div_backward_rhs(val(*a), val(*b), dy, db));
+                slots.add(*a, |da| binary::div_backward_lhs(val(*b), dy, da));
+                slots.add(*b, |db| binary::div_backward_rhs(val(*a), val(*b), dy, db));
             }
             Maximum(a, b) => {
-                into(*a, &|da| binary::maximum_backward(val(*a), val(*b), dy, da));
-                into(*b, &|db| binary::maximum_backward(val(*b), val(*a), dy, db));
+                slots.add(*a, |da| binary::maximum_backward(val(*a), val(*b), dy, da));
+                slots.add(*b, |db| binary::maximum_backward(val(*b), val(*a), dy, db));
             }
-            Neg(x) => into(*x, &|dx| unary::neg_backward(dy, dx)),
-            AddScalar(x, _) => into(*x, &|dx| unary::add_scalar_backward(dy, dx)),
-            MulScalar(x, c) => into(*x, &|dx| unary::mul_scalar_backward(*c, dy, dx)),
-            Exp(x) => into(*x, &|dx| unary::exp_backward(y, dy, dx)),
-            Log(x) => into(*x, &|dx| unary::log_backward(val(*x), dy, dx)),
-            Sqrt(x) => into(*x, &|dx| unary::sqrt_backward(y, dy, dx)),
-            Powi(x, n) => into(*x, &|dx| unary::powi_backward(val(*x), *n, dy, dx)),
-            Abs(x) => into(*x, &|dx| unary::abs_backward(val(*x), dy, dx)),
-            Clamp(x, lo, hi) => into(*x, &|dx| unary::clamp_backward(val(*x), *lo, *hi, dy, dx)),
-            Relu(x) => into(*x, &|dx| activation::relu_backward(val(*x), dy, dx)),
-            LeakyRelu(x, s) => into(*x, &|dx| {
+            Neg(x) => slots.add(*x, |dx| unary::neg_backward(dy, dx)),
+            AddScalar(x, _) => slots.add(*x, |dx| unary::add_scalar_backward(dy, dx)),
+            MulScalar(x, c) => slots.add(*x, |dx| unary::mul_scalar_backward(*c, dy, dx)),
+            Exp(x) => slots.add(*x, |dx| unary::exp_backward(y, dy, dx)),
+            Log(x) => slots.add(*x, |dx| unary::log_backward(val(*x), dy, dx)),
+            Sqrt(x) => slots.add(*x, |dx| unary::sqrt_backward(y, dy, dx)),
+            Powi(x, n) => slots.add(*x, |dx| unary::powi_backward(val(*x), *n, dy, dx)),
+            Abs(x) => slots.add(*x, |dx| unary::abs_backward(val(*x), dy, dx)),
+            Clamp(x, lo, hi) => {
+                slots.add(*x, |dx| unary::clamp_backward(val(*x), *lo, *hi, dy, dx))
+            }
+            Relu(x) => slots.add(*x, |dx| activation::relu_backward(val(*x), dy, dx)),
+            LeakyRelu(x, s) => slots.add(*x, |dx| {
                 activation::leaky_relu_backward(val(*x), *s, dy, dx)
             }),
-            Sigmoid(x) => into(*x, &|dx| activation::sigmoid_backward(y, dy, dx)),
-            Tanh(x) => into(*x, &|dx| activation::tanh_backward(y, dy, dx)),
-            Softplus(x) => into(*x, &|dx| activation::softplus_backward(val(*x), dy, dx)),
-            Softmax(x) => into(*x, &|dx| activation::softmax_backward(y, dy, dx)),
-            Sum(x, axes) => into(*x, &|dx| reduce::sum_backward(axes, dy, dx)),
-            Mean(x, axes) => into(*x, &|dx| reduce::mean_backward(axes, dy, dx)),
-            Max(x, _, argmax) => into(*x, &|dx| reduce::max_backward(argmax, dy, dx)),
-            Reshape(x) => into(*x, &|dx| shape_ops::reshape_backward(dy, dx)),
-            Permute(x, perm) => into(*x, &|dx| shape_ops::permute_backward(perm, dy, dx)),
-            Slice(x, spec) => into(*x, &|dx| shape_ops::slice_backward(spec, dy, dx)),
-            IndexSelect(x, axis, idx) => into(*x, &|dx| {
+            Sigmoid(x) => slots.add(*x, |dx| activation::sigmoid_backward(y, dy, dx)),
+            Tanh(x) => slots.add(*x, |dx| activation::tanh_backward(y, dy, dx)),
+            Softplus(x) => slots.add(*x, |dx| activation::softplus_backward(val(*x), dy, dx)),
+            Softmax(x) => slots.add(*x, |dx| activation::softmax_backward(y, dy, dx)),
+            Sum(x, axes) => slots.add(*x, |dx| reduce::sum_backward(axes, dy, dx)),
+            Mean(x, axes) => slots.add(*x, |dx| reduce::mean_backward(axes, dy, dx)),
+            Max(x, _, argmax) => slots.add(*x, |dx| reduce::max_backward(argmax, dy, dx)),
+            Reshape(x) => slots.add(*x, |dx| shape_ops::reshape_backward(dy, dx)),
+            Permute(x, perm) => slots.add(*x, |dx| shape_ops::permute_backward(perm, dy, dx)),
+            Slice(x, spec) => slots.add(*x, |dx| shape_ops::slice_backward(spec, dy, dx)),
+            IndexSelect(x, axis, idx) => slots.add(*x, |dx| {
                 shape_ops::index_select_backward(*axis, idx, dy, dx)
             }),
             Concat(xs, axis) => {
                 let mut start = 0;
                 for &x in xs {
                     let len = val(x).shape()[*axis];
-                    into(x, &|dx| shape_ops::concat_backward(*axis, start, dy, dx));
+                    slots.add(x, |dx| shape_ops::concat_backward(*axis, start, dy, dx));
                     start += len;
                 }
             }
             Matmul(a, b, t) => {
-                into(*a, &|da| matmul::matmul_backward_lhs(val(*b), *t, dy, da));
-                into(*b, &|db| matmul::matmul_backward_rhs(val(*a), *t, dy, db));
+                slots.deliver(*a, |da, m| {
+                    matmul::matmul_backward_lhs(val(*b), *t, dy, da, m)
+                });
+                slots.deliver(*b, |db, m| {
+                    matmul::matmul_backward_rhs(val(*a), *t, dy, db, m)
+                });
             }
             Loss(p, t, kind, r) => {
-                into(*p, &|dp| {
-                    loss::loss_backward_prediction(*kind, *r, val(*p), val(*t), dy, dp)
+                slots.deliver(*p, |dp, m| {
+                    loss::loss_backward_prediction(*kind, *r, val(*p), val(*t), dy, dp, m)
                 });
-                into(*t, &|dt| {
+                slots.add(*t, |dt| {
                     loss::loss_backward_target(*kind, *r, val(*p), val(*t), dy, dt)
                 });
             }
             GaussianKl(mean, logvar, r) => {
-                into(*mean, &|dm| {
+                slots.add(*mean, |dm| {
                     loss::gaussian_kl_backward_mean(*r, val(*mean), dy, dm)
                 });
-                into(*logvar, &|dl| {
+                slots.add(*logvar, |dl| {
                     loss::gaussian_kl_backward_logvar(*r, val(*logvar), dy, dl)
                 });
             }
-            CrossEntropy(z, labels) => into(*z, &|dz| {
+            CrossEntropy(z, labels) => slots.add(*z, |dz| {
                 loss::cross_entropy_backward(val(*z), labels, dy, dz)
             }),
             // A fused op first turns dy into the gradient at its pre-activation.
             Linear(x, w, b, act) => {
                 let dz = act.backward(y, dy);
                 let dz = dz.as_ref().unwrap_or(dy);
-                into(*x, &|dx| linear::linear_backward_input(val(*w), dz, dx));
-                into(*w, &|dw| linear::linear_backward_weight(val(*x), dz, dw));
+                slots.deliver(*x, |dx, m| {
+                    linear::linear_backward_input(val(*w), dz, dx, m)
+                });
+                slots.deliver(*w, |dw, m| {
+                    linear::linear_backward_weight(val(*x), dz, dw, m)
+                });
                 if let Some(b) = b {
-                    into(*b, &|db| linear::linear_backward_bias(dz, db));
+                    slots.deliver(*b, |db, m| linear::linear_backward_bias(dz, db, m));
                 }
             }
             Conv2d(x, w, b, spec, act) => {
                 let dz = act.backward(y, dy);
                 let dz = dz.as_ref().unwrap_or(dy);
-                into(*x, &|dx| {
-                    conv2d::conv2d_backward_input(val(*w), spec, dz, dx)
+                slots.deliver(*x, |dx, m| {
+                    conv2d::conv2d_backward_input(val(*w), spec, dz, dx, m)
                 });
-                into(*w, &|dw| {
+                slots.deliver(*w, |dw, m| {
                     let saved = node.saved.as_ref();
-                    conv2d::conv2d_backward_weight(val(*x), spec, dz, dw, saved)
+                    conv2d::conv2d_backward_weight(val(*x), spec, dz, dw, m, saved)
                 });
                 if let Some(b) = b {
-                    into(*b, &|db| conv2d::conv2d_backward_bias(dz, db));
+                    slots.deliver(*b, |db, m| conv2d::conv2d_backward_bias(dz, db, m));
                 }
             }
             // One backward fills all three gradients, so that dx and dw share their im2col.
             ConvTranspose2d(x, w, b, spec, act) => {
                 let dz = act.backward(y, dy);
                 let dz = dz.as_ref().unwrap_or(dy);
-                self.with_slots(grads, [Some(*x), Some(*w), *b], |[dx, dw, db]| {
+                slots.deliver_all([Some(*x), Some(*w), *b], |[dx, dw, db]| {
                     conv_transpose2d::conv_transpose2d_backward(
                         val(*x),
                         val(*w),
@@ -572,38 +579,12 @@ impl Tape {
                     )
                 })
             }
-            MaxPool2d(x, _, argmax) => into(*x, &|dx| pool::max_pool2d_backward(argmax, dy, dx)),
-            AvgPool2d(x, spec) => into(*x, &|dx| pool::avg_pool2d_backward(spec, dy, dx)),
-            UpsampleNearest2d(x, f) => {
-                into(*x, &|dx| pool::upsample_nearest2d_backward(*f, dy, dx))
+            MaxPool2d(x, _, argmax) => {
+                slots.add(*x, |dx| pool::max_pool2d_backward(argmax, dy, dx))
             }
-        }
-    }
-
-    /// Runs `f` with a gradient buffer for each of `vars` that needs one (`None` for the
-    /// others), zero-filled if new, all at once. The buffers are moved out of `grads` and back;
-    /// a var listed twice gets a fresh buffer the second time, added into the first after.
-    fn with_slots<const N: usize>(
-        &self,
-        grads: &mut [Option<Tensor>],
-        vars: [Option<Var>; N],
-        f: impl FnOnce([Option<&mut Tensor>; N]),
-    ) {
-        let wanted = vars.map(|v| v.filter(|&v| self.requires_grad(v)));
-        let mut slots: [Option<Tensor>; N] = std::array::from_fn(|i| {
-            wanted[i].map(|v| {
-                grads[v.0]
-                    .take()
-                    .unwrap_or_else(|| Tensor::zeros(self.shape(v)))
-            })
-        });
-        f(slots.each_mut().map(Option::as_mut));
-        for (v, slot) in wanted.into_iter().zip(slots) {
-            if let (Some(v), Some(g)) = (v, slot) {
-                match &mut grads[v.0] {
-                    Some(first) => binary::add_backward(&g, first),
-                    empty => *empty = Some(g),
-                }
+            AvgPool2d(x, spec) => slots.add(*x, |dx| pool::avg_pool2d_backward(spec, dy, dx)),
+            UpsampleNearest2d(x, f) => {
+                slots.add(*x, |dx| pool::upsample_nearest2d_backward(*f, dy, dx))
             }
         }
     }
@@ -656,6 +637,82 @@ impl Tape {
         }
         out.push_str("}\n");
         out
+    }
+}
+
+/// A gradient buffer handed to a backward function that fills several at once, with how to
+/// deliver into it ([`Accumulate`]).
+#[derive(Debug)]
+pub struct GradSlot<'a> {
+    /// The buffer, the shape of the input it is the gradient of.
+    pub grad: &'a mut Tensor,
+    /// Whether `grad` is fresh (overwrite) or already holds a gradient (add).
+    pub mode: Accumulate,
+}
+
+/// The gradient buffers of one backward walk, one per node, filled as the walk reaches
+/// each node's users. A node's first gradient finds no buffer: ops that can overwrite get a
+/// fresh one of arbitrary contents ([`Slots::deliver`]), the others a zero-filled one
+/// ([`Slots::add`]).
+struct Slots<'a> {
+    tape: &'a Tape,
+    grads: &'a mut [Option<Tensor>],
+}
+
+impl Slots<'_> {
+    /// Runs `f` on `v`'s gradient buffer, if `v` needs one, telling it whether to overwrite
+    /// (the buffer is new, straight from the pool) or add.
+    fn deliver(&mut self, v: Var, f: impl FnOnce(&mut Tensor, Accumulate)) {
+        if !self.tape.requires_grad(v) {
+            return;
+        }
+        match &mut self.grads[v.0] {
+            Some(g) => f(g, Accumulate::Add),
+            empty => {
+                let mut g = Tensor::for_overwrite(self.tape.shape(v));
+                f(&mut g, Accumulate::Overwrite);
+                *empty = Some(g);
+            }
+        }
+    }
+
+    /// Runs `f`, which adds into the buffer, on `v`'s gradient, zero-filled if new.
+    fn add(&mut self, v: Var, f: impl FnOnce(&mut Tensor)) {
+        if self.tape.requires_grad(v) {
+            f(self.grads[v.0].get_or_insert_with(|| Tensor::zeros(self.tape.shape(v))));
+        }
+    }
+
+    /// Runs `f` with a slot for each of `vars` that needs a gradient (`None` for the
+    /// others), all at once. The buffers are moved out of `grads` and back; a var listed twice
+    /// gets a fresh buffer the second time, added into the first after.
+    fn deliver_all<const N: usize>(
+        &mut self,
+        vars: [Option<Var>; N],
+        f: impl FnOnce([Option<GradSlot>; N]),
+    ) {
+        let wanted = vars.map(|v| v.filter(|&v| self.tape.requires_grad(v)));
+        let mut buffers: [Option<(Tensor, Accumulate)>; N] = std::array::from_fn(|i| {
+            wanted[i].map(|v| match self.grads[v.0].take() {
+                Some(g) => (g, Accumulate::Add),
+                None => (
+                    Tensor::for_overwrite(self.tape.shape(v)),
+                    Accumulate::Overwrite,
+                ),
+            })
+        });
+        f(buffers.each_mut().map(|b| {
+            b.as_mut()
+                .map(|(grad, mode)| GradSlot { grad, mode: *mode })
+        }));
+        for (v, buffer) in wanted.into_iter().zip(buffers) {
+            if let (Some(v), Some((g, _))) = (v, buffer) {
+                match &mut self.grads[v.0] {
+                    Some(first) => binary::add_backward(&g, first),
+                    empty => *empty = Some(g),
+                }
+            }
+        }
     }
 }
 
@@ -750,6 +807,83 @@ mod tests {
             grads.get(Var(2)).is_none(),
             "intermediate gradients are dropped"
         );
+    }
+
+    /// A graph through every op that overwrites a fresh gradient slot: a convolution, a
+    /// transposed convolution, linear layers, a batched matmul with a shared right side, the
+    /// four losses, and values used several times (their later gradients add into the first).
+    fn every_overwriting_op(tape: &mut Tape, v: &[Var]) -> Var {
+        use crate::ops::loss::Kind;
+        use crate::{Conv2dSpec, ConvTranspose2dSpec, Epilogue, Reduction};
+        let (x, conv_w, conv_b, convt_w, lin_w, lin_b, mat_b, lin2_w) =
+            (v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]);
+        let h = tape.conv2d_fused(
+            x,
+            conv_w,
+            Some(conv_b),
+            Conv2dSpec::new(2, 1),
+            Epilogue::Relu,
+        );
+        let spec = ConvTranspose2dSpec::new(2, 1, 1);
+        let y = tape.conv_transpose2d_fused(h, convt_w, None, spec, Epilogue::Sigmoid);
+        let flat = tape.reshape(h, &[16, 2 * 8 * 8]);
+        let z = tape.linear(flat, lin_w, Some(lin_b), Epilogue::Tanh);
+        let z2 = tape.linear(z, lin2_w, None, Epilogue::Identity);
+        let batched = tape.reshape(h, &[16, 32, 4]);
+        let m = tape.matmul(batched, mat_b);
+        let target = tape.constant(Tensor::full(&[16, 1, 16, 16], 0.25));
+        let mut total = tape.loss(Kind::Mse, y, target, Reduction::Mean);
+        for (kind, p) in [(Kind::Bce, y), (Kind::BceWithLogits, y), (Kind::L1, x)] {
+            let t = tape.constant(Tensor::full(tape.shape(p), 0.5));
+            let l = tape.loss(kind, p, t, Reduction::Sum);
+            total = tape.add(total, l);
+        }
+        let t = tape.constant(Tensor::full(&[16, 32, 300], 0.5));
+        let l = tape.loss(Kind::L1, m, t, Reduction::Mean);
+        total = tape.add(total, l);
+        let t = tape.constant(Tensor::full(&[16, 64], 0.0));
+        let l = tape.loss(Kind::Mse, z2, t, Reduction::Mean);
+        tape.add(total, l)
+    }
+
+    #[test]
+    fn fresh_gradient_slots_from_a_poisoned_pool_change_nothing() {
+        // Fresh gradient buffers are recycled ones, overwritten. Fill the pool with NaN
+        // buffers of every length the graph uses: a value left unwritten would show. (The pool
+        // keeps buffers of 1,024 values or more, so the shapes are that large; the ops'
+        // own tests poison the smaller slots, such as biases, directly.)
+        let inputs = [
+            crate::gradcheck::random_tensor(&[16, 1, 16, 16], 1).map(|v| 0.5 + 0.4 * v),
+            crate::gradcheck::random_tensor(&[2, 1, 3, 3], 2),
+            crate::gradcheck::random_tensor(&[2], 3),
+            crate::gradcheck::random_tensor(&[2, 1, 3, 3], 4),
+            crate::gradcheck::random_tensor(&[64, 128], 5),
+            crate::gradcheck::random_tensor(&[64], 6),
+            crate::gradcheck::random_tensor(&[4, 300], 7),
+            crate::gradcheck::random_tensor(&[64, 64], 8),
+        ];
+        let gradients = || {
+            let mut tape = Tape::new();
+            let vars: Vec<Var> = inputs.iter().map(|x| tape.leaf(x.clone())).collect();
+            let loss = every_overwriting_op(&mut tape, &vars);
+            let lengths: Vec<usize> = tape.nodes.iter().map(|n| n.value.numel()).collect();
+            let grads = tape.backward(loss);
+            let values: Vec<Tensor> = vars
+                .iter()
+                .map(|&v| grads.get(v).unwrap().clone())
+                .collect();
+            (values, lengths)
+        };
+        let (want, lengths) = gradients();
+        for g in &want {
+            assert!(g.data().iter().all(|v| v.is_finite()), "clean run");
+        }
+        for len in &lengths {
+            let poison: Vec<Tensor> = (0..4).map(|_| Tensor::full(&[*len], f32::NAN)).collect();
+            drop(poison);
+        }
+        let (got, _) = gradients();
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl Tensor {
 
     /// A tensor whose every element the caller is about to overwrite: its contents are
     /// whatever the recycled buffer held (see [`pool::take`]), so no pass of zeros is spent.
-    pub(crate) fn for_overwrite(shape: &[usize]) -> Tensor {
+    pub fn for_overwrite(shape: &[usize]) -> Tensor {
         Tensor::from_vec(shape, pool::take(shape::numel(shape)))
     }
 

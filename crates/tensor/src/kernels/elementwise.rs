@@ -6,6 +6,7 @@
 
 use rayon::prelude::*;
 
+use crate::kernels::accumulate::Accumulate;
 use crate::{pool, shape};
 
 /// Below this many elements a loop runs on one thread.
@@ -67,6 +68,45 @@ pub fn add_map2(dst: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f
     }
 }
 
+/// `dst[i] = f(a[i], b[i])`: [`add_map2`] writing a fresh buffer (whose contents are never
+/// read) instead of adding into one.
+pub fn map2_into(dst: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) {
+    assert!(
+        a.len() == dst.len() && b.len() == dst.len(),
+        "map2_into: lengths {}, {}, {} differ",
+        dst.len(),
+        a.len(),
+        b.len()
+    );
+    let run = |dst: &mut [f32], a: &[f32], b: &[f32]| {
+        for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+            *d = f(x, y);
+        }
+    };
+    if dst.len() < PARALLEL_THRESHOLD {
+        run(dst, a, b);
+    } else {
+        dst.par_chunks_mut(CHUNK)
+            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
+            .for_each(|(d, (a, b))| run(d, a, b));
+    }
+}
+
+/// [`map2_into`] or [`add_map2`], as `mode` says: a backward pass delivering one input's
+/// gradient from two saved tensors.
+pub fn deliver_map2(
+    mode: Accumulate,
+    dst: &mut [f32],
+    a: &[f32],
+    b: &[f32],
+    f: impl Fn(f32, f32) -> f32 + Sync,
+) {
+    match mode {
+        Accumulate::Overwrite => map2_into(dst, a, b, f),
+        Accumulate::Add => add_map2(dst, a, b, f),
+    }
+}
+
 /// `Σ f(a[i], b[i])` in f64, for losses: each fixed chunk of [`CHUNK`] values is summed with
 /// four interleaved partial sums (so the adds do not wait for each other), and the chunks'
 /// sums are added in order. The order depends on the length only, never on the threads.
@@ -106,19 +146,7 @@ pub fn sum_map2_f64(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64 + Sync) ->
 pub fn zip(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     assert_eq!(a.len(), b.len(), "zip: lengths differ");
     let mut out = pool::take(a.len());
-    if a.len() < PARALLEL_THRESHOLD {
-        for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-            *o = f(x, y);
-        }
-    } else {
-        out.par_chunks_mut(CHUNK)
-            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
-            .for_each(|(o, (a, b))| {
-                for ((o, &x), &y) in o.iter_mut().zip(a).zip(b) {
-                    *o = f(x, y);
-                }
-            });
-    }
+    map2_into(&mut out, a, b, f);
     out
 }
 

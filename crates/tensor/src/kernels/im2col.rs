@@ -35,6 +35,7 @@ use std::cell::RefCell;
 use rayon::prelude::*;
 
 use crate::Parallelism;
+use crate::kernels::accumulate::Accumulate;
 use crate::kernels::gemm::{MatRef, gemm};
 
 pub use super::geometry::Geometry;
@@ -130,25 +131,40 @@ pub fn im2col_with(g: &Geometry, taps: &Taps, x: &[f32], cols: &mut [f32], ld: u
 }
 
 /// The adjoint of [`im2col`]: `x[c, i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w] += cols[(c,p,q), (i,j)]`,
-/// skipping entries that fall in the padding. Adds into `x` (`(c_in, h, w)`); `cols` as in
+/// skipping entries that fall in the padding. Adds into `x` (`(c_in, h, w)`), or with
+/// [`Accumulate::Overwrite`] writes it (a pixel no window covers gets 0); `cols` as in
 /// [`im2col`], row stride `ld`.
-pub fn col2im(g: &Geometry, cols: &[f32], ld: usize, x: &mut [f32]) {
-    col2im_with(g, &taps(g), cols, ld, x);
+pub fn col2im(g: &Geometry, cols: &[f32], ld: usize, x: &mut [f32], mode: Accumulate) {
+    col2im_with(g, &taps(g), cols, ld, x, mode);
 }
 
 /// [`col2im`] with the table of [`taps`] computed by the caller. Each input value receives
 /// its terms in the order `(p, q, i, j)`, whatever the batch or thread count.
-pub fn col2im_with(g: &Geometry, taps: &Taps, cols: &[f32], ld: usize, x: &mut [f32]) {
+pub fn col2im_with(
+    g: &Geometry,
+    taps: &Taps,
+    cols: &[f32],
+    ld: usize,
+    x: &mut [f32],
+    mode: Accumulate,
+) {
     let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
     assert!(taps.geometry == *g, "col2im: taps of another geometry");
     if pixels == 0 {
+        if mode == Accumulate::Overwrite {
+            x[..g.c_in * plane_len].fill(0.0);
+        }
         return;
     }
-    // The plane with its slot for padding taps, whose sum is thrown away.
+    // The plane with its slot for padding taps, whose sum is thrown away. The sums start
+    // from `x` or from 0, while the plane is in cache, instead of a pass zeroing `x` first.
     with_padded_plane(plane_len, |padded| {
         for c in 0..g.c_in {
             let plane = &mut x[c * plane_len..(c + 1) * plane_len];
-            padded[..plane_len].copy_from_slice(plane);
+            match mode {
+                Accumulate::Add => padded[..plane_len].copy_from_slice(plane),
+                Accumulate::Overwrite => padded[..plane_len].fill(0.0),
+            }
             for (pq, offsets) in taps.offsets.chunks_exact(pixels).enumerate() {
                 let r = c * k + pq;
                 let row = &cols[r * ld..r * ld + pixels];
@@ -390,7 +406,8 @@ pub fn convolve_saving_cols(
     Some(saved)
 }
 
-/// `x[n] += col2im(Wᵀ·dy[n])` for every image `n` of the batch.
+/// `x[n] += col2im(Wᵀ·dy[n])` for every image `n` of the batch, or `=` with
+/// [`Accumulate::Overwrite`].
 ///
 /// `w`: `(c_out, c_in·k_h·k_w)`; `dy`: `(batch, c_out, h_out·w_out)`; `x`: `(batch, c_in, h, w)`.
 /// The gradient to conv2d's input, and conv_transpose2d's forward.
@@ -401,9 +418,13 @@ pub fn convolve_adjoint(
     c_out: usize,
     dy: &[f32],
     x: &mut [f32],
+    mode: Accumulate,
 ) {
     let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
     if batch == 0 || pixels == 0 || in_len == 0 {
+        if mode == Accumulate::Overwrite {
+            x.fill(0.0);
+        }
         return;
     }
     let w_mat = MatRef::row_major(w, c_out, rows);
@@ -412,7 +433,7 @@ pub fn convolve_adjoint(
         gemm(
             MatRef::row_major(dy, batch, c_out),
             w_mat,
-            1.0,
+            mode.beta(),
             x,
             Parallelism::Rayon,
         );
@@ -446,13 +467,14 @@ pub fn convolve_adjoint(
                         &dcols[n * pixels..],
                         ld,
                         &mut x[n * in_len..(n + 1) * in_len],
+                        mode,
                     );
                 }
             })
         });
 }
 
-/// `dw += Σ_n dy[n]·im2col(x[n])ᵀ`.
+/// `dw += Σ_n dy[n]·im2col(x[n])ᵀ`, or `=` with [`Accumulate::Overwrite`].
 ///
 /// `x`: `(batch, c_in, h, w)`; `dy`: `(batch, c_out, h_out·w_out)`; `dw`: `(c_out, c_in·k_h·k_w)`.
 /// Each fixed chunk of images computes its partial sum (one GEMM whose depth runs over the
@@ -464,8 +486,9 @@ pub fn backward_filter(
     dy: &[f32],
     c_out: usize,
     dw: &mut [f32],
+    mode: Accumulate,
 ) {
-    backward_filter_and_convolve(g, batch, x, dy, c_out, dw, None);
+    backward_filter_and_convolve(g, batch, x, dy, c_out, dw, mode, None);
 }
 
 /// [`backward_filter`] from the im2col matrices that [`convolve_saving_cols`] kept: the same
@@ -477,6 +500,7 @@ pub fn backward_filter_from_cols(
     dy: &[f32],
     c_out: usize,
     dw: &mut [f32],
+    mode: Accumulate,
 ) {
     let (rows, pixels) = (g.col_rows(), g.out_pixels());
     assert_eq!(
@@ -484,7 +508,7 @@ pub fn backward_filter_from_cols(
         rows * batch * pixels,
         "backward_filter_from_cols: saved cols"
     );
-    filter_chunks(g, batch, Cols::Saved(saved), dy, c_out, dw, None);
+    filter_chunks(g, batch, Cols::Saved(saved), dy, c_out, dw, mode, None);
 }
 
 /// A convolution `y[n] += W·im2col(x[n])` (`w`: `(c_out, c_in·k_h·k_w)`, `y`:
@@ -493,8 +517,10 @@ pub fn backward_filter_from_cols(
 pub struct SharedConvolve<'a> {
     /// The weight, `(c_out, c_in·k_h·k_w)`.
     pub w: &'a [f32],
-    /// Where the product is added, `(batch, c_out, h_out·w_out)`.
+    /// Where the product goes, `(batch, c_out, h_out·w_out)`.
     pub y: &'a mut [f32],
+    /// Whether the product is written into `y` or added to it.
+    pub mode: Accumulate,
 }
 
 /// [`backward_filter`], and, when `convolve_too` is given, `y[n] += W·im2col(x[n])` from the same
@@ -510,16 +536,24 @@ pub fn backward_filter_and_convolve(
     dy: &[f32],
     c_out: usize,
     dw: &mut [f32],
+    mode: Accumulate,
     convolve_too: Option<SharedConvolve>,
 ) {
     let (rows, pixels) = (g.col_rows(), g.out_pixels());
     if batch == 0 || pixels == 0 || rows == 0 || c_out == 0 {
+        // Empty sums: the weight gradient and the convolution are 0.
+        if mode == Accumulate::Overwrite {
+            dw.fill(0.0);
+        }
+        if let Some(f) = convolve_too {
+            convolve(g, batch, x, f.w, c_out, f.mode.beta(), f.y);
+        }
         return;
     }
     if g.is_dense() {
         // No im2col to share: the two products are one GEMM each.
         if let Some(f) = convolve_too {
-            convolve(g, batch, x, f.w, c_out, 1.0, f.y);
+            convolve(g, batch, x, f.w, c_out, f.mode.beta(), f.y);
         }
         // dw (c_out, c_in·h·w) += dyᵀ (c_out, batch) · x (batch, c_in·h·w): one GEMM, its
         // depth running over the batch.
@@ -527,13 +561,13 @@ pub fn backward_filter_and_convolve(
         gemm(
             dy_t,
             MatRef::row_major(x, batch, rows),
-            1.0,
+            mode.beta(),
             dw,
             Parallelism::Rayon,
         );
         return;
     }
-    filter_chunks(g, batch, Cols::Unfold(x), dy, c_out, dw, convolve_too);
+    filter_chunks(g, batch, Cols::Unfold(x), dy, c_out, dw, mode, convolve_too);
 }
 
 /// Where [`filter_chunks`] finds each chunk's im2col matrix.
@@ -547,7 +581,8 @@ enum Cols<'a> {
 
 /// The chunked weight gradient (and optional convolution) of [`backward_filter_and_convolve`]
 /// and [`backward_filter_from_cols`]: per fixed chunk of images, `partial = dy·colsᵀ`; the
-/// partials are added into `dw` in chunk order.
+/// partials are added into `dw` in chunk order (the first one written, to overwrite).
+#[allow(clippy::too_many_arguments)] // the two products' operands, spelled out
 fn filter_chunks(
     g: &Geometry,
     batch: usize,
@@ -555,24 +590,35 @@ fn filter_chunks(
     dy: &[f32],
     c_out: usize,
     dw: &mut [f32],
+    mode: Accumulate,
     convolve_too: Option<SharedConvolve>,
 ) {
     let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
     if in_len == 0 {
-        // An empty input unfolds to zeros: nothing to add to `dw` or to the convolution.
+        // An empty input unfolds to zeros: both products are 0.
+        if mode == Accumulate::Overwrite {
+            dw.fill(0.0);
+        }
+        if let Some(f) = convolve_too
+            && f.mode == Accumulate::Overwrite
+        {
+            f.y.fill(0.0);
+        }
         return;
     }
     let taps = taps(g);
     let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
     let chunks = batch.div_ceil(per);
     let par = gemm_parallelism(chunks);
-    let (w_fwd, mut y_chunks): (Option<MatRef>, Vec<Option<&mut [f32]>>) = match convolve_too {
-        Some(f) => (
-            Some(MatRef::row_major(f.w, c_out, rows)),
-            f.y.chunks_mut(per * c_out * pixels).map(Some).collect(),
-        ),
-        None => (None, (0..chunks).map(|_| None).collect()),
-    };
+    let (w_fwd, y_beta, mut y_chunks): (Option<MatRef>, f32, Vec<Option<&mut [f32]>>) =
+        match convolve_too {
+            Some(f) => (
+                Some(MatRef::row_major(f.w, c_out, rows)),
+                f.mode.beta(),
+                f.y.chunks_mut(per * c_out * pixels).map(Some).collect(),
+            ),
+            None => (None, 0.0, (0..chunks).map(|_| None).collect()),
+        };
     // Chunk k's input images, or its saved matrix.
     let sources: Vec<&[f32]> = match source {
         Cols::Unfold(x) => x.chunks(per * in_len.max(1)).collect(),
@@ -602,7 +648,7 @@ fn filter_chunks(
                     }
                 };
                 if let (Some(w), Some(y)) = (w_fwd, y) {
-                    product_per_image(w, cols, 1.0, y, pixels, &mut s.out, par);
+                    product_per_image(w, cols, y_beta, y, pixels, &mut s.out, par);
                 }
                 let dy_mat = if images == 1 {
                     MatRef::row_major(dy, c_out, ld)
@@ -615,8 +661,11 @@ fn filter_chunks(
                 gemm(dy_mat, cols.t(), 0.0, partial, par);
             })
         });
-    for partial in partials.chunks_exact(c_out * rows) {
-        dw.iter_mut().zip(partial).for_each(|(d, &p)| *d += p);
+    for (k, partial) in partials.chunks_exact(c_out * rows).enumerate() {
+        let mode = if k == 0 { mode } else { Accumulate::Add };
+        dw.iter_mut()
+            .zip(partial)
+            .for_each(|(d, &p)| mode.apply(d, p));
     }
     crate::pool::recycle(partials);
 }
@@ -686,7 +735,7 @@ mod tests {
                         let mut cols = vec![0.0; c.numel()];
                         im2col(&g, x.data(), &mut cols, g.out_pixels());
                         let mut back = vec![0.0; x.numel()];
-                        col2im(&g, c.data(), g.out_pixels(), &mut back);
+                        col2im(&g, c.data(), g.out_pixels(), &mut back, Accumulate::Add);
                         let dot = |a: &[f32], b: &[f32]| {
                             a.iter()
                                 .zip(b)
@@ -738,7 +787,7 @@ mod tests {
             let mut cols = vec![f32::NAN; g.col_rows() * ld];
             im2col(&g, &x, &mut cols, ld);
             let mut back = vec![0.0f32; g.image_len()];
-            col2im(&g, &cols, ld, &mut back);
+            col2im(&g, &cols, ld, &mut back, Accumulate::Add);
             let mut want_back = vec![0.0f32; g.image_len()];
             for c in 0..g.c_in {
                 for p in 0..g.k_h {

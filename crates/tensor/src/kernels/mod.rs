@@ -1,4 +1,5 @@
 //! Kernels: plain functions on slices, shapes and strides. They know nothing of the tape.
+pub mod accumulate;
 pub mod conv_reference;
 pub mod elementwise;
 pub mod gemm;

@@ -24,6 +24,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
+use crate::kernels::accumulate::Accumulate;
 use crate::kernels::elementwise;
 use crate::kernels::im2col::{self, Geometry};
 use crate::ops::epilogue::{self, Epilogue};
@@ -227,14 +228,22 @@ pub fn conv2d_fused(
     convolve_then_epilogue(x, w, bias, spec, act, false).0
 }
 
-/// `dx[n] += col2im(Wᵀ·dy[n])`, i.e. `dx[n,c,i·s−pad+p·d, j·s−pad+q·d] += Σ_o dy[n,o,i,j]·w[o,c,p,q]`.
-pub fn conv2d_backward_input(w: &Tensor, spec: &Conv2dSpec, dy: &Tensor, dx: &mut Tensor) {
+/// `dx[n] += col2im(Wᵀ·dy[n])`, i.e. `dx[n,c,i·s−pad+p·d, j·s−pad+q·d] += Σ_o dy[n,o,i,j]·w[o,c,p,q]`
+/// (`=` with [`Accumulate::Overwrite`]).
+pub fn conv2d_backward_input(
+    w: &Tensor,
+    spec: &Conv2dSpec,
+    dy: &Tensor,
+    dx: &mut Tensor,
+    mode: Accumulate,
+) {
     let (batch, c_out, g) = geometry(dx.shape(), w.shape(), None, spec);
     check_dy(dy, batch, c_out, &g);
-    im2col::convolve_adjoint(&g, batch, w.data(), c_out, dy.data(), dx.data_mut());
+    im2col::convolve_adjoint(&g, batch, w.data(), c_out, dy.data(), dx.data_mut(), mode);
 }
 
-/// `dw[o,c,p,q] += Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·s−pad+p·d, j·s−pad+q·d]`, i.e. `dw += Σ_n dy[n]·im2col(x[n])ᵀ`.
+/// `dw[o,c,p,q] += Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·s−pad+p·d, j·s−pad+q·d]`, i.e. `dw += Σ_n dy[n]·im2col(x[n])ᵀ`
+/// (`=` with [`Accumulate::Overwrite`]).
 ///
 /// `saved` is the forward's im2col matrices when it kept them ([`conv2d_fused_saving`]), so
 /// `x` is not unfolded a second time; the result is the same either way, bit for bit.
@@ -243,6 +252,7 @@ pub fn conv2d_backward_weight(
     spec: &Conv2dSpec,
     dy: &Tensor,
     dw: &mut Tensor,
+    mode: Accumulate,
     saved: Option<&Tensor>,
 ) {
     let (batch, c_out, g) = geometry(x.shape(), dw.shape(), None, spec);
@@ -255,14 +265,16 @@ pub fn conv2d_backward_weight(
             dy.data(),
             c_out,
             dw.data_mut(),
+            mode,
         ),
-        None => im2col::backward_filter(&g, batch, x.data(), dy.data(), c_out, dw.data_mut()),
+        None => im2col::backward_filter(&g, batch, x.data(), dy.data(), c_out, dw.data_mut(), mode),
     }
 }
 
-/// `db[o] += Σ_{n,i,j} dy[n,o,i,j]` (also the bias gradient of conv_transpose2d). Each channel
-/// sums its values in a fixed order, channels in parallel.
-pub fn conv2d_backward_bias(dy: &Tensor, db: &mut Tensor) {
+/// `db[o] += Σ_{n,i,j} dy[n,o,i,j]` (`=` with [`Accumulate::Overwrite`]; also the bias
+/// gradient of conv_transpose2d). Each channel sums its values in a fixed order, channels in
+/// parallel.
+pub fn conv2d_backward_bias(dy: &Tensor, db: &mut Tensor, mode: Accumulate) {
     let s = dy.shape();
     assert!(
         s.len() == 4 && db.shape() == [s[1]],
@@ -279,7 +291,7 @@ pub fn conv2d_backward_bias(dy: &Tensor, db: &mut Tensor) {
             for n in 0..batch {
                 sum += elementwise::sum(&dy[(n * c_out + o) * pixels..][..pixels]);
             }
-            *db += sum;
+            mode.apply(db, sum);
         });
 }
 
@@ -633,8 +645,9 @@ mod tests {
             let saved = saved.expect("a strided geometry keeps its matrices");
             let dy = random_tensor(y.shape(), 3);
             let (mut fresh, mut reused) = (Tensor::zeros(w.shape()), Tensor::zeros(w.shape()));
-            conv2d_backward_weight(&x, &spec, &dy, &mut fresh, None);
-            conv2d_backward_weight(&x, &spec, &dy, &mut reused, Some(&saved));
+            let add = Accumulate::Add;
+            conv2d_backward_weight(&x, &spec, &dy, &mut fresh, add, None);
+            conv2d_backward_weight(&x, &spec, &dy, &mut reused, add, Some(&saved));
             let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&fresh), bits(&reused), "batch {batch}, {spec}");
         }
@@ -666,8 +679,64 @@ mod tests {
             assert_eq!(v, b.data()[(i / 10) % 128], "y[{i}]");
         }
         let dy = Tensor::ones(y.shape());
-        let mut dw = Tensor::zeros(w.shape());
-        conv2d_backward_weight(&x, &spec, &dy, &mut dw, None);
-        assert!(dw.data().iter().all(|&v| v == 0.0), "dw of an empty input");
+        for mode in [Accumulate::Add, Accumulate::Overwrite] {
+            let mut dw = Tensor::full(
+                w.shape(),
+                if mode == Accumulate::Add {
+                    0.0
+                } else {
+                    f32::NAN
+                },
+            );
+            conv2d_backward_weight(&x, &spec, &dy, &mut dw, mode, None);
+            assert!(
+                dw.data().iter().all(|&v| v == 0.0),
+                "dw of an empty input, {mode:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn overwriting_a_poisoned_slot_gives_what_adding_into_zeros_gives() {
+        // The tape hands a node's first gradient a recycled buffer to overwrite: every element
+        // must be written (NaN would survive otherwise), with the values of the adding path.
+        let cases = [
+            (3, 2, 9, Conv2dSpec::new(2, 1)),   // strided, padded
+            (30, 4, 14, Conv2dSpec::new(2, 1)), // several chunks of images
+            (4, 2, 3, Conv2dSpec::default()),   // dense: the kernel covers the input
+            (2, 3, 7, Conv2dSpec::new(3, 0)),   // pixels no window covers (stride > kernel)
+        ];
+        for (batch, c_in, hw, spec) in cases {
+            let k = if hw == 3 { 3 } else { 2 };
+            let x = random_tensor(&[batch, c_in, hw, hw], 1);
+            let w = random_tensor(&[5, c_in, k, k], 2);
+            let b = random_tensor(&[5], 3);
+            let (y, saved) = conv2d_fused_saving(&x, &w, Some(&b), &spec, Epilogue::Identity);
+            let dy = random_tensor(y.shape(), 4);
+            let poisoned = |shape: &[usize]| Tensor::full(shape, f32::NAN);
+            let (add, write) = (Accumulate::Add, Accumulate::Overwrite);
+
+            let (mut want, mut got) = (Tensor::zeros(x.shape()), poisoned(x.shape()));
+            conv2d_backward_input(&w, &spec, &dy, &mut want, add);
+            conv2d_backward_input(&w, &spec, &dy, &mut got, write);
+            assert_eq!(got, want, "dx, batch {batch}, {spec}");
+
+            for saved in [None, saved.as_ref()] {
+                let (mut want, mut got) = (Tensor::zeros(w.shape()), poisoned(w.shape()));
+                conv2d_backward_weight(&x, &spec, &dy, &mut want, add, saved);
+                conv2d_backward_weight(&x, &spec, &dy, &mut got, write, saved);
+                assert_eq!(
+                    got,
+                    want,
+                    "dw, batch {batch}, {spec}, saved {}",
+                    saved.is_some()
+                );
+            }
+
+            let (mut want, mut got) = (Tensor::zeros(b.shape()), poisoned(b.shape()));
+            conv2d_backward_bias(&dy, &mut want, add);
+            conv2d_backward_bias(&dy, &mut got, write);
+            assert_eq!(got, want, "db, batch {batch}, {spec}");
+        }
     }
 }

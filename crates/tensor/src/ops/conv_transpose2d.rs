@@ -31,10 +31,11 @@
 //! Saved: the input and the weight (kept by the tape).
 use std::fmt;
 
+use crate::kernels::accumulate::Accumulate;
 use crate::kernels::im2col::{self, Geometry};
 use crate::ops::conv2d;
 use crate::ops::epilogue::{self, Epilogue};
-use crate::tape::{Op, Tape, Var};
+use crate::tape::{GradSlot, Op, Tape, Var};
 use crate::tensor::Tensor;
 
 /// Stride, padding, output padding and dilation of a transposed convolution, (h, w).
@@ -209,15 +210,17 @@ pub fn conv_transpose2d_fused(
 ) -> Tensor {
     let (batch, c, conv) = adjoint_geometry(x.shape(), w.shape(), bias.map(Tensor::shape), spec);
     let (out_channels, out_h, out_w) = (conv.c_in, conv.h, conv.w);
-    // y[n] = col2im(Wᵀ·x[n]), with W viewed as (C, O·k_h·k_w): the scatter adds into zeros.
-    let mut y = Tensor::zeros(&[batch, out_channels, out_h, out_w]);
-    im2col::convolve_adjoint(&conv, batch, w.data(), c, x.data(), y.data_mut());
+    // y[n] = col2im(Wᵀ·x[n]), with W viewed as (C, O·k_h·k_w): the scatter writes every pixel.
+    let mut y = Tensor::for_overwrite(&[batch, out_channels, out_h, out_w]);
+    let (w, x) = (w.data(), x.data());
+    im2col::convolve_adjoint(&conv, batch, w, c, x, y.data_mut(), Accumulate::Overwrite);
     let b = bias.map(Tensor::data);
     epilogue::bias_and_activation(y.data_mut(), b, out_channels, out_h * out_w, act);
     y
 }
 
-/// The gradients of a transposed convolution, each added into its slot when one is given:
+/// The gradients of a transposed convolution, each delivered into its slot when one is given
+/// (written or added, as the slot says):
 ///
 /// - `dx[n,c,i,j] += Σ_{o,p,q} dy[n,o,i·s−pad+p·d, j·s−pad+q·d]·w[c,o,p,q]`: the convolution
 ///   `W·im2col(dy[n])`, i.e. conv2d's forward on `dy`;
@@ -233,9 +236,9 @@ pub fn conv_transpose2d_backward(
     w: &Tensor,
     spec: &ConvTranspose2dSpec,
     dy: &Tensor,
-    dx: Option<&mut Tensor>,
-    dw: Option<&mut Tensor>,
-    db: Option<&mut Tensor>,
+    dx: Option<GradSlot>,
+    dw: Option<GradSlot>,
+    db: Option<GradSlot>,
 ) {
     let (batch, c, conv) = adjoint_geometry(x.shape(), w.shape(), None, spec);
     assert!(
@@ -245,29 +248,34 @@ pub fn conv_transpose2d_backward(
         [batch, conv.c_in, conv.h, conv.w]
     );
     if let Some(db) = db {
-        conv2d::conv2d_backward_bias(dy, db);
+        conv2d::conv2d_backward_bias(dy, db.grad, db.mode);
     }
+    let (dy, x, w) = (dy.data(), x.data(), w.data());
     match (dx, dw) {
         (Some(dx), Some(dw)) => {
             let dx_too = im2col::SharedConvolve {
-                w: w.data(),
-                y: dx.data_mut(),
+                w,
+                y: dx.grad.data_mut(),
+                mode: dx.mode,
             };
+            let dw_data = dw.grad.data_mut();
             im2col::backward_filter_and_convolve(
                 &conv,
                 batch,
-                dy.data(),
-                x.data(),
+                dy,
+                x,
                 c,
-                dw.data_mut(),
+                dw_data,
+                dw.mode,
                 Some(dx_too),
             );
         }
         (Some(dx), None) => {
-            im2col::convolve(&conv, batch, dy.data(), w.data(), c, 1.0, dx.data_mut());
+            let beta = dx.mode.beta();
+            im2col::convolve(&conv, batch, dy, w, c, beta, dx.grad.data_mut());
         }
         (None, Some(dw)) => {
-            im2col::backward_filter(&conv, batch, dy.data(), x.data(), c, dw.data_mut());
+            im2col::backward_filter(&conv, batch, dy, x, c, dw.grad.data_mut(), dw.mode);
         }
         (None, None) => {}
     }
@@ -312,6 +320,7 @@ mod tests {
     use crate::gradcheck::{assert_close, check_gradients, random_tensor};
     use crate::kernels::conv_reference::conv_transpose2d_direct;
     use crate::ops::conv2d::{self, Conv2dSpec};
+    use crate::tensor::Tensor;
     use crate::test_support::{Pick, in_pool, run_bits};
 
     /// One configuration of a transposed convolution to test.
@@ -606,24 +615,82 @@ mod tests {
             let (mut dx2, mut dw2) = (dx1.clone(), dw1.clone());
             let mut db = random_tensor(&[c_out], 9);
             let db_before = db.clone();
-            conv_transpose2d_backward(&x, &w, &spec, &dy, Some(&mut dx1), None, None);
-            conv_transpose2d_backward(&x, &w, &spec, &dy, None, Some(&mut dw1), None);
+            let add = |grad| {
+                Some(GradSlot {
+                    grad,
+                    mode: Accumulate::Add,
+                })
+            };
+            conv_transpose2d_backward(&x, &w, &spec, &dy, add(&mut dx1), None, None);
+            conv_transpose2d_backward(&x, &w, &spec, &dy, None, add(&mut dw1), None);
             conv_transpose2d_backward(
                 &x,
                 &w,
                 &spec,
                 &dy,
-                Some(&mut dx2),
-                Some(&mut dw2),
-                Some(&mut db),
+                add(&mut dx2),
+                add(&mut dw2),
+                add(&mut db),
             );
             assert!(
                 dx1 == dx2 && dw1 == dw2,
                 "{c_in}→{c_out} on {hw}×{hw}: fused differs"
             );
             let mut want_db = db_before;
-            conv2d::conv2d_backward_bias(&dy, &mut want_db);
+            conv2d::conv2d_backward_bias(&dy, &mut want_db, Accumulate::Add);
             assert!(db == want_db, "bias gradient differs");
+        }
+    }
+
+    #[test]
+    fn overwriting_poisoned_slots_gives_what_adding_into_zeros_gives() {
+        // Fresh gradient buffers come from the pool with arbitrary contents: every path (dx
+        // alone, dw alone, both from one unfolding, and a mix of fresh and used slots) must
+        // write every element of a fresh one.
+        for (c_in, c_out, hw, k, s, p, op) in [
+            (64, 32, 1, 7, 1, 0, 0), // dense: 1×1 input
+            (32, 16, 7, 3, 2, 1, 1), // the decoder's strided layer
+            (3, 2, 5, 3, 1, 2, 0),
+            (2, 3, 4, 1, 3, 0, 2), // output pixels no input reaches
+        ] {
+            let x = random_tensor(&[9, c_in, hw, hw], 4);
+            let w = random_tensor(&[c_in, c_out, k, k], 5);
+            let spec = ConvTranspose2dSpec::new(s, p, op);
+            let dy = random_tensor(conv_transpose2d(&x, &w, None, &spec).shape(), 6);
+            let shapes = [x.shape().to_vec(), w.shape().to_vec(), vec![c_out]];
+            // Each slot absent, used (zeros, added into) or fresh (NaN, overwritten).
+            let run = |modes: [Option<Accumulate>; 3]| {
+                let mut grads = shapes.clone().map(|s| Tensor::zeros(&s));
+                let [dx, dw, db] = grads.each_mut();
+                fn slot(grad: &mut Tensor, mode: Option<Accumulate>) -> Option<GradSlot<'_>> {
+                    let mode = mode?;
+                    if mode == Accumulate::Overwrite {
+                        grad.data_mut().fill(f32::NAN);
+                    }
+                    Some(GradSlot { grad, mode })
+                }
+                let (dx, dw, db) = (slot(dx, modes[0]), slot(dw, modes[1]), slot(db, modes[2]));
+                conv_transpose2d_backward(&x, &w, &spec, &dy, dx, dw, db);
+                grads
+            };
+            let want = run([Some(Accumulate::Add); 3]);
+            let choices = [None, Some(Accumulate::Add), Some(Accumulate::Overwrite)];
+            for a in choices {
+                for b in choices {
+                    for c in choices {
+                        let got = run([a, b, c]);
+                        for (i, mode) in [a, b, c].into_iter().enumerate() {
+                            if mode.is_some() {
+                                assert!(
+                                    got[i] == want[i],
+                                    "{c_in}→{c_out} on {hw}×{hw}, slots {:?}: gradient {i}",
+                                    [a, b, c]
+                                );
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 

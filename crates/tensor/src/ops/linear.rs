@@ -11,6 +11,7 @@
 //! ```
 
 use crate::Parallelism;
+use crate::kernels::accumulate::Accumulate;
 use crate::kernels::elementwise;
 use crate::kernels::gemm::{MatRef, gemm};
 use crate::ops::epilogue::{self, Epilogue};
@@ -58,24 +59,29 @@ pub fn linear(x: &Tensor, w: &Tensor, bias: Option<&Tensor>, act: Epilogue) -> T
     y
 }
 
-/// `dx += dz·W`.
-pub fn linear_backward_input(w: &Tensor, dz: &Tensor, dx: &mut Tensor) {
-    matmul::matmul_backward_lhs(w, X_TIMES_WT, dz, dx);
+/// `dx += dz·W` (`=` with [`Accumulate::Overwrite`]).
+pub fn linear_backward_input(w: &Tensor, dz: &Tensor, dx: &mut Tensor, mode: Accumulate) {
+    matmul::matmul_backward_lhs(w, X_TIMES_WT, dz, dx, mode);
 }
 
-/// `dW += dzᵀ·x`.
-pub fn linear_backward_weight(x: &Tensor, dz: &Tensor, dw: &mut Tensor) {
-    matmul::matmul_backward_rhs(x, X_TIMES_WT, dz, dw);
+/// `dW += dzᵀ·x` (`=` with [`Accumulate::Overwrite`]).
+pub fn linear_backward_weight(x: &Tensor, dz: &Tensor, dw: &mut Tensor, mode: Accumulate) {
+    matmul::matmul_backward_rhs(x, X_TIMES_WT, dz, dw, mode);
 }
 
-/// `db[o] += Σ_n dz[n, o]`: the broadcast add's backward, rows added in order.
-pub fn linear_backward_bias(dz: &Tensor, db: &mut Tensor) {
+/// `db[o] += Σ_n dz[n, o]`: the broadcast add's backward, rows added in order (`=` with
+/// [`Accumulate::Overwrite`], which starts the sums from a zeroed bias-sized buffer: a few
+/// hundred values, not worth a second summing loop).
+pub fn linear_backward_bias(dz: &Tensor, db: &mut Tensor, mode: Accumulate) {
     assert!(
         dz.rank() == 2 && dz.shape()[1] == db.numel(),
         "linear bias backward: dz {:?} does not match bias {:?}",
         dz.shape(),
         db.shape()
     );
+    if mode == Accumulate::Overwrite {
+        db.data_mut().fill(0.0);
+    }
     let db_shape = db.shape().to_vec();
     elementwise::add_summed_to(dz.data(), dz.shape(), db.data_mut(), &db_shape);
 }
@@ -144,6 +150,45 @@ mod tests {
             let w = random_tensor(&[4, 3], 15);
             check_gradients(&format!("linear {act}, no bias"), &[x, w], |t, v| {
                 t.linear(v[0], v[1], None, act)
+            });
+        }
+    }
+
+    #[test]
+    fn overwriting_poisoned_slots_gives_what_adding_into_zeros_gives() {
+        let (x, w, dz) = (
+            random_tensor(&[37, 70], 1),
+            random_tensor(&[45, 70], 2),
+            random_tensor(&[37, 45], 3),
+        );
+        let (add, write) = (Accumulate::Add, Accumulate::Overwrite);
+        let check = |name: &str, shape: &[usize], f: &dyn Fn(&mut Tensor, Accumulate)| {
+            let (mut want, mut got) = (Tensor::zeros(shape), Tensor::full(shape, f32::NAN));
+            f(&mut want, add);
+            f(&mut got, write);
+            assert_eq!(got, want, "{name}");
+        };
+        check("dx", x.shape(), &|dx, m| {
+            linear_backward_input(&w, &dz, dx, m)
+        });
+        check("dw", w.shape(), &|dw, m| {
+            linear_backward_weight(&x, &dz, dw, m)
+        });
+        check("db", &[45], &|db, m| linear_backward_bias(&dz, db, m));
+        // A right side shared by a batch of products: the first writes, the others add.
+        let (a, b) = (random_tensor(&[3, 5, 4], 4), random_tensor(&[4, 6], 5));
+        let dc = random_tensor(&[3, 5, 6], 6);
+        for t in [Transpose::default(), Transpose { a: false, b: true }] {
+            let b = if t.b {
+                random_tensor(&[6, 4], 5)
+            } else {
+                b.clone()
+            };
+            check("batched da", a.shape(), &|da, m| {
+                matmul::matmul_backward_lhs(&b, t, &dc, da, m)
+            });
+            check("shared db", b.shape(), &|db, m| {
+                matmul::matmul_backward_rhs(&a, t, &dc, db, m)
             });
         }
     }

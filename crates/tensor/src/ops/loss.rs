@@ -16,7 +16,8 @@
 //! rather than infinity. The logits form is derived in `docs/derivations/bce_with_logits.md`;
 //! the KL term in `docs/derivations/gaussian_kl.md`.
 
-use crate::kernels::elementwise::{add_map2, sum_map2_f64};
+use crate::kernels::accumulate::Accumulate;
+use crate::kernels::elementwise::{add_map2, deliver_map2, sum_map2_f64};
 use crate::ops::activation::sigmoid_of;
 use crate::ops::unary::sign;
 use crate::tape::{Op, Tape, Var};
@@ -108,7 +109,7 @@ pub fn loss(kind: Kind, reduction: Reduction, p: &Tensor, t: &Tensor) -> Tensor 
     Tensor::scalar(total as f32 * reduction.scale(p.numel()))
 }
 
-/// `dp_i += s·∂ℓ/∂p_i`.
+/// `dp_i += s·∂ℓ/∂p_i` (`=` with [`Accumulate::Overwrite`]).
 pub fn loss_backward_prediction(
     kind: Kind,
     r: Reduction,
@@ -116,14 +117,17 @@ pub fn loss_backward_prediction(
     t: &Tensor,
     dy: &Tensor,
     dp: &mut Tensor,
+    mode: Accumulate,
 ) {
     let s = dy.item() * r.scale(p.numel());
     let (dp, p, t) = (dp.data_mut(), p.data(), t.data());
     match kind {
-        Kind::Mse => add_map2(dp, p, t, |p, t| s * (2.0 * (p - t))),
-        Kind::Bce => add_map2(dp, p, t, |p, t| s * ((p - t) / (p * (1.0 - p)).max(1e-12))),
-        Kind::BceWithLogits => add_map2(dp, p, t, |p, t| s * (sigmoid_of(p) - t)),
-        Kind::L1 => add_map2(dp, p, t, |p, t| s * sign(p - t)),
+        Kind::Mse => deliver_map2(mode, dp, p, t, |p, t| s * (2.0 * (p - t))),
+        Kind::Bce => deliver_map2(mode, dp, p, t, |p, t| {
+            s * ((p - t) / (p * (1.0 - p)).max(1e-12))
+        }),
+        Kind::BceWithLogits => deliver_map2(mode, dp, p, t, |p, t| s * (sigmoid_of(p) - t)),
+        Kind::L1 => deliver_map2(mode, dp, p, t, |p, t| s * sign(p - t)),
     }
 }
 
@@ -281,6 +285,20 @@ mod tests {
 
     fn probabilities(seed: u64) -> Tensor {
         random_tensor(&[3, 4], seed).map(|v| 0.5 + 0.4 * v)
+    }
+
+    #[test]
+    fn overwriting_a_poisoned_slot_gives_what_adding_into_zeros_gives() {
+        let (p, t, dy) = (probabilities(1), probabilities(2), Tensor::scalar(0.7));
+        for kind in [Kind::Mse, Kind::Bce, Kind::BceWithLogits, Kind::L1] {
+            for r in [Reduction::Mean, Reduction::Sum] {
+                let (mut want, mut got) =
+                    (Tensor::zeros(p.shape()), Tensor::full(p.shape(), f32::NAN));
+                loss_backward_prediction(kind, r, &p, &t, &dy, &mut want, Accumulate::Add);
+                loss_backward_prediction(kind, r, &p, &t, &dy, &mut got, Accumulate::Overwrite);
+                assert_eq!(got, want, "{kind:?}, {r:?}");
+            }
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@
 
 use std::fmt;
 
+use crate::kernels::accumulate::Accumulate;
 use crate::kernels::gemm::{MatRef, gemm};
 use crate::parallel::Parallelism;
 use crate::tape::{Op, Tape, Var};
@@ -132,35 +133,61 @@ pub fn matmul(a: &Tensor, b: &Tensor, t: Transpose) -> Tensor {
     c
 }
 
-/// `da += d op(A)` as stored: `dC·op(B)ᵀ`, or its transpose `op(B)·dCᵀ` when `t.a`.
-pub fn matmul_backward_lhs(b: &Tensor, t: Transpose, dy: &Tensor, da: &mut Tensor) {
+/// `da += d op(A)` as stored: `dC·op(B)ᵀ`, or its transpose `op(B)·dCᵀ` when `t.a`
+/// (`=` with [`Accumulate::Overwrite`]).
+pub fn matmul_backward_lhs(
+    b: &Tensor,
+    t: Transpose,
+    dy: &Tensor,
+    da: &mut Tensor,
+    mode: Accumulate,
+) {
     let l = Layout::of(da.shape(), b.shape(), t);
     let size = l.a_rows * l.a_cols;
+    let beta = mode.beta();
     for i in 0..l.batch {
         let (dc, op_b) = (l.c(dy.data(), i), l.b(b.data(), i, t.b));
         let out = &mut da.data_mut()[i * size..(i + 1) * size];
         if t.a {
-            gemm(op_b, dc.t(), 1.0, out, Parallelism::Rayon);
+            gemm(op_b, dc.t(), beta, out, Parallelism::Rayon);
         } else {
-            gemm(dc, op_b.t(), 1.0, out, Parallelism::Rayon);
+            gemm(dc, op_b.t(), beta, out, Parallelism::Rayon);
         }
+    }
+    if l.batch == 0 && mode == Accumulate::Overwrite {
+        da.data_mut().fill(0.0);
     }
 }
 
-/// `db += d op(B)` as stored: `op(A)ᵀ·dC`, or its transpose `dCᵀ·op(A)` when `t.b`. A B
-/// shared by the batch receives the sum over the batch (each entry's GEMM adds into it).
-pub fn matmul_backward_rhs(a: &Tensor, t: Transpose, dy: &Tensor, db: &mut Tensor) {
+/// `db += d op(B)` as stored: `op(A)ᵀ·dC`, or its transpose `dCᵀ·op(A)` when `t.b`
+/// (`=` with [`Accumulate::Overwrite`]). A B shared by the batch receives the sum over the
+/// batch (the first entry's GEMM writes or adds, as `mode` says; the others add).
+pub fn matmul_backward_rhs(
+    a: &Tensor,
+    t: Transpose,
+    dy: &Tensor,
+    db: &mut Tensor,
+    mode: Accumulate,
+) {
     let l = Layout::of(a.shape(), db.shape(), t);
     let size = l.b_rows * l.b_cols;
     for i in 0..l.batch {
         let (dc, op_a) = (l.c(dy.data(), i), l.a(a.data(), i, t.a));
         let slot = if l.b_batched { i } else { 0 };
+        let beta = if l.b_batched || i == 0 {
+            mode.beta()
+        } else {
+            1.0
+        };
         let out = &mut db.data_mut()[slot * size..(slot + 1) * size];
         if t.b {
-            gemm(dc.t(), op_a, 1.0, out, Parallelism::Rayon);
+            gemm(dc.t(), op_a, beta, out, Parallelism::Rayon);
         } else {
-            gemm(op_a.t(), dc, 1.0, out, Parallelism::Rayon);
+            gemm(op_a.t(), dc, beta, out, Parallelism::Rayon);
         }
+    }
+    if l.batch == 0 && mode == Accumulate::Overwrite {
+        db.data_mut().fill(0.0);
     }
 }
 
