@@ -432,10 +432,12 @@ impl Tape {
                 continue;
             }
             let Some(dy) = grads[i].take() else { continue };
-            self.backward_node(node, &dy, &mut grads);
             if matches!(node.op, Op::Leaf) {
+                // A leaf keeps its gradient; it has no inputs to pass it to.
                 grads[i] = Some(dy);
+                continue;
             }
+            self.backward_node(node, dy, &mut grads);
         }
         Gradients {
             grads,
@@ -445,9 +447,14 @@ impl Tape {
 
     /// The backward dispatcher: one arm per op, each calling that op's backward for every
     /// input that needs a gradient. No math here; it lives beside each forward in `ops`.
-    fn backward_node(&self, node: &Node, dy: &Tensor, grads: &mut [Option<Tensor>]) {
+    fn backward_node(&self, node: &Node, mut dy: Tensor, grads: &mut [Option<Tensor>]) {
         let val = |v: Var| &self.nodes[v.0].value;
         let y = &node.value;
+        // A fused op first turns dy into the gradient at its pre-activation, in place.
+        if let Op::Linear(.., act) | Op::Conv2d(.., act) | Op::ConvTranspose2d(.., act) = &node.op {
+            act.backward(y, &mut dy);
+        }
+        let dy = &dy;
         let mut slots = Slots { tape: self, grads };
         use Op::*;
         match &node.op {
@@ -535,10 +542,9 @@ impl Tape {
             CrossEntropy(z, labels) => slots.add(*z, |dz| {
                 loss::cross_entropy_backward(val(*z), labels, dy, dz)
             }),
-            // A fused op first turns dy into the gradient at its pre-activation.
-            Linear(x, w, b, act) => {
-                let dz = act.backward(y, dy);
-                let dz = dz.as_ref().unwrap_or(dy);
+            // The fused ops: dy is already dz, the gradient at the pre-activation (above).
+            Linear(x, w, b, _) => {
+                let dz = dy;
                 slots.deliver(*x, |dx, m| {
                     linear::linear_backward_input(val(*w), dz, dx, m)
                 });
@@ -549,9 +555,8 @@ impl Tape {
                     slots.deliver(*b, |db, m| linear::linear_backward_bias(dz, db, m));
                 }
             }
-            Conv2d(x, w, b, spec, act) => {
-                let dz = act.backward(y, dy);
-                let dz = dz.as_ref().unwrap_or(dy);
+            Conv2d(x, w, b, spec, _) => {
+                let dz = dy;
                 slots.deliver(*x, |dx, m| {
                     conv2d::conv2d_backward_input(val(*w), spec, dz, dx, m)
                 });
@@ -564,9 +569,8 @@ impl Tape {
                 }
             }
             // One backward fills all three gradients, so that dx and dw share their im2col.
-            ConvTranspose2d(x, w, b, spec, act) => {
-                let dz = act.backward(y, dy);
-                let dz = dz.as_ref().unwrap_or(dy);
+            ConvTranspose2d(x, w, b, spec, _) => {
+                let dz = dy;
                 slots.deliver_all([Some(*x), Some(*w), *b], |[dx, dw, db]| {
                     conv_transpose2d::conv_transpose2d_backward(
                         val(*x),

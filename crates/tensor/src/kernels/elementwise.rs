@@ -92,6 +92,24 @@ pub fn map2_into(dst: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> 
     }
 }
 
+/// `dst[i] = f(a[i], dst[i])`, in place: a backward pass that turns a gradient it owns into
+/// the next one (an activation's `dy` into `dz`) without a second buffer.
+pub fn zip_in_place(dst: &mut [f32], a: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) {
+    assert_eq!(a.len(), dst.len(), "zip_in_place: lengths differ");
+    let run = |dst: &mut [f32], a: &[f32]| {
+        for (d, &x) in dst.iter_mut().zip(a) {
+            *d = f(x, *d);
+        }
+    };
+    if dst.len() < PARALLEL_THRESHOLD {
+        run(dst, a);
+    } else {
+        dst.par_chunks_mut(CHUNK)
+            .zip(a.par_chunks(CHUNK))
+            .for_each(|(d, a)| run(d, a));
+    }
+}
+
 /// [`map2_into`] or [`add_map2`], as `mode` says: a backward pass delivering one input's
 /// gradient from two saved tensors.
 pub fn deliver_map2(

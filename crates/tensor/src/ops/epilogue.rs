@@ -7,8 +7,8 @@
 //! ```text
 //! forward:   z = W·x          (GEMM, written once)
 //!            y = act(z + b)   (one pass over y, in place)
-//! backward:  dz = dy · act'(y)   (one pass; act' from the output: relu 1[y>0],
-//!                                 sigmoid y(1−y), tanh 1−y²)
+//! backward:  dz = dy · act'(y)   (one pass, over dy in place; act' from the output:
+//!                                 relu 1[y>0], sigmoid y(1−y), tanh 1−y²)
 //!            then the layer's own backward on dz
 //! ```
 //!
@@ -20,7 +20,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use crate::kernels::elementwise::{PARALLEL_THRESHOLD, zip};
+use crate::kernels::elementwise::{PARALLEL_THRESHOLD, zip_in_place};
 use crate::kernels::sigmoid::sigmoid_in_place;
 use crate::ops::activation::sigmoid_of;
 use crate::tensor::Tensor;
@@ -62,23 +62,25 @@ impl Epilogue {
         }
     }
 
-    /// `dz = dy · act'(y)`, the gradient at the pre-activation, from the op's output `y`;
-    /// `None` for [`Epilogue::Identity`], whose `dz` is `dy` itself (no copy).
+    /// `dz = dy · act'(y)`, the gradient at the pre-activation, from the op's output `y`,
+    /// written over `dy` (the backward walk owns each node's gradient and needs `dy` no
+    /// more): no buffer, and the decoder's last layer rewrites in place, while it is in
+    /// cache, the gradient the loss's backward has just written. Nothing to do for
+    /// [`Epilogue::Identity`].
     ///
     /// One loop per activation, so that each is a plain loop the compiler vectorizes (a
     /// `match` inside the loop kept it scalar, with a branch per ReLU value). Each computes
     /// what the separate op's backward adds.
-    pub fn backward(self, y: &Tensor, dy: &Tensor) -> Option<Tensor> {
+    pub fn backward(self, y: &Tensor, dy: &mut Tensor) {
         assert_eq!(y.shape(), dy.shape(), "epilogue backward: y and dy differ");
-        let (y_data, dy) = (y.data(), dy.data());
-        let dz = match self {
-            Epilogue::Identity => return None,
+        let (y, dy) = (y.data(), dy.data_mut());
+        match self {
+            Epilogue::Identity => {}
             // The separate op adds `dy` where `x > 0`, i.e. where `y > 0`.
-            Epilogue::Relu => zip(y_data, dy, |y, g| if y > 0.0 { g } else { 0.0 }),
-            Epilogue::Sigmoid => zip(y_data, dy, |y, g| y * (1.0 - y) * g),
-            Epilogue::Tanh => zip(y_data, dy, |y, g| (1.0 - y * y) * g),
-        };
-        Some(Tensor::from_vec(y.shape(), dz))
+            Epilogue::Relu => zip_in_place(dy, y, |y, g| if y > 0.0 { g } else { 0.0 }),
+            Epilogue::Sigmoid => zip_in_place(dy, y, |y, g| y * (1.0 - y) * g),
+            Epilogue::Tanh => zip_in_place(dy, y, |y, g| (1.0 - y * y) * g),
+        }
     }
 }
 
@@ -211,22 +213,23 @@ mod tests {
                 Epilogue::Tanh => activation::tanh_backward(&y, &dy, &mut want),
                 Epilogue::Identity => unreachable!(),
             }
-            let got = act.backward(&y, &dy).expect("a real activation");
+            let mut got = dy.clone();
+            act.backward(&y, &mut got);
             // `want` is 0 + g·f'(y); the fused pass writes g·f'(y): equal values (and equal
             // bits but for the sign of zero, which `==` ignores).
             assert_eq!(got, want, "{act}");
         }
-        assert!(Epilogue::Identity.backward(&z, &dy).is_none());
+        let mut same = dy.clone();
+        Epilogue::Identity.backward(&z, &mut same);
+        assert_eq!(same, dy, "identity");
     }
 
     #[test]
     fn relu_at_zero_passes_no_gradient() {
         // relu'(0) = 0, as in the separate op (x > 0 strictly), read from y = 0.
         let y = Tensor::from_vec(&[3], vec![0.0, 2.0, 0.0]);
-        let dy = Tensor::from_vec(&[3], vec![5.0, 5.0, 5.0]);
-        assert_eq!(
-            Epilogue::Relu.backward(&y, &dy).unwrap().data(),
-            &[0.0, 5.0, 0.0]
-        );
+        let mut dy = Tensor::from_vec(&[3], vec![5.0, 5.0, 5.0]);
+        Epilogue::Relu.backward(&y, &mut dy);
+        assert_eq!(dy.data(), &[0.0, 5.0, 0.0]);
     }
 }
