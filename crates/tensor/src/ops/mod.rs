@@ -1,6 +1,8 @@
 //! The differentiable ops, one module per family. Each module holds, in this order: the
 //! math in its doc, the plain `forward` functions on tensors, the `backward` functions that
-//! add into input gradients, the `impl Tape` methods that record the op, then its tests.
+//! add into input gradients (or, for the layers and losses, overwrite a fresh buffer when told
+//! to: [`crate::kernels::accumulate`]), the `impl Tape` methods that record the op, then its
+//! tests.
 pub mod activation;
 pub mod binary;
 pub mod conv2d;
