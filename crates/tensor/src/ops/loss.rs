@@ -120,14 +120,16 @@ pub fn loss_backward_prediction(
     mode: Accumulate,
 ) {
     let s = dy.item() * r.scale(p.numel());
+    // The closures take `s` by value (`move`): read through a reference, it kept the loop
+    // scalar, reloading `s` after every store.
     let (dp, p, t) = (dp.data_mut(), p.data(), t.data());
     match kind {
-        Kind::Mse => deliver_map2(mode, dp, p, t, |p, t| s * (2.0 * (p - t))),
-        Kind::Bce => deliver_map2(mode, dp, p, t, |p, t| {
+        Kind::Mse => deliver_map2(mode, dp, p, t, move |p, t| s * (2.0 * (p - t))),
+        Kind::Bce => deliver_map2(mode, dp, p, t, move |p, t| {
             s * ((p - t) / (p * (1.0 - p)).max(1e-12))
         }),
-        Kind::BceWithLogits => deliver_map2(mode, dp, p, t, |p, t| s * (sigmoid_of(p) - t)),
-        Kind::L1 => deliver_map2(mode, dp, p, t, |p, t| s * sign(p - t)),
+        Kind::BceWithLogits => deliver_map2(mode, dp, p, t, move |p, t| s * (sigmoid_of(p) - t)),
+        Kind::L1 => deliver_map2(mode, dp, p, t, move |p, t| s * sign(p - t)),
     }
 }
 
@@ -143,10 +145,12 @@ pub fn loss_backward_target(
     let s = dy.item() * r.scale(p.numel());
     let (dt, p, t) = (dt.data_mut(), p.data(), t.data());
     match kind {
-        Kind::Mse => add_map2(dt, p, t, |p, t| s * (-2.0 * (p - t))),
-        Kind::Bce => add_map2(dt, p, t, |p, _| s * (clamped_ln(1.0 - p) - clamped_ln(p))),
-        Kind::BceWithLogits => add_map2(dt, p, t, |p, _| s * -p),
-        Kind::L1 => add_map2(dt, p, t, |p, t| s * -sign(p - t)),
+        Kind::Mse => add_map2(dt, p, t, move |p, t| s * (-2.0 * (p - t))),
+        Kind::Bce => add_map2(dt, p, t, move |p, _| {
+            s * (clamped_ln(1.0 - p) - clamped_ln(p))
+        }),
+        Kind::BceWithLogits => add_map2(dt, p, t, move |p, _| s * -p),
+        Kind::L1 => add_map2(dt, p, t, move |p, t| s * -sign(p - t)),
     }
 }
 
