@@ -36,7 +36,7 @@ use rayon::prelude::*;
 
 use crate::Parallelism;
 use crate::kernels::accumulate::Accumulate;
-use crate::kernels::gemm::{MatRef, gemm};
+use crate::kernels::gemm::{MatRef, dot, gemm};
 
 pub use super::geometry::Geometry;
 
@@ -251,6 +251,30 @@ fn gemm_parallelism(chunks: usize) -> Parallelism {
         Parallelism::Rayon
     } else {
         Parallelism::Sequential
+    }
+}
+
+/// `partial = dy·colsᵀ` for row-major `dy` (`c_out×k`) and `cols` (`rows×k`): rows of both run
+/// along k, so with few output channels or taps the unpacked dot-product kernel is faster
+/// ([`dot::prefers_dot`]); otherwise the packed GEMM. The choice depends on the shapes only.
+fn weight_gradient_product(dy: MatRef, cols: MatRef, partial: &mut [f32], par: Parallelism) {
+    let (c_out, rows, k) = (dy.rows, cols.rows, dy.cols);
+    assert!(dy.col_stride == 1 && cols.col_stride == 1 && cols.cols == k);
+    if dot::prefers_dot(c_out, rows) {
+        dot::gemm_nt_dot(
+            c_out,
+            rows,
+            k,
+            dy.data,
+            dy.row_stride,
+            cols.data,
+            cols.row_stride,
+            0.0,
+            partial,
+            par,
+        );
+    } else {
+        gemm(dy, cols.t(), 0.0, partial, par);
     }
 }
 
@@ -658,7 +682,7 @@ fn filter_chunks(
                     MatRef::row_major(mat, c_out, ld)
                 };
                 // partial: (c_out, c_in·k_h·k_w) = dy·colsᵀ
-                gemm(dy_mat, cols.t(), 0.0, partial, par);
+                weight_gradient_product(dy_mat, cols, partial, par);
             })
         });
     for (k, partial) in partials.chunks_exact(c_out * rows).enumerate() {

@@ -32,6 +32,7 @@
 //! thread ([`threads`]); the k dimension is never split, so the result is bit-for-bit the same
 //! for any thread count.
 
+pub mod dot;
 pub mod pack;
 pub mod plan;
 pub mod reference;
