@@ -75,6 +75,18 @@ fn pool_shape(op: &str, x: &[usize], spec: &PoolSpec) -> (usize, usize, usize, u
     (x[0] * x[1], x[2], x[3], g.h_out, g.w_out)
 }
 
+/// Outputs per rayon task: whole planes, at least this many values together, so that a batch
+/// of small planes (64 images × 16 channels of 14×14) is not 1,024 tasks of 196 values.
+const VALUES_PER_TASK: usize = 1 << 12;
+
+/// The length of a task's slice of a `(planes, plane_len)` tensor: whole planes, about
+/// [`VALUES_PER_TASK`] values. Depends on the shape only; every value is computed on its own,
+/// so the split never changes a bit.
+fn task_len(plane_len: usize) -> usize {
+    let plane_len = plane_len.max(1);
+    VALUES_PER_TASK.div_ceil(plane_len) * plane_len
+}
+
 /// The input rows (or columns) `lo..hi` of window `i` along one axis, clipped to the image.
 fn window(i: usize, s: usize, pad: usize, k: usize, len: usize) -> (usize, usize) {
     let start = (i * s) as isize - pad as isize;
@@ -103,34 +115,43 @@ pub fn max_pool2d(x: &Tensor, spec: &PoolSpec) -> (Tensor, Vec<u32>) {
         x.numel()
     );
     let s = x.shape();
-    let mut y = Tensor::zeros(&[s[0], s[1], h_out, w_out]);
+    // Every output is written below.
+    let mut y = Tensor::for_overwrite(&[s[0], s[1], h_out, w_out]);
     let mut argmax = vec![0u32; y.numel()];
     let x = x.data();
     let plane_out = h_out * w_out;
+    let task = task_len(plane_out);
     y.data_mut()
-        .par_chunks_mut(plane_out.max(1))
-        .zip(argmax.par_chunks_mut(plane_out.max(1)))
+        .par_chunks_mut(task)
+        .zip(argmax.par_chunks_mut(task))
         .enumerate()
-        .for_each(|(plane, (y, arg))| {
-            let base = plane * h * w;
-            for i in 0..h_out {
-                let (r0, r1) = window(i, spec.stride.0, spec.padding.0, spec.kernel.0, h);
-                for j in 0..w_out {
-                    let (c0, c1) = window(j, spec.stride.1, spec.padding.1, spec.kernel.1, w);
-                    let (mut best, mut at) = (f32::NEG_INFINITY, base + r0 * w + c0);
-                    for r in r0..r1 {
-                        for c in c0..c1 {
-                            let v = x[base + r * w + c];
-                            if v > best || v.is_nan() {
-                                (best, at) = (v, base + r * w + c);
-                                if v.is_nan() {
-                                    break;
-                                }
+        .for_each(|(t, (y, arg))| {
+            let first_plane = t * task / plane_out.max(1);
+            let planes = y
+                .chunks_exact_mut(plane_out.max(1))
+                .zip(arg.chunks_exact_mut(plane_out.max(1)));
+            for (p, (y, arg)) in planes.enumerate() {
+                let base = (first_plane + p) * h * w;
+                for i in 0..h_out {
+                    let (r0, r1) = window(i, spec.stride.0, spec.padding.0, spec.kernel.0, h);
+                    for j in 0..w_out {
+                        let (c0, c1) = window(j, spec.stride.1, spec.padding.1, spec.kernel.1, w);
+                        let (mut best, mut at) = (f32::NEG_INFINITY, base + r0 * w + c0);
+                        for r in r0..r1 {
+                            for c in c0..c1 {
+                                let idx = base + r * w + c;
+                                let v = x[idx];
+                                // The first of the largest wins; a NaN beats every number, and
+                                // the first NaN stays. Selects, not branches: which value of a
+                                // window wins is a coin toss the branch predictor would lose.
+                                let better = v > best || (v.is_nan() && !best.is_nan());
+                                best = if better { v } else { best };
+                                at = if better { idx } else { at };
                             }
                         }
+                        y[i * w_out + j] = best;
+                        arg[i * w_out + j] = at as u32;
                     }
-                    y[i * w_out + j] = best;
-                    arg[i * w_out + j] = at as u32;
                 }
             }
         });
@@ -229,17 +250,24 @@ pub fn upsample_nearest2d(x: &Tensor, factor: usize) -> Tensor {
     );
     let (h, w) = (s[2], s[3]);
     let (h_out, w_out) = (h * factor, w * factor);
-    let mut y = Tensor::zeros(&[s[0], s[1], h_out, w_out]);
+    // Every output is written below.
+    let mut y = Tensor::for_overwrite(&[s[0], s[1], h_out, w_out]);
+    if y.numel() == 0 {
+        return y;
+    }
+    let (plane_in, plane_out) = (h * w, h_out * w_out);
+    let task = task_len(plane_out);
     let x = x.data();
     y.data_mut()
-        .par_chunks_mut((h_out * w_out).max(1))
-        .enumerate()
-        .for_each(|(plane, y)| {
-            let x = &x[plane * h * w..][..h * w];
-            for (i, row) in y.chunks_exact_mut(w_out.max(1)).enumerate() {
-                let src = &x[(i / factor) * w..][..w];
-                for (j, v) in row.iter_mut().enumerate() {
-                    *v = src[j / factor];
+        .par_chunks_mut(task)
+        .zip(x.par_chunks(task / plane_out * plane_in))
+        .for_each(|(y, x)| {
+            // Output row i_out repeats input row i_out / f, each value f times.
+            for (i_out, row) in y.chunks_exact_mut(w_out).enumerate() {
+                let (plane, i) = (i_out / h_out, i_out % h_out / factor);
+                let src = &x[plane * plane_in + i * w..][..w];
+                for (block, &v) in row.chunks_exact_mut(factor).zip(src) {
+                    block.fill(v);
                 }
             }
         });
@@ -251,16 +279,24 @@ pub fn upsample_nearest2d_backward(factor: usize, dy: &Tensor, dx: &mut Tensor) 
     let s = dx.shape();
     let (h, w) = (s[2], s[3]);
     let w_out = w * factor;
+    if dx.numel() == 0 || factor == 0 {
+        return;
+    }
+    let plane_in = h * w;
+    let task = task_len(plane_in);
     let dy = dy.data();
     dx.data_mut()
-        .par_chunks_mut((h * w).max(1))
-        .enumerate()
-        .for_each(|(plane, dx)| {
-            let dy = &dy[plane * h * w * factor * factor..][..h * w * factor * factor];
-            for (i_out, row) in dy.chunks_exact(w_out.max(1)).enumerate() {
-                let dst = &mut dx[(i_out / factor) * w..][..w];
-                for (j_out, &g) in row.iter().enumerate() {
-                    dst[j_out / factor] += g;
+        .par_chunks_mut(task)
+        .zip(dy.par_chunks(task * factor * factor))
+        .for_each(|(dx, dy)| {
+            // Input row i_out / f receives output row i_out, each block of f values adding
+            // into one pixel in order.
+            for (i_out, row) in dy.chunks_exact(w_out).enumerate() {
+                let dst = &mut dx[i_out / factor * w..][..w];
+                for (d, block) in dst.iter_mut().zip(row.chunks_exact(factor)) {
+                    for &g in block {
+                        *d += g;
+                    }
                 }
             }
         });
@@ -394,6 +430,63 @@ mod tests {
                 tp.upsample_nearest2d(v[0], factor)
             });
         }
+    }
+
+    #[test]
+    fn many_planes_split_over_tasks_match_the_definitions() {
+        // 2×16 planes of 14×14: several tasks of whole planes. Checked element by element
+        // against the formulas, NaNs included (the first NaN of a window wins).
+        let (n, c, h, w) = (2, 16, 14, 14);
+        let mut x = random_tensor(&[n, c, h, w], 7);
+        for at in [
+            5,
+            6,
+            14 * 14 + 20,
+            14 * 14 + 21,
+            14 * 14 + 34,
+            31 * 196 + 195,
+        ] {
+            x.data_mut()[at] = f32::NAN;
+        }
+        let spec = PoolSpec::new(2, 2, 0);
+        let (y, argmax) = max_pool2d(&x, &spec);
+        let xd = x.data();
+        for plane in 0..n * c {
+            for i in 0..7 {
+                for j in 0..7 {
+                    let cells = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                        .map(|(p, q)| plane * h * w + (2 * i + p) * w + 2 * j + q);
+                    let nan = cells.iter().find(|&&k| xd[k].is_nan());
+                    let want = match nan {
+                        Some(&k) => k,
+                        None => *cells
+                            .iter()
+                            .reduce(|a, b| if xd[*b] > xd[*a] { b } else { a })
+                            .unwrap(),
+                    };
+                    let out = plane * 49 + i * 7 + j;
+                    assert_eq!(argmax[out] as usize, want, "plane {plane} ({i}, {j})");
+                    assert_eq!(y.data()[out].to_bits(), xd[want].to_bits());
+                }
+            }
+        }
+        let factor = 3;
+        let up = upsample_nearest2d(&x, factor);
+        assert_eq!(up.shape(), &[n, c, h * factor, w * factor]);
+        for (k, &v) in up.data().iter().enumerate() {
+            let (plane, rest) = (k / (42 * 42), k % (42 * 42));
+            let src = plane * h * w + rest / 42 / factor * w + rest % 42 / factor;
+            assert_eq!(v.to_bits(), xd[src].to_bits(), "upsampled {k}");
+        }
+        let dy = random_tensor(up.shape(), 8);
+        let mut dx = Tensor::zeros(x.shape());
+        upsample_nearest2d_backward(factor, &dy, &mut dx);
+        let mut want = vec![0.0f32; x.numel()];
+        for (k, &g) in dy.data().iter().enumerate() {
+            let (plane, rest) = (k / (42 * 42), k % (42 * 42));
+            want[plane * h * w + rest / 42 / factor * w + rest % 42 / factor] += g;
+        }
+        assert_eq!(dx.data(), &want[..]);
     }
 
     #[test]
