@@ -239,7 +239,66 @@ pub fn conv2d_backward_input(
 ) {
     let (batch, c_out, g) = geometry(dx.shape(), w.shape(), None, spec);
     check_dy(dy, batch, c_out, &g);
-    im2col::convolve_adjoint(&g, batch, w.data(), c_out, dy.data(), dx.data_mut(), mode);
+    match full_convolution(&g, c_out, w.data()) {
+        Some((full, w_turned)) => {
+            let (dy, beta) = (dy.data(), mode.beta());
+            im2col::convolve(&full, batch, dy, &w_turned, g.c_in, beta, dx.data_mut());
+        }
+        None => {
+            im2col::convolve_adjoint(&g, batch, w.data(), c_out, dy.data(), dx.data_mut(), mode)
+        }
+    }
+}
+
+/// A stride-1 convolution's input gradient as a convolution of `dy`: padded by
+/// `pad' = d·(k−1) − pad`, with the kernel turned by 180° and its two channel axes swapped,
+///
+/// ```text
+/// dx[c, y] = Σ_{o,p} dy[o, y + pad − p·d]·w[o, c, p]
+///          = Σ_{o,p'} dy[o, y − pad' + p'·d]·w[o, c, k−1−p']      (p' = k−1−p)
+/// ```
+///
+/// so im2col gathers what col2im would scatter-add (a gather costs about half as much per
+/// value). `None` when that does not pay: a stride above 1, or a `dy` much smaller than `dx`
+/// (a kernel covering its input, whose full convolution would be mostly padding). Returns the
+/// geometry and the turned weight `(c_in, c_out·k_h·k_w)`.
+fn full_convolution(g: &Geometry, c_out: usize, w: &[f32]) -> Option<(Geometry, Vec<f32>)> {
+    let (d_h, d_w) = g.dilation;
+    let reach = (d_h * (g.k_h.max(1) - 1), d_w * (g.k_w.max(1) - 1));
+    let useful = g.stride == (1, 1)
+        && g.pad.0 <= reach.0
+        && g.pad.1 <= reach.1
+        && g.h * g.w <= 2 * g.out_pixels()
+        && g.out_pixels() > 0;
+    if !useful {
+        return None;
+    }
+    let pad = (reach.0 - g.pad.0, reach.1 - g.pad.1);
+    let kernel = (g.k_h, g.k_w);
+    let out = (g.h_out, g.w_out);
+    let full = Geometry::sliding(
+        "conv2d backward",
+        c_out,
+        out,
+        kernel,
+        (1, 1),
+        pad,
+        g.dilation,
+    );
+    debug_assert_eq!((full.h_out, full.w_out), (g.h, g.w));
+    let (c_in, taps) = (g.c_in, g.k_h * g.k_w);
+    let mut turned = vec![0.0; c_in * c_out * taps];
+    for c in 0..c_in {
+        for o in 0..c_out {
+            let from = &w[(o * c_in + c) * taps..][..taps];
+            let to = &mut turned[(c * c_out + o) * taps..][..taps];
+            // Turning by 180° reverses the row-major order of the k_h×k_w taps.
+            to.iter_mut()
+                .zip(from.iter().rev())
+                .for_each(|(t, &f)| *t = f);
+        }
+    }
+    Some((full, turned))
 }
 
 /// `dw[o,c,p,q] += Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·s−pad+p·d, j·s−pad+q·d]`, i.e. `dw += Σ_n dy[n]·im2col(x[n])ᵀ`
@@ -513,6 +572,52 @@ mod tests {
                     });
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_stride_one_input_gradient_as_a_full_convolution_matches_col2im() {
+        // The two ways to the input gradient of a stride-1 convolution agree: the turned
+        // kernel's convolution of dy (taken for these) and col2im of Wᵀ·dy.
+        let cases = [
+            (3, (28, 28), (3, 3), (1, 1), (1, 1)), // the pooling autoencoder's layers
+            (16, (16, 16), (3, 3), (0, 0), (1, 1)),
+            (2, (9, 7), (2, 3), (1, 0), (2, 1)), // uneven kernel, padding and dilation
+        ];
+        for (c_in, (h, w_len), (k_h, k_w), padding, dilation) in cases {
+            let spec = Conv2dSpec {
+                stride: (1, 1),
+                padding,
+                dilation,
+            };
+            let x = random_tensor(&[4, c_in, h, w_len], 1);
+            let w = random_tensor(&[5, c_in, k_h, k_w], 2);
+            let dy = random_tensor(conv2d(&x, &w, None, &spec).shape(), 3);
+            let (batch, c_out, g) = geometry(x.shape(), w.shape(), None, &spec);
+            assert!(
+                full_convolution(&g, c_out, w.data()).is_some(),
+                "{spec}: full path"
+            );
+            let mut via_full = Tensor::zeros(x.shape());
+            conv2d_backward_input(&w, &spec, &dy, &mut via_full, Accumulate::Add);
+            let mut via_col2im = Tensor::zeros(x.shape());
+            let (w, dy) = (w.data(), dy.data());
+            im2col::convolve_adjoint(
+                &g,
+                batch,
+                w,
+                c_out,
+                dy,
+                via_col2im.data_mut(),
+                Accumulate::Add,
+            );
+            assert_close(
+                &format!("{spec}"),
+                via_full.data(),
+                via_col2im.data(),
+                1e-5,
+                1e-5,
+            );
         }
     }
 
