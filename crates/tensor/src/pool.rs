@@ -43,6 +43,9 @@ pub struct PoolStats {
     pub hits: usize,
     /// Requests of a poolable length that had to allocate.
     pub misses: usize,
+    /// Buffers of a poolable length filled with one value ([`zeroed`], [`filled`]): each a
+    /// pass over memory, which the ops that overwrite their outputs avoid.
+    pub fills: usize,
 }
 
 thread_local! {
@@ -78,6 +81,9 @@ pub fn zeroed(len: usize) -> Vec<f32> {
 /// A buffer of `len` copies of `value` (recycled when possible). Large ones are filled by
 /// all threads: a gradient's zeros are a pass over megabytes, once per layer per step.
 pub fn filled(len: usize, value: f32) -> Vec<f32> {
+    if len >= MIN_POOLED_LEN {
+        POOL.with_borrow_mut(|pool| pool.stats.fills += 1);
+    }
     let mut buf = take(len);
     crate::kernels::elementwise::in_place_chunks(&mut buf, |chunk| chunk.fill(value));
     buf
@@ -154,11 +160,17 @@ mod tests {
             let again = zeroed(len);
             assert_eq!(again.as_ptr(), address, "the same buffer comes back");
             assert!(again.iter().all(|&x| x == 0.0), "zeroed means zeros");
-            assert_eq!(stats(), PoolStats { hits: 1, misses: 1 });
+            let counted = |hits, misses, fills| PoolStats {
+                hits,
+                misses,
+                fills,
+            };
+            assert_eq!(stats(), counted(1, 1, 1), "one take, one zeroed");
             // Another length misses; short buffers are not counted at all.
             let _ = take(len + 1);
             let _ = take(3);
-            assert_eq!(stats(), PoolStats { hits: 1, misses: 2 });
+            let _ = zeroed(3);
+            assert_eq!(stats(), counted(1, 2, 1));
         })
         .join()
         .unwrap();

@@ -450,12 +450,20 @@ impl Tape {
     fn backward_node(&self, node: &Node, mut dy: Tensor, grads: &mut [Option<Tensor>]) {
         let val = |v: Var| &self.nodes[v.0].value;
         let y = &node.value;
-        // A fused op first turns dy into the gradient at its pre-activation, in place.
-        if let Op::Linear(.., act) | Op::Conv2d(.., act) | Op::ConvTranspose2d(.., act) = &node.op {
-            act.backward(y, &mut dy);
+        let mut slots = Slots { tape: self, grads };
+        match &node.op {
+            // A reshape's gradient is dy itself under the input's shape: the buffer moves.
+            Op::Reshape(x) => {
+                let dx = Tensor::from_vec(self.shape(*x), dy.into_data());
+                return slots.give(*x, dx);
+            }
+            // A fused op first turns dy into the gradient at its pre-activation, in place.
+            Op::Linear(.., act) | Op::Conv2d(.., act) | Op::ConvTranspose2d(.., act) => {
+                act.backward(y, &mut dy)
+            }
+            _ => {}
         }
         let dy = &dy;
-        let mut slots = Slots { tape: self, grads };
         use Op::*;
         match &node.op {
             Leaf | Constant => {}
@@ -501,7 +509,7 @@ impl Tape {
             Sum(x, axes) => slots.add(*x, |dx| reduce::sum_backward(axes, dy, dx)),
             Mean(x, axes) => slots.add(*x, |dx| reduce::mean_backward(axes, dy, dx)),
             Max(x, _, argmax) => slots.add(*x, |dx| reduce::max_backward(argmax, dy, dx)),
-            Reshape(x) => slots.add(*x, |dx| shape_ops::reshape_backward(dy, dx)),
+            Reshape(_) => {} // above
             Permute(x, perm) => slots.add(*x, |dx| shape_ops::permute_backward(perm, dy, dx)),
             Slice(x, spec) => slots.add(*x, |dx| shape_ops::slice_backward(spec, dy, dx)),
             IndexSelect(x, axis, idx) => slots.add(*x, |dx| {
@@ -711,11 +719,19 @@ impl Slots<'_> {
         }));
         for (v, buffer) in wanted.into_iter().zip(buffers) {
             if let (Some(v), Some((g, _))) = (v, buffer) {
-                match &mut self.grads[v.0] {
-                    Some(first) => binary::add_backward(&g, first),
-                    empty => *empty = Some(g),
-                }
+                self.give(v, g);
             }
+        }
+    }
+
+    /// Makes `g` itself `v`'s gradient if it has none yet, or adds it into the one it has.
+    fn give(&mut self, v: Var, g: Tensor) {
+        if !self.tape.requires_grad(v) {
+            return;
+        }
+        match &mut self.grads[v.0] {
+            Some(first) => binary::add_backward(&g, first),
+            empty => *empty = Some(g),
         }
     }
 }

@@ -28,11 +28,6 @@ fn split_at_axis(shape: &[usize], axis: usize, op: &str) -> (usize, usize, usize
     )
 }
 
-/// `y` = the elements of `x` under a new shape: `dx += dy` read in the same order.
-pub fn reshape_backward(dy: &Tensor, dx: &mut Tensor) {
-    add_into(dx.data_mut(), dy.data());
-}
-
 /// Output axis `i` is input axis `perm[i]`: `y[j_0, …] = x[i]` with `i_{perm[k]} = j_k`.
 pub fn permute(x: &Tensor, perm: &[usize]) -> Tensor {
     let rank = x.rank();
@@ -261,7 +256,8 @@ fn with_unit_axis(shape: &[usize], axis: usize) -> Vec<usize> {
 
 /// Recording on the tape.
 impl Tape {
-    /// The same elements under a new shape (`usize::MAX` infers one axis).
+    /// The same elements under a new shape (`usize::MAX` infers one axis). Its backward is
+    /// `dx = dy` read in the same order: the tape hands `dy`'s buffer itself to `x`.
     pub fn reshape(&mut self, x: Var, shape: &[usize]) -> Var {
         let y = self.value(x).reshape(shape);
         self.push(Op::Reshape(x), y)
