@@ -12,7 +12,7 @@ use crate::{pool, shape};
 /// Below this many elements a loop runs on one thread.
 pub const PARALLEL_THRESHOLD: usize = 1 << 15;
 /// Elements per task when a loop is split over threads.
-const CHUNK: usize = 1 << 13;
+pub(crate) const CHUNK: usize = 1 << 13;
 
 /// `out[i] = f(x[i])`.
 pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
@@ -24,90 +24,73 @@ pub fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
 /// `out[i] = f(x[i])`, into an existing buffer of the same length.
 pub fn map_into(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
     assert_eq!(x.len(), out.len(), "map_into: lengths differ");
-    if x.len() < PARALLEL_THRESHOLD {
-        out.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v));
-    } else {
-        out.par_chunks_mut(CHUNK)
-            .zip(x.par_chunks(CHUNK))
-            .for_each(|(o, x)| o.iter_mut().zip(x).for_each(|(o, &v)| *o = f(v)));
-    }
+    by_chunks(out, |out, at| {
+        out.iter_mut().zip(&x[at..]).for_each(|(o, &v)| *o = f(v));
+    });
 }
 
 /// Runs `f` on `values` in fixed chunks, spread over threads when there are many: for an
 /// in-place kernel over whole slices (a vectorized activation) whose result for each value
 /// depends on that value only.
 pub fn in_place_chunks(values: &mut [f32], f: impl Fn(&mut [f32]) + Sync) {
-    if values.len() < PARALLEL_THRESHOLD {
-        f(values);
+    by_chunks(values, |chunk, _| f(chunk));
+}
+
+/// The one splitting of every loop here: `run(chunk, start)` over the fixed [`CHUNK`]-value
+/// chunks of `dst` (`start` the chunk's offset, to find the inputs' matching values), spread
+/// over threads, or once over the whole of a short `dst` on the calling thread.
+fn by_chunks(dst: &mut [f32], run: impl Fn(&mut [f32], usize) + Sync) {
+    if dst.len() < PARALLEL_THRESHOLD {
+        run(dst, 0);
     } else {
-        values.par_chunks_mut(CHUNK).for_each(&f);
+        dst.par_chunks_mut(CHUNK)
+            .enumerate()
+            .for_each(|(i, chunk)| run(chunk, i * CHUNK));
     }
+}
+
+/// Panics unless `a` and `b` have `dst`'s length.
+fn check_lengths(op: &str, dst: &[f32], a: &[f32], b: &[f32]) {
+    assert!(
+        a.len() == dst.len() && b.len() == dst.len(),
+        "{op}: lengths {}, {}, {} differ",
+        dst.len(),
+        a.len(),
+        b.len()
+    );
 }
 
 /// `dst[i] += f(a[i], b[i])`: a backward pass adding one input's gradient from two saved
 /// tensors (an activation's input and `dy`, a loss's prediction and target).
 pub fn add_map2(dst: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) {
-    assert!(
-        a.len() == dst.len() && b.len() == dst.len(),
-        "add_map2: lengths {}, {}, {} differ",
-        dst.len(),
-        a.len(),
-        b.len()
-    );
-    let run = |dst: &mut [f32], a: &[f32], b: &[f32]| {
-        for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+    check_lengths("add_map2", dst, a, b);
+    by_chunks(dst, |dst, at| {
+        for ((d, &x), &y) in dst.iter_mut().zip(&a[at..]).zip(&b[at..]) {
             *d += f(x, y);
         }
-    };
-    if dst.len() < PARALLEL_THRESHOLD {
-        run(dst, a, b);
-    } else {
-        dst.par_chunks_mut(CHUNK)
-            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
-            .for_each(|(d, (a, b))| run(d, a, b));
-    }
+    });
 }
 
 /// `dst[i] = f(a[i], b[i])`: [`add_map2`] writing a fresh buffer (whose contents are never
 /// read) instead of adding into one.
 pub fn map2_into(dst: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) {
-    assert!(
-        a.len() == dst.len() && b.len() == dst.len(),
-        "map2_into: lengths {}, {}, {} differ",
-        dst.len(),
-        a.len(),
-        b.len()
-    );
-    let run = |dst: &mut [f32], a: &[f32], b: &[f32]| {
-        for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+    check_lengths("map2_into", dst, a, b);
+    by_chunks(dst, |dst, at| {
+        for ((d, &x), &y) in dst.iter_mut().zip(&a[at..]).zip(&b[at..]) {
             *d = f(x, y);
         }
-    };
-    if dst.len() < PARALLEL_THRESHOLD {
-        run(dst, a, b);
-    } else {
-        dst.par_chunks_mut(CHUNK)
-            .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
-            .for_each(|(d, (a, b))| run(d, a, b));
-    }
+    });
 }
 
 /// `dst[i] = f(a[i], dst[i])`, in place: a backward pass that turns a gradient it owns into
 /// the next one (an activation's `dy` into `dz`) without a second buffer.
 pub fn zip_in_place(dst: &mut [f32], a: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) {
     assert_eq!(a.len(), dst.len(), "zip_in_place: lengths differ");
-    let run = |dst: &mut [f32], a: &[f32]| {
-        for (d, &x) in dst.iter_mut().zip(a) {
+    by_chunks(dst, |dst, at| {
+        for (d, &x) in dst.iter_mut().zip(&a[at..]) {
             *d = f(x, *d);
         }
-    };
-    if dst.len() < PARALLEL_THRESHOLD {
-        run(dst, a);
-    } else {
-        dst.par_chunks_mut(CHUNK)
-            .zip(a.par_chunks(CHUNK))
-            .for_each(|(d, a)| run(d, a));
-    }
+    });
 }
 
 /// [`map2_into`] or [`add_map2`], as `mode` says: a backward pass delivering one input's
@@ -247,13 +230,9 @@ pub fn add_summed_to(src: &[f32], src_shape: &[usize], dst: &mut [f32], dst_shap
 /// `dst[i] += src[i]`.
 pub fn add_into(dst: &mut [f32], src: &[f32]) {
     assert_eq!(dst.len(), src.len(), "add_into: lengths differ");
-    if dst.len() < PARALLEL_THRESHOLD {
-        dst.iter_mut().zip(src).for_each(|(d, s)| *d += s);
-    } else {
-        dst.par_chunks_mut(CHUNK)
-            .zip(src.par_chunks(CHUNK))
-            .for_each(|(d, s)| d.iter_mut().zip(s).for_each(|(d, s)| *d += s));
-    }
+    by_chunks(dst, |dst, at| {
+        dst.iter_mut().zip(&src[at..]).for_each(|(d, s)| *d += s);
+    });
 }
 
 /// `f(&mut p[i], &mut s1[i], &mut s2[i], g[i])` for every `i`: an optimizer's update of a

@@ -20,7 +20,7 @@ use std::fmt;
 
 use rayon::prelude::*;
 
-use crate::kernels::elementwise::{PARALLEL_THRESHOLD, zip_in_place};
+use crate::kernels::elementwise::{CHUNK, PARALLEL_THRESHOLD, zip_in_place};
 use crate::kernels::sigmoid::sigmoid_in_place;
 use crate::ops::activation::sigmoid_of;
 use crate::tensor::Tensor;
@@ -83,9 +83,6 @@ impl Epilogue {
         }
     }
 }
-
-/// Elements per task when a pass is split over threads.
-const CHUNK: usize = 1 << 13;
 
 /// `y[n, c, i] = act(y[n, c, i] + bias[c])` in place, for `y` laid out as
 /// `(outer, channels, plane)`: a linear layer's `[batch, out]` has `plane = 1`, a
