@@ -5,6 +5,22 @@
 
 use super::im2col::Geometry;
 
+/// The input pixel `(i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w)` that tap `(p, q)` of output
+/// pixel `(i, j)` reads, or `None` when it lies in the padding: the one formula every
+/// convolution here (and the im2col tests) is written from.
+pub fn tap_source(
+    g: &Geometry,
+    (i, j): (usize, usize),
+    (p, q): (usize, usize),
+) -> Option<(usize, usize)> {
+    let along = |o: usize, s: usize, t: usize, d: usize, pad: usize, len: usize| {
+        (o * s + t * d).checked_sub(pad).filter(|&v| v < len)
+    };
+    let row = along(i, g.stride.0, p, g.dilation.0, g.pad.0, g.h)?;
+    let col = along(j, g.stride.1, q, g.dilation.1, g.pad.1, g.w)?;
+    Some((row, col))
+}
+
 /// `y[n,o,i,j] = Σ_{c,p,q} x[n,c,i·s_h−pad_h+p·d_h, j·s_w−pad_w+q·d_w]·w[o,c,p,q] + b[o]`, with
 /// `x` read as 0 outside the image.
 ///
@@ -27,15 +43,10 @@ pub fn conv2d_direct(
                     for c in 0..g.c_in {
                         for p in 0..g.k_h {
                             for q in 0..g.k_w {
-                                let hi =
-                                    (i * g.stride.0 + p * g.dilation.0) as isize - g.pad.0 as isize;
-                                let wi =
-                                    (j * g.stride.1 + q * g.dilation.1) as isize - g.pad.1 as isize;
-                                if hi < 0 || wi < 0 || hi >= g.h as isize || wi >= g.w as isize {
+                                let Some((hi, wi)) = tap_source(g, (i, j), (p, q)) else {
                                     continue; // padding
-                                }
-                                let xv =
-                                    x[((n * g.c_in + c) * g.h + hi as usize) * g.w + wi as usize];
+                                };
+                                let xv = x[((n * g.c_in + c) * g.h + hi) * g.w + wi];
                                 let wv = w[((o * g.c_in + c) * g.k_h + p) * g.k_w + q];
                                 acc += xv as f64 * wv as f64;
                             }
@@ -76,16 +87,11 @@ pub fn conv_transpose2d_direct(
                     for c in 0..g.c_in {
                         for p in 0..g.k_h {
                             for q in 0..g.k_w {
-                                let hi =
-                                    (i * g.stride.0 + p * g.dilation.0) as isize - g.pad.0 as isize;
-                                let wi =
-                                    (j * g.stride.1 + q * g.dilation.1) as isize - g.pad.1 as isize;
-                                if hi < 0 || wi < 0 || hi >= g.h as isize || wi >= g.w as isize {
+                                let Some((hi, wi)) = tap_source(g, (i, j), (p, q)) else {
                                     continue; // cropped by the padding
-                                }
+                                };
                                 let wv = w[((o * g.c_in + c) * g.k_h + p) * g.k_w + q] as f64;
-                                y[((n * g.c_in + c) * g.h + hi as usize) * g.w + wi as usize] +=
-                                    xv * wv;
+                                y[((n * g.c_in + c) * g.h + hi) * g.w + wi] += xv * wv;
                             }
                         }
                     }

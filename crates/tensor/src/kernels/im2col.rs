@@ -698,6 +698,7 @@ fn filter_chunks(
 mod tests {
     use super::*;
     use crate::gradcheck::random_tensor;
+    use crate::kernels::conv_reference::tap_source;
 
     fn geometry(
         c_in: usize,
@@ -819,17 +820,12 @@ mod tests {
                         let r = (c * g.k_h + p) * g.k_w + q;
                         for i in 0..g.h_out {
                             for j in 0..g.w_out {
-                                let y =
-                                    (i * g.stride.0 + p * g.dilation.0) as isize - g.pad.0 as isize;
-                                let z =
-                                    (j * g.stride.1 + q * g.dilation.1) as isize - g.pad.1 as isize;
-                                let inside = (0..g.h as isize).contains(&y)
-                                    && (0..g.w as isize).contains(&z);
-                                let at = (c * g.h + y.max(0) as usize) * g.w + z.max(0) as usize;
-                                let want = if inside { x[at] } else { 0.0 };
+                                let source = tap_source(&g, (i, j), (p, q));
+                                let at = source.map(|(y, z)| (c * g.h + y) * g.w + z);
+                                let want = at.map_or(0.0, |at| x[at]);
                                 let got = cols[r * ld + i * g.w_out + j];
                                 assert_eq!(got, want, "{g:?}: cols[{r}, ({i}, {j})]");
-                                if inside {
+                                if let Some(at) = at {
                                     want_back[at] += got;
                                 }
                             }
