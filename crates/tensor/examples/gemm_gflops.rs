@@ -4,11 +4,12 @@
 //!
 //! A shape may end in `ta` (A stored transposed, as `Aᵀ` is in a weight gradient), `tb` (B
 //! stored transposed, as a linear layer's weight is read) or both (`tatb`). `--packed` times
-//! [`gemm_always_packed`] instead of [`gemm`].
+//! [`gemm_always_packed`] instead of [`gemm`]; `--dot` times the unpacked dot-product kernel
+//! of the weight gradients ([`dot::gemm_nt_dot`], `tb` shapes only), e.g. `--dot 16x980x9tb`.
 use std::time::Instant;
 
 use tensor::Parallelism;
-use tensor::kernels::gemm::{MatRef, gemm, gemm_always_packed};
+use tensor::kernels::gemm::{MatRef, dot, gemm, gemm_always_packed};
 use tensor::parallel::with_warm_pool;
 
 /// One product to time: its sizes and which operands are stored transposed.
@@ -59,6 +60,7 @@ fn main() {
         .map(parse)
         .into();
     }
+    let dot_kernel = args.iter().any(|a| a == "--dot");
     let product = if packed { gemm_always_packed } else { gemm };
     let pool = rayon::ThreadPoolBuilder::new()
         .build()
@@ -68,6 +70,10 @@ fn main() {
         "m x k * k x n", "1 thread", "2 threads"
     );
     for Shape { m, k, n, ta, tb } in shapes {
+        assert!(
+            !dot_kernel || (tb && !ta),
+            "--dot times A·Bᵀ with both along k: give MxKxNtb shapes"
+        );
         let a: Vec<f32> = (0..m * k).map(|i| (i % 7) as f32 * 0.1).collect();
         let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
         let a_view = if ta {
@@ -88,7 +94,12 @@ fn main() {
             for _ in 0..10 {
                 let t = Instant::now();
                 for _ in 0..reps {
-                    product(a_view, b_view, 0.0, &mut c, par);
+                    if dot_kernel {
+                        // A (m×k) and B stored as n×k, both along k.
+                        dot::gemm_nt_dot(m, n, k, &a, k, &b, k, 0.0, &mut c, par);
+                    } else {
+                        product(a_view, b_view, 0.0, &mut c, par);
+                    }
                 }
                 best = best.min(t.elapsed().as_secs_f64() / reps as f64);
             }

@@ -5,12 +5,13 @@
 //! The packed nest ([`super::gemm`]) must transpose both operands for it (8×8 register
 //! transposes, [`super::pack`]), and when `m` or `n` is small (a layer with 8 or 16 output
 //! channels, a 1-channel image's 9 taps) that packing costs about as much as the product:
-//! `16×980 · (9×980)ᵀ` ran at 31 GFLOP/s there. Here nothing is packed: a register block of
+//! `16×980 · (9×980)ᵀ` ran at 29–32 GFLOP/s there. Here nothing is packed: a register block of
 //! `DOT_ROWS×DOT_COLS` dot products advances along k one vector at a time, each vector load
 //! shared by the block's other rows or columns, and each lane-wise sum is reduced at the end.
-//! Measured on one Zen 4 thread, against the packed nest: `16×980·9` 60–66 against 31,
-//! `8×3136·144` 57–81 against 48, `8×980·72` 72–81 against 46; but `32×980·144` 72 against 84,
-//! which is why [`prefers_dot`] asks for a small side.
+//! One Zen 4 thread, this kernel against the packed nest, two runs of
+//! `gemm_gflops [--dot] 16x980x9tb 8x3136x144tb 8x980x72tb 32x980x144tb`: `16×980·9` 66–70
+//! against 29–32 GFLOP/s, `8×3136·144` 76–82 against 40–47, `8×980·72` 90 against 43–46; but
+//! `32×980·144` 72–91 against 75–84, a tie, which is why [`prefers_dot`] asks for a small side.
 //!
 //! **Order of the sums**, the same for any thread count: lane `l` of a dot product's vector sum
 //! holds the products at `k ≡ l (mod LANES)` for the whole vectors, added in k order by FMAs;
@@ -25,8 +26,9 @@ use crate::Parallelism;
 
 /// Rows of A per register block.
 pub const DOT_ROWS: usize = 4;
-/// Rows of B (columns of C) per register block. 4×4 was the fastest block measured (4×6, 6×4,
-/// 3×8, 8×3 and 2×8 were 25–45 % slower: more accumulators than registers).
+/// Rows of B (columns of C) per register block. 4×4 was the fastest block in a prototype of
+/// this loop (4×6, 6×4, 3×8, 8×3 and 2×8 were 25–45 % slower there: more accumulators than
+/// registers).
 pub const DOT_COLS: usize = 4;
 
 /// Whether [`gemm_nt_dot`] beats the packed nest for a product with an `m×n` output: when one
@@ -196,12 +198,14 @@ mod tests {
     #[test]
     fn every_element_is_the_scalar_dot_product_bit_for_bit() {
         // Shapes with ragged blocks on both sides, k below, at and above a vector, odd strides.
+        // The last is large enough to be split over threads (2·m·n·k ≥ PAR_MIN_FLOPS).
         for (m, n, k, pad) in [
             (1, 1, 1, 0),
             (5, 7, 33, 3),
             (16, 9, 980, 0),
             (4, 4, 16, 1),
             (9, 3, 0, 0),
+            (37, 29, 1001, 2),
         ] {
             let (lda, ldb) = (k + pad, k + 2 * pad);
             let a = random_tensor(&[m * lda + 1], 1);
