@@ -21,8 +21,10 @@ pub mod dense;
 pub mod pca;
 pub mod sparse;
 pub mod vae;
+pub mod zoo;
 
 pub use autoencoder::{Autoencoder, Plain, StepLoss};
+pub use zoo::{ModelKind, ModelSpec};
 
 use layers::Sequential;
 

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use layers::io::{load, read_tensors, save, write_tensors};
 use layers::{Module, infer};
-use tp_runner::dataset::Dataset;
+use tp_runner::data::dataset::Dataset;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -3,83 +3,38 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::cli::{Cli, Command, Common, LabArgs, TrainArgs};
-use crate::dataset::{self, Splits};
+use crate::cli::{Action, Common, LabArgs, TrainArgs};
+use crate::data::dataset::{self, Splits};
+use crate::experiments::{self, Lab, Settings};
 use crate::figures::grid::ImageGrid;
-use crate::lab::{
-    Lab, Section, Settings, aae, anomaly, clustering, compression, contractive, features, inpaint,
-    pca, sparse, super_res, tp1, tp2, tp3, vae,
-};
-use crate::report;
-use crate::train::{self, Noise, Objective, TrainConfig};
+use crate::report::{self, ResultsFile, WallTime};
+use crate::train::autoencoder::{Corruption, test_inputs_for};
+use crate::train::{self, AeConfig, AeRun, Noise, Objective, Options, RunConfig, Schedule};
 
 /// Runs a parsed command line.
-pub fn run(cli: Cli) -> Result<(), String> {
-    let threads = match &cli.command {
-        Command::Tp1(a)
-        | Command::Tp2(a)
-        | Command::Tp3(a)
-        | Command::Vae(a)
-        | Command::Aae(a)
-        | Command::Sparse(a)
-        | Command::Contractive(a)
-        | Command::Pca(a)
-        | Command::Compression(a)
-        | Command::SuperRes(a)
-        | Command::Inpaint(a)
-        | Command::Anomaly(a)
-        | Command::Features(a)
-        | Command::Clustering(a)
-        | Command::All(a) => a.common.threads,
-        Command::Train(t) => t.common.threads,
-        Command::Bench(b) => b.threads,
+pub fn run(action: Action) -> Result<(), String> {
+    let threads = match &action {
+        Action::Experiments { args, .. } => args.common.threads,
+        Action::Train(t) => t.common.threads,
+        Action::Bench(b) => b.threads,
+        Action::Report(_) => None,
     };
     let mut pool = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
         pool = pool.num_threads(n);
     }
     let pool = pool.build().map_err(|e| format!("thread pool: {e}"))?;
-    pool.install(|| match cli.command {
-        Command::Tp1(a) => exercises(&a, &["tp1"], pool_size()),
-        Command::Tp2(a) => exercises(&a, &["tp2"], pool_size()),
-        Command::Tp3(a) => exercises(&a, &["tp3"], pool_size()),
-        Command::Vae(a) => exercises(&a, &["vae"], pool_size()),
-        Command::Aae(a) => exercises(&a, &["aae"], pool_size()),
-        Command::Sparse(a) => exercises(&a, &["sparse"], pool_size()),
-        Command::Contractive(a) => exercises(&a, &["contractive"], pool_size()),
-        Command::Pca(a) => exercises(&a, &["pca"], pool_size()),
-        Command::Compression(a) => exercises(&a, &["compression"], pool_size()),
-        Command::SuperRes(a) => exercises(&a, &["super_res"], pool_size()),
-        Command::Inpaint(a) => exercises(&a, &["inpaint"], pool_size()),
-        Command::Anomaly(a) => exercises(&a, &["anomaly"], pool_size()),
-        Command::Features(a) => exercises(&a, &["features"], pool_size()),
-        Command::Clustering(a) => exercises(&a, &["clustering"], pool_size()),
-        Command::All(a) => exercises(&a, ALL, pool_size()),
-        Command::Train(t) => train_one(&t),
-        Command::Bench(_) => crate::bench::run(),
+    pool.install(|| match action {
+        Action::Experiments { names, all, args } => run_experiments(&args, &names, all),
+        Action::Report(r) => {
+            let files = report::read_all(&r.out)?;
+            let path = report::write(&r.out, &files, "report.md")?;
+            println!("report: {} (from {} results files)", path.display(), files.len());
+            Ok(())
+        }
+        Action::Train(t) => train_one(&t),
+        Action::Bench(_) => crate::bench::run(),
     })
-}
-
-/// What `tp all` runs, in the report's order.
-const ALL: &[&str] = &[
-    "tp1",
-    "tp2",
-    "tp3",
-    "vae",
-    "aae",
-    "sparse",
-    "contractive",
-    "pca",
-    "compression",
-    "super_res",
-    "inpaint",
-    "anomaly",
-    "features",
-    "clustering",
-];
-
-fn pool_size() -> usize {
-    rayon::current_num_threads()
 }
 
 /// The data folder of `--data`, or the default one; with a description for the report.
@@ -123,9 +78,9 @@ fn load(common: &Common) -> Result<Splits, String> {
     Ok(splits)
 }
 
-/// Runs the named exercises in order; `all` writes `<out>/report.md`, a single exercise
-/// `<out>/report-<exercise>.md`.
-fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), String> {
+/// Measures the named experiments in order, writing each one's `results.json`, then the
+/// report from those results: `<out>/report.md` for `all`, `<out>/report-<name>.md` for one.
+fn run_experiments(args: &LabArgs, names: &[&str], all: bool) -> Result<(), String> {
     let start = Instant::now();
     let splits = load(&args.common)?;
     let settings = Settings {
@@ -149,40 +104,30 @@ fn exercises(args: &LabArgs, names: &[&str], threads: usize) -> Result<(), Strin
         anomaly_digit: args.anomaly_digit,
     };
     let mut lab = Lab::new(settings, splits);
-    let mut sections: Vec<Section> = Vec::new();
+    let mut files = Vec::new();
     for name in names {
+        let entry = experiments::find(name).ok_or_else(|| format!("no experiment {name:?}"))?;
         println!("== {name}");
-        let section = match *name {
-            "tp1" => tp1::run(&mut lab),
-            "tp2" => tp2::run(&mut lab),
-            "tp3" => tp3::run(&mut lab),
-            "vae" => vae::run(&mut lab),
-            "aae" => aae::run(&mut lab),
-            "sparse" => sparse::run(&mut lab),
-            "contractive" => contractive::run(&mut lab),
-            "pca" => pca::run(&mut lab),
-            "compression" => compression::run(&mut lab),
-            "super_res" => super_res::run(&mut lab),
-            "inpaint" => inpaint::run(&mut lab),
-            "anomaly" => anomaly::run(&mut lab),
-            "features" => features::run(&mut lab),
-            _ => clustering::run(&mut lab),
-        }
-        .map_err(|e| e.to_string())?;
-        sections.push(section);
+        let began = Instant::now();
+        let results = (entry.measure)(&mut lab).map_err(|e| e.to_string())?;
+        let file = ResultsFile {
+            experiment: entry.name.to_string(),
+            lab: lab.info(),
+            results,
+            timing: WallTime {
+                threads: rayon::current_num_threads(),
+                seconds: began.elapsed().as_secs_f64(),
+            },
+        };
+        file.write(&lab.settings.out)?;
+        files.push(file);
     }
-    let file = if names == ALL {
+    let report_name = if all {
         "report.md".to_string()
     } else {
         format!("report-{}.md", names[0])
     };
-    let path = report::write(
-        &lab,
-        &sections,
-        threads,
-        start.elapsed().as_secs_f64(),
-        &file,
-    )?;
+    let path = report::write(&lab.settings.out, &files, &report_name)?;
     println!(
         "report: {} ({:.1} s)",
         path.display(),
@@ -199,36 +144,26 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         std,
         clip: !args.noise_flags.no_clip,
     });
-    if args.objective.is_some() && !args.model.takes_objective() {
+    if args.objective.is_some() && !args.model.takes_loss() {
         return Err(format!(
             "--objective does not apply to --model {}: its loss is its own (see tp train --help)",
             args.model.id()
         ));
     }
     let c = &args.common;
-    let n_train = match args.exclude_digit {
-        Some(d) => splits.train.labels.iter().filter(|&&l| l != d).count(),
-        None => splits.train.len(),
-    };
-    let config = TrainConfig {
-        n_train,
-        objective: args.objective.unwrap_or(Objective::default_for(args.model)),
-        beta: args.beta,
-        sparsity: args.sparsity,
-        contraction: args.contraction,
-        hole: args.hole,
-        exclude_digit: args.exclude_digit,
-        noise,
-        ..TrainConfig::new(
-            args.model,
-            args.latent,
-            c.epochs,
-            c.batch_size,
-            c.lr,
-            c.seed,
-            &splits,
-        )
-    };
+    let mut model = AeConfig::new(args.model, args.latent);
+    model.objective = args.objective.unwrap_or(Objective::default_for(args.model));
+    model.beta = args.beta;
+    model.sparsity = args.sparsity;
+    model.contraction = args.contraction;
+    model.corruption.noise = noise;
+    model.corruption.hole = args.hole;
+    model.exclude_digit = args.exclude_digit;
+    let mut schedule = Schedule::new(c.epochs, c.batch_size, c.lr, c.seed, &splits);
+    if let Some(d) = args.exclude_digit {
+        schedule.n_train = splits.train.labels.iter().filter(|&&l| l != d).count();
+    }
+    let config = RunConfig { model, schedule };
     let mut name = args.model.id().to_string();
     if let Some(n) = noise {
         name += &format!("-noise{}", n.std);
@@ -240,25 +175,27 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         name += &format!("-no{d}");
     }
     let dir = args.common.out.join("train").join(name);
-    let mut run = train::train(&config, &splits, &dir, args.common.resume, args.print_tape)
-        .map_err(|e| e.to_string())?;
+    let options = Options {
+        resume: args.common.resume,
+        print_tape: args.print_tape,
+    };
+    let mut run =
+        train::train::<AeRun>(&config, &splits, &dir, options).map_err(|e| e.to_string())?;
     println!("\n{}", run.summary);
     let count = splits.test.len().min(10);
     let indices: Vec<usize> = (0..count).collect();
-    let size: usize = config.model.input_shape().iter().product();
+    let corruption: Corruption = config.model.corruption;
     // The first images only: the whole test set as f32 would be 31 MB.
-    let inputs = train::test_inputs_for(&splits.test.first(count), &config);
-    let inputs = &inputs[..count * size];
-    let corrupted = noise.is_some() || args.hole.is_some() || size != 784;
+    let inputs = test_inputs_for(&splits.test.first(count), &corruption);
     let mut grid = ImageGrid::new(28, 28);
     // Low-resolution inputs are shown at 28×28, each pixel as a 2×2 block.
-    if size == 784 {
-        grid.push_row(inputs);
+    if corruption.downsample {
+        grid.push_row(&crate::data::corrupt::upsample_nearest(&inputs));
     } else {
-        grid.push_row(&crate::corrupt::upsample_nearest(inputs));
+        grid.push_row(&inputs);
     }
-    grid.push_row(&run.reconstruct(inputs));
-    if corrupted {
+    grid.push_row(&run.reconstruct(&inputs));
+    if !corruption.is_none() {
         grid.push_row(splits.test.images(&indices).data());
     }
     let figure = dir.join("reconstructions.png");
@@ -268,7 +205,7 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         run.test_mse(),
         run.history.len(),
         dir.display(),
-        if corrupted { ", clean" } else { "" }
+        if corruption.is_none() { "" } else { ", clean" }
     );
     Ok(())
 }

@@ -14,9 +14,8 @@ use tensor::kernels::gemm::simd::{Lanes, MR, NR, Simd};
 use tensor::kernels::gemm::{MatRef, gemm};
 use tensor::{Parallelism, Tensor, rng};
 
-use crate::lab::markdown::table;
-use crate::train::TrainConfig;
-use crate::zoo::ModelKind;
+use crate::report::markdown::table;
+use models::{ModelKind, ModelSpec};
 
 /// The CPU's model name (from `/proc/cpuinfo` on Linux), or "unknown".
 fn cpu_model() -> String {
@@ -138,25 +137,15 @@ fn gemm_rate(m: usize, k: usize, n: usize) -> f64 {
 fn model_rates(kind: ModelKind) -> (f64, f64) {
     const BATCH: usize = 64;
     const STEPS: usize = 20;
-    let dummy = crate::dataset::Splits {
-        dir: ".".into(),
-        description: String::new(),
-        train: crate::dataset::Dataset {
-            pixels: vec![],
-            labels: vec![],
-            height: 28,
-            width: 28,
-        },
-        test: crate::dataset::Dataset {
-            pixels: vec![],
-            labels: vec![],
-            height: 28,
-            width: 28,
-        },
+    let spec = ModelSpec {
+        latent: 64,
+        loss: kind.default_loss(),
+        beta: 1.0,
+        sparsity: 0.0,
+        contraction: 0.0,
     };
-    let config = TrainConfig::new(kind, 64, 1, BATCH, 1e-3, 0, &dummy);
     let mut r = rng(0);
-    let mut model = kind.build(&config, &mut r);
+    let mut model = kind.build(&spec, &mut r);
     let [c, h, w] = kind.input_shape();
     let x = Tensor::uniform(&[BATCH, c, h, w], 0.0, 1.0, &mut r);
     let target = Tensor::uniform(&[BATCH, 1, 28, 28], 0.0, 1.0, &mut r);
@@ -230,7 +219,8 @@ fn report(threads: usize) -> Result<(), String> {
         })
         .collect();
     println!("{}", table(&["GEMM", "where", "GFLOP/s", "of peak"], &rows));
-    let rows: Vec<Vec<String>> = ModelKind::ALL
+    // The lab's five models.
+    let rows: Vec<Vec<String>> = ModelKind::ALL[..5]
         .iter()
         .map(|&kind| {
             let (train, infer) = model_rates(kind);

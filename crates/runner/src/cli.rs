@@ -1,60 +1,106 @@
-//! The command line of `tp`: one subcommand per exercise, `train` for any single model,
-//! and `all` for every exercise followed by the report.
+//! The command line of `tp`: one subcommand per experiment of the registry
+//! ([`crate::experiments::EXPERIMENTS`]), `all` for every one of them followed by the
+//! report, `report` to write the report again from the results, `train` for any single
+//! model and `bench`.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::TypedValueParser as _;
+use clap::{ArgMatches, Args, FromArgMatches as _};
+use models::ModelKind;
 
+use crate::experiments::{EXPERIMENTS, Entry};
 use crate::train::Objective;
-use crate::zoo::ModelKind;
 
-/// `tp`: the lab's autoencoder experiments on MNIST-format data.
-#[derive(Debug, Parser)]
-#[command(name = "tp", version, arg_required_else_help = true)]
-#[command(about = "The lab's autoencoder experiments on MNIST: exercises, training, report")]
-pub struct Cli {
-    /// What to run.
-    #[command(subcommand)]
-    pub command: Command,
+/// What a command line asks for.
+#[derive(Debug)]
+pub enum Action {
+    /// Experiments, in the registry's order; `all` when it is every one of them.
+    Experiments {
+        /// The experiments to run.
+        names: Vec<&'static str>,
+        /// Whether this is `tp all`.
+        all: bool,
+        /// Their flags.
+        args: LabArgs,
+    },
+    /// `tp report`.
+    Report(ReportArgs),
+    /// `tp train`.
+    Train(TrainArgs),
+    /// `tp bench`.
+    Bench(BenchArgs),
 }
 
-/// The subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Exercise 1: dense autoencoders 784-K-784 (linear and ReLU code) and 784-128-K-128-784.
-    Tp1(LabArgs),
-    /// Exercise 2: the convolutional autoencoders, compared with the dense ones.
-    Tp2(LabArgs),
-    /// Exercise 3: the denoising convolutional autoencoder, MSE/PSNR/SSIM.
-    Tp3(LabArgs),
-    /// The variational autoencoders (dense and convolutional): ELBO, latent space, samples.
-    Vae(LabArgs),
-    /// The adversarial autoencoders: three priors and a label-conditioned mixture.
-    Aae(LabArgs),
-    /// The sparse autoencoder: an L1 penalty on a wide code, at several weights.
-    Sparse(LabArgs),
-    /// The contractive autoencoder: the Jacobian penalty, with and without.
-    Contractive(LabArgs),
-    /// PCA against the dense autoencoders at K = 2, 8, 32, 64.
-    Pca(LabArgs),
-    /// Compression: the code quantized to 8 bits, against PNG and gzip.
-    Compression(LabArgs),
-    /// Super-resolution: 14×14 to 28×28, against nearest and bilinear upsampling.
-    SuperRes(LabArgs),
-    /// Inpainting: square holes filled in, against the mean image.
-    Inpaint(LabArgs),
-    /// Anomaly detection: one digit left out of training, found by reconstruction error.
-    Anomaly(LabArgs),
-    /// Codes as features with few labels, and pre-training an encoder for classification.
-    Features(LabArgs),
-    /// Clustering without labels: a categorical adversarial autoencoder against k-means.
-    Clustering(LabArgs),
-    /// Every exercise and experiment, then <out>/report.md.
-    All(LabArgs),
-    /// Train one model with any settings (the generic entry).
-    Train(TrainArgs),
-    /// How fast this machine runs the engine: FMA peak, GEMM, images/s per model.
-    Bench(BenchArgs),
+/// The `tp` command: its subcommands come from the registry.
+pub fn command() -> clap::Command {
+    let mut cmd = clap::Command::new("tp")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("The lab's autoencoder experiments on MNIST: exercises, training, report")
+        .arg_required_else_help(true)
+        .subcommand_required(true);
+    for entry in EXPERIMENTS {
+        // `about` after the flags: `augment_args` would put the flags' doc comment there.
+        cmd = cmd.subcommand(
+            LabArgs::augment_args(clap::Command::new(entry.command())).about(entry.about),
+        );
+    }
+    cmd.subcommand(
+        LabArgs::augment_args(clap::Command::new("all"))
+            .about("Every experiment above, in order, then <out>/report.md"),
+    )
+    .subcommand(ReportArgs::augment_args(clap::Command::new("report")).about(
+        "Write <out>/report.md again from the results.json files of <out>, training nothing",
+    ))
+    .subcommand(
+        TrainArgs::augment_args(clap::Command::new("train"))
+            .about("Train one model with any settings (the generic entry)"),
+    )
+    .subcommand(
+        BenchArgs::augment_args(clap::Command::new("bench"))
+            .about("How fast this machine runs the engine: FMA peak, GEMM, images/s per model"),
+    )
+}
+
+/// Parses a command line (the program's name first).
+pub fn parse_from<I, T>(args: I) -> Result<Action, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    let (name, sub) = matches.subcommand().expect("a subcommand is required");
+    action(name, sub)
+}
+
+fn action(name: &str, sub: &ArgMatches) -> Result<Action, clap::Error> {
+    Ok(match name {
+        "report" => Action::Report(ReportArgs::from_arg_matches(sub)?),
+        "train" => Action::Train(TrainArgs::from_arg_matches(sub)?),
+        "bench" => Action::Bench(BenchArgs::from_arg_matches(sub)?),
+        "all" => Action::Experiments {
+            names: EXPERIMENTS.iter().map(|e| e.name).collect(),
+            all: true,
+            args: LabArgs::from_arg_matches(sub)?,
+        },
+        other => {
+            let entry: &Entry = crate::experiments::find(other)
+                .expect("clap accepts only the registry's subcommands");
+            Action::Experiments {
+                names: vec![entry.name],
+                all: false,
+                args: LabArgs::from_arg_matches(sub)?,
+            }
+        }
+    })
+}
+
+/// Flags of `report`.
+#[derive(Clone, Debug, Args)]
+pub struct ReportArgs {
+    /// The runs folder whose results.json files are read (and where report.md is written).
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    pub out: PathBuf,
 }
 
 /// Flags of `bench`.
@@ -155,7 +201,7 @@ pub struct TrainArgs {
     #[command(flatten)]
     pub common: Common,
     /// The model.
-    #[arg(long, value_enum, default_value_t = ModelKind::Conv)]
+    #[arg(long, default_value = "conv", value_parser = model_kind())]
     pub model: ModelKind,
     /// Code size K of the dense models.
     #[arg(long, default_value_t = 64, value_parser = positive)]
@@ -187,6 +233,16 @@ pub struct TrainArgs {
     /// Print the autodiff tape of the first training step.
     #[arg(long)]
     pub print_tape: bool,
+}
+
+/// The models by name, `dense1-none` or `dense1_none`, listed in `--help`.
+fn model_kind() -> impl clap::builder::TypedValueParser<Value = ModelKind> {
+    let names: Vec<String> = ModelKind::ALL
+        .iter()
+        .map(|k| k.id().replace('_', "-"))
+        .collect();
+    clap::builder::PossibleValuesParser::new(names)
+        .map(|name| ModelKind::from_id(&name).expect("a listed name"))
 }
 
 fn positive(s: &str) -> Result<usize, String> {
@@ -232,14 +288,14 @@ fn noise_std(s: &str) -> Result<f64, String> {
 mod tests {
     use super::*;
 
-    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("tp").chain(args.iter().copied()))
+    fn parse(args: &[&str]) -> Result<Action, clap::Error> {
+        parse_from(std::iter::once("tp").chain(args.iter().copied()))
     }
 
     #[test]
     fn bench_takes_a_thread_count() {
-        match parse(&["bench", "--threads", "1"]).unwrap().command {
-            Command::Bench(b) => assert_eq!(b.threads, Some(1)),
+        match parse(&["bench", "--threads", "1"]).unwrap() {
+            Action::Bench(b) => assert_eq!(b.threads, Some(1)),
             other => panic!("parsed as {other:?}"),
         }
         assert!(parse(&["bench", "--threads", "0"]).is_err());
@@ -247,9 +303,11 @@ mod tests {
 
     #[test]
     fn defaults_are_the_lab_settings() {
-        let Command::All(a) = parse(&["all"]).unwrap().command else {
+        let Action::Experiments { names, all, args: a } = parse(&["all"]).unwrap() else {
             panic!("not all")
         };
+        assert!(all);
+        assert_eq!(names, EXPERIMENTS.iter().map(|e| e.name).collect::<Vec<_>>());
         assert_eq!(a.common.epochs, 10);
         assert_eq!(a.common.batch_size, 64);
         assert_eq!(a.common.lr, 1e-3);
@@ -293,7 +351,7 @@ mod tests {
             "o",
         ])
         .unwrap();
-        let Command::Train(t) = cli.command else {
+        let Action::Train(t) = cli else {
             panic!("not train")
         };
         assert_eq!(t.model, ModelKind::Dense2Relu);
@@ -318,6 +376,7 @@ mod tests {
             (vec!["tp3", "--noise=-0.5"], "≥ 0"),
             (vec!["train", "--model", "gan"], "gan"),
             (vec!["tp1", "--frobnicate"], "frobnicate"),
+            (vec!["tp9"], "tp9"),
         ] {
             let err = parse(&args).unwrap_err().to_string();
             assert!(err.contains(reason), "{args:?}: {err}");
@@ -326,10 +385,49 @@ mod tests {
 
     #[test]
     fn every_subcommand_has_help() {
-        for sub in ["tp1", "tp2", "tp3", "all", "train"] {
+        let subs = EXPERIMENTS.iter().map(|e| e.command());
+        for sub in subs.chain(["all".into(), "train".into()]) {
+            let sub = sub.as_str();
             let err = parse(&[sub, "--help"]).unwrap_err();
             assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp, "{sub}");
             assert!(err.to_string().contains("--epochs"), "{sub}");
+        }
+        let help = command().render_help().to_string();
+        for entry in EXPERIMENTS {
+            assert!(help.contains(&entry.command()), "{help}");
+            assert!(help.contains(entry.about), "{help}");
+        }
+    }
+
+    #[test]
+    fn one_experiment_runs_alone_by_either_spelling() {
+        for spelling in ["super-res", "super_res"] {
+            match parse(&[spelling]) {
+                Ok(Action::Experiments { names, all, .. }) => {
+                    assert_eq!(names, ["super_res"]);
+                    assert!(!all);
+                }
+                Ok(other) => panic!("{spelling} parsed as {other:?}"),
+                // Only the registry's spelling is a subcommand.
+                Err(e) => assert_eq!(spelling, "super_res", "{e}"),
+            }
+        }
+    }
+
+    /// Every experiment has its `just` recipe, under its subcommand's name.
+    #[test]
+    fn the_justfile_has_a_recipe_for_every_experiment() {
+        let justfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../justfile"))
+            .unwrap();
+        for entry in EXPERIMENTS {
+            let recipe = format!("\n{} *ARGS:", entry.command());
+            let runs = format!("tp-runner -- {} {{{{ARGS}}}}", entry.command());
+            assert!(
+                justfile.contains(&recipe) && justfile.contains(&runs),
+                "justfile: no recipe `{}` running `tp {}`",
+                entry.command(),
+                entry.command()
+            );
         }
     }
 }

@@ -2,7 +2,7 @@
 //! whatever the bytes (random streams, and valid files with mutated headers or bodies).
 
 use proptest::prelude::*;
-use tp_runner::idx::parse;
+use tp_runner::data::idx::parse;
 
 fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {
     let mut b = vec![0, 0, 8, dims.len() as u8];

@@ -6,10 +6,10 @@
 use models::pca::Pca;
 use tensor::Tensor;
 
-use super::markdown::{count, format_mse, table};
+use crate::report::markdown::{count, format_mse, table};
 use super::{Lab, Section, Timing, tp1};
 use crate::figures::chart::{LineChart, Series};
-use crate::quality::mse;
+use crate::instruments::quality::mse;
 use crate::train::TrainError;
 use crate::zoo::ModelKind;
 

@@ -2,10 +2,10 @@
 //! outputs with a convolutional model trained on (low, full) pairs, against nearest and
 //! bilinear upsampling.
 
-use super::markdown::{count, table};
+use crate::report::markdown::{count, table};
 use super::{Lab, Section, Timing, model_table};
-use crate::corrupt::{upsample_bilinear, upsample_nearest};
-use crate::quality::{Similarity, similarity};
+use crate::data::corrupt::{upsample_bilinear, upsample_nearest};
+use crate::instruments::quality::{Similarity, similarity};
 use crate::train::{self, TrainError};
 use crate::zoo::ModelKind;
 

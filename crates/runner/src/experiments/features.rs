@@ -7,9 +7,9 @@ use layers::{Flatten, Linear, Sequential};
 use models::pca::Pca;
 use tensor::{Tensor, rng};
 
-use super::markdown::table;
+use crate::report::markdown::table;
 use super::{Lab, Section, Timing, tp1, tp2};
-use crate::classify::{Fit, accuracy, fit, standardize};
+use crate::instruments::classify::{Fit, accuracy, fit, standardize};
 use crate::train::TrainError;
 use crate::zoo::ModelKind;
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tensor::Tensor;
 
-use crate::idx::{self, IdxError};
+use crate::data::idx::{self, IdxError};
 
 /// A set of equally sized greyscale images with their labels (digits 0-9).
 #[derive(Clone, Debug)]

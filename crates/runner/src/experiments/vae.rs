@@ -8,10 +8,10 @@ use layers::{Graph, Module};
 use models::vae::Vae;
 use tensor::{Tensor, rng};
 
-use super::markdown::{count, table};
+use crate::report::markdown::{count, table};
 use super::{Lab, Section, Timing, model_table};
 use crate::figures::scatter::{ScatterChart, by_digit};
-use crate::latent::{interpolate, manifold_codes};
+use crate::instruments::latent::{interpolate, manifold_codes};
 use crate::train::{TEST_NOISE_SEED, TrainConfig, TrainError};
 use crate::zoo::ModelKind;
 

@@ -6,11 +6,11 @@
 use models::vae::Vae;
 use tensor::rng;
 
-use super::markdown::{count, table};
+use crate::report::markdown::{count, table};
 use super::vae::per_image_negative_elbo;
 use super::{Lab, Section, Timing};
 use crate::figures::chart::{LineChart, Series};
-use crate::quality::{roc_auc, roc_curve};
+use crate::instruments::quality::{roc_auc, roc_curve};
 use crate::train::{TrainConfig, TrainError};
 use crate::zoo::ModelKind;
 
@@ -58,7 +58,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
             let out = run.reconstruct(&test);
             out.chunks(784)
                 .zip(test.chunks(784))
-                .map(|(y, x)| crate::quality::mse(y, x))
+                .map(|(y, x)| crate::instruments::quality::mse(y, x))
                 .collect()
         };
         let what = if kind == ModelKind::Vae {
@@ -248,7 +248,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::dataset::Splits;
+    use crate::data::dataset::Splits;
     use crate::train::train;
 
     #[test]
@@ -269,7 +269,7 @@ mod tests {
             .reconstruct(&images)
             .chunks(784)
             .zip(images.chunks(784))
-            .map(|(y, x)| crate::quality::mse(y, x))
+            .map(|(y, x)| crate::instruments::quality::mse(y, x))
             .collect();
         let zeros: Vec<bool> = keep.iter().map(|&i| splits.test.labels[i] == 0).collect();
         let auc = roc_auc(&scores, &zeros);

@@ -7,7 +7,7 @@ use models::Autoencoder;
 use models::contractive::Contractive;
 use tensor::{Tensor, rng};
 
-use super::markdown::{count, table};
+use crate::report::markdown::{count, table};
 use super::{Lab, Section, Timing, model_table};
 use crate::train::{TEST_NOISE_SEED, TrainConfig, TrainError};
 use crate::zoo::ModelKind;

@@ -11,9 +11,9 @@ use models::aae_clusters::{ClusterAae, ClusterOptimizers, STYLE};
 use rand::seq::SliceRandom;
 use tensor::{Tensor, rng};
 
-use super::markdown::{count, table};
+use crate::report::markdown::{count, table};
 use super::{Lab, Section, Timing, tp1};
-use crate::cluster::{assign, cluster_error, kmeans};
+use crate::instruments::cluster::{assign, cluster_error, kmeans};
 use crate::fsutil::write_atomic;
 use crate::train::TrainError;
 use crate::zoo::ModelKind;

@@ -4,9 +4,9 @@
 
 use layers::summary::thousands;
 
-use super::markdown::{count, table};
+use crate::report::markdown::{count, table};
 use super::{Lab, Section, Timing, tp2};
-use crate::quality::{Similarity, similarity};
+use crate::instruments::quality::{Similarity, similarity};
 use crate::train::{self, Noise, TrainError};
 use crate::zoo::ModelKind;
 

@@ -5,7 +5,7 @@
 use layers::summary::thousands;
 use models::sparse::WIDE_CODE;
 
-use super::markdown::{count, table};
+use crate::report::markdown::{count, table};
 use super::{Lab, Section, Timing, model_table};
 use crate::train::{TrainConfig, TrainError};
 use crate::zoo::ModelKind;

@@ -4,9 +4,9 @@
 
 use tensor::rng;
 
-use super::markdown::{count, table};
+use crate::report::markdown::{count, table};
 use super::{Lab, Section, Timing};
-use crate::corrupt::{hole_positions, in_hole, punch_holes};
+use crate::data::corrupt::{hole_positions, in_hole, punch_holes};
 use crate::train::{TEST_HOLE_SEED, TrainConfig, TrainError};
 use crate::zoo::ModelKind;
 

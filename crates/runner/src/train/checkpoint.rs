@@ -2,21 +2,21 @@
 //! configuration and the metrics so far, so that `--resume` continues a run and ends with
 //! the same bits as a run that was never interrupted.
 //!
-//! A checkpoint is three files in `<run>/checkpoint/`: `model-epochN.safetensors`,
-//! `optimizer-epochN.safetensors` (each written to a temporary file, synced and renamed),
+//! A checkpoint is files in `<run>/checkpoint/`: `model-epochN.safetensors`, one
+//! `optimizer[-name]-epochN.safetensors` per optimizer (each written to a temporary file,
+//! synced and renamed),
 //! then `checkpoint.json`, which names them. Writing `checkpoint.json` (temporary file,
 //! sync, rename, directory sync) is the commit: a crash before it leaves the previous
 //! checkpoint whole. The files of older epochs are removed after it.
 
 use std::path::{Path, PathBuf};
 
-use layers::Module;
-use layers::optim::Adam;
 use serde::{Deserialize, Serialize};
 use tensor::Rng;
 
+use super::metrics::EpochRecord;
+use super::{RunConfig, Trainee};
 use crate::fsutil::{create_dir, write_atomic};
-use crate::train::{EpochRecord, TrainConfig};
 
 /// The position of a ChaCha8 generator: its seed, stream and word position.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -60,19 +60,20 @@ impl RngState {
 
 /// What `checkpoint.json` holds.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Checkpoint {
+#[serde(bound = "")]
+pub struct Checkpoint<T: Trainee> {
     /// Epochs completed.
     pub epoch: usize,
     /// The run's configuration.
-    pub config: TrainConfig,
+    pub config: RunConfig<T::Config>,
     /// The training generator after the last completed epoch.
     pub rng: RngState,
     /// One record per completed epoch.
-    pub history: Vec<EpochRecord>,
+    pub history: Vec<EpochRecord<T::Figures>>,
     /// The weights' file, relative to the checkpoint folder.
     pub model_file: String,
-    /// The optimizer state's file, relative to the checkpoint folder.
-    pub optimizer_file: String,
+    /// Each optimizer's state file, by optimizer name, relative to the checkpoint folder.
+    pub optimizer_files: Vec<(String, String)>,
 }
 
 /// The checkpoint folder of a run folder.
@@ -80,29 +81,44 @@ pub fn dir_of(run_dir: &Path) -> PathBuf {
     run_dir.join("checkpoint")
 }
 
+/// The file of optimizer `name` at `epoch`: `optimizer-epoch3.safetensors` for a run's only
+/// optimizer, `optimizer-discriminator-epoch3.safetensors` for one of several.
+fn optimizer_file(name: &str, epoch: usize) -> String {
+    if name == "optimizer" {
+        format!("optimizer-epoch{epoch}.safetensors")
+    } else {
+        format!("optimizer-{name}-epoch{epoch}.safetensors")
+    }
+}
+
 /// Saves a checkpoint after `history.len()` epochs.
-pub fn save(
+pub fn save<T: Trainee>(
     run_dir: &Path,
-    config: &TrainConfig,
-    model: &dyn Module,
-    opt: &Adam,
+    config: &RunConfig<T::Config>,
+    trainee: &T,
     rng: &Rng,
-    history: &[EpochRecord],
+    history: &[EpochRecord<T::Figures>],
 ) -> Result<(), String> {
     let dir = dir_of(run_dir);
     create_dir(&dir)?;
     let epoch = history.len();
-    let ckpt = Checkpoint {
+    let model_file = format!("model-epoch{epoch}.safetensors");
+    layers::io::save(dir.join(&model_file), trainee.model()).map_err(|e| e.to_string())?;
+    let mut optimizer_files = Vec::new();
+    for (name, opt) in trainee.optimizers() {
+        let file = optimizer_file(name, epoch);
+        layers::io::save_optimizer(dir.join(&file), opt, trainee.model())
+            .map_err(|e| e.to_string())?;
+        optimizer_files.push((name.to_string(), file));
+    }
+    let ckpt = Checkpoint::<T> {
         epoch,
         config: config.clone(),
         rng: RngState::of(rng),
         history: history.to_vec(),
-        model_file: format!("model-epoch{epoch}.safetensors"),
-        optimizer_file: format!("optimizer-epoch{epoch}.safetensors"),
+        model_file,
+        optimizer_files,
     };
-    layers::io::save(dir.join(&ckpt.model_file), model).map_err(|e| e.to_string())?;
-    layers::io::save_optimizer(dir.join(&ckpt.optimizer_file), opt, model)
-        .map_err(|e| e.to_string())?;
     let json = serde_json::to_string_pretty(&ckpt).expect("a checkpoint serialises");
     write_atomic(&dir.join("checkpoint.json"), json.as_bytes())?;
     // The commit is done: files of earlier epochs are no longer referenced.
@@ -111,7 +127,7 @@ pub fn save(
             let name = entry.file_name().to_string_lossy().into_owned();
             let stale = name.ends_with(".safetensors")
                 && name != ckpt.model_file
-                && name != ckpt.optimizer_file;
+                && ckpt.optimizer_files.iter().all(|(_, f)| *f != name);
             if stale {
                 let _ = std::fs::remove_file(entry.path());
             }
@@ -121,15 +137,15 @@ pub fn save(
 }
 
 /// The checkpoint of a run folder, if one was committed.
-pub fn read(run_dir: &Path) -> Result<Option<Checkpoint>, String> {
+pub fn read<T: Trainee>(run_dir: &Path) -> Result<Option<Checkpoint<T>>, String> {
     let path = dir_of(run_dir).join("checkpoint.json");
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    let ckpt: Checkpoint = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a checkpoint: {e}", path.display()))?;
+    let ckpt: Checkpoint<T> = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a checkpoint of this kind of run: {e}", path.display()))?;
     if ckpt.history.len() != ckpt.epoch {
         return Err(format!(
             "{}: {} epoch records for epoch {}",
@@ -141,18 +157,47 @@ pub fn read(run_dir: &Path) -> Result<Option<Checkpoint>, String> {
     Ok(Some(ckpt))
 }
 
-/// Loads a checkpoint's weights into `model` and its state into `opt`; returns the
-/// training generator.
-pub fn restore(
+/// Loads a checkpoint's weights and optimizer states into `trainee`; returns the training
+/// generator. Weights holding a NaN or an infinity are refused: training on from them would
+/// only spread it.
+pub fn restore<T: Trainee>(
     run_dir: &Path,
-    ckpt: &Checkpoint,
-    model: &mut dyn Module,
-    opt: &mut Adam,
+    ckpt: &Checkpoint<T>,
+    trainee: &mut T,
 ) -> Result<Rng, String> {
     let dir = dir_of(run_dir);
-    layers::io::load(dir.join(&ckpt.model_file), model).map_err(|e| e.to_string())?;
-    layers::io::load_optimizer(dir.join(&ckpt.optimizer_file), opt, model)
-        .map_err(|e| e.to_string())?;
+    let weights = dir.join(&ckpt.model_file);
+    layers::io::load(&weights, trainee.model_mut()).map_err(|e| e.to_string())?;
+    let mut bad = None;
+    trainee.model().visit("", &mut |name, p| {
+        if bad.is_none() && p.value.data().iter().any(|v| !v.is_finite()) {
+            bad = Some(name.to_string());
+        }
+    });
+    if let Some(name) = bad {
+        return Err(format!(
+            "{}: the weights hold a NaN or an infinity (in {name}), so this checkpoint cannot \
+             be resumed from; remove the run folder to train again",
+            weights.display()
+        ));
+    }
+    for (name, file) in &ckpt.optimizer_files {
+        // The state is read into a copy: the file is checked against the model, which the
+        // optimizer's own borrow of the trainee would keep out of reach.
+        let mut state = trainee
+            .optimizers()
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, opt)| opt.clone())
+            .ok_or_else(|| format!("{}: no optimizer named {name} in this run", dir.display()))?;
+        layers::io::load_optimizer(dir.join(file), &mut state, trainee.model())
+            .map_err(|e| e.to_string())?;
+        for (n, opt) in trainee.optimizers_mut() {
+            if n == name {
+                *opt = state.clone();
+            }
+        }
+    }
     ckpt.rng.restore()
 }
 

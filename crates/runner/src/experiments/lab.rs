@@ -1,32 +1,22 @@
-//! The lab's exercises: each trains its models (once per process, shared between
-//! exercises), writes its figures, and returns its section of `report.md`.
+//! The lab every experiment measures in: the data, the settings of the command line, the
+//! models trained so far (once per process, shared between experiments) and the helpers
+//! that write figures.
 //!
-//! Runs live in `<out>/<exercise>/<model>/`; an exercise's figures in `<out>/<exercise>/`.
-
-pub mod aae;
-pub mod anomaly;
-pub mod clustering;
-pub mod compression;
-pub mod contractive;
-pub mod features;
-pub mod inpaint;
-pub mod markdown;
-pub mod pca;
-pub mod sparse;
-pub mod super_res;
-pub mod tp1;
-pub mod tp2;
-pub mod tp3;
-pub mod vae;
+//! Runs live in `<out>/<experiment>/<run>/`; an experiment's figures and `results.json` in
+//! `<out>/<experiment>/`.
 
 use std::path::PathBuf;
 
-use crate::dataset::Splits;
+use serde::{Deserialize, Serialize};
+
+use crate::data::dataset::Splits;
 use crate::figures::chart::{LineChart, Series};
 use crate::figures::grid::ImageGrid;
 use crate::figures::scatter::ScatterChart;
-use crate::train::{self, Noise, TrainConfig, TrainError, Trained};
-use crate::zoo::ModelKind;
+use crate::train::{
+    self, AeConfig, AeRun, Noise, Options, RunConfig, Schedule, TrainError, Trained,
+};
+use models::ModelKind;
 
 /// The settings every exercise shares (from the command line).
 #[derive(Clone, Debug)]
@@ -63,87 +53,13 @@ pub struct Settings {
     pub anomaly_digit: u8,
 }
 
-/// A model's description table under its name, for the report.
-pub fn model_table(kind: ModelKind, latent: usize, summary: &layers::Summary) -> String {
-    format!(
-        "**{}** (`{}`), for a batch of {}:\n\n{}\n",
-        kind.title(latent),
-        kind.id(),
-        summary.input_shape[0],
-        markdown::summary_table(summary)
-    )
-}
-
-/// One section of the report.
-#[derive(Clone, Debug)]
-pub struct Section {
-    /// Markdown, starting with its `##` heading.
-    pub body: String,
-    /// Rows of the timings table.
-    pub timings: Vec<Timing>,
-}
-
-/// A row of the report's timings table.
-#[derive(Clone, Debug)]
-pub struct Timing {
-    /// The run's folder name (`dense1_none`, `denoise_conv`).
-    pub run: String,
-    /// Epochs this process trained (the others came from a checkpoint).
-    pub epochs_trained: usize,
-    /// Mean wall seconds per epoch.
-    pub seconds_per_epoch: f64,
-}
-
-impl Timing {
-    /// The timings of `run`.
-    pub fn of(run: &Trained) -> Timing {
-        Timing {
-            run: run
-                .dir
-                .file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-            epochs_trained: run.trained_epochs,
-            seconds_per_epoch: run.seconds_per_epoch(),
-        }
-    }
-}
-
-/// What a section's text needs of one trained model, copied out so that the lab is free
-/// again for the figures.
-#[derive(Clone, Debug)]
-pub struct ModelFigures {
-    /// The model.
-    pub kind: ModelKind,
-    /// Its summary (parameters, multiply-adds, the description table).
-    pub summary: layers::Summary,
-    /// Values in its code.
-    pub code: usize,
-    /// Test MSE after the last epoch.
-    pub test_mse: f64,
-    /// Its row of the timings table.
-    pub timing: Timing,
-}
-
-impl ModelFigures {
-    /// The figures of `run`.
-    pub fn of(run: &Trained) -> ModelFigures {
-        ModelFigures {
-            kind: run.config.model,
-            summary: run.summary.clone(),
-            code: run.config.model.code_size(run.config.latent),
-            test_mse: run.test_mse(),
-            timing: Timing::of(run),
-        }
-    }
-}
-
 /// The data, the settings and the models trained so far.
 pub struct Lab {
     /// Shared settings.
     pub settings: Settings,
     /// Training and test images.
     pub splits: Splits,
-    runs: Vec<Trained>,
+    runs: Vec<Trained<AeRun>>,
     /// Test images shown in figures: the first of each digit, 0 to 9.
     pub samples: Vec<usize>,
 }
@@ -184,41 +100,41 @@ impl Lab {
         self.settings.out.join(exercise)
     }
 
-    /// Trains `kind` for `exercise` (unless this process already did) and returns it.
+    /// Trains `kind` with the lab's settings for `exercise` under `name` (unless this
+    /// process already did) and returns it.
     pub fn ensure(
         &mut self,
         exercise: &str,
         name: &str,
         kind: ModelKind,
         noise: Option<Noise>,
-    ) -> Result<&mut Trained, TrainError> {
-        let dir = self.exercise_dir(exercise).join(name);
-        let index = match self.runs.iter().position(|r| r.dir == dir) {
-            Some(i) => i,
-            None => {
-                let config = TrainConfig {
-                    noise,
-                    ..self.config(kind, self.settings.latent)
-                };
-                return self.ensure_config(exercise, name, config);
-            }
-        };
-        Ok(&mut self.runs[index])
+    ) -> Result<&mut Trained<AeRun>, TrainError> {
+        let mut config = self.config(kind, self.settings.latent);
+        config.model.corruption.noise = noise;
+        self.ensure_config(exercise, name, config)
     }
 
     /// The lab's configuration of `kind` with code size `latent`: the shared settings, the
-    /// model's own objective, no penalty, no noise.
-    pub fn config(&self, kind: ModelKind, latent: usize) -> TrainConfig {
+    /// model's own objective, no penalty, no corruption but what its input needs.
+    pub fn config(&self, kind: ModelKind, latent: usize) -> RunConfig<AeConfig> {
+        RunConfig {
+            model: AeConfig::new(kind, latent),
+            schedule: self.schedule(),
+        }
+    }
+
+    /// The lab's schedule: its epochs, batch size, learning rate and seed, on its data.
+    pub fn schedule(&self) -> Schedule {
         let s = &self.settings;
-        TrainConfig::new(
-            kind,
-            latent,
-            s.epochs,
-            s.batch_size,
-            s.lr,
-            s.seed,
-            &self.splits,
-        )
+        Schedule::new(s.epochs, s.batch_size, s.lr, s.seed, &self.splits)
+    }
+
+    /// The options every run of the lab trains with.
+    pub fn options(&self) -> Options {
+        Options {
+            resume: self.settings.resume,
+            print_tape: false,
+        }
     }
 
     /// Trains `config` for `exercise` under `name` (unless this process already did) and
@@ -227,13 +143,13 @@ impl Lab {
         &mut self,
         exercise: &str,
         name: &str,
-        config: TrainConfig,
-    ) -> Result<&mut Trained, TrainError> {
+        config: RunConfig<AeConfig>,
+    ) -> Result<&mut Trained<AeRun>, TrainError> {
         let dir = self.exercise_dir(exercise).join(name);
         let index = match self.runs.iter().position(|r| r.dir == dir) {
             Some(i) => i,
             None => {
-                let run = train::train(&config, &self.splits, &dir, self.settings.resume, false)?;
+                let run = train::train::<AeRun>(&config, &self.splits, &dir, self.options())?;
                 self.runs.push(run);
                 self.runs.len() - 1
             }
@@ -272,13 +188,13 @@ impl Lab {
     }
 
     /// The run trained for `exercise` under `name`, if any.
-    pub fn find(&self, exercise: &str, name: &str) -> Option<&Trained> {
+    pub fn find(&self, exercise: &str, name: &str) -> Option<&Trained<AeRun>> {
         let dir = self.exercise_dir(exercise).join(name);
         self.runs.iter().find(|r| r.dir == dir)
     }
 
     /// The run trained for `exercise` under `name`, if any, writable (to run its model).
-    pub fn find_mut(&mut self, exercise: &str, name: &str) -> Option<&mut Trained> {
+    pub fn find_mut(&mut self, exercise: &str, name: &str) -> Option<&mut Trained<AeRun>> {
         let dir = self.exercise_dir(exercise).join(name);
         self.runs.iter_mut().find(|r| r.dir == dir)
     }
@@ -305,12 +221,12 @@ impl Lab {
         y_label: &str,
         runs: &[(String, &str, &str)],
     ) -> Result<String, String> {
-        let curves: [Curve; 1] = [("", |r| r.train_objective, false)];
+        let curves: [Curve; 1] = [("", |f| f.train_objective, false)];
         self.save_epoch_chart(exercise, file, title, y_label, false, runs, &curves)
     }
 
     /// Every run trained so far, in training order.
-    pub fn runs(&self) -> &[Trained] {
+    pub fn runs(&self) -> &[Trained<AeRun>] {
         &self.runs
     }
 
@@ -324,8 +240,8 @@ impl Lab {
         runs: &[(String, &str, &str)],
     ) -> Result<String, String> {
         let curves: [Curve; 2] = [
-            (", train", |r| r.train_loss, true),
-            (", test", |r| r.test_loss, false),
+            (", train", |f| f.train_mse, true),
+            (", test", |f| f.test_mse, false),
         ];
         self.save_epoch_chart(
             exercise,
@@ -360,9 +276,8 @@ impl Lab {
                 series.push(Series {
                     label: format!("{label}{suffix}"),
                     points: run
-                        .history
-                        .iter()
-                        .map(|r| (r.epoch as f64, figure(r)))
+                        .epochs()
+                        .map(|(epoch, f)| (epoch as f64, figure(f)))
                         .collect(),
                     colour,
                     dashed,
@@ -383,4 +298,50 @@ impl Lab {
 }
 
 /// One line per run on an epoch chart: its legend suffix, the figure it plots, dashed or not.
-type Curve = (&'static str, fn(&train::EpochRecord) -> f64, bool);
+type Curve = (&'static str, fn(&train::autoencoder::AeFigures) -> f64, bool);
+
+/// What every section may say of the lab: the data and the shared settings (in every
+/// `results.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabInfo {
+    /// What the data is ("the committed MNIST sample").
+    pub data: String,
+    /// Its folder.
+    pub data_dir: String,
+    /// Training images.
+    pub n_train: usize,
+    /// Test images.
+    pub n_test: usize,
+    /// Passes over the training set, for every model.
+    pub epochs: usize,
+    /// Images per step.
+    pub batch_size: usize,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// The seed of every run.
+    pub seed: u64,
+    /// Code size of the dense models.
+    pub latent: usize,
+    /// Whether the test set holds every digit at the sample positions (the figures' rows
+    /// are then "the first test image of each digit").
+    pub every_digit: bool,
+}
+
+impl Lab {
+    /// The lab's data and settings, for `results.json`.
+    pub fn info(&self) -> LabInfo {
+        let s = &self.settings;
+        LabInfo {
+            data: self.splits.description.clone(),
+            data_dir: self.splits.dir.display().to_string(),
+            n_train: self.splits.train.len(),
+            n_test: self.splits.test.len(),
+            epochs: s.epochs,
+            batch_size: s.batch_size,
+            lr: s.lr,
+            seed: s.seed,
+            latent: s.latent,
+            every_digit: self.has_every_digit(),
+        }
+    }
+}

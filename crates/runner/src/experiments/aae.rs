@@ -10,12 +10,12 @@ use layers::summary::thousands;
 use models::aae::{COMPONENTS, Prior};
 use tensor::rng;
 
-use super::markdown::{count, table};
+use crate::report::markdown::{count, table};
 use super::{Lab, Section, Timing};
-use crate::adversarial::{AaeConfig, TrainedAae, train_aae};
+use crate::train::adversarial::{AaeConfig, TrainedAae, train_aae};
 use crate::figures::chart::{LineChart, Series};
 use crate::figures::scatter::{PointSet, ScatterChart, by_digit};
-use crate::latent::{mmd2, nearest_mean_share};
+use crate::instruments::latent::{mmd2, nearest_mean_share};
 use crate::train::{TEST_NOISE_SEED, TrainError};
 
 /// The experiment's folder name.
@@ -203,7 +203,7 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
     // The adversarial game per epoch.
     let mut series = Vec::new();
     for (colour, r) in runs.iter().take(4).enumerate() {
-        let points = |f: fn(&crate::adversarial::AaeRecord) -> f64| {
+        let points = |f: fn(&crate::train::adversarial::AaeRecord) -> f64| {
             r.trained
                 .history
                 .iter()

@@ -4,9 +4,9 @@
 
 use layers::summary::thousands;
 
-use super::markdown::{format_mse, table, times};
+use crate::report::markdown::{format_mse, table, times};
 use super::{Lab, ModelFigures, Section, tp1};
-use crate::quality::psnr;
+use crate::instruments::quality::psnr;
 use crate::train::TrainError;
 use crate::zoo::ModelKind;
 

@@ -8,9 +8,9 @@ use std::io::Write as _;
 
 use layers::summary::thousands;
 
-use super::markdown::{format_mse, table};
+use crate::report::markdown::{format_mse, table};
 use super::{Lab, Section, Timing, tp1, tp2};
-use crate::quality::mse;
+use crate::instruments::quality::mse;
 use crate::train::TrainError;
 use crate::zoo::ModelKind;
 

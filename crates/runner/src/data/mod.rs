@@ -1,0 +1,6 @@
+//! The data: IDX files ([`idx`]), the datasets and their batches ([`dataset`]), and what a
+//! run may do to an input before the model reads it ([`corrupt`]: noise, holes, half the
+//! resolution).
+pub mod corrupt;
+pub mod dataset;
+pub mod idx;

@@ -1,0 +1,176 @@
+//! `report.md`: assembled from the experiments' `results.json` files alone, one section per
+//! experiment in the registry's order. Timings come last, in their own section, because
+//! they are the only numbers that change from one run (or thread count) to the next.
+
+pub mod markdown;
+
+use std::path::{Path, PathBuf};
+
+use layers::summary::thousands;
+use serde::{Deserialize, Serialize};
+
+use crate::experiments::{EXPERIMENTS, Entry, LabInfo, Section};
+use crate::fsutil::write_atomic;
+use markdown::{count, table};
+
+/// The heading of the timings section (everything above it is the same, bit for bit, for
+/// the same seed and data whatever the number of threads).
+pub const TIMINGS_HEADING: &str = "## Timings";
+
+/// The name of an experiment's results file in its folder.
+pub const RESULTS_FILE: &str = "results.json";
+
+/// `<out>/<experiment>/results.json`: what an experiment measured, with the lab's settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ResultsFile {
+    /// The experiment's name.
+    pub experiment: String,
+    /// The data and the shared settings.
+    pub lab: LabInfo,
+    /// The experiment's [`crate::experiments::Experiment::Results`].
+    pub results: serde_json::Value,
+    /// How long it took, and on how many threads (the only part that changes with them).
+    pub timing: WallTime,
+}
+
+/// The wall time of one experiment's `measure`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WallTime {
+    /// Worker threads.
+    pub threads: usize,
+    /// Seconds, training, evaluation and figures included.
+    pub seconds: f64,
+}
+
+impl ResultsFile {
+    /// Writes `<out>/<experiment>/results.json`.
+    pub fn write(&self, out: &Path) -> Result<PathBuf, String> {
+        let path = out.join(&self.experiment).join(RESULTS_FILE);
+        let json = serde_json::to_string_pretty(self).expect("results serialise");
+        write_atomic(&path, json.as_bytes())?;
+        Ok(path)
+    }
+
+    /// Reads `<out>/<experiment>/results.json`, `None` if there is none.
+    pub fn read(out: &Path, experiment: &str) -> Result<Option<ResultsFile>, String> {
+        let path = out.join(experiment).join(RESULTS_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let file: ResultsFile = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a results file: {e}", path.display()))?;
+        if file.experiment != experiment {
+            return Err(format!(
+                "{}: holds the results of {:?}",
+                path.display(),
+                file.experiment
+            ));
+        }
+        Ok(Some(file))
+    }
+}
+
+/// Every `results.json` of the registry's experiments found in `out`, in the report's order.
+pub fn read_all(out: &Path) -> Result<Vec<ResultsFile>, String> {
+    let mut files = Vec::new();
+    for entry in EXPERIMENTS {
+        if let Some(file) = ResultsFile::read(out, entry.name)? {
+            files.push(file);
+        }
+    }
+    if files.is_empty() {
+        return Err(format!(
+            "{}: no results.json of any experiment here (run `tp all` or an experiment first)",
+            out.display()
+        ));
+    }
+    Ok(files)
+}
+
+/// The report's Markdown from `files` (in the registry's order).
+pub fn render(files: &[ResultsFile]) -> Result<String, String> {
+    let first = files.first().ok_or("no results to report")?;
+    let mut sections = Vec::new();
+    for file in files {
+        let entry: &Entry = crate::experiments::find(&file.experiment)
+            .ok_or_else(|| format!("unknown experiment {:?}", file.experiment))?;
+        sections.push((entry.render)(&file.results, &file.lab)?);
+    }
+    let mut md = header(&first.lab);
+    for section in &sections {
+        md += &section.body;
+    }
+    md += &timings(files, &sections);
+    Ok(md)
+}
+
+/// Renders `files` into `<out>/<file>`; returns its path.
+pub fn write(out: &Path, files: &[ResultsFile], file: &str) -> Result<PathBuf, String> {
+    let md = render(files)?;
+    let path = out.join(file);
+    write_atomic(&path, md.as_bytes())?;
+    Ok(path)
+}
+
+fn header(lab: &LabInfo) -> String {
+    let mut md = String::from("# Autoencoders on MNIST: the lab's report\n\n");
+    md += &format!(
+        "Data: {} (`{}`): {} training images, {} test images. Every model: Adam (lr {}, betas \
+         0.9/0.999), batch {}, {}, PyTorch's default initialisation, seed {}. The lab's \
+         exercises train on the mean squared error per pixel unless their section says \
+         otherwise; the families after them state their own losses. Every reconstruction \
+         error reported is the MSE per pixel; test errors are measured on the whole test set \
+         after the last epoch. Written by `tp` from the `results.json` of each experiment in \
+         this folder (`tp report` writes it again from them); each run's folder holds its \
+         `metrics.csv`, `summary.txt`, `config.json` and `model.safetensors`.\n\n",
+        lab.data,
+        lab.data_dir,
+        thousands(lab.n_train as u64),
+        thousands(lab.n_test as u64),
+        lab.lr,
+        lab.batch_size,
+        count(lab.epochs, "epoch"),
+        lab.seed,
+    );
+    md
+}
+
+fn timings(files: &[ResultsFile], sections: &[Section]) -> String {
+    let mut md = format!("{TIMINGS_HEADING}\n\n");
+    let rows: Vec<Vec<String>> = sections
+        .iter()
+        .flat_map(|sec| sec.timings.iter())
+        .map(|t| {
+            vec![
+                format!("`{}`", t.run),
+                t.epochs_trained.to_string(),
+                format!("{:.2}", t.seconds_per_epoch),
+                format!("{:.0}", t.images as f64 / t.seconds_per_epoch),
+            ]
+        })
+        .collect();
+    md += &table(
+        &[
+            "run",
+            "epochs trained now",
+            "s / epoch",
+            "training images / s",
+        ],
+        &rows,
+    );
+    let seconds: f64 = files.iter().map(|f| f.timing.seconds).sum();
+    let threads = files.iter().map(|f| f.timing.threads).max().unwrap_or(1);
+    md += &format!(
+        "\n{threads} threads; {seconds:.1} s for the experiments, evaluation and figures \
+         included. Epochs taken from a checkpoint (`--resume`) keep the time they took when \
+         they ran.\n"
+    );
+    md
+}
+
+/// The report without its timings section: what must not depend on threads or machine.
+pub fn without_timings(report: &str) -> &str {
+    report.split(TIMINGS_HEADING).next().unwrap_or(report)
+}
