@@ -16,9 +16,12 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// Runs `tp all` on 300 training and 200 test images for one epoch into `out`.
+/// Runs `tp all` on 300 training and 200 test images for one epoch into `out`, on
+/// `threads` threads (set through rayon's variable, so that the command line, which
+/// `config.json` records, is the same whatever the count).
 fn tiny_all(out: &Path, threads: &str) -> String {
     let output = tp()
+        .env("RAYON_NUM_THREADS", threads)
         .args([
             "all",
             "--epochs",
@@ -28,7 +31,7 @@ fn tiny_all(out: &Path, threads: &str) -> String {
             "--test-limit",
             "200",
         ])
-        .args(["--noise-levels", "0.3,0.5", "--threads", threads, "--out"])
+        .args(["--noise-levels", "0.3,0.5", "--out"])
         .arg(out)
         .output()
         .unwrap();
@@ -188,7 +191,7 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(
-            lines[0], "epoch,train_loss,test_loss,seconds,train_objective",
+            lines[0], "epoch,train_mse,test_mse,train_objective,seconds",
             "{run}"
         );
         assert_eq!(lines.len(), 2, "{run}: one line per epoch");
@@ -216,7 +219,7 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         } else {
             assert_eq!(config["n_train"], 300, "{run}");
         }
-        assert_eq!(config["threads"], 2, "{run}");
+        assert!(config.get("threads").is_none(), "{run}: threads are no setting");
         assert!(config["command"].to_string().contains("--limit"), "{run}");
         assert!(
             std::fs::read_to_string(dir.join("summary.txt"))
@@ -235,10 +238,24 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         &std::fs::read_to_string(out.join("tp3/denoise_conv/config.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(denoise["noise"]["std"], 0.5);
-    assert_eq!(denoise["noise"]["clip"], true);
+    assert_eq!(denoise["corruption"]["noise"]["std"], 0.5);
+    assert_eq!(denoise["corruption"]["noise"]["clip"], true);
     assert!(out.join("clustering/aae_cat16/metrics.csv").exists());
     assert!(out.join("clustering/aae_cat16/model.safetensors").exists());
+    assert!(out.join("clustering/aae_cat16/checkpoint/checkpoint.json").exists());
+    // Every experiment left its results, and `tp report` writes the same report from them
+    // alone.
+    for entry in tp_runner::experiments::EXPERIMENTS {
+        assert!(
+            out.join(entry.name).join("results.json").exists(),
+            "{}",
+            entry.name
+        );
+    }
+    std::fs::remove_file(out.join("report.md")).unwrap();
+    let o = tp().args(["report", "--out"]).arg(&out).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), report);
     // The adversarial runs: their own metrics, every loss finite and positive.
     for run in [
         "aae_gaussian",
@@ -262,30 +279,88 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
     std::fs::remove_dir_all(&out).unwrap();
 }
 
+/// Every file under `dir`, relative to it, sorted.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A JSON value without the fields that hold wall times.
+fn without_times(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for key in ["seconds", "seconds_per_epoch", "timing"] {
+                map.remove(key);
+            }
+            map.values_mut().for_each(without_times);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_times),
+        _ => {}
+    }
+}
+
+/// The contents of a file a run wrote, timings aside.
+fn timeless(path: &Path) -> Vec<u8> {
+    let bytes = std::fs::read(path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    if name == "metrics.csv" {
+        // The last column is the epoch's seconds.
+        let text = String::from_utf8(bytes).unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_string())
+            .collect();
+        return lines.join("\n").into_bytes();
+    }
+    if name.ends_with(".json") {
+        let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        without_times(&mut v);
+        return v.to_string().into_bytes();
+    }
+    if name.ends_with(".md") {
+        let text = String::from_utf8(bytes).unwrap();
+        return tp_runner::report::without_timings(&text).as_bytes().to_vec();
+    }
+    bytes
+}
+
 #[test]
-fn the_report_is_the_same_for_one_and_two_threads() {
+fn every_file_is_the_same_for_one_and_two_threads_timings_aside() {
     let (one, two) = (scratch("threads1"), scratch("threads2"));
     tiny_all(&one, "1");
     tiny_all(&two, "2");
-    let read = |d: &Path| std::fs::read_to_string(d.join("report.md")).unwrap();
-    let (a, b) = (read(&one), read(&two));
-    let (a, b) = (
-        tp_runner::report::without_timings(&a),
-        tp_runner::report::without_timings(&b),
-    );
-    assert!(a.len() > 5_000);
-    assert!(a == b, "report.md differs between 1 and 2 threads");
-    for run in [
-        "tp1/dense2_relu",
-        "tp2/conv",
-        "tp3/denoise_conv",
-        "vae/vae",
-        "aae/aae_mixture_conditional",
-        "sparse/l1_0.001",
-        "contractive/lambda_0.03",
-    ] {
-        let bytes = |d: &Path| std::fs::read(d.join(run).join("model.safetensors")).unwrap();
-        assert!(bytes(&one) == bytes(&two), "{run}: weights differ");
+    let report = std::fs::read_to_string(one.join("report.md")).unwrap();
+    assert!(report.len() > 5_000);
+    let files = files_under(&one);
+    assert_eq!(files, files_under(&two), "the two runs wrote other files");
+    // Weights, optimizer states, figures, configurations, metrics, results, the report.
+    for needle in ["optimizer-epoch1.safetensors", "results.json", ".png", ".svg"] {
+        assert!(
+            files.iter().any(|f| f.to_string_lossy().contains(needle)),
+            "no {needle} file"
+        );
+    }
+    for file in &files {
+        if file.file_name().unwrap() == ".lock" {
+            continue;
+        }
+        assert!(
+            timeless(&one.join(file)) == timeless(&two.join(file)),
+            "{} differs between 1 and 2 threads",
+            file.display()
+        );
     }
     std::fs::remove_dir_all(&one).unwrap();
     std::fs::remove_dir_all(&two).unwrap();
@@ -358,7 +433,7 @@ fn bad_input_is_a_clear_error_and_a_nonzero_exit() {
 }
 
 #[test]
-fn a_non_finite_loss_stops_with_the_epoch_and_step_and_keeps_the_last_checkpoint() {
+fn a_checkpoint_holding_a_nan_is_refused_at_resume_naming_its_file() {
     let out = scratch("nan");
     let base = [
         "train",
@@ -398,9 +473,68 @@ fn a_non_finite_loss_stops_with_the_epoch_and_step_and_keeps_the_last_checkpoint
         .unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("NaN or infinite at epoch 2, step 1"), "{err}");
-    assert!(err.contains("of epoch 1"), "{err}");
+    assert!(
+        err.contains(&weights.display().to_string()) && err.contains("NaN or an infinity"),
+        "{err}"
+    );
     let json = std::fs::read_to_string(ckpt_dir.join("checkpoint.json")).unwrap();
     assert!(json.contains("\"epoch\": 1,"), "{json}");
+    std::fs::remove_dir_all(&out).unwrap();
+}
+
+/// Waits until the run folder's lock names `pid`.
+fn wait_for_lock(lock: &Path, pid: u32) {
+    let start = std::time::Instant::now();
+    while std::fs::read_to_string(lock).ok().as_deref() != Some(pid.to_string().as_str()) {
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "{} never named {pid}",
+            lock.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_second_writer_is_refused_and_a_killed_writer_does_not_block_resume() {
+    let out = scratch("lock");
+    let train = |epochs: &str| {
+        let mut c = tp();
+        c.args(["train", "--model", "conv", "--test-limit", "100"])
+            .args(["--epochs", epochs, "--out"])
+            .arg(&out);
+        c
+    };
+    let lock = out.join("train/conv/.lock");
+    let mut first = train("5")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_lock(&lock, first.id());
+    let second = train("5").output().unwrap();
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&out.join("train/conv").display().to_string())
+            && err.contains(&format!("process {}", first.id()))
+            && err.contains("is writing this run folder"),
+        "{err}"
+    );
+    // kill -9 the writer: its lock dies with it, and --resume goes on.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(lock.exists());
+    // Resume to the epoch it had reached (or train one, if it had finished none).
+    let reached = std::fs::read_to_string(out.join("train/conv/checkpoint/checkpoint.json"))
+        .ok()
+        .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
+        .and_then(|j| j["epoch"].as_u64())
+        .unwrap_or(1);
+    let resumed = train(&reached.to_string()).arg("--resume").output().unwrap();
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
     std::fs::remove_dir_all(&out).unwrap();
 }

@@ -339,14 +339,14 @@ pub fn train<T: Trainee>(
     })
 }
 
-/// `config.json`: the run's configuration, and with it the command line that started it and
-/// the number of threads (neither changes the results).
+/// `config.json`: the run's configuration, and with it the command line that started it
+/// (which does not change the results). The thread count is left out: it is no setting of
+/// the run, and the file must be the same, byte for byte, whatever it is.
 fn config_json<C: Serialize>(config: &RunConfig<C>) -> String {
     let mut v = serde_json::to_value(config).expect("a config serialises");
     if let Some(map) = v.as_object_mut() {
         let args: Vec<String> = std::env::args().collect();
         map.insert("command".into(), args.into());
-        map.insert("threads".into(), rayon::current_num_threads().into());
         map.insert("tp_version".into(), env!("CARGO_PKG_VERSION").into());
     }
     serde_json::to_string_pretty(&v).expect("a value serialises")
@@ -420,5 +420,132 @@ impl<const N: usize> StepSums<N> {
     /// The means so far.
     pub fn means(&self) -> [f64; N] {
         self.sums.map(|s| s / self.weight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::dataset::Dataset;
+
+    /// A trainee whose loss turns NaN at one step of one epoch.
+    struct Diverging {
+        model: layers::Sequential,
+        opt: Adam,
+        nan_at: (usize, usize),
+        epoch: usize,
+        step: usize,
+    }
+
+    /// Where the loss of [`Diverging`] turns NaN.
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct NanAt {
+        epoch: usize,
+        step: usize,
+    }
+
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct Steps {
+        steps: f64,
+    }
+
+    impl Figures for Steps {
+        const COLUMNS: &'static [&'static str] = &["steps"];
+        fn values(&self) -> Vec<f64> {
+            vec![self.steps]
+        }
+        fn line(&self) -> String {
+            format!("{} steps", self.steps)
+        }
+    }
+
+    impl Trainee for Diverging {
+        type Config = NanAt;
+        type Figures = Steps;
+        fn build(config: &RunConfig<NanAt>, _: &Splits, rng: &mut Rng) -> Self {
+            Diverging {
+                model: layers::Sequential::new()
+                    .push(layers::Flatten)
+                    .push(layers::Linear::new(2, 2, rng)),
+                opt: Adam::new(1e-3),
+                nan_at: (config.model.epoch, config.model.step),
+                epoch: 0,
+                step: 0,
+            }
+        }
+        fn model(&self) -> &dyn Module {
+            &self.model
+        }
+        fn model_mut(&mut self) -> &mut dyn Module {
+            &mut self.model
+        }
+        fn optimizers(&self) -> Vec<(&'static str, &Adam)> {
+            vec![("optimizer", &self.opt)]
+        }
+        fn optimizers_mut(&mut self) -> Vec<(&'static str, &mut Adam)> {
+            vec![("optimizer", &mut self.opt)]
+        }
+        fn input_shape(&self) -> [usize; 3] {
+            [1, 1, 2]
+        }
+        fn start_epoch(&mut self) {
+            self.epoch += 1;
+            self.step = 0;
+        }
+        fn step(&mut self, _: Batch<'_>, _: &mut Rng, _: bool) -> Option<f64> {
+            self.step += 1;
+            ((self.epoch, self.step) != self.nan_at).then_some(0.0)
+        }
+        fn finish_epoch(&mut self, _: &Dataset) -> Steps {
+            Steps {
+                steps: self.step as f64,
+            }
+        }
+    }
+
+    fn splits() -> Splits {
+        let data = Dataset {
+            pixels: vec![0; 10 * 784],
+            labels: vec![0; 10],
+            height: 28,
+            width: 28,
+        };
+        Splits {
+            dir: ".".into(),
+            description: "zeros".into(),
+            train: data.clone(),
+            test: data,
+        }
+    }
+
+    #[test]
+    fn a_non_finite_loss_stops_the_run_with_its_epoch_and_step_and_keeps_the_last_checkpoint() {
+        let dir = std::env::temp_dir().join(format!("tp-nan-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let splits = splits();
+        let config = RunConfig {
+            model: NanAt { epoch: 2, step: 3 },
+            schedule: Schedule::new(3, 4, 1e-3, 0, &splits),
+        };
+        let err = train::<Diverging>(&config, &splits, &dir, Options::default())
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, TrainError::NonFinite { epoch: 2, step: 3, .. }),
+            "{err}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("epoch 2, step 3") && text.contains("of epoch 1"),
+            "{text}"
+        );
+        let ckpt = checkpoint::read::<Diverging>(&dir).unwrap().unwrap();
+        assert_eq!(ckpt.epoch, 1);
+        assert_eq!(ckpt.history[0].figures.steps, 3.0, "10 images in batches of 4");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("metrics.csv")).unwrap().lines().next(),
+            Some("epoch,steps,seconds")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
