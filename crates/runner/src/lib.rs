@@ -18,3 +18,8 @@ pub mod fsutil;
 pub mod instruments;
 pub mod report;
 pub mod train;
+
+/// A tour of the code: one batch from the bytes on disk to the line of `report.md` it ends
+/// up in (`docs/tour.md`, whose Rust blocks run as tests).
+#[doc = include_str!("../../../docs/tour.md")]
+pub mod tour {}

@@ -13,13 +13,18 @@
 //!
 //! Backward (derivation in `docs/derivations/conv_adjoint.md`):
 //! - `dx[n] += col2im(Wᵀ·dy[n])`: the adjoint of im2col scatters each column back onto the
-//!   pixels it was read from. This *is* [`crate::ops::conv_transpose2d`]'s forward.
+//!   pixels it was read from. This *is* [`crate::ops::conv_transpose2d`]'s forward. A
+//!   stride-1 convolution computes the same gradient as a convolution of `dy` with the
+//!   kernel turned by 180° (`full_convolution`: im2col's gather instead of col2im's
+//!   scatter-add).
 //! - `dw += Σ_n dy[n]·im2col(x[n])ᵀ`, i.e. `dw[o,c,p,q] = Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·s−pad+p·d, …]`.
 //! - `db[o] += Σ_{n,i,j} dy[n,o,i,j]`.
 //!
-//! Saved: the input and the weight (the tape keeps them anyway); im2col is recomputed in the
-//! backward pass rather than stored. im2col and col2im are written once, in
-//! [`crate::kernels::im2col`], and shared with the transposed convolution.
+//! Saved: the input and the weight (the tape keeps them anyway), and on a training tape the
+//! im2col matrices the forward built, for the weight gradient (when they fit in
+//! [`MAX_SAVED_COLS`]; a larger batch unfolds its input again in the backward pass). im2col
+//! and col2im are written once, in [`crate::kernels::im2col`], and shared with the
+//! transposed convolution.
 use std::fmt;
 
 use rayon::prelude::*;
