@@ -33,7 +33,9 @@ sparse *ARGS:
 contractive *ARGS:
     cargo run --release -p tp-runner -- contractive {{ARGS}}
 
-# What autoencoders are for: each runs one experiment of the report (see README).
+# What autoencoders are for: each runs one experiment of the report (see README). Every
+# experiment of the registry (crates/runner/src/experiments/mod.rs) has its recipe here; a
+# test checks it.
 pca *ARGS:
     cargo run --release -p tp-runner -- pca {{ARGS}}
 compression *ARGS:
@@ -48,6 +50,10 @@ features *ARGS:
     cargo run --release -p tp-runner -- features {{ARGS}}
 clustering *ARGS:
     cargo run --release -p tp-runner -- clustering {{ARGS}}
+
+# The report again from the results.json files of a runs folder, training nothing: `just report --out runs`.
+report *ARGS:
+    cargo run --release -p tp-runner -- report {{ARGS}}
 
 # One model with any flags: `just train --model dense2-relu --latent 16 --epochs 5`.
 train *ARGS:
