@@ -15,7 +15,8 @@
 //! metadata, `optimizer` (its PyTorch class name) and every hyperparameter by name.
 //!
 //! Writing goes to a temporary file in the same directory, renamed over the target at the
-//! end, so a crash never leaves a half-written checkpoint. Loading checks everything (names,
+//! end, so a crash never leaves a half-written checkpoint. The same content always gives the
+//! same bytes (metadata sorted by key), so checkpoints can be compared or hashed. Loading checks everything (names,
 //! shapes, dtypes) before changing the model, and returns a [`CheckpointError`] rather than
 //! panicking.
 
@@ -86,8 +87,40 @@ pub fn write_tensors(
             TensorView::new(*dtype, shape.clone(), data).map_err(corrupt)?,
         ));
     }
-    let file = safetensors::serialize(views, Some(metadata)).map_err(corrupt)?;
+    let file = serialize_sorted(views, metadata).map_err(corrupt)?;
     write_atomically(path, &file)
+}
+
+/// The safetensors bytes of `views` and `metadata`, the same for the same content, call
+/// after call.
+///
+/// `safetensors::serialize` sorts the tensors (by dtype, then name) but writes the
+/// `__metadata__` entries in the order the `HashMap` yields them, which changes from one
+/// map to the next, so two saves of one optimizer state would differ. Its header is an
+/// 8-byte little-endian length, then JSON padded with spaces that opens with
+/// `{"__metadata__":{…}`: those entries are rewritten in place sorted by key. The same
+/// entries sorted have the same length, so nothing else in the file moves.
+fn serialize_sorted(
+    views: Vec<(&str, TensorView)>,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>, safetensors::SafeTensorError> {
+    const HEADER_LEN: usize = 8;
+    const OPENING: &[u8] = br#"{"__metadata__":"#;
+    let sorted: BTreeMap<&String, &String> = metadata.iter().collect();
+    let sorted = serde_json::to_vec(&sorted).expect("a map of strings serialises");
+    let mut file = safetensors::serialize(views, Some(metadata.clone()))?;
+    let at = HEADER_LEN + OPENING.len();
+    let entries = at..at + sorted.len();
+    // The bytes to replace must be exactly the metadata object, as the layout above says.
+    let written = file
+        .get(entries.clone())
+        .and_then(|json| serde_json::from_slice::<HashMap<String, String>>(json).ok());
+    assert!(
+        file[HEADER_LEN..].starts_with(OPENING) && written.as_ref() == Some(&metadata),
+        "safetensors no longer opens its header with the metadata: cannot sort it"
+    );
+    file[entries].copy_from_slice(&sorted);
+    Ok(file)
 }
 
 /// Writes `bytes` to a temporary file beside `path`, syncs it, then renames it to `path`.

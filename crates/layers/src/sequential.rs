@@ -3,9 +3,7 @@
 use tensor::Var;
 
 use crate::graph::Graph;
-use crate::module::{Module, join};
-use crate::parameter::Parameter;
-use crate::summary::Row;
+use crate::module::Module;
 
 /// Children run in order; child `i` is named `"i"`, so its parameters are `"i.weight"`, and
 /// inside a parent named `encoder`, `"encoder.i.weight"` (PyTorch's `nn.Sequential`).
@@ -112,22 +110,18 @@ impl Module for Sequential {
         x
     }
 
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
-        for (name, layer) in &self.layers {
-            layer.visit(&join(prefix, name), f);
-        }
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        self.layers
+            .iter()
+            .map(|(name, layer)| (name.as_str(), layer.as_ref()))
+            .collect()
     }
 
-    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter)) {
-        for (name, layer) in &mut self.layers {
-            layer.visit_mut(&join(prefix, name), f);
-        }
-    }
-
-    fn set_training(&mut self, training: bool) {
-        for (_, layer) in &mut self.layers {
-            layer.set_training(training);
-        }
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Module)> {
+        self.layers
+            .iter_mut()
+            .map(|(name, layer)| (name.as_str(), layer.as_mut() as &mut dyn Module))
+            .collect()
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
@@ -140,34 +134,5 @@ impl Module for Sequential {
 
     fn type_name(&self) -> String {
         "Sequential".into()
-    }
-
-    fn mult_adds(&self, input: &[usize]) -> u64 {
-        let mut shape = input.to_vec();
-        let mut total = 0;
-        for (_, layer) in &self.layers {
-            total += layer.mult_adds(&shape);
-            shape = layer.output_shape(&shape);
-        }
-        total
-    }
-
-    fn summarize(
-        &self,
-        name: &str,
-        depth: usize,
-        input: &[usize],
-        rows: &mut Vec<Row>,
-    ) -> Vec<usize> {
-        let at = rows.len();
-        let child_depth = if name.is_empty() { depth } else { depth + 1 };
-        let mut shape = input.to_vec();
-        for (child, layer) in &self.layers {
-            shape = layer.summarize(&join(name, child), child_depth, &shape, rows);
-        }
-        if !name.is_empty() {
-            rows.insert(at, Row::of_container(self, name, depth, input, &shape));
-        }
-        shape
     }
 }

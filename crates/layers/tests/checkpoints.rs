@@ -354,3 +354,29 @@ fn incomplete_or_inconsistent_optimizer_state_is_refused() {
     let err = load_optimizer(&sgd_path, &mut Sgd::new(0.1), &model).unwrap_err();
     assert!(err.to_string().contains("Nesterov"), "{err}");
 }
+
+#[test]
+fn saving_one_optimizer_state_twice_gives_the_same_bytes() {
+    // Each save builds its metadata in a new HashMap, whose iteration order is seeded per
+    // map: with RMSprop's six hyperparameters and the optimizer's name, unsorted entries
+    // would come out in a different order almost every time.
+    let x = Tensor::uniform(&[2, 1, 28, 28], 0.0, 1.0, &mut rng(5));
+    let mut model = dense_ae(8, &mut rng(4));
+    let mut opt = RmsProp::new(0.01).momentum(0.9);
+    one_step(&mut model, &mut opt, &x);
+    let first = temp_path("rmsprop-first.safetensors");
+    save_optimizer(&first, &opt, &model).unwrap();
+    let first_bytes = std::fs::read(&first).unwrap();
+    for i in 0..8 {
+        let again = temp_path(&format!("rmsprop-again-{i}.safetensors"));
+        save_optimizer(&again, &opt, &model).unwrap();
+        assert!(
+            std::fs::read(&again).unwrap() == first_bytes,
+            "save {i} differs from the first"
+        );
+    }
+    // The sorted file still loads.
+    let mut restored = RmsProp::new(0.5);
+    load_optimizer(&first, &mut restored, &model).unwrap();
+    assert_eq!(restored.hyperparameters(), opt.hyperparameters());
+}

@@ -13,11 +13,9 @@
 //! vector, and the prior sample it is shown for digit `d` comes from component `d` of the
 //! mixture: each digit is pushed to its own component.
 
-use layers::module::join;
 use layers::optim::{Adam, Optimizer};
 use layers::{
-    Activation, Flatten, Graph, Linear, Loss, Module, Parameter, Sequential, StepError, Unflatten,
-    infer,
+    Activation, Flatten, Graph, Linear, Loss, Module, Sequential, StepError, Unflatten, infer,
 };
 use rand_distr::{Distribution, Normal, Uniform};
 use tensor::{Reduction, Rng, Tensor, Var};
@@ -320,17 +318,28 @@ impl Module for Aae {
         self.decoder.forward(g, z)
     }
 
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
-        self.encoder.visit(&join(prefix, "encoder"), f);
-        self.decoder.visit(&join(prefix, "decoder"), f);
-        self.discriminator.visit(&join(prefix, "discriminator"), f);
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        vec![
+            ("encoder", &self.encoder),
+            ("decoder", &self.decoder),
+            ("discriminator", &self.discriminator),
+        ]
     }
 
-    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter)) {
-        self.encoder.visit_mut(&join(prefix, "encoder"), f);
-        self.decoder.visit_mut(&join(prefix, "decoder"), f);
-        self.discriminator
-            .visit_mut(&join(prefix, "discriminator"), f);
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Module)> {
+        vec![
+            ("encoder", &mut self.encoder),
+            ("decoder", &mut self.decoder),
+            ("discriminator", &mut self.discriminator),
+        ]
+    }
+
+    /// The decoder reads the code `z`; the discriminator reads it too, with the one-hot digit
+    /// beside it when conditional.
+    fn child_input_shapes(&self, input: &[usize]) -> Vec<Vec<usize>> {
+        let z = self.encoder.output_shape(input);
+        let judged = vec![z[0], z[1] + if self.conditional { CLASSES } else { 0 }];
+        vec![input.to_vec(), z, judged]
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
@@ -339,48 +348,6 @@ impl Module for Aae {
 
     fn type_name(&self) -> String {
         "AAE".into()
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.encoder.set_training(training);
-        self.decoder.set_training(training);
-        self.discriminator.set_training(training);
-    }
-
-    /// The three networks' multiply-adds for one image (the discriminator's on its code).
-    fn mult_adds(&self, input: &[usize]) -> u64 {
-        let z = self.encoder.output_shape(input);
-        let d_in = [z[0], z[1] + if self.conditional { CLASSES } else { 0 }];
-        self.encoder.mult_adds(input)
-            + self.decoder.mult_adds(&z)
-            + self.discriminator.mult_adds(&d_in)
-    }
-
-    fn summarize(
-        &self,
-        name: &str,
-        depth: usize,
-        input: &[usize],
-        rows: &mut Vec<layers::summary::Row>,
-    ) -> Vec<usize> {
-        let child = if name.is_empty() { depth } else { depth + 1 };
-        let at = rows.len();
-        let z = self
-            .encoder
-            .summarize(&join(name, "encoder"), child, input, rows);
-        let out = self
-            .decoder
-            .summarize(&join(name, "decoder"), child, &z, rows);
-        let d_in = [z[0], z[1] + if self.conditional { CLASSES } else { 0 }];
-        self.discriminator
-            .summarize(&join(name, "discriminator"), child, &d_in, rows);
-        if !name.is_empty() {
-            rows.insert(
-                at,
-                layers::summary::Row::of_container(self, name, depth, input, &out),
-            );
-        }
-        out
     }
 }
 

@@ -13,11 +13,8 @@
 //! spots at once. Without it the encoder wins the game by sending everything to the same
 //! cluster (on the sample, 1 cluster of 16 used after ten epochs).
 
-use layers::module::join;
 use layers::optim::{Adam, Optimizer};
-use layers::{
-    Activation, Flatten, Graph, Linear, Loss, Module, Parameter, Sequential, StepError, Unflatten,
-};
+use layers::{Activation, Flatten, Graph, Linear, Loss, Module, Sequential, StepError, Unflatten};
 use rand_distr::{Distribution, Uniform};
 use tensor::{Reduction, Rng, Tensor, Var};
 
@@ -270,36 +267,41 @@ impl Module for ClusterAae {
         self.decoder.forward(g, code)
     }
 
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
-        self.trunk.visit(&join(prefix, "trunk"), f);
-        self.cluster.visit(&join(prefix, "cluster"), f);
-        self.style.visit(&join(prefix, "style"), f);
-        self.decoder.visit(&join(prefix, "decoder"), f);
-        self.cluster_critic
-            .visit(&join(prefix, "cluster_critic"), f);
-        self.style_critic.visit(&join(prefix, "style_critic"), f);
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        vec![
+            ("trunk", &self.trunk),
+            ("cluster", &self.cluster),
+            ("style", &self.style),
+            ("decoder", &self.decoder),
+            ("cluster_critic", &self.cluster_critic),
+            ("style_critic", &self.style_critic),
+        ]
     }
 
-    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter)) {
-        self.trunk.visit_mut(&join(prefix, "trunk"), f);
-        self.cluster.visit_mut(&join(prefix, "cluster"), f);
-        self.style.visit_mut(&join(prefix, "style"), f);
-        self.decoder.visit_mut(&join(prefix, "decoder"), f);
-        self.cluster_critic
-            .visit_mut(&join(prefix, "cluster_critic"), f);
-        self.style_critic
-            .visit_mut(&join(prefix, "style_critic"), f);
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Module)> {
+        vec![
+            ("trunk", &mut self.trunk),
+            ("cluster", &mut self.cluster),
+            ("style", &mut self.style),
+            ("decoder", &mut self.decoder),
+            ("cluster_critic", &mut self.cluster_critic),
+            ("style_critic", &mut self.style_critic),
+        ]
     }
 
-    fn set_training(&mut self, training: bool) {
-        for m in [
-            &mut self.trunk,
-            &mut self.decoder,
-            &mut self.cluster_critic,
-            &mut self.style_critic,
-        ] {
-            m.set_training(training);
-        }
+    /// Both heads read the trunk's features; the decoder reads `[y, z]`, the cluster critic
+    /// `y` beside its batch mean, the style critic `z`.
+    fn child_input_shapes(&self, input: &[usize]) -> Vec<Vec<usize>> {
+        let h = self.trunk.output_shape(input);
+        let (n, k) = (input[0], self.clusters());
+        vec![
+            input.to_vec(),
+            h.clone(),
+            h,
+            vec![n, k + STYLE],
+            vec![n, 2 * k],
+            vec![n, STYLE],
+        ]
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {

@@ -2,7 +2,7 @@
 //! and the loss of one training step ([`Autoencoder`]); and [`Plain`], the lab's
 //! encoder-decoder trained on its reconstruction alone (or with a sparsity penalty).
 
-use layers::{Graph, Loss, Module, Sequential, summary::Row};
+use layers::{Graph, Loss, Module, Sequential};
 use tensor::{Reduction, Rng, Var};
 
 use crate::sparse;
@@ -101,32 +101,19 @@ impl Module for Plain {
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
         self.net.forward(g, x)
     }
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &layers::Parameter)) {
-        self.net.visit(prefix, f)
+    /// The net's own children (`encoder`, `decoder`): this model *is* its net, so their
+    /// names carry no extra prefix.
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        self.net.children()
     }
-    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut layers::Parameter)) {
-        self.net.visit_mut(prefix, f)
-    }
-    fn set_training(&mut self, training: bool) {
-        self.net.set_training(training)
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Module)> {
+        self.net.children_mut()
     }
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
         self.net.output_shape(input)
     }
     fn type_name(&self) -> String {
         self.net.type_name()
-    }
-    fn mult_adds(&self, input: &[usize]) -> u64 {
-        self.net.mult_adds(input)
-    }
-    fn summarize(
-        &self,
-        name: &str,
-        depth: usize,
-        input: &[usize],
-        rows: &mut Vec<Row>,
-    ) -> Vec<usize> {
-        self.net.summarize(name, depth, input, rows)
     }
 }
 

@@ -9,18 +9,84 @@
 //! a closed form recorded on the tape with ordinary ops (no second derivative needed), and
 //! differentiated by the backward pass like the rest of the loss.
 
-use layers::module::join;
-use layers::summary::Row;
-use layers::{Activation, Flatten, Graph, Linear, Loss, Module, Parameter, Sequential, Unflatten};
+use layers::{Activation, Flatten, Graph, Linear, Loss, Module, Sequential, Unflatten};
 use tensor::{Reduction, Rng, Transpose, Var};
 
 use crate::autoencoder::{Autoencoder, StepLoss};
 
+/// `h = σ(flatten(x)·Wᵀ + b)`: the one-layer sigmoid encoder whose Jacobian has the closed
+/// form above. Its children are those of PyTorch's `Sequential(Flatten(), Linear(784, K),
+/// Sigmoid())`, so its weight is `encoder.1.weight` there and here.
+pub struct SigmoidEncoder {
+    /// `W [K, 784]`, `b [K]`.
+    pub linear: Linear,
+    /// Child `"0"`, `[N, 1, 28, 28]` to `[N, 784]`.
+    flatten: Flatten,
+    /// Child `"2"`.
+    sigmoid: Activation,
+}
+
+impl SigmoidEncoder {
+    /// The encoder around `linear` (`784 → K`, with a bias).
+    pub fn new(linear: Linear) -> SigmoidEncoder {
+        assert!(
+            linear.features().0 == 784 && linear.bias.is_some(),
+            "SigmoidEncoder: the linear layer maps 784 pixels, with a bias"
+        );
+        SigmoidEncoder {
+            linear,
+            flatten: Flatten,
+            sigmoid: Activation::Sigmoid,
+        }
+    }
+}
+
+impl Module for SigmoidEncoder {
+    /// `h = σ(flatten(x)·Wᵀ + b)`, recorded op by op.
+    fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
+        let batch = g.shape(x)[0];
+        let flat = g.reshape(x, &[batch, 784]);
+        let w = g.param(&self.linear.weight);
+        let pre = g.matmul_t(flat, w, Transpose { a: false, b: true });
+        let b = self
+            .linear
+            .bias
+            .as_ref()
+            .expect("checked in SigmoidEncoder::new");
+        let b = g.param(b);
+        let pre = g.add(pre, b);
+        g.sigmoid(pre)
+    }
+
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        vec![
+            ("0", &self.flatten),
+            ("1", &self.linear),
+            ("2", &self.sigmoid),
+        ]
+    }
+
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Module)> {
+        vec![
+            ("0", &mut self.flatten),
+            ("1", &mut self.linear),
+            ("2", &mut self.sigmoid),
+        ]
+    }
+
+    fn output_shape(&self, input: &[usize]) -> Vec<usize> {
+        self.linear.output_shape(&self.flatten.output_shape(input))
+    }
+
+    fn type_name(&self) -> String {
+        "Sequential".into()
+    }
+}
+
 /// 784-K-784 with a sigmoid code, trained on the MSE plus `weight·‖J‖²_F` per image.
 pub struct Contractive {
-    /// `W [K, 784]`, `b [K]`: the encoder, named `encoder.1` like `Sequential(Flatten,
-    /// Linear, Sigmoid)`.
-    pub linear: Linear,
+    /// `Flatten, Linear(784, K), Sigmoid`.
+    pub encoder: SigmoidEncoder,
     /// `Linear(K, 784), Sigmoid, Unflatten`.
     pub decoder: Sequential,
     /// λ, the weight of the Jacobian penalty (0: a plain sigmoid autoencoder).
@@ -31,13 +97,13 @@ impl Contractive {
     /// A freshly initialised 784-`latent`-784 model with penalty weight `weight`.
     /// Parameters: `2·784·K + K + 784`.
     pub fn new(latent: usize, weight: f32, rng: &mut Rng) -> Contractive {
-        let linear = Linear::new(784, latent, rng);
+        let encoder = SigmoidEncoder::new(Linear::new(784, latent, rng));
         let decoder = Sequential::new()
             .push(Linear::new(latent, 784, rng))
             .push(Activation::Sigmoid)
             .push(Unflatten::new(&[1, 28, 28]));
         Contractive {
-            linear,
+            encoder,
             decoder,
             weight,
         }
@@ -52,7 +118,7 @@ impl Contractive {
         let slope = g.mul(h, one_minus);
         let slope_sq = g.square(slope);
         // Σ_i W_ji², [K]
-        let w = g.param(&self.linear.weight);
+        let w = g.param(&self.encoder.linear.weight);
         let w_sq = g.square(w);
         let row_norms = g.sum(w_sq, &[1], false);
         let per_unit = g.mul(slope_sq, row_norms);
@@ -67,84 +133,30 @@ impl Module for Contractive {
         self.decoder.forward(g, h)
     }
 
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
-        self.linear.visit(&join(prefix, "encoder.1"), f);
-        self.decoder.visit(&join(prefix, "decoder"), f);
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        vec![("encoder", &self.encoder), ("decoder", &self.decoder)]
     }
 
-    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter)) {
-        self.linear.visit_mut(&join(prefix, "encoder.1"), f);
-        self.decoder.visit_mut(&join(prefix, "decoder"), f);
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Module)> {
+        vec![
+            ("encoder", &mut self.encoder),
+            ("decoder", &mut self.decoder),
+        ]
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
-        let code = self.linear.output_shape(&Flatten.output_shape(input));
-        self.decoder.output_shape(&code)
+        self.decoder.output_shape(&self.encoder.output_shape(input))
     }
 
     fn type_name(&self) -> String {
         "Contractive".into()
-    }
-
-    fn set_training(&mut self, training: bool) {
-        self.decoder.set_training(training);
-    }
-
-    fn mult_adds(&self, input: &[usize]) -> u64 {
-        let flat = Flatten.output_shape(input);
-        let code = self.linear.output_shape(&flat);
-        self.linear.mult_adds(&flat) + self.decoder.mult_adds(&code)
-    }
-
-    fn summarize(
-        &self,
-        name: &str,
-        depth: usize,
-        input: &[usize],
-        rows: &mut Vec<Row>,
-    ) -> Vec<usize> {
-        let child = if name.is_empty() { depth } else { depth + 1 };
-        let at = rows.len();
-        // The encoder as the Sequential(Flatten, Linear, Sigmoid) its names describe.
-        let enc = join(name, "encoder");
-        let flat = Flatten.summarize(&join(&enc, "0"), child + 1, input, rows);
-        let code = self
-            .linear
-            .summarize(&join(&enc, "1"), child + 1, &flat, rows);
-        Activation::Sigmoid.summarize(&join(&enc, "2"), child + 1, &code, rows);
-        rows.insert(
-            at,
-            Row {
-                name: enc,
-                type_name: "Sequential".into(),
-                depth: child,
-                output_shape: code.clone(),
-                params: self.linear.num_parameters(),
-                mult_adds: self.linear.mult_adds(&flat),
-                leaf: false,
-            },
-        );
-        let out = self
-            .decoder
-            .summarize(&join(name, "decoder"), child, &code, rows);
-        if !name.is_empty() {
-            rows.insert(at, Row::of_container(self, name, depth, input, &out));
-        }
-        out
     }
 }
 
 impl Autoencoder for Contractive {
     /// `h = σ(flatten(x)·Wᵀ + b)`.
     fn encode(&mut self, g: &mut Graph, x: Var) -> Var {
-        let batch = g.shape(x)[0];
-        let flat = g.reshape(x, &[batch, 784]);
-        let w = g.param(&self.linear.weight);
-        let pre = g.matmul_t(flat, w, Transpose { a: false, b: true });
-        let b = self.linear.bias.as_ref().expect("built with a bias");
-        let b = g.param(b);
-        let pre = g.add(pre, b);
-        g.sigmoid(pre)
+        self.encoder.forward(g, x)
     }
 
     fn decode(&mut self, g: &mut Graph, z: Var) -> Var {
@@ -168,7 +180,7 @@ impl Autoencoder for Contractive {
     }
 
     fn code_shape(&self) -> Vec<usize> {
-        vec![self.linear.features().1]
+        vec![self.encoder.linear.features().1]
     }
 
     fn loss_unit(&self) -> String {

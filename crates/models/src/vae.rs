@@ -13,11 +13,8 @@
 //! Parameter names follow `../shared/peers/pytorch/tp5.py`'s `VAE` (`enc`, `mu`, `logvar`,
 //! `dec`), so the weights load there with `load_state_dict`.
 
-use layers::module::join;
-use layers::summary::Row;
 use layers::{
-    Activation, Conv2d, ConvTranspose2d, Flatten, Graph, Linear, Module, Parameter, Sequential,
-    Unflatten,
+    Activation, Conv2d, ConvTranspose2d, Flatten, Graph, Linear, Module, Sequential, Unflatten,
 };
 use tensor::{Reduction, Rng, Tensor, Var};
 
@@ -198,24 +195,37 @@ impl Module for Vae {
         self.dec.forward(g, code.mean)
     }
 
-    fn visit(&self, prefix: &str, f: &mut dyn FnMut(&str, &Parameter)) {
-        self.enc.visit(&join(prefix, "enc"), f);
-        self.mu.visit(&join(prefix, "mu"), f);
-        self.logvar.visit(&join(prefix, "logvar"), f);
-        self.dec.visit(&join(prefix, "dec"), f);
+    fn children(&self) -> Vec<(&str, &dyn Module)> {
+        vec![
+            ("enc", &self.enc),
+            ("mu", &self.mu),
+            ("logvar", &self.logvar),
+            ("dec", &self.dec),
+        ]
     }
 
-    fn visit_mut(&mut self, prefix: &str, f: &mut dyn FnMut(&str, &mut Parameter)) {
-        self.enc.visit_mut(&join(prefix, "enc"), f);
-        self.mu.visit_mut(&join(prefix, "mu"), f);
-        self.logvar.visit_mut(&join(prefix, "logvar"), f);
-        self.dec.visit_mut(&join(prefix, "dec"), f);
+    fn children_mut(&mut self) -> Vec<(&str, &mut dyn Module)> {
+        vec![
+            ("enc", &mut self.enc),
+            ("mu", &mut self.mu),
+            ("logvar", &mut self.logvar),
+            ("dec", &mut self.dec),
+        ]
     }
 
+    /// Both heads read the trunk's features `h`; the decoder reads a code, shaped like μ.
+    fn child_input_shapes(&self, input: &[usize]) -> Vec<Vec<usize>> {
+        let h = self.enc.output_shape(input);
+        let z = self.mu.output_shape(&h);
+        vec![input.to_vec(), h.clone(), h, z]
+    }
+
+    /// Also remembers the mode: training draws ε, evaluation decodes the mean.
     fn set_training(&mut self, training: bool) {
         self.training = training;
-        self.enc.set_training(training);
-        self.dec.set_training(training);
+        for (_, child) in self.children_mut() {
+            child.set_training(training);
+        }
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
@@ -225,39 +235,6 @@ impl Module for Vae {
 
     fn type_name(&self) -> String {
         "VAE".into()
-    }
-
-    fn mult_adds(&self, input: &[usize]) -> u64 {
-        let h = self.enc.output_shape(input);
-        let z = self.mu.output_shape(&h);
-        self.enc.mult_adds(input)
-            + self.mu.mult_adds(&h)
-            + self.logvar.mult_adds(&h)
-            + self.dec.mult_adds(&z)
-    }
-
-    fn summarize(
-        &self,
-        name: &str,
-        depth: usize,
-        input: &[usize],
-        rows: &mut Vec<Row>,
-    ) -> Vec<usize> {
-        let at = rows.len();
-        let child_depth = if name.is_empty() { depth } else { depth + 1 };
-        let h = self
-            .enc
-            .summarize(&join(name, "enc"), child_depth, input, rows);
-        let z = self.mu.summarize(&join(name, "mu"), child_depth, &h, rows);
-        self.logvar
-            .summarize(&join(name, "logvar"), child_depth, &h, rows);
-        let out = self
-            .dec
-            .summarize(&join(name, "dec"), child_depth, &z, rows);
-        if !name.is_empty() {
-            rows.insert(at, Row::of_container(self, name, depth, input, &out));
-        }
-        out
     }
 }
 

@@ -15,11 +15,23 @@
 //!
 //! These two loops are written once and serve both ops (see `docs/derivations/conv_adjoint.md`):
 //!
-//! | product                | conv2d            | conv_transpose2d  |
-//! |------------------------|-------------------|-------------------|
-//! | [`convolve`]: `W·im2col(x)`          | forward  | gradient to x |
-//! | [`convolve_adjoint`]: `col2im(Wᵀ·dy)`  | gradient to x | forward  |
-//! | [`backward_filter`]: `Σ dy·im2col(x)ᵀ` | gradient to w | gradient to w |
+//! | product                                 | conv2d        | conv_transpose2d |
+//! |-----------------------------------------|---------------|------------------|
+//! | [`convolve`]: `W·im2col(x)`             | forward       | gradient to x    |
+//! | [`convolve_adjoint`]: `col2im(Wᵀ·dy)`   | gradient to x | forward          |
+//! | [`backward_filter`]: `Σ dy·im2col(x)ᵀ`  | gradient to w | gradient to w    |
+//!
+//! Two variants share an unfolding between products: [`convolve_saving_cols`] keeps the
+//! forward's im2col matrices for [`backward_filter_from_cols`] (conv2d's training step), and
+//! [`backward_filter_and_convolve`] computes conv_transpose2d's two gradients, which both unfold
+//! `dy`, from one unfolding.
+//!
+//! **One route, one driver.** Every product first asks `route` how to proceed, from the shapes
+//! alone: a product that sums nothing (no image, channel or output pixel, or an empty input) is
+//! 0; a kernel covering the whole unpadded input makes im2col the identity, so the product is
+//! one GEMM over the batch; otherwise the batch goes through the chunked driver
+//! (`Chunked::run`), where the forward, adjoint and filter products differ only in what one
+//! chunk does.
 //!
 //! **Batches and threads.** The batch is cut into fixed chunks of images whose size depends on
 //! the shapes only, never on the thread count. Each rayon task owns one chunk of the output;
@@ -140,7 +152,7 @@ pub fn col2im(g: &Geometry, cols: &[f32], ld: usize, x: &mut [f32], mode: Accumu
 
 /// [`col2im`] with the table of [`taps`] computed by the caller. Each input value receives
 /// its terms in the order `(p, q, i, j)`, whatever the batch or thread count.
-pub fn col2im_with(
+fn col2im_with(
     g: &Geometry,
     taps: &Taps,
     cols: &[f32],
@@ -202,8 +214,6 @@ struct Scratch {
     cols: Vec<f32>,
     /// A `(c_out, images·h_out·w_out)` matrix: a chunk's GEMM output, or its gathered `dy`.
     mat: Vec<f32>,
-    /// The output of the convolution that [`backward_filter_and_convolve`] adds.
-    out: Vec<f32>,
 }
 
 thread_local! {
@@ -242,7 +252,8 @@ fn images_per_chunk(batch: usize, pixels: usize, target: usize) -> usize {
 /// GEMMs, each packing its weight once), 2048 no less than 1024; a chunk's im2col matrix
 /// (at most `144×1024` values here, 576 KiB) stays in L2.
 const TARGET_COLS: usize = 1024;
-/// GEMM depth a chunk aims for in [`backward_filter`] (its k is `images·h_out·w_out`).
+/// GEMM depth a chunk aims for in [`backward_filter`] (its k is `images·h_out·w_out`), and
+/// in [`convolve_saving_cols`], whose saved matrices are that product's chunks.
 const TARGET_DEPTH: usize = 1024;
 
 /// A single chunk gets the threads inside its GEMM; several chunks share them out instead.
@@ -251,6 +262,232 @@ fn gemm_parallelism(chunks: usize) -> Parallelism {
         Parallelism::Rayon
     } else {
         Parallelism::Sequential
+    }
+}
+
+/// How every product of this module is computed for a batch, decided from the shapes alone.
+/// The empty and dense cases are recognised here and nowhere else.
+enum Route<'g> {
+    /// The product sums nothing: no image, no output channel, no output pixel, or an empty
+    /// input (no channel, or only padding). Each product's result is 0 (see [`empty_sum`]).
+    Empty,
+    /// The kernel covers the whole unpadded input ([`Geometry::is_dense`]): the im2col matrix
+    /// of the batch is `x` itself read as `(batch, c_in·h·w)`, and each product is one GEMM.
+    Dense,
+    /// Fixed chunks of images, each unfolded into its own im2col matrix.
+    Chunked(Chunked<'g>),
+}
+
+/// The [`Route`] of a product over `batch` images with `c_out` output channels, whose chunks
+/// aim for `target` GEMM columns (or depth).
+fn route(g: &Geometry, batch: usize, c_out: usize, target: usize) -> Route<'_> {
+    let pixels = g.out_pixels();
+    if batch == 0 || c_out == 0 || pixels == 0 || g.image_len() == 0 {
+        return Route::Empty;
+    }
+    if g.is_dense() {
+        return Route::Dense;
+    }
+    let per = images_per_chunk(batch, pixels, target);
+    Route::Chunked(Chunked {
+        g,
+        taps: taps(g),
+        batch,
+        c_out,
+        per,
+        par: gemm_parallelism(batch.div_ceil(per)),
+    })
+}
+
+/// `out = beta·out`: what `out = product + beta·out` leaves when the product sums nothing
+/// (`beta` 0 writes zeros, 1 leaves `out` as it is).
+fn empty_sum(out: &mut [f32], beta: f32) {
+    if beta == 0.0 {
+        out.fill(0.0);
+    } else if beta != 1.0 {
+        out.iter_mut().for_each(|v| *v *= beta);
+    }
+}
+
+/// A batch cut into chunks of `per` images (the last may hold fewer), with what every chunk
+/// shares: the tap table, and the threads a chunk's GEMM may use. The one driver of the
+/// forward, adjoint and filter products ([`Chunked::run`]).
+struct Chunked<'g> {
+    /// The convolution's geometry.
+    g: &'g Geometry,
+    /// Its tap table, built once for the whole batch.
+    taps: Taps,
+    /// Images in the batch (at least 1).
+    batch: usize,
+    /// Output channels (at least 1).
+    c_out: usize,
+    /// Images per chunk, from [`images_per_chunk`].
+    per: usize,
+    /// The threads one chunk's GEMM may use ([`gemm_parallelism`]).
+    par: Parallelism,
+}
+
+impl Chunked<'_> {
+    /// The number of chunks.
+    fn count(&self) -> usize {
+        self.batch.div_ceil(self.per)
+    }
+
+    /// The images of chunk `k`.
+    fn images(&self, k: usize) -> usize {
+        self.per.min(self.batch - k * self.per)
+    }
+
+    /// Chunk `k`'s part of a batch stored image after image, `per_image` values each.
+    fn part<'a>(&self, data: &'a [f32], per_image: usize, k: usize) -> &'a [f32] {
+        &data[k * self.per * per_image..][..self.images(k) * per_image]
+    }
+
+    /// Runs `work(k, images, out, scratch)` for every chunk `k` in parallel: `out` is the
+    /// chunk's own part of the outputs (`outs` yields one per chunk, in order), so each task
+    /// owns what it writes, and `scratch` is this thread's buffers.
+    fn run<O: Send>(
+        &self,
+        outs: impl IndexedParallelIterator<Item = O>,
+        work: impl Fn(usize, usize, O, &mut Scratch) + Sync + Send,
+    ) {
+        assert_eq!(
+            outs.len(),
+            self.count(),
+            "im2col: one output part per chunk"
+        );
+        outs.enumerate()
+            .for_each(|(k, out)| with_scratch(|s| work(k, self.images(k), out, s)));
+    }
+
+    /// `x` (the chunk's `images`, `(c_in, h, w)` each) unfolded side by side into `cols`, as the
+    /// `(c_in·k_h·k_w, images·h_out·w_out)` matrix.
+    fn unfold<'c>(&self, x: &[f32], images: usize, cols: &'c mut [f32]) -> MatRef<'c> {
+        let (g, pixels, in_len) = (self.g, self.g.out_pixels(), self.g.image_len());
+        let ld = images * pixels;
+        for n in 0..images {
+            im2col_with(g, &self.taps, &x[n * in_len..], &mut cols[n * pixels..], ld);
+        }
+        MatRef::row_major(cols, g.col_rows(), ld)
+    }
+
+    /// The chunk's `dy` (`(images, c_out, pixels)`) as the `(c_out, images·pixels)` matrix the
+    /// GEMMs read: `dy` itself for one image, else gathered into `buf`.
+    fn dy_matrix<'a>(&self, dy: &'a [f32], images: usize, buf: &'a mut Vec<f32>) -> MatRef<'a> {
+        let (c_out, pixels) = (self.c_out, self.g.out_pixels());
+        let ld = images * pixels;
+        if images == 1 {
+            return MatRef::row_major(dy, c_out, ld);
+        }
+        let mat = grow(buf, c_out * ld);
+        for n in 0..images {
+            for o in 0..c_out {
+                let from = &dy[(n * c_out + o) * pixels..][..pixels];
+                mat[o * ld + n * pixels..][..pixels].copy_from_slice(from);
+            }
+        }
+        MatRef::row_major(mat, c_out, ld)
+    }
+
+    /// The forward product, `y[n] = W·im2col(x[n]) + beta·y[n]`, chunk by chunk; with `saved`
+    /// (`rows·batch·pixels` values), each chunk's im2col matrix is built there and kept.
+    fn forward(&self, x: &[f32], w: &[f32], beta: f32, y: &mut [f32], saved: Option<&mut [f32]>) {
+        let (rows, pixels, in_len) = (self.g.col_rows(), self.g.out_pixels(), self.g.image_len());
+        let w = MatRef::row_major(w, self.c_out, rows);
+        let saved: Vec<Option<&mut [f32]>> = match saved {
+            Some(saved) => saved
+                .chunks_mut(rows * self.per * pixels)
+                .map(Some)
+                .collect(),
+            None => (0..self.count()).map(|_| None).collect(),
+        };
+        let y_parts = y.par_chunks_mut(self.per * self.c_out * pixels);
+        self.run(y_parts.zip(saved), |k, images, (y, saved), s| {
+            // cols: (c_in·k_h·k_w, images·h_out·w_out)
+            let cols = match saved {
+                Some(cols) => cols,
+                None => grow(&mut s.cols, rows * images * pixels),
+            };
+            let cols = self.unfold(self.part(x, in_len, k), images, cols);
+            product_per_image(w, cols, beta, y, pixels, &mut s.mat, self.par);
+        });
+    }
+
+    /// The adjoint product, `x[n] = col2im(Wᵀ·dy[n])` (added with [`Accumulate::Add`]), chunk
+    /// by chunk.
+    fn adjoint(&self, w: &[f32], dy: &[f32], x: &mut [f32], mode: Accumulate) {
+        let (rows, pixels, in_len) = (self.g.col_rows(), self.g.out_pixels(), self.g.image_len());
+        let w_t = MatRef::row_major(w, self.c_out, rows).t();
+        let x_parts = x.par_chunks_mut(self.per * in_len);
+        self.run(x_parts, |k, images, x, s| {
+            let ld = images * pixels;
+            let dy = self.dy_matrix(self.part(dy, self.c_out * pixels, k), images, &mut s.mat);
+            // dcols: (c_in·k_h·k_w, images·h_out·w_out) = Wᵀ·dy
+            let dcols = grow(&mut s.cols, rows * ld);
+            gemm(w_t, dy, 0.0, dcols, self.par);
+            for n in 0..images {
+                let x = &mut x[n * in_len..(n + 1) * in_len];
+                col2im_with(self.g, &self.taps, &dcols[n * pixels..], ld, x, mode);
+            }
+        });
+    }
+
+    /// The filter product, `dw = Σ_n dy[n]·im2col(x[n])ᵀ` (added with [`Accumulate::Add`]):
+    /// per chunk, `partial = dy·colsᵀ`; the partials are added into `dw` in chunk order (the
+    /// first one written, to overwrite), so the sum never depends on the threads. With
+    /// `convolve_too`, each chunk's im2col matrix also serves the forward product.
+    fn filter(
+        &self,
+        source: Cols,
+        dy: &[f32],
+        dw: &mut [f32],
+        mode: Accumulate,
+        convolve_too: Option<SharedConvolve>,
+    ) {
+        let (c_out, rows) = (self.c_out, self.g.col_rows());
+        let (pixels, in_len) = (self.g.out_pixels(), self.g.image_len());
+        let (w_fwd, y_beta, y_parts): (Option<MatRef>, f32, Vec<Option<&mut [f32]>>) =
+            match convolve_too {
+                Some(f) => (
+                    Some(MatRef::row_major(f.w, c_out, rows)),
+                    f.mode.beta(),
+                    f.y.chunks_mut(self.per * c_out * pixels)
+                        .map(Some)
+                        .collect(),
+                ),
+                None => (None, 0.0, (0..self.count()).map(|_| None).collect()),
+            };
+        // partials: (chunks, c_out, c_in·k_h·k_w)
+        // Every partial is written by its chunk's GEMM (beta = 0).
+        let mut partials = crate::pool::take(self.count() * c_out * rows);
+        let partial_parts = partials.par_chunks_mut(c_out * rows);
+        self.run(partial_parts.zip(y_parts), |k, images, (partial, y), s| {
+            let ld = images * pixels;
+            // cols: (c_in·k_h·k_w, images·h_out·w_out)
+            let cols = match source {
+                Cols::Saved(saved) => {
+                    let cols = &saved[k * rows * self.per * pixels..][..rows * ld];
+                    MatRef::row_major(cols, rows, ld)
+                }
+                Cols::Unfold(x) => {
+                    let cols = grow(&mut s.cols, rows * ld);
+                    self.unfold(self.part(x, in_len, k), images, cols)
+                }
+            };
+            if let (Some(w), Some(y)) = (w_fwd, y) {
+                product_per_image(w, cols, y_beta, y, pixels, &mut s.mat, self.par);
+            }
+            let dy = self.dy_matrix(self.part(dy, c_out * pixels, k), images, &mut s.mat);
+            // partial: (c_out, c_in·k_h·k_w) = dy·colsᵀ
+            weight_gradient_product(dy, cols, partial, self.par);
+        });
+        for (k, partial) in partials.chunks_exact(c_out * rows).enumerate() {
+            let mode = if k == 0 { mode } else { Accumulate::Add };
+            dw.iter_mut()
+                .zip(partial)
+                .for_each(|(d, &p)| mode.apply(d, p));
+        }
+        crate::pool::recycle(partials);
     }
 }
 
@@ -275,17 +512,6 @@ fn weight_gradient_product(dy: MatRef, cols: MatRef, partial: &mut [f32], par: P
         );
     } else {
         gemm(dy, cols.t(), 0.0, partial, par);
-    }
-}
-
-/// Copies `src` (`(images, c_out, pixels)`, one image after another) into `dst` laid out as
-/// `(c_out, images·pixels)`, the images side by side.
-fn gather(src: &[f32], images: usize, c_out: usize, pixels: usize, dst: &mut [f32]) {
-    for n in 0..images {
-        for o in 0..c_out {
-            let from = &src[(n * c_out + o) * pixels..][..pixels];
-            dst[o * images * pixels + n * pixels..][..pixels].copy_from_slice(from);
-        }
     }
 }
 
@@ -341,50 +567,17 @@ pub fn convolve(
     beta: f32,
     y: &mut [f32],
 ) {
-    let (rows, pixels) = (g.col_rows(), g.out_pixels());
-    if batch == 0 || c_out == 0 || pixels == 0 {
-        return;
-    }
-    if g.image_len() == 0 {
-        // An empty input (no channel, or only padding): every window sums nothing.
-        if beta == 0.0 {
-            y.fill(0.0);
-        } else {
-            y.iter_mut().for_each(|v| *v *= beta);
+    match route(g, batch, c_out, TARGET_COLS) {
+        Route::Empty => empty_sum(y, beta),
+        Route::Dense => {
+            // y (batch, c_out) = x (batch, c_in·h·w) · Wᵀ: one GEMM for the whole batch.
+            let rows = g.col_rows();
+            let x = MatRef::row_major(x, batch, rows);
+            let w_t = MatRef::row_major(w, c_out, rows).t();
+            gemm(x, w_t, beta, y, Parallelism::Rayon);
         }
-        return;
+        Route::Chunked(chunks) => chunks.forward(x, w, beta, y, None),
     }
-    let w_mat = MatRef::row_major(w, c_out, rows);
-    if g.is_dense() {
-        // y (batch, c_out) = x (batch, c_in·h·w) · Wᵀ: one GEMM for the whole batch.
-        gemm(
-            MatRef::row_major(x, batch, rows),
-            w_mat.t(),
-            beta,
-            y,
-            Parallelism::Rayon,
-        );
-        return;
-    }
-    let taps = taps(g);
-    let per = images_per_chunk(batch, pixels, TARGET_COLS);
-    let par = gemm_parallelism(batch.div_ceil(per));
-    let in_len = g.image_len();
-    y.par_chunks_mut(per * c_out * pixels)
-        .zip(x.par_chunks(per * in_len.max(1)))
-        .for_each(|(y, x)| {
-            with_scratch(|s| {
-                let images = y.len() / (c_out * pixels);
-                let ld = images * pixels;
-                // cols: (c_in·k_h·k_w, images·h_out·w_out)
-                let cols = grow(&mut s.cols, rows * ld);
-                for n in 0..images {
-                    im2col_with(g, &taps, &x[n * in_len..], &mut cols[n * pixels..], ld);
-                }
-                let cols = MatRef::row_major(cols, rows, ld);
-                product_per_image(w_mat, cols, beta, y, pixels, &mut s.mat, par);
-            })
-        });
 }
 
 /// [`convolve`] with `beta = 0` that also returns the batch's im2col matrices, for the weight
@@ -393,7 +586,8 @@ pub fn convolve(
 /// The batch is cut into the chunks of [`backward_filter`] (about [`TARGET_DEPTH`] columns);
 /// chunk `k`'s matrix `(c_in·k_h·k_w, images·h_out·w_out)` is stored whole, one chunk after
 /// another. Each output element is the same dot product as in [`convolve`], so the bits are the
-/// same. `None` for a dense geometry, whose im2col is `x` itself.
+/// same. `None` when there is nothing to unfold: an empty product, or a dense geometry, whose
+/// im2col is `x` itself.
 pub fn convolve_saving_cols(
     g: &Geometry,
     batch: usize,
@@ -402,31 +596,13 @@ pub fn convolve_saving_cols(
     c_out: usize,
     y: &mut [f32],
 ) -> Option<Vec<f32>> {
-    let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
-    if g.is_dense() || batch == 0 || c_out == 0 || pixels == 0 || rows == 0 || in_len == 0 {
+    let Route::Chunked(chunks) = route(g, batch, c_out, TARGET_DEPTH) else {
         convolve(g, batch, x, w, c_out, 0.0, y);
         return None;
-    }
-    let w_mat = MatRef::row_major(w, c_out, rows);
-    let taps = taps(g);
-    let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
-    let par = gemm_parallelism(batch.div_ceil(per));
+    };
     // Every value is written by im2col (padding taps write zeros).
-    let mut saved = crate::pool::take(rows * batch * pixels);
-    saved
-        .par_chunks_mut(rows * per * pixels)
-        .zip(y.par_chunks_mut(per * c_out * pixels))
-        .zip(x.par_chunks(per * in_len.max(1)))
-        .for_each(|((cols, y), x)| {
-            with_scratch(|s| {
-                let ld = y.len() / c_out;
-                for n in 0..ld / pixels {
-                    im2col_with(g, &taps, &x[n * in_len..], &mut cols[n * pixels..], ld);
-                }
-                let cols = MatRef::row_major(cols, rows, ld);
-                product_per_image(w_mat, cols, 0.0, y, pixels, &mut s.mat, par);
-            })
-        });
+    let mut saved = crate::pool::take(g.col_rows() * batch * g.out_pixels());
+    chunks.forward(x, w, 0.0, y, Some(&mut saved));
     Some(saved)
 }
 
@@ -444,58 +620,16 @@ pub fn convolve_adjoint(
     x: &mut [f32],
     mode: Accumulate,
 ) {
-    let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
-    if batch == 0 || pixels == 0 || in_len == 0 {
-        if mode == Accumulate::Overwrite {
-            x.fill(0.0);
+    match route(g, batch, c_out, TARGET_COLS) {
+        Route::Empty => empty_sum(x, mode.beta()),
+        Route::Dense => {
+            // col2im is the identity here: x (batch, c_in·h·w) += dy (batch, c_out) · W.
+            let dy = MatRef::row_major(dy, batch, c_out);
+            let w = MatRef::row_major(w, c_out, g.col_rows());
+            gemm(dy, w, mode.beta(), x, Parallelism::Rayon);
         }
-        return;
+        Route::Chunked(chunks) => chunks.adjoint(w, dy, x, mode),
     }
-    let w_mat = MatRef::row_major(w, c_out, rows);
-    if g.is_dense() {
-        // col2im is the identity here: x (batch, c_in·h·w) += dy (batch, c_out) · W.
-        gemm(
-            MatRef::row_major(dy, batch, c_out),
-            w_mat,
-            mode.beta(),
-            x,
-            Parallelism::Rayon,
-        );
-        return;
-    }
-    let w_t = w_mat.t();
-    let taps = taps(g);
-    let per = images_per_chunk(batch, pixels, TARGET_COLS);
-    let par = gemm_parallelism(batch.div_ceil(per));
-    x.par_chunks_mut(per * in_len)
-        .zip(dy.par_chunks(per * (c_out * pixels).max(1)))
-        .for_each(|(x, dy)| {
-            with_scratch(|s| {
-                let images = x.len() / in_len;
-                let ld = images * pixels;
-                // dy as (c_out, images·h_out·w_out): y's layout already for one image.
-                let dy_mat = if images == 1 {
-                    MatRef::row_major(dy, c_out, ld)
-                } else {
-                    let mat = grow(&mut s.mat, c_out * ld);
-                    gather(dy, images, c_out, pixels, mat);
-                    MatRef::row_major(mat, c_out, ld)
-                };
-                // dcols: (c_in·k_h·k_w, images·h_out·w_out) = Wᵀ·dy
-                let dcols = grow(&mut s.cols, rows * ld);
-                gemm(w_t, dy_mat, 0.0, dcols, par);
-                for n in 0..images {
-                    col2im_with(
-                        g,
-                        &taps,
-                        &dcols[n * pixels..],
-                        ld,
-                        &mut x[n * in_len..(n + 1) * in_len],
-                        mode,
-                    );
-                }
-            })
-        });
 }
 
 /// `dw += Σ_n dy[n]·im2col(x[n])ᵀ`, or `=` with [`Accumulate::Overwrite`].
@@ -532,7 +666,7 @@ pub fn backward_filter_from_cols(
         rows * batch * pixels,
         "backward_filter_from_cols: saved cols"
     );
-    filter_chunks(g, batch, Cols::Saved(saved), dy, c_out, dw, mode, None);
+    filter(g, batch, Cols::Saved(saved), dy, c_out, dw, mode, None);
 }
 
 /// A convolution `y[n] += W·im2col(x[n])` (`w`: `(c_out, c_in·k_h·k_w)`, `y`:
@@ -563,38 +697,10 @@ pub fn backward_filter_and_convolve(
     mode: Accumulate,
     convolve_too: Option<SharedConvolve>,
 ) {
-    let (rows, pixels) = (g.col_rows(), g.out_pixels());
-    if batch == 0 || pixels == 0 || rows == 0 || c_out == 0 {
-        // Empty sums: the weight gradient and the convolution are 0.
-        if mode == Accumulate::Overwrite {
-            dw.fill(0.0);
-        }
-        if let Some(f) = convolve_too {
-            convolve(g, batch, x, f.w, c_out, f.mode.beta(), f.y);
-        }
-        return;
-    }
-    if g.is_dense() {
-        // No im2col to share: the two products are one GEMM each.
-        if let Some(f) = convolve_too {
-            convolve(g, batch, x, f.w, c_out, f.mode.beta(), f.y);
-        }
-        // dw (c_out, c_in·h·w) += dyᵀ (c_out, batch) · x (batch, c_in·h·w): one GEMM, its
-        // depth running over the batch.
-        let dy_t = MatRef::row_major(dy, batch, c_out).t();
-        gemm(
-            dy_t,
-            MatRef::row_major(x, batch, rows),
-            mode.beta(),
-            dw,
-            Parallelism::Rayon,
-        );
-        return;
-    }
-    filter_chunks(g, batch, Cols::Unfold(x), dy, c_out, dw, mode, convolve_too);
+    filter(g, batch, Cols::Unfold(x), dy, c_out, dw, mode, convolve_too);
 }
 
-/// Where [`filter_chunks`] finds each chunk's im2col matrix.
+/// Where the filter product finds each chunk's im2col matrix.
 #[derive(Clone, Copy)]
 enum Cols<'a> {
     /// Unfold it from the input `(batch, c_in, h, w)`.
@@ -603,11 +709,10 @@ enum Cols<'a> {
     Saved(&'a [f32]),
 }
 
-/// The chunked weight gradient (and optional convolution) of [`backward_filter_and_convolve`]
-/// and [`backward_filter_from_cols`]: per fixed chunk of images, `partial = dy·colsᵀ`; the
-/// partials are added into `dw` in chunk order (the first one written, to overwrite).
+/// The filter product of [`backward_filter_and_convolve`] and [`backward_filter_from_cols`],
+/// along its [`Route`].
 #[allow(clippy::too_many_arguments)] // the two products' operands, spelled out
-fn filter_chunks(
+fn filter(
     g: &Geometry,
     batch: usize,
     source: Cols,
@@ -617,81 +722,29 @@ fn filter_chunks(
     mode: Accumulate,
     convolve_too: Option<SharedConvolve>,
 ) {
-    let (rows, pixels, in_len) = (g.col_rows(), g.out_pixels(), g.image_len());
-    if in_len == 0 {
-        // An empty input unfolds to zeros: both products are 0.
-        if mode == Accumulate::Overwrite {
-            dw.fill(0.0);
+    match route(g, batch, c_out, TARGET_DEPTH) {
+        Route::Empty => {
+            empty_sum(dw, mode.beta());
+            if let Some(f) = convolve_too {
+                empty_sum(f.y, f.mode.beta());
+            }
         }
-        if let Some(f) = convolve_too
-            && f.mode == Accumulate::Overwrite
-        {
-            f.y.fill(0.0);
+        Route::Dense => {
+            let Cols::Unfold(x) = source else {
+                unreachable!("convolve_saving_cols saves nothing for a dense geometry")
+            };
+            // No im2col to share: the two products are one GEMM each.
+            if let Some(f) = convolve_too {
+                convolve(g, batch, x, f.w, c_out, f.mode.beta(), f.y);
+            }
+            // dw (c_out, c_in·h·w) += dyᵀ (c_out, batch) · x (batch, c_in·h·w): one GEMM, its
+            // depth running over the batch.
+            let dy_t = MatRef::row_major(dy, batch, c_out).t();
+            let x = MatRef::row_major(x, batch, g.col_rows());
+            gemm(dy_t, x, mode.beta(), dw, Parallelism::Rayon);
         }
-        return;
+        Route::Chunked(chunks) => chunks.filter(source, dy, dw, mode, convolve_too),
     }
-    let taps = taps(g);
-    let per = images_per_chunk(batch, pixels, TARGET_DEPTH);
-    let chunks = batch.div_ceil(per);
-    let par = gemm_parallelism(chunks);
-    let (w_fwd, y_beta, mut y_chunks): (Option<MatRef>, f32, Vec<Option<&mut [f32]>>) =
-        match convolve_too {
-            Some(f) => (
-                Some(MatRef::row_major(f.w, c_out, rows)),
-                f.mode.beta(),
-                f.y.chunks_mut(per * c_out * pixels).map(Some).collect(),
-            ),
-            None => (None, 0.0, (0..chunks).map(|_| None).collect()),
-        };
-    // Chunk k's input images, or its saved matrix.
-    let sources: Vec<&[f32]> = match source {
-        Cols::Unfold(x) => x.chunks(per * in_len.max(1)).collect(),
-        Cols::Saved(saved) => saved.chunks(rows * per * pixels).collect(),
-    };
-    // partials: (chunks, c_out, c_in·k_h·k_w)
-    // Every partial is written by its chunk's GEMM (beta = 0).
-    let mut partials = crate::pool::take(chunks * c_out * rows);
-    partials
-        .par_chunks_mut(c_out * rows)
-        .zip(y_chunks.par_iter_mut())
-        .zip(sources.par_iter().zip(dy.par_chunks(per * c_out * pixels)))
-        .for_each(|((partial, y), (&chunk_source, dy))| {
-            with_scratch(|s| {
-                let images = dy.len() / (c_out * pixels);
-                let ld = images * pixels;
-                // cols: (c_in·k_h·k_w, images·h_out·w_out)
-                let cols = match source {
-                    Cols::Saved(_) => MatRef::row_major(chunk_source, rows, ld),
-                    Cols::Unfold(_) => {
-                        let cols = grow(&mut s.cols, rows * ld);
-                        for n in 0..images {
-                            let x = &chunk_source[n * in_len..];
-                            im2col_with(g, &taps, x, &mut cols[n * pixels..], ld);
-                        }
-                        MatRef::row_major(cols, rows, ld)
-                    }
-                };
-                if let (Some(w), Some(y)) = (w_fwd, y) {
-                    product_per_image(w, cols, y_beta, y, pixels, &mut s.out, par);
-                }
-                let dy_mat = if images == 1 {
-                    MatRef::row_major(dy, c_out, ld)
-                } else {
-                    let mat = grow(&mut s.mat, c_out * ld);
-                    gather(dy, images, c_out, pixels, mat);
-                    MatRef::row_major(mat, c_out, ld)
-                };
-                // partial: (c_out, c_in·k_h·k_w) = dy·colsᵀ
-                weight_gradient_product(dy_mat, cols, partial, par);
-            })
-        });
-    for (k, partial) in partials.chunks_exact(c_out * rows).enumerate() {
-        let mode = if k == 0 { mode } else { Accumulate::Add };
-        dw.iter_mut()
-            .zip(partial)
-            .for_each(|(d, &p)| mode.apply(d, p));
-    }
-    crate::pool::recycle(partials);
 }
 
 #[cfg(test)]
