@@ -22,7 +22,7 @@
 mod lab;
 // pub mod pca;
 // pub mod sparse;
-// pub mod super_res;
+pub mod super_res;
 pub mod tp1;
 // pub mod tp2;
 // pub mod tp3;
@@ -47,7 +47,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<contractive::Contractive>(),
     // Entry::of::<pca::AgainstPca>(),
     // Entry::of::<compression::Compression>(),
-    // Entry::of::<super_res::SuperResolution>(),
+    Entry::of::<super_res::SuperResolution>(),
     // Entry::of::<inpaint::Inpainting>(),
     // Entry::of::<anomaly::Anomaly>(),
     // Entry::of::<features::Features>(),

@@ -118,7 +118,7 @@ fn gaussian_window() -> [f64; SSIM_WINDOW] {
 }
 
 /// Mean squared error, PSNR (from that mean error) and mean SSIM of image pairs.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Similarity {
     /// Mean squared error over every pixel of every image.
     pub mse: f64,
