@@ -18,7 +18,7 @@
 // pub mod compression;
 // pub mod contractive;
 // pub mod features;
-// pub mod inpaint;
+pub mod inpaint;
 mod lab;
 // pub mod pca;
 // pub mod sparse;
@@ -48,7 +48,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<pca::AgainstPca>(),
     // Entry::of::<compression::Compression>(),
     Entry::of::<super_res::SuperResolution>(),
-    // Entry::of::<inpaint::Inpainting>(),
+    Entry::of::<inpaint::Inpainting>(),
     // Entry::of::<anomaly::Anomaly>(),
     // Entry::of::<features::Features>(),
     // Entry::of::<clustering::Clustering>(),
