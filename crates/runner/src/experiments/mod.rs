@@ -17,7 +17,7 @@
 // pub mod clustering;
 // pub mod compression;
 // pub mod contractive;
-// pub mod features;
+pub mod features;
 pub mod inpaint;
 mod lab;
 // pub mod pca;
@@ -50,7 +50,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<super_res::SuperResolution>(),
     Entry::of::<inpaint::Inpainting>(),
     // Entry::of::<anomaly::Anomaly>(),
-    // Entry::of::<features::Features>(),
+    Entry::of::<features::Features>(),
     // Entry::of::<clustering::Clustering>(),
 ];
 
