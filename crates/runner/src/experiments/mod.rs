@@ -13,7 +13,7 @@
 //! [`EXPERIMENTS`]: the subcommand, its help line, `tp all` and the report's order follow.
 
 // pub mod aae;
-// pub mod anomaly;
+pub mod anomaly;
 // pub mod clustering;
 // pub mod compression;
 // pub mod contractive;
@@ -49,7 +49,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<compression::Compression>(),
     Entry::of::<super_res::SuperResolution>(),
     Entry::of::<inpaint::Inpainting>(),
-    // Entry::of::<anomaly::Anomaly>(),
+    Entry::of::<anomaly::Anomaly>(),
     Entry::of::<features::Features>(),
     // Entry::of::<clustering::Clustering>(),
 ];
