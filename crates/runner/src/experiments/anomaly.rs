@@ -404,16 +404,30 @@ mod tests {
             1_009,
         );
         let body = Anomaly::render(&r, &lab).body;
-        assert!(body.contains("| conv model | score | 0.5500 | 5 |"), "{body}");
-        assert!(body.contains("| dense VAE | score | 0.4100 | 9 |"), "{body}");
         assert!(
-            body.contains("The conv model's score ranks a random 9 above a random other digit \
-                           55.0% of the time. The dense VAE's score ranks the 9s below"),
+            body.contains("| conv model | score | 0.5500 | 5 |"),
             "{body}"
         );
-        assert!(body.contains("the 9s rank 5 of the 10 digits present"), "{body}");
+        assert!(
+            body.contains("| dense VAE | score | 0.4100 | 9 |"),
+            "{body}"
+        );
+        assert!(
+            body.contains(
+                "The conv model's score ranks a random 9 above a random other digit \
+                 55.0% of the time. The dense VAE's score ranks the 9s below"
+            ),
+            "{body}"
+        );
+        assert!(
+            body.contains("the 9s rank 5 of the 10 digits present"),
+            "{body}"
+        );
         assert!(body.contains("(digits 0 8 9 9; 2 of them 9s)"), "{body}");
-        assert!(body.contains("the 2 it reconstructs best (digits 1 1)"), "{body}");
+        assert!(
+            body.contains("the 2 it reconstructs best (digits 1 1)"),
+            "{body}"
+        );
         // Flipped: the VAE better, none below chance, the 9s scored highest.
         let r = results(
             scored("conv model", Some(0.60), 0.95),
@@ -421,9 +435,15 @@ mod tests {
             1_009,
         );
         let body = Anomaly::render(&r, &lab).body;
-        assert!(body.contains("The dense VAE's score ranks a random 9"), "{body}");
+        assert!(
+            body.contains("The dense VAE's score ranks a random 9"),
+            "{body}"
+        );
         assert!(!body.contains("below the others"), "{body}");
-        assert!(body.contains("the 9s have the highest mean score of the 10"), "{body}");
+        assert!(
+            body.contains("the 9s have the highest mean score of the 10"),
+            "{body}"
+        );
         // No 9 in the test set: no AUC, no digit mean for the 9s.
         let mut conv = scored("conv model", None, 0.0);
         conv.digit_means[9] = None;

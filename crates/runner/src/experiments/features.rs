@@ -98,8 +98,7 @@ impl Experiment for Features {
             .iter()
             .map(|&l| l as usize)
             .collect();
-        let test_labels: Vec<usize> =
-            lab.splits.test.labels.iter().map(|&l| l as usize).collect();
+        let test_labels: Vec<usize> = lab.splits.test.labels.iter().map(|&l| l as usize).collect();
         let flat = |t: &Tensor, n: usize| t.reshape(&[n, 784]);
         let mut timings = Vec::new();
 
@@ -420,8 +419,10 @@ mod tests {
         let body = Features::render(&results(0.712, [0.691, 0.846]), &lab()).body;
         assert!(body.contains("| all 10,000 labels |"), "{body}");
         assert!(
-            body.contains("With 100 labels the best features are the conv code (64), with all \
-                           labels the conv code (64)."),
+            body.contains(
+                "With 100 labels the best features are the conv code (64), with all \
+                 labels the conv code (64)."
+            ),
             "{body}"
         );
         assert!(
@@ -429,7 +430,10 @@ mod tests {
             "{body}"
         );
         assert!(body.contains("| 100 | 69.5% | 69.1% | -0.4 |"), "{body}");
-        assert!(body.contains("it does not pay at every budget here"), "{body}");
+        assert!(
+            body.contains("it does not pay at every budget here"),
+            "{body}"
+        );
         assert!(
             body.contains("69.5% from scratch with 100 labels and 89.7% from scratch with 1,000"),
             "{body}"
@@ -446,7 +450,10 @@ mod tests {
         assert!(!body.contains("does not pay"), "{body}");
         // Behind at one budget, but the conv code no better than the pixels.
         let body = Features::render(&results(0.65, [0.70, 0.85]), &lab()).body;
-        assert!(body.contains("reaches 89.7% from scratch with 1,000 labels."), "{body}");
+        assert!(
+            body.contains("reaches 89.7% from scratch with 1,000 labels."),
+            "{body}"
+        );
         assert!(!body.contains("although"), "{body}");
     }
 }

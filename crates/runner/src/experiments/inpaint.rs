@@ -172,17 +172,18 @@ impl Experiment for Inpainting {
             },
             match r.model.outside {
                 None => String::new(),
-                Some(model_out) => format!(
-                    " Outside them it pays {model_out:.5}, where the baseline copies the input \
+                Some(model_out) =>
+                    format!(
+                        " Outside them it pays {model_out:.5}, where the baseline copies the input \
                      and pays none{}",
-                    match r.plain {
-                        Some(p) => format!(
-                            " (the same architecture trained on clean images has a test MSE \
+                        match r.plain {
+                            Some(p) => format!(
+                                " (the same architecture trained on clean images has a test MSE \
                              of {p:.5})"
-                        ),
-                        None => String::new(),
-                    }
-                ) + ".",
+                            ),
+                            None => String::new(),
+                        }
+                    ) + ".",
             }
         );
         body += &format!("![masked, inpainted, original]({})\n\n", r.figure);
@@ -230,7 +231,10 @@ mod tests {
         let lab = crate::experiments::tp1::tests::lab();
         let body = Inpainting::render(&results(0.06, Some(0.009), Some(0.006)), &lab).body;
         assert!(body.contains("0.60 times the mean image's"), "{body}");
-        assert!(body.contains("better than the average digit does"), "{body}");
+        assert!(
+            body.contains("better than the average digit does"),
+            "{body}"
+        );
         assert!(body.contains("Outside them it pays 0.00900"), "{body}");
         assert!(body.contains("has a test MSE of 0.00600)."), "{body}");
         assert!(body.contains("One 8×8 hole") && body.contains("trained 10 epochs"));

@@ -148,12 +148,18 @@ mod tests {
     #[test]
     fn the_verdict_against_bilinear_follows_the_numbers() {
         let body = SuperResolution::render(&results(scores(0.002, 26.6, 0.98)), &lab()).body;
-        assert!(body.contains("by +8.30 dB of PSNR and +0.2000 of SSIM"), "{body}");
+        assert!(
+            body.contains("by +8.30 dB of PSNR and +0.2000 of SSIM"),
+            "{body}"
+        );
         assert!(body.contains("better on both"), "{body}");
         let body = SuperResolution::render(&results(scores(0.02, 17.0, 0.70)), &lab()).body;
         assert!(body.contains("no better than interpolation"), "{body}");
         let body = SuperResolution::render(&results(scores(0.012, 19.0, 0.70)), &lab()).body;
-        assert!(body.contains("better on one measure, worse on the other"), "{body}");
+        assert!(
+            body.contains("better on one measure, worse on the other"),
+            "{body}"
+        );
         assert!(body.contains("trained 10 epochs"), "{body}");
     }
 }
