@@ -13,16 +13,16 @@
 //! [`EXPERIMENTS`]: the subcommand, its help line, `tp all` and the report's order follow.
 
 // pub mod aae;
-// pub mod anomaly;
+pub mod anomaly;
 // pub mod clustering;
 // pub mod compression;
 // pub mod contractive;
-// pub mod features;
-// pub mod inpaint;
+pub mod features;
+pub mod inpaint;
 mod lab;
 // pub mod pca;
 // pub mod sparse;
-// pub mod super_res;
+pub mod super_res;
 pub mod tp1;
 // pub mod tp2;
 // pub mod tp3;
@@ -47,10 +47,10 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<contractive::Contractive>(),
     // Entry::of::<pca::AgainstPca>(),
     // Entry::of::<compression::Compression>(),
-    // Entry::of::<super_res::SuperResolution>(),
-    // Entry::of::<inpaint::Inpainting>(),
-    // Entry::of::<anomaly::Anomaly>(),
-    // Entry::of::<features::Features>(),
+    Entry::of::<super_res::SuperResolution>(),
+    Entry::of::<inpaint::Inpainting>(),
+    Entry::of::<anomaly::Anomaly>(),
+    Entry::of::<features::Features>(),
     // Entry::of::<clustering::Clustering>(),
 ];
 
