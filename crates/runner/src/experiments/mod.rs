@@ -12,7 +12,7 @@
 //! Adding an experiment is one file with a type implementing [`Experiment`] and one line in
 //! [`EXPERIMENTS`]: the subcommand, its help line, `tp all` and the report's order follow.
 
-// pub mod aae;
+pub mod aae;
 // pub mod anomaly;
 // pub mod clustering;
 // pub mod compression;
@@ -42,7 +42,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<tp2::Exercise2>(),
     // Entry::of::<tp3::Exercise3>(),
     // Entry::of::<vae::Variational>(),
-    // Entry::of::<aae::Adversarial>(),
+    Entry::of::<aae::Adversarial>(),
     // Entry::of::<sparse::Sparse>(),
     // Entry::of::<contractive::Contractive>(),
     // Entry::of::<pca::AgainstPca>(),
