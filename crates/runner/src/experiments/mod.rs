@@ -14,7 +14,7 @@
 
 pub mod aae;
 // pub mod anomaly;
-// pub mod clustering;
+pub mod clustering;
 // pub mod compression;
 // pub mod contractive;
 // pub mod features;
@@ -51,7 +51,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<inpaint::Inpainting>(),
     // Entry::of::<anomaly::Anomaly>(),
     // Entry::of::<features::Features>(),
-    // Entry::of::<clustering::Clustering>(),
+    Entry::of::<clustering::Clustering>(),
 ];
 
 /// One experiment: measure, then render.
