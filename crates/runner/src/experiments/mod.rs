@@ -21,7 +21,7 @@ pub mod clustering;
 // pub mod inpaint;
 mod lab;
 // pub mod pca;
-// pub mod sparse;
+pub mod sparse;
 // pub mod super_res;
 pub mod tp1;
 // pub mod tp2;
@@ -43,7 +43,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<tp3::Exercise3>(),
     // Entry::of::<vae::Variational>(),
     Entry::of::<aae::Adversarial>(),
-    // Entry::of::<sparse::Sparse>(),
+    Entry::of::<sparse::Sparse>(),
     // Entry::of::<contractive::Contractive>(),
     // Entry::of::<pca::AgainstPca>(),
     // Entry::of::<compression::Compression>(),
