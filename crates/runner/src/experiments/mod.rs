@@ -16,7 +16,7 @@ pub mod aae;
 // pub mod anomaly;
 pub mod clustering;
 // pub mod compression;
-// pub mod contractive;
+pub mod contractive;
 // pub mod features;
 // pub mod inpaint;
 mod lab;
@@ -44,7 +44,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<vae::Variational>(),
     Entry::of::<aae::Adversarial>(),
     Entry::of::<sparse::Sparse>(),
-    // Entry::of::<contractive::Contractive>(),
+    Entry::of::<contractive::Contractive>(),
     // Entry::of::<pca::AgainstPca>(),
     // Entry::of::<compression::Compression>(),
     // Entry::of::<super_res::SuperResolution>(),
