@@ -221,18 +221,18 @@ mod tests {
 
     #[test]
     fn the_lowest_error_is_named() {
-        let body = Clustering::render(&results(0.595, 0.318, 0.465), &lab()).body;
+        let body = Clustering::render(&results(0.595, 0.32, 0.465), &lab()).body;
         assert!(
-            body.contains("The lowest error is that of k-means on the pixels, 31.8%."),
+            body.contains("The lowest error is that of k-means on the pixels, 32.0%."),
             "{body}"
         );
         assert!(body.contains("uses 15 of its 16 clusters"), "{body}");
-        let body = Clustering::render(&results(0.1, 0.318, 0.465), &lab()).body;
+        let body = Clustering::render(&results(0.1, 0.32, 0.465), &lab()).body;
         assert!(
             body.contains("The lowest error is that of the AAE, 10.0%."),
             "{body}"
         );
-        let body = Clustering::render(&results(0.5, 0.318, 0.2), &lab()).body;
+        let body = Clustering::render(&results(0.5, 0.32, 0.2), &lab()).body;
         assert!(
             body.contains("The lowest error is that of k-means on the codes, 20.0%."),
             "{body}"

@@ -85,7 +85,7 @@ mod tests {
             seconds: 1.5,
         };
         assert_eq!(
-            csv(&[r.clone()]),
+            csv(std::slice::from_ref(&r)),
             "epoch,a,b,seconds\n3,0.50000000,0.25000000,1.500\n"
         );
         // The record flattens into one JSON object, as a checkpoint stores it.
