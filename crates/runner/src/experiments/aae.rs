@@ -8,18 +8,21 @@
 use layers::Module as _;
 use layers::summary::thousands;
 use models::aae::{COMPONENTS, Prior};
+use serde::{Deserialize, Serialize};
 use tensor::rng;
 
-use crate::report::markdown::{count, table};
-use super::{Lab, Section, Timing};
-use crate::train::adversarial::{AaeConfig, TrainedAae, train_aae};
+use super::{Experiment, Lab, LabInfo, Section, Timing};
 use crate::figures::chart::{LineChart, Series};
 use crate::figures::scatter::{PointSet, ScatterChart, by_digit};
 use crate::instruments::latent::{mmd2, nearest_mean_share};
-use crate::train::{TEST_NOISE_SEED, TrainError};
+use crate::report::markdown::{count, table};
+use crate::train::adversarial::{AaeConfig, AaeRun};
+use crate::train::autoencoder::{TEST_NOISE_SEED, codes, decode};
+use crate::train::metrics::nan_if_null;
+use crate::train::{RunConfig, TrainError, Trained};
 
-/// The experiment's folder name.
-pub const NAME: &str = "aae";
+/// The adversarial autoencoders.
+pub struct Adversarial;
 
 /// Codes and prior samples compared by the MMD (and drawn in the scatter plots).
 const SAMPLE: usize = 1_000;
@@ -27,33 +30,116 @@ const SAMPLE: usize = 1_000;
 /// The Gaussian kernel's bandwidth for the MMD, in code units (the priors' scale is 1–4).
 const MMD_SIGMA: f64 = 1.0;
 
-/// One run of the experiment.
-struct Run {
-    /// Its folder name.
-    name: String,
-    /// How the report names it.
-    title: String,
-    /// The trained model.
-    trained: TrainedAae,
-    /// Its test codes, `n·2` values.
-    codes: Vec<f32>,
+/// The seed of the prior samples the codes are compared with.
+const PRIOR_SEED: u64 = TEST_NOISE_SEED + 2;
+
+/// What the adversarial autoencoders measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// The runs: one AAE per prior (in [`Prior::ALL`] order), the conditional mixture AAE,
+    /// then the plain autoencoder.
+    pub runs: Vec<AaeCard>,
+    /// Parameters of the encoder, the decoder, the discriminator and the conditional
+    /// model's discriminator.
+    pub parameters: Parameters,
+    /// Test codes (and prior samples) compared by the MMD.
+    pub sample: usize,
+    /// The MMD kernel's bandwidth.
+    pub mmd_sigma: f64,
+    /// The seed of the prior samples.
+    pub prior_seed: u64,
+    /// Per prior, how close the codes are to it.
+    pub priors: Vec<PriorMerit>,
+    /// Share of the test codes of the conditional model nearest their own digit's
+    /// component.
+    pub own_share: f64,
+    /// The same count for the unconditional mixture AAE.
+    pub unconditional_share: f64,
+    /// MMD² of the conditional codes against samples of each image's own component.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub conditional_mmd: f64,
+    /// Test images whose codes the shares count.
+    pub n_codes: usize,
+    /// The scatter plots of codes over prior samples, one per run, in run order.
+    pub scatters: Vec<String>,
+    /// Decoded prior samples, one row per prior.
+    pub samples: String,
+    /// The conditional model's samples, one row per digit.
+    pub conditional: String,
+    /// The game per epoch.
+    pub game: String,
 }
 
-/// Trains the adversarial autoencoders and the plain one, draws the figures, returns the
-/// section.
-pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
-    let s = lab.settings.clone();
+/// One run, as the section quotes it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AaeCard {
+    /// Its folder name.
+    pub name: String,
+    /// How the report names it.
+    pub title: String,
+    /// Whether it was regularized (false: the plain autoencoder).
+    pub regularize: bool,
+    /// The test MSE after the last epoch.
+    pub test_mse: f64,
+    /// The discriminator's and the encoder's mean losses of the last epoch (none for the
+    /// plain autoencoder).
+    pub last_game: Option<Game>,
+    /// Its row of the timings table.
+    pub timing: Timing,
+}
+
+/// The two players' mean losses over an epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Game {
+    /// The discriminator's (ln 4 at chance).
+    pub discriminator: f64,
+    /// The encoder's, fooling it (ln 2 at chance).
+    pub generator: f64,
+}
+
+/// Parameter counts of the parts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Parameters {
+    /// The encoder's.
+    pub encoder: usize,
+    /// The decoder's.
+    pub decoder: usize,
+    /// The discriminator's.
+    pub discriminator: usize,
+    /// The conditional model's discriminator's (with the one-hot digit inputs).
+    pub conditional_discriminator: usize,
+}
+
+/// How close the codes are to one prior.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PriorMerit {
+    /// The prior's id.
+    pub id: String,
+    /// Its title.
+    pub title: String,
+    /// MMD² of the AAE's codes against prior samples.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub aae_mmd: f64,
+    /// MMD² of the plain autoencoder's codes against the same samples.
+    #[serde(deserialize_with = "nan_if_null")]
+    pub plain_mmd: f64,
+    /// The AAE's test MSE.
+    pub aae_test_mse: f64,
+}
+
+impl PriorMerit {
+    /// How many times smaller the AAE's MMD² is than the plain model's.
+    fn gain(&self) -> f64 {
+        self.plain_mmd / self.aae_mmd
+    }
+}
+
+/// One run before training: its folder, its title, its configuration.
+fn specs() -> Vec<(String, String, AaeConfig)> {
     let base = AaeConfig {
         prior: Prior::Gaussian.id().into(),
         conditional: false,
         regularize: true,
-        epochs: s.epochs,
-        batch_size: s.batch_size,
-        lr: s.lr,
-        seed: s.seed,
-        data: lab.splits.dir.display().to_string(),
-        n_train: lab.splits.train.len(),
-        n_test: lab.splits.test.len(),
     };
     let mut specs: Vec<(String, String, AaeConfig)> = Prior::ALL
         .iter()
@@ -82,292 +168,497 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
         "plain autoencoder, same shape, no regularization".into(),
         AaeConfig {
             regularize: false,
-            ..base.clone()
+            ..base
         },
     ));
-    let test_images = lab.splits.test.all_images().into_data();
-    let labels = lab.splits.test.labels.clone();
-    let mut runs = Vec::new();
-    for (name, title, config) in specs {
-        let dir = lab.exercise_dir(NAME).join(&name);
-        let mut trained = train_aae(&config, &lab.splits, &dir)?;
-        let codes = crate::train::codes(&mut trained.model, &test_images);
-        runs.push(Run {
-            name,
-            title,
-            trained,
-            codes,
-        });
-    }
-    let timings = runs
-        .iter()
-        .map(|r| Timing {
-            run: r.name.clone(),
-            epochs_trained: r.trained.history.len(),
-            seconds_per_epoch: r.trained.seconds_per_epoch(),
-        })
-        .collect();
+    specs
+}
 
-    // Figures of merit: MMD² between SAMPLE test codes and SAMPLE prior samples.
-    let n = SAMPLE.min(labels.len());
-    let prior_sample = |p: Prior, components: Option<&[usize]>| {
-        p.sample(n, components, &mut rng(TEST_NOISE_SEED + 2))
-    };
-    let digits: Vec<usize> = labels.iter().take(n).map(|&l| l as usize).collect();
-    let plain_codes = runs.last().expect("the plain run").codes.clone();
-    let mut merit_rows = Vec::new();
-    let mut merits = Vec::new();
-    for (i, prior) in Prior::ALL.iter().enumerate() {
-        let samples = prior_sample(*prior, None);
-        let aae = mmd2(&runs[i].codes[..2 * n], samples.data(), 2, MMD_SIGMA);
-        let plain = mmd2(&plain_codes[..2 * n], samples.data(), 2, MMD_SIGMA);
-        merits.push((*prior, aae, plain));
-        merit_rows.push(vec![
-            prior.title(),
-            format!("{aae:.4}"),
-            format!("{plain:.4}"),
-            format!(
-                "{:.5}",
-                runs[i]
-                    .trained
-                    .history
-                    .last()
-                    .map_or(f64::NAN, |r| r.test_mse)
-            ),
-        ]);
-    }
-    let conditional = &runs[3];
-    let means: Vec<[f32; 2]> = (0..COMPONENTS).map(Prior::component_mean).collect();
-    let own_share = nearest_mean_share(&conditional.codes, &labels, &means);
-    let unconditional_share = nearest_mean_share(&runs[1].codes, &labels, &means);
-    let conditional_mmd = mmd2(
-        &conditional.codes[..2 * n],
-        prior_sample(Prior::Mixture, Some(&digits)).data(),
-        2,
-        MMD_SIGMA,
-    );
+/// A trained run with its test codes.
+struct Run {
+    title: String,
+    trained: Trained<AaeRun>,
+    /// Its test codes, `n·2` values.
+    codes: Vec<f32>,
+}
 
-    // Figures: codes over prior samples, one scatter per run.
-    let mut scatter_links = Vec::new();
-    for r in &runs {
-        let prior = r.trained.config.prior()?;
-        let mut sets = Vec::new();
-        if r.trained.config.regularize {
-            let components = r.trained.config.conditional.then_some(digits.as_slice());
-            let samples = prior_sample(prior, components);
-            sets.push(PointSet {
-                label: "prior samples".into(),
-                points: samples
-                    .data()
-                    .chunks_exact(2)
-                    .map(|c| (c[0] as f64, c[1] as f64))
-                    .collect(),
-                colour: None,
+impl Run {
+    fn card(&self) -> AaeCard {
+        let last = self.trained.last();
+        AaeCard {
+            name: self.trained.name(),
+            title: self.title.clone(),
+            regularize: self.trained.config.model.regularize,
+            test_mse: last.map_or(f64::NAN, |f| f.test_mse),
+            last_game: last
+                .filter(|_| self.trained.config.model.regularize)
+                .map(|f| Game {
+                    discriminator: f.discriminator_loss,
+                    generator: f.generator_loss,
+                }),
+            timing: Timing::of(&self.trained),
+        }
+    }
+}
+
+impl Experiment for Adversarial {
+    const NAME: &'static str = "aae";
+    const ABOUT: &'static str =
+        "The adversarial autoencoders: three priors and a label-conditioned mixture";
+    type Results = Results;
+
+    fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
+        let test_images = lab.splits.test.all_images().into_data();
+        let labels = lab.splits.test.labels.clone();
+        let mut runs = Vec::new();
+        for (name, title, model) in specs() {
+            let config = RunConfig {
+                model,
+                schedule: lab.schedule(),
+            };
+            let dir = lab.exercise_dir(Self::NAME).join(&name);
+            let mut trained =
+                crate::train::train::<AaeRun>(&config, &lab.splits, &dir, lab.options())?;
+            let codes = codes(&mut trained.trainee.model, &test_images);
+            runs.push(Run {
+                title,
+                trained,
+                codes,
             });
         }
-        sets.extend(by_digit(&r.codes[..2 * n], &labels[..n]));
-        let chart = ScatterChart {
-            title: format!("{}: {} test codes", r.title, thousands(n as u64)),
-            x_label: "z₁".into(),
-            y_label: "z₂".into(),
-            sets,
-        };
-        scatter_links.push(lab.save_scatter(NAME, &format!("codes-{}.svg", r.name), &chart)?);
-    }
-    // Decoded prior samples: one row of ten per prior (each model decodes its own prior).
-    let mut sample_rows = Vec::new();
-    for (i, prior) in Prior::ALL.iter().enumerate() {
-        let z = prior.sample(10, None, &mut rng(TEST_NOISE_SEED + 3));
-        sample_rows.push(crate::train::decode(
-            &mut runs[i].trained.model,
-            z.data(),
-            2,
-        ));
-    }
-    let samples_grid = lab.save_grid(NAME, "samples.png", &sample_rows)?;
-    // The conditional model: one row of samples per digit, from that digit's component.
-    let mut digit_rows = Vec::new();
-    for d in 0..10 {
-        let z = Prior::Mixture.sample(
-            10,
-            Some(&[d; 10]),
-            &mut rng(TEST_NOISE_SEED + 100 + d as u64),
-        );
-        digit_rows.push(crate::train::decode(
-            &mut runs[3].trained.model,
-            z.data(),
-            2,
-        ));
-    }
-    let digits_grid = lab.save_grid(NAME, "conditional.png", &digit_rows)?;
-    // The adversarial game per epoch.
-    let mut series = Vec::new();
-    for (colour, r) in runs.iter().take(4).enumerate() {
-        let points = |f: fn(&crate::train::adversarial::AaeRecord) -> f64| {
-            r.trained
-                .history
-                .iter()
-                .map(|h| (h.epoch as f64, f(h)))
-                .collect()
-        };
-        series.push(Series {
-            label: format!("{}: discriminator", r.name),
-            points: points(|h| h.discriminator),
-            colour,
-            dashed: false,
-        });
-        series.push(Series {
-            label: format!("{}: encoder (fooling it)", r.name),
-            points: points(|h| h.generator),
-            colour,
-            dashed: true,
-        });
-    }
-    let game = LineChart {
-        title: "Adversarial autoencoders: the game per epoch".into(),
-        x_label: "epoch".into(),
-        y_label: "BCE (mean over the epoch's steps)".into(),
-        log_y: false,
-        x_whole: true,
-        series,
-    };
-    game.save(&lab.exercise_dir(NAME).join("game.svg"))?;
 
-    // Text.
-    let mut body = String::from("## Adversarial autoencoders\n\n");
-    body += &format!(
-        "> Encoder, decoder, discriminator on the code (an MLP). Each step: a reconstruction \
-         phase (encoder + decoder on the reconstruction loss), then a regularization phase that \
-         first trains the discriminator to tell prior samples from codes, then the encoder to \
-         fool it; separate optimizers.\n\n\
-         Encoder 784-256-256-2 and decoder 2-256-256-784 (ReLU, sigmoid output; {} and {} \
-         parameters), discriminator 2-128-128-1 on the code ({} parameters; {} with the 10 \
-         one-hot digit inputs of the conditional variant), a logit trained with the binary \
-         cross-entropy. Reconstruction: BCE per pixel, Adam lr {}; discriminator and encoder \
-         in the regularization phase: their own Adam each, same rate. {} each, batch {}, \
-         prior samples from the run's generator. The plain autoencoder is the same encoder and \
-         decoder trained on the reconstruction phase alone. (These runs keep no checkpoint: \
-         `--resume` trains them again.)\n\n",
-        thousands(runs[0].trained.model.encoder.num_parameters() as u64),
-        thousands(runs[0].trained.model.decoder.num_parameters() as u64),
-        thousands(runs[0].trained.model.discriminator.num_parameters() as u64),
-        thousands(runs[3].trained.model.discriminator.num_parameters() as u64),
-        s.lr,
-        count(s.epochs, "epoch"),
-        s.batch_size,
-    );
-    body += &format!(
-        "> How well codes match the prior: a two-sample statistic, codes vs prior samples, \
-         against the same statistic for a plain autoencoder's codes.\n\n\
-         The statistic is the unbiased squared maximum mean discrepancy, MMD², with a Gaussian \
-         kernel of bandwidth σ = {MMD_SIGMA} (k(x, y) = exp(−‖x − y‖²/2σ²)), between the first \
-         {} test codes and {} samples of the prior (seed {}): about 0 when the codes follow the \
-         prior, up to 2 when the two clouds do not overlap.\n\n",
-        thousands(n as u64),
-        thousands(n as u64),
-        TEST_NOISE_SEED + 2
-    );
-    body += &table(
-        &[
-            "prior",
-            "MMD² AAE codes",
-            "MMD² plain AE codes",
-            "AAE test MSE",
-        ],
-        &merit_rows,
-    );
-    let plain_mse = runs[4]
-        .trained
-        .history
-        .last()
-        .map_or(f64::NAN, |r| r.test_mse);
-    let closer = merits.iter().filter(|(_, a, p)| a < p).count();
-    let (best, best_aae, best_plain) = merits
-        .iter()
-        .copied()
-        .min_by(|a, b| (a.1 / a.2).total_cmp(&(b.1 / b.2)))
-        .expect("three priors");
-    let costlier = (0..3)
-        .filter(|&i| {
-            runs[i]
-                .trained
-                .history
-                .last()
-                .is_some_and(|h| h.test_mse > plain_mse)
+        // Figures of merit: MMD² between SAMPLE test codes and SAMPLE prior samples.
+        let n = SAMPLE.min(labels.len());
+        let prior_sample =
+            |p: Prior, components: Option<&[usize]>| p.sample(n, components, &mut rng(PRIOR_SEED));
+        let digits: Vec<usize> = labels.iter().take(n).map(|&l| l as usize).collect();
+        let plain_codes = runs.last().expect("the plain run").codes.clone();
+        let mut priors = Vec::new();
+        for (i, prior) in Prior::ALL.iter().enumerate() {
+            let samples = prior_sample(*prior, None);
+            priors.push(PriorMerit {
+                id: prior.id().into(),
+                title: prior.title(),
+                aae_mmd: mmd2(&runs[i].codes[..2 * n], samples.data(), 2, MMD_SIGMA),
+                plain_mmd: mmd2(&plain_codes[..2 * n], samples.data(), 2, MMD_SIGMA),
+                aae_test_mse: runs[i].trained.last().map_or(f64::NAN, |f| f.test_mse),
+            });
+        }
+        let conditional = &runs[3];
+        let means: Vec<[f32; 2]> = (0..COMPONENTS).map(Prior::component_mean).collect();
+        let own_share = nearest_mean_share(&conditional.codes, &labels, &means);
+        let unconditional_share = nearest_mean_share(&runs[1].codes, &labels, &means);
+        let conditional_mmd = mmd2(
+            &conditional.codes[..2 * n],
+            prior_sample(Prior::Mixture, Some(&digits)).data(),
+            2,
+            MMD_SIGMA,
+        );
+
+        // Figures: codes over prior samples, one scatter per run.
+        let mut scatters = Vec::new();
+        for r in &runs {
+            let config = &r.trained.config.model;
+            let prior = config.prior()?;
+            let mut sets = Vec::new();
+            if config.regularize {
+                let components = config.conditional.then_some(digits.as_slice());
+                let samples = prior_sample(prior, components);
+                sets.push(PointSet {
+                    label: "prior samples".into(),
+                    points: samples
+                        .data()
+                        .chunks_exact(2)
+                        .map(|c| (c[0] as f64, c[1] as f64))
+                        .collect(),
+                    colour: None,
+                });
+            }
+            sets.extend(by_digit(&r.codes[..2 * n], &labels[..n]));
+            let chart = ScatterChart {
+                title: format!("{}: {} test codes", r.title, thousands(n as u64)),
+                x_label: "z₁".into(),
+                y_label: "z₂".into(),
+                sets,
+            };
+            let file = format!("codes-{}.svg", r.trained.name());
+            scatters.push(lab.save_scatter(Self::NAME, &file, &chart)?);
+        }
+        // Decoded prior samples: one row of ten per prior (each model decodes its own prior).
+        let mut sample_rows = Vec::new();
+        for (i, prior) in Prior::ALL.iter().enumerate() {
+            let z = prior.sample(10, None, &mut rng(TEST_NOISE_SEED + 3));
+            sample_rows.push(decode(&mut runs[i].trained.trainee.model, z.data(), 2));
+        }
+        let samples = lab.save_grid(Self::NAME, "samples.png", &sample_rows)?;
+        // The conditional model: one row of samples per digit, from that digit's component.
+        let mut digit_rows = Vec::new();
+        for d in 0..10 {
+            let z = Prior::Mixture.sample(
+                10,
+                Some(&[d; 10]),
+                &mut rng(TEST_NOISE_SEED + 100 + d as u64),
+            );
+            digit_rows.push(decode(&mut runs[3].trained.trainee.model, z.data(), 2));
+        }
+        let conditional_grid = lab.save_grid(Self::NAME, "conditional.png", &digit_rows)?;
+        // The adversarial game per epoch.
+        let mut series = Vec::new();
+        for (colour, r) in runs.iter().take(4).enumerate() {
+            let points = |f: fn(&crate::train::adversarial::AaeFigures) -> f64| {
+                r.trained
+                    .history
+                    .iter()
+                    .map(|h| (h.epoch as f64, f(&h.figures)))
+                    .collect()
+            };
+            series.push(Series {
+                label: format!("{}: discriminator", r.trained.name()),
+                points: points(|f| f.discriminator_loss),
+                colour,
+                dashed: false,
+            });
+            series.push(Series {
+                label: format!("{}: encoder (fooling it)", r.trained.name()),
+                points: points(|f| f.generator_loss),
+                colour,
+                dashed: true,
+            });
+        }
+        let game = LineChart {
+            title: "Adversarial autoencoders: the game per epoch".into(),
+            x_label: "epoch".into(),
+            y_label: "BCE (mean over the epoch's steps)".into(),
+            log_y: false,
+            x_whole: true,
+            series,
+        };
+        game.save(&lab.exercise_dir(Self::NAME).join("game.svg"))?;
+
+        let model = |i: usize| &runs[i].trained.trainee.model;
+        let parameters = Parameters {
+            encoder: model(0).encoder.num_parameters(),
+            decoder: model(0).decoder.num_parameters(),
+            discriminator: model(0).discriminator.num_parameters(),
+            conditional_discriminator: model(3).discriminator.num_parameters(),
+        };
+        Ok(Results {
+            runs: runs.iter().map(Run::card).collect(),
+            parameters,
+            sample: n,
+            mmd_sigma: MMD_SIGMA,
+            prior_seed: PRIOR_SEED,
+            priors,
+            own_share,
+            unconditional_share,
+            conditional_mmd,
+            n_codes: labels.len(),
+            scatters,
+            samples,
+            conditional: conditional_grid,
+            game: format!("{}/game.svg", Self::NAME),
         })
+    }
+
+    fn render(r: &Results, lab: &LabInfo) -> Section {
+        let p = &r.parameters;
+        let mut body = String::from("## Adversarial autoencoders\n\n");
+        body += &format!(
+            "> Encoder, decoder, discriminator on the code (an MLP). Each step: a \
+             reconstruction phase (encoder + decoder on the reconstruction loss), then a \
+             regularization phase that first trains the discriminator to tell prior samples \
+             from codes, then the encoder to fool it; separate optimizers.\n\n\
+             Encoder 784-256-256-2 and decoder 2-256-256-784 (ReLU, sigmoid output; {} and {} \
+             parameters), discriminator 2-128-128-1 on the code ({} parameters; {} with the 10 \
+             one-hot digit inputs of the conditional variant), a logit trained with the binary \
+             cross-entropy. Reconstruction: BCE per pixel, Adam lr {}; discriminator and \
+             encoder in the regularization phase: their own Adam each, same rate. {} each, \
+             batch {}, prior samples from the run's generator. The plain autoencoder is the \
+             same encoder and decoder trained on the reconstruction phase alone.\n\n",
+            thousands(p.encoder as u64),
+            thousands(p.decoder as u64),
+            thousands(p.discriminator as u64),
+            thousands(p.conditional_discriminator as u64),
+            lab.lr,
+            count(lab.epochs, "epoch"),
+            lab.batch_size,
+        );
+        body += &format!(
+            "> How well codes match the prior: a two-sample statistic, codes vs prior samples, \
+             against the same statistic for a plain autoencoder's codes.\n\n\
+             The statistic is the unbiased squared maximum mean discrepancy, MMD², with a \
+             Gaussian kernel of bandwidth σ = {} (k(x, y) = exp(−‖x − y‖²/2σ²)), between the \
+             first {} test codes and {} samples of the prior (seed {}): about 0 when the codes \
+             follow the prior, up to 2 when the two clouds do not overlap.\n\n",
+            r.mmd_sigma,
+            thousands(r.sample as u64),
+            thousands(r.sample as u64),
+            r.prior_seed
+        );
+        let merit_rows: Vec<Vec<String>> = r
+            .priors
+            .iter()
+            .map(|m| {
+                vec![
+                    m.title.clone(),
+                    format!("{:.4}", m.aae_mmd),
+                    format!("{:.4}", m.plain_mmd),
+                    format!("{:.5}", m.aae_test_mse),
+                ]
+            })
+            .collect();
+        body += &table(
+            &[
+                "prior",
+                "MMD² AAE codes",
+                "MMD² plain AE codes",
+                "AAE test MSE",
+            ],
+            &merit_rows,
+        );
+        body += &merit_remark(r);
+        body += "> Figures: the codes of the test set against prior samples for each prior.\n\n";
+        for (run, link) in r.runs.iter().zip(&r.scatters) {
+            body += &format!("![{}]({link})\n\n", run.title);
+        }
+        body += "*Test codes coloured by digit (the labels were never shown to the \
+                 unconditional models) over grey prior samples; the plain autoencoder's codes \
+                 have no prior.*\n\n";
+        body += "> Decoded samples from the prior.\n\n";
+        body += &format!("![decoded prior samples]({})\n\n", r.samples);
+        body += &format!(
+            "*One row per prior (top to bottom: {}), ten samples each, decoded by the AAE \
+             trained with that prior.*\n\n",
+            r.priors
+                .iter()
+                .map(|m| m.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        body += &format!(
+            "> For the conditional mixture: the share of test codes closest to their own \
+             digit's component, and one row of samples per digit.\n\n\
+             With the digit given to the discriminator, {:.1}% of the {} test codes are nearest \
+             the component of their own digit (chance: 10%); the unconditional mixture AAE, \
+             whose components carry no digit, scores {:.1}% by the same count. MMD² of the \
+             conditional codes against samples drawn from each image's own component: \
+             {:.4}.\n\n",
+            100.0 * r.own_share,
+            thousands(r.n_codes as u64),
+            100.0 * r.unconditional_share,
+            r.conditional_mmd,
+        );
+        body += &format!("![samples per digit]({})\n\n", r.conditional);
+        body += "*Row d: ten samples from component d of the mixture, decoded by the \
+                 conditional AAE. A row that shows one digit is a component that learned \
+                 it.*\n\n";
+        body += &format!("![the game per epoch]({})\n\n", r.game);
+        body += "*The discriminator's loss (solid) and the encoder's (dashed) per epoch. At \
+                 chance, when codes and prior samples cannot be told apart, they are ln 4 ≈ \
+                 1.39 and ln 2 ≈ 0.69.*\n\n";
+        let last: Vec<String> = r
+            .runs
+            .iter()
+            .filter_map(|run| run.last_game.map(|g| (run, g)))
+            .map(|(run, g)| {
+                format!(
+                    "`{}` {:.3} and {:.3} ({})",
+                    run.name,
+                    g.discriminator,
+                    g.generator,
+                    game_verdict(g)
+                )
+            })
+            .collect();
+        body += &format!(
+            "In the last epoch, discriminator and encoder losses: {}.\n\n",
+            last.join("; ")
+        );
+        Section {
+            body,
+            timings: r.runs.iter().map(|run| run.timing.clone()).collect(),
+        }
+    }
+}
+
+/// What the MMD table shows, in a paragraph: how many priors the adversarial codes match
+/// better, the largest gain, and what it cost in reconstruction.
+fn merit_remark(r: &Results) -> String {
+    let plain_mse = r
+        .runs
+        .iter()
+        .find(|run| !run.regularize)
+        .map_or(f64::NAN, |run| run.test_mse);
+    let closer = r.priors.iter().filter(|m| m.aae_mmd < m.plain_mmd).count();
+    let Some(best) = r
+        .priors
+        .iter()
+        .min_by(|a, b| (a.aae_mmd / a.plain_mmd).total_cmp(&(b.aae_mmd / b.plain_mmd)))
+    else {
+        return String::new();
+    };
+    let costlier = r
+        .priors
+        .iter()
+        .filter(|m| m.aae_test_mse > plain_mse)
         .count();
-    body += &format!(
-        "\nFor {closer} of the 3 priors the adversarial codes are closer to the prior than the \
-         plain autoencoder's; the largest improvement is for {}: MMD² {best_aae:.4} against \
-         {best_plain:.4}, {:.1} times smaller. The plain model's codes sit wherever \
-         reconstruction put them; its test MSE is {plain_mse:.5}, and {costlier} of the 3 AAEs \
-         reconstruct worse than it{}.\n\n",
-        best.title(),
-        best_plain / best_aae,
+    let priors = r.priors.len();
+    format!(
+        "\nFor {closer} of the {priors} priors the adversarial codes are closer to the prior \
+         than the plain autoencoder's; the largest improvement is for {}: MMD² {:.4} against \
+         {:.4}, {:.1} times smaller. The plain model's codes sit wherever reconstruction put \
+         them; its test MSE is {plain_mse:.5}, and {costlier} of the {priors} AAEs reconstruct \
+         worse than it{}.\n\n",
+        best.title,
+        best.aae_mmd,
+        best.plain_mmd,
+        best.gain(),
         if costlier > 0 {
             ": the price of shaping the code"
         } else {
             ""
         }
-    );
-    body += "> Figures: the codes of the test set against prior samples for each prior.\n\n";
-    for (r, link) in runs.iter().zip(&scatter_links) {
-        body += &format!("![{}]({link})\n\n", r.title);
+    )
+}
+
+/// Who leads the game at the end: both losses near chance, or one player ahead.
+fn game_verdict(g: Game) -> &'static str {
+    let near = (g.discriminator - 4f64.ln()).abs() < 0.1 && (g.generator - 2f64.ln()).abs() < 0.2;
+    if near {
+        "near chance"
+    } else if g.discriminator < 4f64.ln() {
+        "the discriminator ahead"
+    } else {
+        "the encoder ahead"
     }
-    body += "*Test codes coloured by digit (the labels were never shown to the unconditional \
-             models) over grey prior samples; the plain autoencoder's codes have no prior.*\n\n";
-    body += "> Decoded samples from the prior.\n\n";
-    body += &format!("![decoded prior samples]({samples_grid})\n\n");
-    body += &format!(
-        "*One row per prior (top to bottom: {}), ten samples each, decoded by the AAE trained \
-         with that prior.*\n\n",
-        Prior::ALL
-            .iter()
-            .map(|p| p.id())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    body += &format!(
-        "> For the conditional mixture: the share of test codes closest to their own digit's \
-         component, and one row of samples per digit.\n\n\
-         With the digit given to the discriminator, {:.1}% of the {} test codes are nearest the \
-         component of their own digit (chance: 10%); the unconditional mixture AAE, whose \
-         components carry no digit, scores {:.1}% by the same count. MMD² of the conditional \
-         codes against samples drawn from each image's own component: {conditional_mmd:.4}.\n\n",
-        100.0 * own_share,
-        thousands(labels.len() as u64),
-        100.0 * unconditional_share,
-    );
-    body += &format!("![samples per digit]({digits_grid})\n\n");
-    body += "*Row d: ten samples from component d of the mixture, decoded by the conditional \
-             AAE. A row that shows one digit is a component that learned it.*\n\n";
-    body += "![the game per epoch](aae/game.svg)\n\n";
-    body += "*The discriminator's loss (solid) and the encoder's (dashed) per epoch. At \
-             chance, when codes and prior samples cannot be told apart, they are ln 4 ≈ 1.39 \
-             and ln 2 ≈ 0.69.*\n\n";
-    let last: Vec<String> = runs
-        .iter()
-        .take(4)
-        .filter_map(|r| r.trained.history.last().map(|h| (r, h)))
-        .map(|(r, h)| {
-            let near =
-                (h.discriminator - 4f64.ln()).abs() < 0.1 && (h.generator - 2f64.ln()).abs() < 0.2;
-            let verdict = if near {
-                "near chance"
-            } else if h.discriminator < 4f64.ln() {
-                "the discriminator ahead"
-            } else {
-                "the encoder ahead"
-            };
-            format!(
-                "`{}` {:.3} and {:.3} ({verdict})",
-                r.name, h.discriminator, h.generator
-            )
-        })
-        .collect();
-    body += &format!(
-        "In the last epoch, discriminator and encoder losses: {}.\n\n",
-        last.join("; ")
-    );
-    Ok(Section { body, timings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::tp1::tests::lab;
+
+    fn timing(run: &str) -> Timing {
+        Timing {
+            run: run.into(),
+            epochs_trained: 10,
+            seconds_per_epoch: 1.0,
+            images: 10_000,
+        }
+    }
+
+    fn card(name: &str, test_mse: f64, game: Option<(f64, f64)>) -> AaeCard {
+        AaeCard {
+            name: name.into(),
+            title: name.into(),
+            regularize: game.is_some(),
+            test_mse,
+            last_game: game.map(|(discriminator, generator)| Game {
+                discriminator,
+                generator,
+            }),
+            timing: timing(name),
+        }
+    }
+
+    fn merit(id: &str, aae_mmd: f64, plain_mmd: f64, aae_test_mse: f64) -> PriorMerit {
+        PriorMerit {
+            id: id.into(),
+            title: format!("prior {id}"),
+            aae_mmd,
+            plain_mmd,
+            aae_test_mse,
+        }
+    }
+
+    /// Made-up results: the AAEs' test MSE `aae_mse`, the plain model's 0.04, the given
+    /// priors, the last game of the first run `game`.
+    fn results(aae_mse: f64, priors: Vec<PriorMerit>, game: (f64, f64)) -> Results {
+        Results {
+            runs: vec![
+                card("aae_a", aae_mse, Some(game)),
+                card("aae_b", aae_mse, Some((1.386, 0.693))),
+                card("aae_c", aae_mse, Some((1.386, 0.693))),
+                card("aae_b_conditional", aae_mse, Some((1.386, 0.693))),
+                card("ae_plain", 0.04, None),
+            ],
+            parameters: Parameters {
+                encoder: 1,
+                decoder: 2,
+                discriminator: 3,
+                conditional_discriminator: 4,
+            },
+            sample: 1000,
+            mmd_sigma: 1.0,
+            prior_seed: 1236,
+            priors,
+            own_share: 0.8,
+            unconditional_share: 0.1,
+            conditional_mmd: 0.02,
+            n_codes: 10_000,
+            scatters: (0..5).map(|i| format!("aae/codes-{i}.svg")).collect(),
+            samples: "aae/samples.png".into(),
+            conditional: "aae/conditional.png".into(),
+            game: "aae/game.svg".into(),
+        }
+    }
+
+    #[test]
+    fn the_verdicts_follow_the_numbers() {
+        let priors = vec![
+            merit("a", 0.01, 0.12, 0.05),
+            merit("b", 0.03, 0.12, 0.05),
+            merit("c", 0.06, 0.07, 0.05),
+        ];
+        let body = Adversarial::render(&results(0.05, priors, (1.38, 0.70)), &lab()).body;
+        assert!(body.contains("For 3 of the 3 priors"), "{body}");
+        assert!(
+            body.contains("the largest improvement is for prior a: MMD² 0.0100 against 0.1200, 12.0 times smaller"),
+            "{body}"
+        );
+        assert!(
+            body.contains("3 of the 3 AAEs reconstruct worse than it: the price"),
+            "{body}"
+        );
+        assert!(
+            body.contains("`aae_a` 1.380 and 0.700 (near chance)"),
+            "{body}"
+        );
+        // The plain model has no game to report.
+        assert!(!body.contains("`ae_plain`"), "{body}");
+
+        // Flipped: the plain codes are closer for two priors, prior c gains most, the AAEs
+        // reconstruct better, the discriminator leads.
+        let priors = vec![
+            merit("a", 0.2, 0.12, 0.03),
+            merit("b", 0.3, 0.12, 0.03),
+            merit("c", 0.01, 0.07, 0.03),
+        ];
+        let body = Adversarial::render(&results(0.03, priors, (1.0, 1.5)), &lab()).body;
+        assert!(body.contains("For 1 of the 3 priors"), "{body}");
+        assert!(
+            body.contains("the largest improvement is for prior c"),
+            "{body}"
+        );
+        assert!(
+            body.contains("0 of the 3 AAEs reconstruct worse than it.\n"),
+            "{body}"
+        );
+        assert!(body.contains("(the discriminator ahead)"), "{body}");
+        let body = Adversarial::render(
+            &results(0.03, vec![merit("a", 0.2, 0.1, 0.03)], (1.6, 0.5)),
+            &lab(),
+        )
+        .body;
+        assert!(body.contains("(the encoder ahead)"), "{body}");
+    }
+
+    #[test]
+    fn results_with_a_nan_read_back() {
+        let mut r = results(0.05, vec![merit("a", f64::NAN, 0.1, 0.05)], (1.0, 1.0));
+        r.conditional_mmd = f64::NAN;
+        let json = serde_json::to_value(&r).unwrap();
+        let back: Results = serde_json::from_value(json).unwrap();
+        assert!(back.priors[0].aae_mmd.is_nan() && back.conditional_mmd.is_nan());
+    }
 }

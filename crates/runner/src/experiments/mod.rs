@@ -12,16 +12,16 @@
 //! Adding an experiment is one file with a type implementing [`Experiment`] and one line in
 //! [`EXPERIMENTS`]: the subcommand, its help line, `tp all` and the report's order follow.
 
-// pub mod aae;
+pub mod aae;
 pub mod anomaly;
-// pub mod clustering;
+pub mod clustering;
 // pub mod compression;
-// pub mod contractive;
+pub mod contractive;
 pub mod features;
 pub mod inpaint;
 mod lab;
 // pub mod pca;
-// pub mod sparse;
+pub mod sparse;
 pub mod super_res;
 pub mod tp1;
 // pub mod tp2;
@@ -42,16 +42,16 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<tp2::Exercise2>(),
     // Entry::of::<tp3::Exercise3>(),
     // Entry::of::<vae::Variational>(),
-    // Entry::of::<aae::Adversarial>(),
-    // Entry::of::<sparse::Sparse>(),
-    // Entry::of::<contractive::Contractive>(),
+    Entry::of::<aae::Adversarial>(),
+    Entry::of::<sparse::Sparse>(),
+    Entry::of::<contractive::Contractive>(),
     // Entry::of::<pca::AgainstPca>(),
     // Entry::of::<compression::Compression>(),
     Entry::of::<super_res::SuperResolution>(),
     Entry::of::<inpaint::Inpainting>(),
     Entry::of::<anomaly::Anomaly>(),
     Entry::of::<features::Features>(),
-    // Entry::of::<clustering::Clustering>(),
+    Entry::of::<clustering::Clustering>(),
 ];
 
 /// One experiment: measure, then render.

@@ -3,15 +3,49 @@
 //! and what each code unit draws when decoded alone.
 
 use layers::summary::thousands;
+use models::ModelKind;
 use models::sparse::WIDE_CODE;
+use serde::{Deserialize, Serialize};
 
+use super::{Experiment, Lab, LabInfo, ModelCard, Section};
 use crate::report::markdown::{count, table};
-use super::{Lab, Section, Timing, model_table};
-use crate::train::{TrainConfig, TrainError};
-use crate::zoo::ModelKind;
+use crate::train::{AeConfig, RunConfig, TrainError};
 
-/// The experiment's folder name.
-pub const NAME: &str = "sparse";
+/// The sparse autoencoder.
+pub struct Sparse;
+
+/// What the sparse autoencoder measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// One model per L1 weight, in increasing order of weight.
+    pub models: Vec<SparseModel>,
+    /// The decoder's features, `(weight, figure)`, for the smallest and the largest weight.
+    pub features: Vec<(f64, String)>,
+}
+
+/// One model of the comparison.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SparseModel {
+    /// Its L1 weight λ.
+    pub weight: f64,
+    /// How it uses its code on the test set.
+    pub code: CodeUse,
+    /// The model.
+    pub card: ModelCard,
+}
+
+/// How a code is used on the test set ([`CodeStats`] without the per-unit values).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CodeUse {
+    /// Mean value of the code over images and units.
+    pub mean_activation: f64,
+    /// Share of code values exactly 0.
+    pub zero_share: f64,
+    /// Mean number of non-zero units per image.
+    pub active_per_image: f64,
+    /// Units that are 0 for every test image.
+    pub dead_units: usize,
+}
 
 /// How a code is used on the test set.
 #[derive(Clone, Debug, PartialEq)]
@@ -75,150 +109,234 @@ pub fn unit_features(decoded: &[f32], size: usize) -> Vec<f32> {
     out
 }
 
+impl CodeStats {
+    /// What the section quotes of these statistics.
+    pub fn code_use(&self) -> CodeUse {
+        CodeUse {
+            mean_activation: self.mean_activation,
+            zero_share: self.zero_share,
+            active_per_image: self.active_per_image,
+            dead_units: self.dead_units,
+        }
+    }
+}
+
 /// The run's folder name for an L1 weight.
 fn run_name(weight: f64) -> String {
     format!("l1_{weight}")
 }
 
-/// Trains the sparse models, draws the decoder's features, returns the section.
-pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
-    // In increasing order, each once (one run folder per weight).
-    let mut weights = lab.settings.sparsity_weights.clone();
-    weights.sort_by(f64::total_cmp);
-    weights.dedup();
-    let test_images = lab.splits.test.all_images().into_data();
-    let mut rows = Vec::new();
-    let mut stats = Vec::new();
-    let mut timings = Vec::new();
-    let mut description = String::new();
-    for &w in &weights {
-        let config = TrainConfig {
-            sparsity: w,
-            ..lab.config(ModelKind::Sparse, WIDE_CODE)
-        };
-        let run = lab.ensure_config(NAME, &run_name(w), config)?;
-        timings.push(Timing::of(run));
-        if description.is_empty() {
-            description = model_table(ModelKind::Sparse, WIDE_CODE, &run.summary);
+impl Experiment for Sparse {
+    const NAME: &'static str = "sparse";
+    const ABOUT: &'static str =
+        "The sparse autoencoder: an L1 penalty on a wide code, at several weights";
+    type Results = Results;
+
+    fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
+        // In increasing order, each once (one run folder per weight).
+        let mut weights = lab.settings.sparsity_weights.clone();
+        weights.sort_by(f64::total_cmp);
+        weights.dedup();
+        let test_images = lab.splits.test.all_images().into_data();
+        let mut models = Vec::new();
+        let mut typical = Vec::new();
+        for &w in &weights {
+            let config = RunConfig {
+                model: AeConfig {
+                    sparsity: w,
+                    ..AeConfig::new(ModelKind::Sparse, WIDE_CODE)
+                },
+                schedule: lab.schedule(),
+            };
+            let run = lab.ensure_config(Self::NAME, &run_name(w), config)?;
+            let codes = run.codes(&test_images);
+            let s = code_stats(&codes, WIDE_CODE);
+            models.push(SparseModel {
+                weight: w,
+                code: s.code_use(),
+                card: ModelCard::of(run),
+            });
+            typical.push(s.typical);
         }
-        let codes = run.codes(&test_images);
-        let s = code_stats(&codes, WIDE_CODE);
-        rows.push(vec![
-            format!("{w}"),
-            format!("{:.4}", s.mean_activation),
-            format!("{:.1}%", 100.0 * s.zero_share),
-            format!("{:.1}", s.active_per_image),
-            s.dead_units.to_string(),
-            format!("{:.5}", run.test_mse()),
-        ]);
-        stats.push((w, s, run.test_mse()));
-    }
-    // Each unit decoded alone, at its typical active value, for the smallest and largest
-    // weight.
-    let mut feature_links = Vec::new();
-    let ends = [weights.first(), weights.last()];
-    for (i, w) in ends.into_iter().flatten().enumerate() {
-        if i == 1 && weights.len() < 2 {
-            break;
+        // Each unit decoded alone, at its typical active value, for the smallest and largest
+        // weight.
+        let mut features = Vec::new();
+        let ends = [0, weights.len().saturating_sub(1)];
+        for (i, &end) in ends.iter().enumerate() {
+            if end >= weights.len() || (i == 1 && weights.len() < 2) {
+                break;
+            }
+            let w = weights[end];
+            // Row u + 1 sets unit u alone; row 0 is the empty code, whose image is subtracted.
+            let mut codes = vec![0.0f32; (WIDE_CODE + 1) * WIDE_CODE];
+            for u in 0..WIDE_CODE {
+                codes[(u + 1) * WIDE_CODE + u] = typical[end][u];
+            }
+            let run = lab
+                .find_mut(Self::NAME, &run_name(w))
+                .expect("trained above");
+            let decoded = run.decode(&codes, WIDE_CODE);
+            let images = unit_features(&decoded, 784);
+            let side = (WIDE_CODE as f64).sqrt().ceil() as usize;
+            let grid_rows: Vec<Vec<f32>> = images.chunks(side * 784).map(<[f32]>::to_vec).collect();
+            let file = format!("features-{}.png", run_name(w));
+            features.push((w, lab.save_grid(Self::NAME, &file, &grid_rows)?));
         }
-        let s = &stats
-            .iter()
-            .find(|(x, _, _)| x == w)
-            .expect("trained above")
-            .1;
-        // Row u + 1 sets unit u alone; row 0 is the empty code, whose image is subtracted.
-        let mut codes = vec![0.0f32; (WIDE_CODE + 1) * WIDE_CODE];
-        for u in 0..WIDE_CODE {
-            codes[(u + 1) * WIDE_CODE + u] = s.typical[u];
-        }
-        let run = lab.find_mut(NAME, &run_name(*w)).expect("trained above");
-        let decoded = run.decode(&codes, WIDE_CODE);
-        let images = unit_features(&decoded, 784);
-        let side = (WIDE_CODE as f64).sqrt().ceil() as usize;
-        let grid_rows: Vec<Vec<f32>> = images.chunks(side * 784).map(<[f32]>::to_vec).collect();
-        let file = format!("features-{}.png", run_name(*w));
-        feature_links.push((*w, lab.save_grid(NAME, &file, &grid_rows)?));
+        Ok(Results { models, features })
     }
 
-    let mut body = String::from("## Sparse autoencoder\n\n");
-    body += &format!(
-        "> An L1 penalty on the code activations (weight configurable) on a wide code (K = \
-         256, ReLU).\n\n\
-         Loss: MSE per pixel + λ·(1/N)·Σₙ Σⱼ |hₙⱼ|, the code's L1 norm per image averaged over \
-         the batch; every model trained {} from the same initialisation, λ ∈ {{{}}} \
-         (`--sparsity-weights`).\n\n",
-        count(lab.settings.epochs, "epoch"),
-        weights
-            .iter()
-            .map(|w| w.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    body += &description;
-    body += "\n> Report the mean activation, the share of exactly-zero codes and the \
-             reconstruction error for several weights, including 0.\n\n";
-    body += &table(
-        &[
-            "λ",
-            "mean activation",
-            "exactly zero",
-            "active units per image",
-            "dead units",
-            "test MSE",
-        ],
-        &rows,
-    );
-    if let (Some(first), Some(last)) = (stats.first(), stats.last())
-        && stats.len() > 1
-    {
+    fn render(r: &Results, lab: &LabInfo) -> Section {
+        let weights: Vec<f64> = r.models.iter().map(|m| m.weight).collect();
+        let mut body = String::from("## Sparse autoencoder\n\n");
         body += &format!(
-            "\nFrom λ = {} to λ = {}, the share of zeros in the code goes from {:.1}% to \
-             {:.1}% ({:.1} to {:.1} active units of 256 per image) while the test MSE goes \
-             from {:.5} to {:.5} (×{:.2}): {}.\n\n",
-            first.0,
-            last.0,
-            100.0 * first.1.zero_share,
-            100.0 * last.1.zero_share,
-            first.1.active_per_image,
-            last.1.active_per_image,
-            first.2,
-            last.2,
-            last.2 / first.2,
-            match (last.1.zero_share > first.1.zero_share, last.2 > first.2) {
-                (true, true) =>
-                    "the penalty buys a sparser description, paid for in \
-                                 reconstruction error",
-                (true, false) =>
-                    "the penalty buys a sparser description at no cost in \
-                                  reconstruction error",
-                (false, _) =>
-                    "at these weights and epochs the penalty does not make the code \
-                               sparser",
-            }
+            "> An L1 penalty on the code activations (weight configurable) on a wide code (K = \
+             256, ReLU).\n\n\
+             Loss: MSE per pixel + λ·(1/N)·Σₙ Σⱼ |hₙⱼ|, the code's L1 norm per image averaged \
+             over the batch; every model trained {} from the same initialisation, λ ∈ {{{}}} \
+             (`--sparsity-weights`).\n\n",
+            count(lab.epochs, "epoch"),
+            weights
+                .iter()
+                .map(|w| w.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
+        if let Some(first) = r.models.first() {
+            body += &first.card.table_markdown();
+        }
+        body += "\n> Report the mean activation, the share of exactly-zero codes and the \
+                 reconstruction error for several weights, including 0.\n\n";
+        let rows: Vec<Vec<String>> = r
+            .models
+            .iter()
+            .map(|m| {
+                vec![
+                    format!("{}", m.weight),
+                    format!("{:.4}", m.code.mean_activation),
+                    format!("{:.1}%", 100.0 * m.code.zero_share),
+                    format!("{:.1}", m.code.active_per_image),
+                    m.code.dead_units.to_string(),
+                    format!("{:.5}", m.card.final_test_mse()),
+                ]
+            })
+            .collect();
+        body += &table(
+            &[
+                "λ",
+                "mean activation",
+                "exactly zero",
+                "active units per image",
+                "dead units",
+                "test MSE",
+            ],
+            &rows,
+        );
+        body += &ends_remark(&r.models);
+        body += "> A figure of the decoder's learned features (each code unit decoded alone) as \
+                 a grid.\n\n";
+        for (w, link) in &r.features {
+            body += &format!("![decoder features, λ = {w}]({link})\n\n");
+        }
+        body += &format!(
+            "*Each of the 256 code units decoded alone, 16 per row, first for λ = {1}, then for \
+             λ = {2}: the code is zero but for that unit, set to its mean value over the {0} \
+             test images where it is active, and the tile shows what that adds to the image of \
+             the empty code, stretched on its own scale: grey is no change, white adds ink, \
+             black removes it. A dead unit (never active on the test set) stays at 0: a uniform \
+             grey tile.*\n\n",
+            thousands(lab.n_test as u64),
+            weights.first().copied().unwrap_or(0.0),
+            weights.last().copied().unwrap_or(0.0),
+        );
+        Section {
+            body,
+            timings: r.models.iter().map(|m| m.card.timing.clone()).collect(),
+        }
     }
-    body += "> A figure of the decoder's learned features (each code unit decoded alone) as a \
-             grid.\n\n";
-    for (w, link) in &feature_links {
-        body += &format!("![decoder features, λ = {w}]({link})\n\n");
+}
+
+/// The smallest and the largest weight compared, in a sentence: what the penalty did to
+/// the code's zeros and to the test error (empty with fewer than two weights).
+fn ends_remark(models: &[SparseModel]) -> String {
+    let (Some(first), Some(last)) = (models.first(), models.last()) else {
+        return String::new();
+    };
+    if models.len() < 2 {
+        return String::new();
     }
-    body += &format!(
-        "*Each of the 256 code units decoded alone, 16 per row, first for λ = {1}, then for λ = \
-         {2}: the code is zero but for that unit, set to its mean value over the {0} test \
-         images where it is active, and the tile shows what that adds to the image of the \
-         empty code, stretched on its own scale: grey is no change, white adds ink, black \
-         removes it. A dead unit (never active on the test set) stays at 0: a uniform grey \
-         tile.*\n\n",
-        thousands(test_images.len() as u64 / 784),
-        weights.first().copied().unwrap_or(0.0),
-        weights.last().copied().unwrap_or(0.0),
-    );
-    Ok(Section { body, timings })
+    let (mse0, mse1) = (first.card.final_test_mse(), last.card.final_test_mse());
+    format!(
+        "\nFrom λ = {} to λ = {}, the share of zeros in the code goes from {:.1}% to {:.1}% \
+         ({:.1} to {:.1} active units of 256 per image) while the test MSE goes from {:.5} to \
+         {:.5} (×{:.2}): {}.\n\n",
+        first.weight,
+        last.weight,
+        100.0 * first.code.zero_share,
+        100.0 * last.code.zero_share,
+        first.code.active_per_image,
+        last.code.active_per_image,
+        mse0,
+        mse1,
+        mse1 / mse0,
+        match (last.code.zero_share > first.code.zero_share, mse1 > mse0) {
+            (true, true) => {
+                "the penalty buys a sparser description, paid for in reconstruction error"
+            }
+            (true, false) => {
+                "the penalty buys a sparser description at no cost in reconstruction error"
+            }
+            (false, _) => "at these weights and epochs the penalty does not make the code sparser",
+        }
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::tp1::tests::{card, lab};
+
+    fn model(weight: f64, zero_share: f64, test_mse: f64) -> SparseModel {
+        SparseModel {
+            weight,
+            code: CodeUse {
+                mean_activation: 0.1,
+                zero_share,
+                active_per_image: 256.0 * (1.0 - zero_share),
+                dead_units: 0,
+            },
+            card: card(&format!("l1 {weight}"), &[test_mse]),
+        }
+    }
+
+    fn results(models: Vec<SparseModel>) -> Results {
+        Results {
+            models,
+            features: vec![(0.0, "sparse/features-l1_0.png".into())],
+        }
+    }
+
+    #[test]
+    fn the_verdict_on_the_penalty_follows_the_numbers() {
+        let sparser_worse = results(vec![model(0.0, 0.1, 0.004), model(0.001, 0.9, 0.04)]);
+        let body = Sparse::render(&sparser_worse, &lab()).body;
+        assert!(
+            body.contains("goes from 10.0% to 90.0%") && body.contains("(×10.00)"),
+            "{body}"
+        );
+        assert!(body.contains("paid for in reconstruction error"), "{body}");
+        let sparser_free = results(vec![model(0.0, 0.1, 0.004), model(0.001, 0.9, 0.003)]);
+        let body = Sparse::render(&sparser_free, &lab()).body;
+        assert!(
+            body.contains("at no cost in reconstruction error"),
+            "{body}"
+        );
+        let not_sparser = results(vec![model(0.0, 0.5, 0.004), model(0.001, 0.4, 0.005)]);
+        let body = Sparse::render(&not_sparser, &lab()).body;
+        assert!(body.contains("does not make the code sparser"), "{body}");
+        // One weight: nothing to compare.
+        let body = Sparse::render(&results(vec![model(0.0, 0.1, 0.004)]), &lab()).body;
+        assert!(!body.contains("From λ"), "{body}");
+    }
 
     #[test]
     fn unit_features_are_differences_on_their_own_scale() {

@@ -8,7 +8,7 @@ use models::aae::{Aae, AaeOptimizers, PhaseLosses, Prior};
 use serde::{Deserialize, Serialize};
 use tensor::Rng;
 
-use super::metrics::Figures;
+use super::metrics::{Figures, nan_if_null};
 use super::{Batch, RunConfig, StepSums, Trainee};
 use crate::data::dataset::{Dataset, Splits};
 
@@ -45,9 +45,11 @@ pub struct AaeFigures {
     /// Mean reconstruction BCE per pixel.
     pub reconstruction_bce: f64,
     /// Mean discriminator loss (ln 4 at chance; NaN when not regularizing).
+    #[serde(deserialize_with = "nan_if_null")]
     pub discriminator_loss: f64,
     /// Mean generator (encoder-fools-discriminator) loss (ln 2 at chance; NaN when not
     /// regularizing).
+    #[serde(deserialize_with = "nan_if_null")]
     pub generator_loss: f64,
     /// Test MSE per pixel after the epoch.
     pub test_mse: f64,
@@ -151,7 +153,11 @@ impl Trainee for AaeRun {
             && (!self.regularize
                 || (losses.discriminator.is_finite() && losses.generator.is_finite()));
         finite.then(|| {
-            let values = [losses.reconstruction, losses.discriminator, losses.generator];
+            let values = [
+                losses.reconstruction,
+                losses.discriminator,
+                losses.generator,
+            ];
             self.sums.add(values.map(f64::from), 1.0)
         })
     }
@@ -166,5 +172,97 @@ impl Trainee for AaeRun {
             generator_loss,
             test_mse: crate::instruments::quality::mse(&outputs, &test_x),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::train::{Options, Schedule, checkpoint, train};
+
+    fn tiny_splits() -> Splits {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-sample");
+        Splits::load(&dir, "sample".into(), Some(192), Some(64)).unwrap()
+    }
+
+    /// The conditional mixture AAE (labels and prior draws in every step), or the plain
+    /// autoencoder of the same shape.
+    fn config(epochs: usize, regularize: bool) -> RunConfig<AaeConfig> {
+        RunConfig {
+            model: AaeConfig {
+                prior: "mixture".into(),
+                conditional: regularize,
+                regularize,
+            },
+            schedule: Schedule::new(epochs, 64, 1e-3, 5, &tiny_splits()),
+        }
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("aae-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+
+    /// Whether two safetensors files hold the same bytes but for the order of the keys of
+    /// their JSON header: an optimizer file's metadata (its hyperparameters) is written from
+    /// a `HashMap`, whose order changes from one map to the next.
+    fn same_state(a: &[u8], b: &[u8]) -> bool {
+        let split = |f: &[u8]| {
+            let n = 8 + u64::from_le_bytes(f[..8].try_into().unwrap()) as usize;
+            let header: serde_json::Value = serde_json::from_slice(&f[8..n]).unwrap();
+            (header, f[n..].to_vec())
+        };
+        split(a) == split(b)
+    }
+
+    fn resume() -> Options {
+        Options {
+            resume: true,
+            ..Options::default()
+        }
+    }
+
+    /// Two epochs straight, and one epoch then a resumed second, end with the same bits:
+    /// the weights (the whole file) and each of the three optimizers' states (every tensor;
+    /// the header the same but for the order of its metadata).
+    #[test]
+    fn a_resumed_adversarial_run_ends_bit_identical_to_an_uninterrupted_one() {
+        let splits = tiny_splits();
+        let (straight, resumed) = (scratch("straight"), scratch("resumed"));
+        let a = train::<AaeRun>(&config(2, true), &splits, &straight, Options::default()).unwrap();
+        train::<AaeRun>(&config(1, true), &splits, &resumed, Options::default()).unwrap();
+        let b = train::<AaeRun>(&config(2, true), &splits, &resumed, resume()).unwrap();
+        assert_eq!((b.trained_epochs, b.history.len()), (1, 2));
+        let figures = |h: &[super::super::metrics::EpochRecord<AaeFigures>]| {
+            h.iter().map(|r| r.figures.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(figures(&a.history), figures(&b.history));
+        let file = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
+        assert!(file(&straight, "model.safetensors") == file(&resumed, "model.safetensors"));
+        let ckpt = |d: &Path, f: &str| file(&checkpoint::dir_of(d), f);
+        for name in ["reconstruction", "discriminator", "generator"] {
+            let f = format!("optimizer-{name}-epoch2.safetensors");
+            let (x, y) = (ckpt(&straight, &f), ckpt(&resumed, &f));
+            assert!(same_state(&x, &y), "{f} differs");
+        }
+        std::fs::remove_dir_all(&straight).unwrap();
+        std::fs::remove_dir_all(&resumed).unwrap();
+    }
+
+    /// The plain autoencoder's epochs have no game (NaN losses, `null` in the checkpoint's
+    /// JSON): its checkpoint still reads back, and the run resumes.
+    #[test]
+    fn a_run_without_a_game_resumes() {
+        let splits = tiny_splits();
+        let dir = scratch("plain");
+        train::<AaeRun>(&config(1, false), &splits, &dir, Options::default()).unwrap();
+        let b = train::<AaeRun>(&config(2, false), &splits, &dir, resume()).unwrap();
+        assert_eq!((b.trained_epochs, b.history.len()), (1, 2));
+        assert!(b.history[0].figures.discriminator_loss.is_nan());
+        assert!(b.history[1].figures.test_mse.is_finite());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -33,6 +33,12 @@ pub struct EpochRecord<F> {
     pub seconds: f64,
 }
 
+/// Reads a figure that JSON wrote as `null` (its spelling of NaN, e.g. the discriminator's
+/// loss of a run without one) back as NaN: `#[serde(deserialize_with = "nan_if_null")]`.
+pub fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// The text of `metrics.csv` for `history`.
 pub fn csv<F: Figures>(history: &[EpochRecord<F>]) -> String {
     let mut csv = format!("epoch,{},seconds\n", F::COLUMNS.join(","));
@@ -79,7 +85,7 @@ mod tests {
             seconds: 1.5,
         };
         assert_eq!(
-            csv(&[r.clone()]),
+            csv(std::slice::from_ref(&r)),
             "epoch,a,b,seconds\n3,0.50000000,0.25000000,1.500\n"
         );
         // The record flattens into one JSON object, as a checkpoint stores it.
