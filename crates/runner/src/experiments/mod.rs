@@ -24,7 +24,7 @@ mod lab;
 // pub mod sparse;
 // pub mod super_res;
 pub mod tp1;
-// pub mod tp2;
+pub mod tp2;
 // pub mod tp3;
 // pub mod vae;
 
@@ -39,7 +39,7 @@ use crate::train::{AeRun, TrainError, Trained};
 /// What `tp all` runs, in the report's order; each entry is also a subcommand.
 pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<tp1::Exercise1>(),
-    // Entry::of::<tp2::Exercise2>(),
+    Entry::of::<tp2::Exercise2>(),
     // Entry::of::<tp3::Exercise3>(),
     // Entry::of::<vae::Variational>(),
     // Entry::of::<aae::Adversarial>(),
