@@ -25,7 +25,7 @@ mod lab;
 // pub mod super_res;
 pub mod tp1;
 pub mod tp2;
-// pub mod tp3;
+pub mod tp3;
 // pub mod vae;
 
 pub use lab::{Lab, LabInfo, Settings};
@@ -40,7 +40,7 @@ use crate::train::{AeRun, TrainError, Trained};
 pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<tp1::Exercise1>(),
     Entry::of::<tp2::Exercise2>(),
-    // Entry::of::<tp3::Exercise3>(),
+    Entry::of::<tp3::Exercise3>(),
     // Entry::of::<vae::Variational>(),
     // Entry::of::<aae::Adversarial>(),
     // Entry::of::<sparse::Sparse>(),

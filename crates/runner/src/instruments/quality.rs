@@ -4,6 +4,7 @@
 //! image each. Sums run in `f64` so a whole test set's error does not lose digits.
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Mean of `(a − b)²` over all elements.
 pub fn mse(a: &[f32], b: &[f32]) -> f64 {
@@ -118,7 +119,7 @@ fn gaussian_window() -> [f64; SSIM_WINDOW] {
 }
 
 /// Mean squared error, PSNR (from that mean error) and mean SSIM of image pairs.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Similarity {
     /// Mean squared error over every pixel of every image.
     pub mse: f64,
