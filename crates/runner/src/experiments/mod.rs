@@ -26,7 +26,7 @@ mod lab;
 pub mod tp1;
 pub mod tp2;
 pub mod tp3;
-// pub mod vae;
+pub mod vae;
 
 pub use lab::{Lab, LabInfo, Settings};
 
@@ -41,7 +41,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<tp1::Exercise1>(),
     Entry::of::<tp2::Exercise2>(),
     Entry::of::<tp3::Exercise3>(),
-    // Entry::of::<vae::Variational>(),
+    Entry::of::<vae::Variational>(),
     // Entry::of::<aae::Adversarial>(),
     // Entry::of::<sparse::Sparse>(),
     // Entry::of::<contractive::Contractive>(),
