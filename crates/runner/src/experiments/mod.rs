@@ -20,7 +20,7 @@
 // pub mod features;
 // pub mod inpaint;
 mod lab;
-// pub mod pca;
+pub mod pca;
 // pub mod sparse;
 // pub mod super_res;
 pub mod tp1;
@@ -45,7 +45,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<aae::Adversarial>(),
     // Entry::of::<sparse::Sparse>(),
     // Entry::of::<contractive::Contractive>(),
-    // Entry::of::<pca::AgainstPca>(),
+    Entry::of::<pca::AgainstPca>(),
     // Entry::of::<compression::Compression>(),
     // Entry::of::<super_res::SuperResolution>(),
     // Entry::of::<inpaint::Inpainting>(),
