@@ -15,7 +15,7 @@
 // pub mod aae;
 // pub mod anomaly;
 // pub mod clustering;
-// pub mod compression;
+pub mod compression;
 // pub mod contractive;
 // pub mod features;
 // pub mod inpaint;
@@ -46,7 +46,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     // Entry::of::<sparse::Sparse>(),
     // Entry::of::<contractive::Contractive>(),
     Entry::of::<pca::AgainstPca>(),
-    // Entry::of::<compression::Compression>(),
+    Entry::of::<compression::Compression>(),
     // Entry::of::<super_res::SuperResolution>(),
     // Entry::of::<inpaint::Inpainting>(),
     // Entry::of::<anomaly::Anomaly>(),
