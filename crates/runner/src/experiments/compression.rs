@@ -7,21 +7,50 @@
 use std::io::Write as _;
 
 use layers::summary::thousands;
+use models::ModelKind;
+use serde::{Deserialize, Serialize};
 
-use crate::report::markdown::{format_mse, table};
-use super::{Lab, Section, Timing, tp1, tp2};
+use super::{Experiment, Lab, LabInfo, ModelCard, Section, tp1, tp2};
 use crate::instruments::quality::mse;
+use crate::report::markdown::{format_mse, table};
 use crate::train::TrainError;
-use crate::zoo::ModelKind;
 
-/// The experiment's folder name.
-pub const NAME: &str = "compression";
+/// Compression.
+pub struct Compression;
 
 /// The models compressed: (exercise, model).
 const MODELS: [(&str, ModelKind); 2] = [
-    (tp1::NAME, ModelKind::Dense2Relu),
-    (tp2::NAME, ModelKind::Conv),
+    (tp1::Exercise1::NAME, ModelKind::Dense2Relu),
+    (tp2::Exercise2::NAME, ModelKind::Conv),
 ];
+
+/// What the compression experiment measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Training images the quantizers were fitted on.
+    pub n_train: usize,
+    /// The test images' mean PNG size, bytes.
+    pub png: f64,
+    /// Their mean gzip size, bytes.
+    pub gzip: f64,
+    /// Each model compressed, in [`MODELS`] order.
+    pub models: Vec<Compressed>,
+    /// The grid of originals, float and 8-bit reconstructions.
+    pub quantized: String,
+}
+
+/// One model's code as a compressed image.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Compressed {
+    /// The model (its code size is [`ModelCard::code`]).
+    pub card: ModelCard,
+    /// The gzipped code stream of the whole test set, bits per image.
+    pub stream_bits: f64,
+    /// The test MSE from the float code.
+    pub float_mse: f64,
+    /// The test MSE from the 8-bit code.
+    pub quantized_mse: f64,
+}
 
 /// A per-dimension 8-bit quantizer: `q = round((z − lo)/(hi − lo)·255)`, clamped to 0–255.
 #[derive(Clone, Debug, PartialEq)]
@@ -104,102 +133,180 @@ pub fn gzip_bytes(bytes: &[u8]) -> usize {
     gz.finish().expect("gzip in memory").len()
 }
 
-/// Compresses the test set through both models, returns the section.
-pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
-    let test = lab.splits.test.all_images().into_data();
-    let n_test = test.len() / 784;
-    let train = lab.splits.train.all_images().into_data();
-    // The images' own sizes, on their 8-bit pixels (what the dataset stores).
-    let bytes: Vec<u8> = test
-        .iter()
-        .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
-        .collect();
-    let png = test.chunks(784).map(png_bytes).sum::<usize>() as f64 / n_test as f64;
-    let gzip = bytes.chunks(784).map(gzip_bytes).sum::<usize>() as f64 / n_test as f64;
-    let mut rows = Vec::new();
-    let mut figure_rows = vec![lab.sample_images()];
-    let mut timings = Vec::new();
-    let mut sentences = Vec::new();
-    for (exercise, kind) in MODELS {
-        let run = lab.ensure(exercise, kind.id(), kind, None)?;
-        timings.push(Timing::of(run));
-        let dim = kind.code_size(run.config.latent);
-        let quantizer = Quantizer::fit(&run.codes(&train), dim);
-        let codes = run.codes(&test);
-        let quantized = quantizer.quantize(&codes);
-        let float_out = run.decode(&codes, dim);
-        let q_out = run.decode(&quantizer.dequantize(&quantized), dim);
-        let (float_mse, q_mse) = (mse(&float_out, &test), mse(&q_out, &test));
-        // The code stream of the whole test set, gzipped: what entropy coding would add.
-        let stream = gzip_bytes(&quantized) as f64 / n_test as f64;
-        let bits = dim * 8;
-        rows.push(vec![
-            kind.title(run.config.latent),
-            dim.to_string(),
-            bits.to_string(),
-            format!("{:.1}×", 784.0 / (bits as f64 / 8.0)),
-            format!("{:.1}×", png / (bits as f64 / 8.0)),
-            format!("{:.1}×", gzip / (bits as f64 / 8.0)),
-            format!("{:.1}", stream * 8.0),
-            format_mse(float_mse),
-            format_mse(q_mse),
-        ]);
-        sentences.push(format!(
-            "rounding changes the {}'s test MSE by {:+.2}% ({} → {})",
-            kind.short(run.config.latent),
-            100.0 * (q_mse / float_mse - 1.0),
-            format_mse(float_mse),
-            format_mse(q_mse)
-        ));
-        let pick = |v: &[f32]| lab.pick_samples(v);
-        let (a, b) = (pick(&float_out), pick(&q_out));
-        figure_rows.push(a);
-        figure_rows.push(b);
-    }
-    let figure = lab.save_grid(NAME, "quantized.png", &figure_rows)?;
+impl Experiment for Compression {
+    const NAME: &'static str = "compression";
+    const ABOUT: &'static str = "Compression: the code quantized to 8 bits, against PNG and gzip";
+    type Results = Results;
 
-    let mut body = String::from("## Compression\n\n");
-    body += &format!(
-        "> Quantize the code to 8 bits per value and report bits per image, the compression \
-         ratio against the raw 784 bytes and against the image's PNG/gzip size, and the test \
-         MSE after quantization, for the dense and convolutional models.\n\n\
-         Each code dimension is mapped to 256 levels between its smallest and largest value on \
-         the {} training codes (2 floats per dimension, stored once with the decoder); an image \
-         is then its code's bytes. The test images' own sizes, from their 8-bit pixels: PNG \
-         (grey, best compression) {png:.1} bytes on average, gzip {gzip:.1} bytes, raw 784.\n\n",
-        thousands(train.len() as u64 / 784),
-    );
-    body += &table(
-        &[
-            "model",
-            "code values",
-            "bits / image",
-            "vs raw",
-            "vs PNG",
-            "vs gzip",
-            "gzipped code stream, bits / image",
-            "test MSE, float code",
-            "test MSE, 8-bit code",
-        ],
-        &rows,
-    );
-    body += &format!(
-        "\nAt 8 bits per value, {}. The ratios count the code alone: a lossy code against \
-         lossless PNG and gzip, which keep every pixel; the last column is what gzip makes of \
-         the codes of the whole test set laid end to end, a hint of what entropy coding would \
-         add.\n\n",
-        sentences.join("; ")
-    );
-    body += &format!("![original, float and 8-bit reconstructions]({figure})\n\n");
-    body += "*Top: originals. Then for each model (the deep dense, then the strided \
-             convolutional), its reconstruction from the float code and from the 8-bit \
-             code.*\n\n";
-    Ok(Section { body, timings })
+    fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
+        let test = lab.splits.test.all_images().into_data();
+        let n_test = test.len() / 784;
+        let train = lab.splits.train.all_images().into_data();
+        // The images' own sizes, on their 8-bit pixels (what the dataset stores).
+        let bytes: Vec<u8> = test
+            .iter()
+            .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+            .collect();
+        let png = test.chunks(784).map(png_bytes).sum::<usize>() as f64 / n_test as f64;
+        let gzip = bytes.chunks(784).map(gzip_bytes).sum::<usize>() as f64 / n_test as f64;
+        let mut models = Vec::new();
+        let mut figure_rows = vec![lab.sample_images()];
+        for (exercise, kind) in MODELS {
+            let run = lab.ensure(exercise, kind.id(), kind, None)?;
+            let dim = run.code_size();
+            let quantizer = Quantizer::fit(&run.codes(&train), dim);
+            let codes = run.codes(&test);
+            let quantized = quantizer.quantize(&codes);
+            let float_out = run.decode(&codes, dim);
+            let q_out = run.decode(&quantizer.dequantize(&quantized), dim);
+            let (float_mse, quantized_mse) = (mse(&float_out, &test), mse(&q_out, &test));
+            // The code stream of the whole test set, gzipped: what entropy coding would add.
+            let stream = gzip_bytes(&quantized) as f64 / n_test as f64;
+            models.push(Compressed {
+                card: ModelCard::of(run),
+                stream_bits: stream * 8.0,
+                float_mse,
+                quantized_mse,
+            });
+            figure_rows.push(lab.pick_samples(&float_out));
+            figure_rows.push(lab.pick_samples(&q_out));
+        }
+        let quantized = lab.save_grid(Self::NAME, "quantized.png", &figure_rows)?;
+        Ok(Results {
+            n_train: train.len() / 784,
+            png,
+            gzip,
+            models,
+            quantized,
+        })
+    }
+
+    fn render(r: &Results, _lab: &LabInfo) -> Section {
+        let (png, gzip) = (r.png, r.gzip);
+        let mut body = String::from("## Compression\n\n");
+        body += &format!(
+            "> Quantize the code to 8 bits per value and report bits per image, the compression \
+             ratio against the raw 784 bytes and against the image's PNG/gzip size, and the \
+             test MSE after quantization, for the dense and convolutional models.\n\n\
+             Each code dimension is mapped to 256 levels between its smallest and largest \
+             value on the {} training codes (2 floats per dimension, stored once with the \
+             decoder); an image is then its code's bytes. The test images' own sizes, from \
+             their 8-bit pixels: PNG (grey, best compression) {png:.1} bytes on average, gzip \
+             {gzip:.1} bytes, raw 784.\n\n",
+            thousands(r.n_train as u64),
+        );
+        let rows: Vec<Vec<String>> = r
+            .models
+            .iter()
+            .map(|m| {
+                let bits = m.card.code * 8;
+                let bytes = bits as f64 / 8.0;
+                vec![
+                    m.card.title.clone(),
+                    m.card.code.to_string(),
+                    bits.to_string(),
+                    format!("{:.1}×", 784.0 / bytes),
+                    format!("{:.1}×", png / bytes),
+                    format!("{:.1}×", gzip / bytes),
+                    format!("{:.1}", m.stream_bits),
+                    format_mse(m.float_mse),
+                    format_mse(m.quantized_mse),
+                ]
+            })
+            .collect();
+        body += &table(
+            &[
+                "model",
+                "code values",
+                "bits / image",
+                "vs raw",
+                "vs PNG",
+                "vs gzip",
+                "gzipped code stream, bits / image",
+                "test MSE, float code",
+                "test MSE, 8-bit code",
+            ],
+            &rows,
+        );
+        let sentences: Vec<String> = r
+            .models
+            .iter()
+            .map(|m| {
+                format!(
+                    "rounding changes the {}'s test MSE by {:+.2}% ({} → {})",
+                    m.card.short,
+                    100.0 * (m.quantized_mse / m.float_mse - 1.0),
+                    format_mse(m.float_mse),
+                    format_mse(m.quantized_mse)
+                )
+            })
+            .collect();
+        body += &format!(
+            "\nAt 8 bits per value, {}. The ratios count the code alone: a lossy code against \
+             lossless PNG and gzip, which keep every pixel; the last column is what gzip makes \
+             of the codes of the whole test set laid end to end, a hint of what entropy coding \
+             would add.\n\n",
+            sentences.join("; ")
+        );
+        body += &format!(
+            "![original, float and 8-bit reconstructions]({})\n\n",
+            r.quantized
+        );
+        body += "*Top: originals. Then for each model (the deep dense, then the strided \
+                 convolutional), its reconstruction from the float code and from the 8-bit \
+                 code.*\n\n";
+        Section {
+            body,
+            timings: r.models.iter().map(|m| m.card.timing.clone()).collect(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::experiments::tp1::tests::{card, lab};
+
+    fn compressed(short: &str, float_mse: f64, quantized_mse: f64) -> Compressed {
+        Compressed {
+            card: card(short, &[0.02, float_mse]),
+            stream_bits: 433.7,
+            float_mse,
+            quantized_mse,
+        }
+    }
+
+    #[test]
+    fn the_section_quotes_the_ratios_and_the_change_its_sign_included() {
+        let r = Results {
+            n_train: 10_000,
+            png: 320.1,
+            gzip: 216.3,
+            models: vec![
+                compressed("deep model", 0.01, 0.0101),
+                compressed("strided model", 0.01, 0.0095),
+            ],
+            quantized: "compression/quantized.png".into(),
+        };
+        let section = Compression::render(&r, &lab());
+        let body = section.body;
+        assert!(
+            body.contains(
+                "| deep model | 64 | 512 | 12.2× | 5.0× | 3.4× | 433.7 | 0.01000 | 0.01010 |"
+            ),
+            "{body}"
+        );
+        assert!(
+            body.contains("the deep model's test MSE by +1.00%"),
+            "{body}"
+        );
+        assert!(
+            body.contains("the strided model's test MSE by -5.00%"),
+            "{body}"
+        );
+        assert!(body.contains("on the 10,000 training codes"), "{body}");
+        assert_eq!(section.timings.len(), 2);
+    }
 
     #[test]
     fn the_quantized_code_is_within_half_a_step_of_the_float_one() {

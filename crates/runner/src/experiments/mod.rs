@@ -15,18 +15,18 @@
 pub mod aae;
 pub mod anomaly;
 pub mod clustering;
-// pub mod compression;
+pub mod compression;
 pub mod contractive;
 pub mod features;
 pub mod inpaint;
 mod lab;
-// pub mod pca;
+pub mod pca;
 pub mod sparse;
 pub mod super_res;
 pub mod tp1;
-// pub mod tp2;
-// pub mod tp3;
-// pub mod vae;
+pub mod tp2;
+pub mod tp3;
+pub mod vae;
 
 pub use lab::{Lab, LabInfo, Settings};
 
@@ -39,14 +39,14 @@ use crate::train::{AeRun, TrainError, Trained};
 /// What `tp all` runs, in the report's order; each entry is also a subcommand.
 pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<tp1::Exercise1>(),
-    // Entry::of::<tp2::Exercise2>(),
-    // Entry::of::<tp3::Exercise3>(),
-    // Entry::of::<vae::Variational>(),
+    Entry::of::<tp2::Exercise2>(),
+    Entry::of::<tp3::Exercise3>(),
+    Entry::of::<vae::Variational>(),
     Entry::of::<aae::Adversarial>(),
     Entry::of::<sparse::Sparse>(),
     Entry::of::<contractive::Contractive>(),
-    // Entry::of::<pca::AgainstPca>(),
-    // Entry::of::<compression::Compression>(),
+    Entry::of::<pca::AgainstPca>(),
+    Entry::of::<compression::Compression>(),
     Entry::of::<super_res::SuperResolution>(),
     Entry::of::<inpaint::Inpainting>(),
     Entry::of::<anomaly::Anomaly>(),

@@ -3,15 +3,16 @@
 //! exercise 1 (trained here too when exercise 1 has not run in this process).
 
 use layers::summary::thousands;
+use models::ModelKind;
+use serde::{Deserialize, Serialize};
 
-use crate::report::markdown::{format_mse, table, times};
-use super::{Lab, ModelFigures, Section, tp1};
+use super::{Experiment, Lab, LabInfo, ModelCard, Section, tp1};
 use crate::instruments::quality::psnr;
+use crate::report::markdown::{format_mse, table, times};
 use crate::train::TrainError;
-use crate::zoo::ModelKind;
 
-/// The exercise's folder name.
-pub const NAME: &str = "tp2";
+/// Exercise 2.
+pub struct Exercise2;
 
 /// The models of exercise 2.
 pub const MODELS: [ModelKind; 2] = [ModelKind::Conv, ModelKind::ConvPool];
@@ -19,160 +20,259 @@ pub const MODELS: [ModelKind; 2] = [ModelKind::Conv, ModelKind::ConvPool];
 /// The models whose reconstructions the figure shows, in its row order.
 const PICTURED: [ModelKind; 3] = [ModelKind::Dense2Relu, ModelKind::Conv, ModelKind::ConvPool];
 
-/// Trains the convolutional models (into `<out>/tp2/<model>/`) and returns the section.
-pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
-    let latent = lab.settings.latent;
-    let samples = lab.sample_images();
-    let mut images = vec![samples.clone()];
-    let mut rows = Vec::new();
-    let every = tp1::MODELS
-        .iter()
-        .map(|k| (tp1::NAME, *k))
-        .chain(MODELS.iter().map(|k| (NAME, *k)));
-    for (exercise, kind) in every {
-        let run = lab.ensure(exercise, kind.id(), kind, None)?;
-        if PICTURED.contains(&kind) {
-            images.push(run.reconstruct(&samples));
+/// What exercise 2 measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Exercise 1's dense models, in [`tp1::MODELS`] order.
+    pub dense: Vec<ModelCard>,
+    /// The strided and the pooling convolutional models, in [`MODELS`] order.
+    pub conv: Vec<ModelCard>,
+    /// The grid of originals and reconstructions.
+    pub reconstructions: String,
+    /// The loss curves.
+    pub losses: String,
+}
+
+impl Experiment for Exercise2 {
+    const NAME: &'static str = "tp2";
+    const ABOUT: &'static str =
+        "Exercise 2: the convolutional autoencoders, compared with the dense ones";
+    type Results = Results;
+
+    fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
+        let latent = lab.settings.latent;
+        let samples = lab.sample_images();
+        let mut images = vec![samples.clone()];
+        let (mut dense, mut conv) = (Vec::new(), Vec::new());
+        let every = tp1::MODELS
+            .iter()
+            .map(|k| (tp1::Exercise1::NAME, *k))
+            .chain(MODELS.iter().map(|k| (Self::NAME, *k)));
+        for (exercise, kind) in every {
+            let run = lab.ensure(exercise, kind.id(), kind, None)?;
+            if PICTURED.contains(&kind) {
+                images.push(run.reconstruct(&samples));
+            }
+            let card = ModelCard::of(run);
+            if MODELS.contains(&kind) {
+                conv.push(card);
+            } else {
+                dense.push(card);
+            }
         }
-        rows.push(ModelFigures::of(run));
-    }
-    let grid = lab.save_grid(NAME, "reconstructions.png", &images)?;
-    let keys: Vec<(String, &str, &str)> = PICTURED
-        .iter()
-        .map(|k| {
-            let exercise = if MODELS.contains(k) { NAME } else { tp1::NAME };
-            (k.title(latent), exercise, k.id())
+        let reconstructions = lab.save_grid(Self::NAME, "reconstructions.png", &images)?;
+        let keys: Vec<(String, &str, &str)> = PICTURED
+            .iter()
+            .map(|k| {
+                let exercise = if MODELS.contains(k) {
+                    Self::NAME
+                } else {
+                    tp1::Exercise1::NAME
+                };
+                (k.title(latent), exercise, k.id())
+            })
+            .collect();
+        let losses = lab.save_loss_chart(
+            Self::NAME,
+            &format!(
+                "Exercise 2: convolutional autoencoders, {} MNIST training images",
+                thousands(lab.splits.train.len() as u64)
+            ),
+            &keys,
+        )?;
+        Ok(Results {
+            dense,
+            conv,
+            reconstructions,
+            losses,
         })
-        .collect();
-    let chart = lab.save_loss_chart(
-        NAME,
-        &format!(
-            "Exercise 2: convolutional autoencoders, {} MNIST training images",
-            thousands(lab.splits.train.len() as u64)
-        ),
-        &keys,
-    )?;
-
-    let find = |k: ModelKind| rows.iter().find(|r| r.kind == k).expect("trained above");
-    let (d1, d2) = (find(ModelKind::Dense1None), find(ModelKind::Dense2Relu));
-    let (conv, pool) = (find(ModelKind::Conv), find(ModelKind::ConvPool));
-
-    let mut body = String::from("## Exercise 2: convolutional autoencoders\n\n");
-    body += "> The convolutional autoencoder: its table.\n\n";
-    for r in rows.iter().filter(|r| MODELS.contains(&r.kind)) {
-        body += &super::model_table(r.kind, latent, &r.summary);
     }
-    body += "> Its complexity compared with the dense ones.\n\n";
-    body += &format!(
-        "The strided convolutional model has {} parameters, {} those of the one-layer dense \
-         models and {} those of the deep one, but {} multiply-adds per image: {} the \
-         one-layer models' and {} the deep one's, because each kernel is applied at every output \
-         position of the image. The pooling model has only {} parameters ({:.1}% of the strided \
-         one) for {} multiply-adds.\n\n",
-        thousands(conv.summary.total_params as u64),
-        times(conv.summary.total_params as f64 / d1.summary.total_params as f64),
-        times(conv.summary.total_params as f64 / d2.summary.total_params as f64),
-        thousands(conv.summary.mult_adds_per_sample),
-        times(conv.summary.mult_adds_per_sample as f64 / d1.summary.mult_adds_per_sample as f64),
-        times(conv.summary.mult_adds_per_sample as f64 / d2.summary.mult_adds_per_sample as f64),
-        thousands(pool.summary.total_params as u64),
-        100.0 * pool.summary.total_params as f64 / conv.summary.total_params as f64,
-        thousands(pool.summary.mult_adds_per_sample),
-    );
-    body += "> The size of its code (64) compared with theirs.\n\n";
-    body += &format!(
-        "The strided model's code is 64×1×1 = {} values {}, {:.1}× fewer numbers than the 784 \
-         pixels. The pooling model keeps 8×4×4 = {} values, {} as many: it compresses \
-         less, {}.\n\n",
-        conv.code,
-        if latent == conv.code {
-            format!(
-                "like the dense models' K = {latent}, so the comparison below is at equal compression"
-            )
-        } else {
-            format!("against the dense models' K = {latent}")
-        },
-        784.0 / conv.code as f64,
-        pool.code,
-        times(pool.code as f64 / conv.code as f64),
-        if pool.test_mse < conv.test_mse {
-            "and its test error is below the strided model's"
-        } else {
-            "yet with so few parameters it does not reach the strided model's test error"
-        },
-    );
-    body += "> Training, test performance compared with the dense ones.\n\n";
-    let table_rows: Vec<Vec<String>> = rows
+
+    fn render(r: &Results, lab: &LabInfo) -> Section {
+        let latent = lab.latent;
+        let (d1, d2) = (&r.dense[0], &r.dense[2]);
+        let (conv, pool) = (&r.conv[0], &r.conv[1]);
+        let params = |m: &ModelCard| m.table.total_params as f64;
+        let mult_adds = |m: &ModelCard| m.table.mult_adds_per_sample as f64;
+
+        let mut body = String::from("## Exercise 2: convolutional autoencoders\n\n");
+        body += "> The convolutional autoencoder: its table.\n\n";
+        for m in &r.conv {
+            body += &m.table_markdown();
+        }
+        body += "> Its complexity compared with the dense ones.\n\n";
+        body += &format!(
+            "The strided convolutional model has {} parameters, {} those of the one-layer dense \
+             models and {} those of the deep one, but {} multiply-adds per image: {} the \
+             one-layer models' and {} the deep one's, because each kernel is applied at every \
+             output position of the image. The pooling model has only {} parameters ({:.1}% of \
+             the strided one) for {} multiply-adds.\n\n",
+            thousands(conv.table.total_params as u64),
+            times(params(conv) / params(d1)),
+            times(params(conv) / params(d2)),
+            thousands(conv.table.mult_adds_per_sample),
+            times(mult_adds(conv) / mult_adds(d1)),
+            times(mult_adds(conv) / mult_adds(d2)),
+            thousands(pool.table.total_params as u64),
+            100.0 * params(pool) / params(conv),
+            thousands(pool.table.mult_adds_per_sample),
+        );
+        body += "> The size of its code (64) compared with theirs.\n\n";
+        body += &format!(
+            "The strided model's code is 64×1×1 = {} values {}, {:.1}× fewer numbers than the \
+             784 pixels. The pooling model keeps 8×4×4 = {} values, {} as many: it compresses \
+             less, {}.\n\n",
+            conv.code,
+            if latent == conv.code {
+                format!(
+                    "like the dense models' K = {latent}, so the comparison below is at equal \
+                     compression"
+                )
+            } else {
+                format!("against the dense models' K = {latent}")
+            },
+            784.0 / conv.code as f64,
+            pool.code,
+            times(pool.code as f64 / conv.code as f64),
+            if pool.final_test_mse() < conv.final_test_mse() {
+                "and its test error is below the strided model's"
+            } else {
+                "yet with so few parameters it does not reach the strided model's test error"
+            },
+        );
+        body += "> Training, test performance compared with the dense ones.\n\n";
+        let rows: Vec<&ModelCard> = r.dense.iter().chain(&r.conv).collect();
+        let table_rows: Vec<Vec<String>> = rows
+            .iter()
+            .map(|m| {
+                vec![
+                    format!("{} (`{}`)", m.title, m.id),
+                    thousands(m.table.total_params as u64),
+                    thousands(m.table.mult_adds_per_sample),
+                    m.code.to_string(),
+                    format_mse(m.final_test_mse()),
+                    format!("{:.2}", psnr(m.final_test_mse())),
+                ]
+            })
+            .collect();
+        body += &table(
+            &[
+                "model",
+                "parameters",
+                "mult-adds / image",
+                "code size",
+                "test MSE",
+                "PSNR (dB)",
+            ],
+            &table_rows,
+        );
+        let best = lowest(&rows);
+        let best_dense = lowest(&rows[..r.dense.len()]);
+        let (conv_mse, dense_mse) = (conv.final_test_mse(), best_dense.final_test_mse());
+        body += &format!(
+            "\nThe lowest test error is the {}'s ({}). With a code of {} values, the strided \
+             convolutional model reaches {} against {} for the best dense one, the {}: {}. The \
+             pooling model, with {:.1}% of the parameters, reaches {}.\n\n",
+            best.short,
+            format_mse(best.final_test_mse()),
+            conv.code,
+            format_mse(conv_mse),
+            format_mse(dense_mse),
+            best_dense.short,
+            if conv_mse < dense_mse {
+                format!(
+                    "{:.1}% lower, since its weights are shared across positions and see local \
+                     neighbourhoods",
+                    100.0 * (1.0 - conv_mse / dense_mse)
+                )
+            } else {
+                format!(
+                    "{:.1}% higher after these epochs",
+                    100.0 * (conv_mse / dense_mse - 1.0)
+                )
+            },
+            100.0 * params(pool) / params(conv),
+            format_mse(pool.final_test_mse()),
+        );
+        body += &format!("![train and test loss per epoch]({})\n\n", r.losses);
+        body += "*Loss per epoch: training (dashed) and test (solid).*\n\n";
+        body += "> Reconstructions.\n\n";
+        body += &format!(
+            "![originals and reconstructions]({})\n\n",
+            r.reconstructions
+        );
+        body += &format!(
+            "*Rows, top to bottom: originals; reconstructions by the {}, the {} and the {}.*\n\n",
+            d2.short, conv.short, pool.short
+        );
+        Section {
+            body,
+            timings: r.conv.iter().map(|m| m.timing.clone()).collect(),
+        }
+    }
+}
+
+/// The model of `models` with the lowest final test error.
+fn lowest<'a>(models: &[&'a ModelCard]) -> &'a ModelCard {
+    models
         .iter()
-        .map(|r| {
-            vec![
-                format!("{} (`{}`)", r.kind.title(latent), r.kind.id()),
-                thousands(r.summary.total_params as u64),
-                thousands(r.summary.mult_adds_per_sample),
-                r.code.to_string(),
-                format_mse(r.test_mse),
-                format!("{:.2}", psnr(r.test_mse)),
-            ]
-        })
-        .collect();
-    body += &table(
-        &[
-            "model",
-            "parameters",
-            "mult-adds / image",
-            "code size",
-            "test MSE",
-            "PSNR (dB)",
-        ],
-        &table_rows,
-    );
-    let best = rows
-        .iter()
-        .min_by(|a, b| a.test_mse.total_cmp(&b.test_mse))
-        .expect("five rows");
-    let best_dense = rows[..3]
-        .iter()
-        .min_by(|a, b| a.test_mse.total_cmp(&b.test_mse))
-        .expect("three dense rows");
-    body += &format!(
-        "\nThe lowest test error is the {}'s ({}). With a code of {} values, the strided \
-         convolutional model reaches {} against {} for the best dense one, the {}: {}. The \
-         pooling model, with {:.1}% of the parameters, reaches {}.\n\n",
-        best.kind.short(latent),
-        format_mse(best.test_mse),
-        conv.code,
-        format_mse(conv.test_mse),
-        format_mse(best_dense.test_mse),
-        best_dense.kind.short(latent),
-        if conv.test_mse < best_dense.test_mse {
-            format!(
-                "{:.1}% lower, since its weights are shared across positions and see local \
-                 neighbourhoods",
-                100.0 * (1.0 - conv.test_mse / best_dense.test_mse)
-            )
-        } else {
-            format!(
-                "{:.1}% higher after these epochs",
-                100.0 * (conv.test_mse / best_dense.test_mse - 1.0)
-            )
-        },
-        100.0 * pool.summary.total_params as f64 / conv.summary.total_params as f64,
-        format_mse(pool.test_mse),
-    );
-    body += &format!("![train and test loss per epoch]({chart})\n\n");
-    body += "*Loss per epoch: training (dashed) and test (solid).*\n\n";
-    body += "> Reconstructions.\n\n";
-    body += &format!("![originals and reconstructions]({grid})\n\n");
-    body += &format!(
-        "*Rows, top to bottom: originals; reconstructions by the {}, the {} and the {}.*\n\n",
-        ModelKind::Dense2Relu.short(latent),
-        ModelKind::Conv.short(latent),
-        ModelKind::ConvPool.short(latent)
-    );
-    let timings = rows
-        .into_iter()
-        .filter(|r| MODELS.contains(&r.kind))
-        .map(|r| r.timing)
-        .collect();
-    Ok(Section { body, timings })
+        .min_by(|a, b| a.final_test_mse().total_cmp(&b.final_test_mse()))
+        .expect("models to compare")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::tp1::tests::{card, lab};
+
+    fn results(dense: [f64; 3], conv: f64, pool: f64, codes: (usize, usize)) -> Results {
+        let mut strided = card("strided model", &[0.02, conv]);
+        strided.code = codes.0;
+        let mut pooling = card("pooling model", &[0.02, pool]);
+        pooling.code = codes.1;
+        Results {
+            dense: vec![
+                card("linear model", &[0.02, dense[0]]),
+                card("relu model", &[0.02, dense[1]]),
+                card("deep model", &[0.02, dense[2]]),
+            ],
+            conv: vec![strided, pooling],
+            reconstructions: "tp2/reconstructions.png".into(),
+            losses: "tp2/losses.svg".into(),
+        }
+    }
+
+    #[test]
+    fn the_verdicts_follow_the_numbers() {
+        let r = results([0.008, 0.011, 0.015], 0.006, 0.018, (64, 128));
+        let body = Exercise2::render(&r, &lab()).body;
+        assert!(body.contains("at equal compression"), "{body}");
+        assert!(body.contains("does not reach the strided"), "{body}");
+        assert!(
+            body.contains("The lowest test error is the strided model's (0.00600)"),
+            "{body}"
+        );
+        assert!(
+            body.contains("the best dense one, the linear model: 25.0% lower"),
+            "{body}"
+        );
+        assert_eq!(Exercise2::render(&r, &lab()).timings.len(), 2);
+        // Flipped: another code size, the pooling model wins, the dense ones beat the
+        // strided one.
+        let r = results([0.011, 0.005, 0.015], 0.006, 0.004, (32, 128));
+        let body = Exercise2::render(&r, &lab()).body;
+        assert!(body.contains("against the dense models' K = 64"), "{body}");
+        assert!(
+            body.contains("its test error is below the strided"),
+            "{body}"
+        );
+        assert!(
+            body.contains("The lowest test error is the pooling model's (0.00400)"),
+            "{body}"
+        );
+        assert!(
+            body.contains("the best dense one, the relu model: 20.0% higher"),
+            "{body}"
+        );
+    }
 }

@@ -5,18 +5,20 @@
 
 use layers::summary::thousands;
 use layers::{Graph, Module};
+use models::ModelKind;
 use models::vae::Vae;
+use serde::{Deserialize, Serialize};
 use tensor::{Tensor, rng};
 
-use crate::report::markdown::{count, table};
-use super::{Lab, Section, Timing, model_table};
+use super::{Experiment, Lab, LabInfo, ModelCard, Section};
 use crate::figures::scatter::{ScatterChart, by_digit};
 use crate::instruments::latent::{interpolate, manifold_codes};
-use crate::train::{TEST_NOISE_SEED, TrainConfig, TrainError};
-use crate::zoo::ModelKind;
+use crate::report::markdown::{count, table};
+use crate::train::TrainError;
+use crate::train::autoencoder::{TEST_NOISE_SEED, codes, decode};
 
-/// The experiment's folder name.
-pub const NAME: &str = "vae";
+/// The variational autoencoders.
+pub struct Variational;
 
 /// The two VAEs, in the report's order.
 pub const MODELS: [ModelKind; 2] = [ModelKind::Vae, ModelKind::ConvVae];
@@ -28,7 +30,7 @@ const COIN_FLIP_NATS: f64 = 784.0 * std::f64::consts::LN_2;
 const PAIRS: [(usize, usize); 4] = [(0, 6), (1, 7), (3, 8), (4, 9)];
 
 /// The test set's negative ELBO and its parts, per image.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ElboFigures {
     /// `BCE + KL`, nats per image (the test ELBO is its negative).
     pub negative_elbo: f64,
@@ -112,238 +114,289 @@ pub fn per_image_negative_elbo(vae: &mut Vae, images: &[f32]) -> Vec<f64> {
         .collect()
 }
 
-/// What the section needs of one trained VAE.
-struct Figures {
-    kind: ModelKind,
-    summary: layers::Summary,
-    elbo: ElboFigures,
-    test_mse: f64,
-    last_train: f64,
-    vae: Vae,
+/// What the VAE experiment measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Results {
+    /// Latent dimensions (`--vae-latent`).
+    pub latent: usize,
+    /// The weight on the KL term (`--beta`).
+    pub beta: f64,
+    /// The seed of the test ELBO's ε.
+    pub test_noise_seed: u64,
+    /// The dense and the convolutional VAE, in [`MODELS`] order.
+    pub models: Vec<VaeCard>,
+    /// The training loss curves.
+    pub elbo_chart: String,
+    /// The 2-D figures (when the latent space has two dimensions).
+    pub plane: Option<Plane>,
+    /// The grid of samples from the prior.
+    pub samples: String,
+    /// The seed of the prior's samples.
+    pub samples_seed: u64,
+    /// The interpolation strips (when the test set has every digit).
+    pub interpolations: Option<String>,
 }
 
-/// Trains both VAEs (into `<out>/vae/<model>/`), draws the figures and returns the section.
-pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
-    let (latent, beta) = (lab.settings.vae_latent, lab.settings.beta);
-    let test_images = lab.splits.test.all_images().into_data();
-    let mut timings = Vec::new();
-    let mut models = Vec::new();
-    for kind in MODELS {
-        let config = TrainConfig {
-            beta,
-            ..lab.config(kind, latent)
-        };
-        let run = lab.ensure_config(NAME, kind.id(), config)?;
-        timings.push(Timing::of(run));
-        // The concrete model, from the run's own weights file.
-        let mut vae = match kind {
-            ModelKind::ConvVae => Vae::conv(latent, &mut rng(0)),
-            _ => Vae::dense(latent, &mut rng(0)),
-        };
-        layers::io::load(run.dir.join("model.safetensors"), &mut vae).map_err(|e| e.to_string())?;
-        models.push(Figures {
-            kind,
-            summary: run.summary.clone(),
-            elbo: test_elbo(&mut vae, &test_images),
-            test_mse: run.test_mse(),
-            last_train: run.history.last().map_or(f64::NAN, |r| r.train_objective),
-            vae,
-        });
-    }
+/// One trained VAE.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VaeCard {
+    /// The model and its run.
+    pub card: ModelCard,
+    /// Its test ELBO and terms.
+    pub elbo: ElboFigures,
+    /// Its training loss in the last epoch.
+    pub last_train: f64,
+}
 
-    // Figures.
-    let mut figures = String::new();
-    let labels = lab.splits.test.labels.clone();
-    if latent == 2 {
-        let grid_codes = manifold_codes(20);
-        let dense = &mut models[0].vae;
-        let decoded = crate::train::decode(dense, &grid_codes, 2);
-        let rows: Vec<Vec<f32>> = decoded.chunks(20 * 784).map(<[f32]>::to_vec).collect();
-        let manifold = lab.save_grid(NAME, "manifold.png", &rows)?;
-        figures += "> The decoded 2-D manifold: a 20×20 grid of z through the inverse Gaussian \
-                    CDF over the unit square.\n\n";
-        figures += &format!("![the dense VAE's decoded manifold]({manifold})\n\n");
-        figures += "*The dense VAE's decoder on a 20×20 grid: column j has z₁ = Φ⁻¹((j + ½)/20), \
-                    row i (top to bottom) z₂ = Φ⁻¹(1 − (i + ½)/20), so each cell covers the same \
-                    prior probability. The KL term is what makes every cell decode to something \
-                    digit-like: it keeps the codes packed around the origin, with no empty \
-                    region between them for the decoder to leave untrained.*\n\n";
-        figures += "> The test set's means as a scatter, coloured by digit.\n\n";
-        let mut spreads = Vec::new();
-        for m in models.iter_mut() {
-            let means = crate::train::codes(&mut m.vae, &test_images);
-            let std = |axis: usize| {
-                let v: Vec<f64> = means
-                    .iter()
-                    .skip(axis)
-                    .step_by(2)
-                    .map(|&x| x as f64)
-                    .collect();
-                let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
-                (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt()
-            };
-            spreads.push(format!(
-                "{:.2} and {:.2} for the {}",
-                std(0),
-                std(1),
-                m.kind.short(latent)
-            ));
-            let chart = ScatterChart {
-                title: format!(
-                    "{}: test means μ(x), {} images",
-                    m.kind.title(latent),
-                    thousands(labels.len() as u64)
-                ),
-                x_label: "z₁".into(),
-                y_label: "z₂".into(),
-                sets: by_digit(&means, &labels),
-            };
-            let file = lab.save_scatter(NAME, &format!("means-{}.svg", m.kind.id()), &chart)?;
-            figures += &format!("![{} test means by digit]({file})\n\n", m.kind.id());
-        }
-        figures += &format!(
-            "*Each test image's mean code, coloured by its digit (never shown to the model). \
-             The means' standard deviations along z₁ and z₂: {} (the prior's: 1).*\n\n",
-            spreads.join("; ")
-        );
-    } else {
-        figures += &format!(
-            "With {latent} latent dimensions the manifold and the scatter of means, which need \
-             two, are not drawn (`--vae-latent 2` draws them).\n\n"
-        );
-    }
-    // Samples from the prior: z ~ N(0, I), decoded by each model.
-    let z = Tensor::normal(&[20, latent], 0.0, 1.0, &mut rng(TEST_NOISE_SEED + 1));
-    let mut sample_rows = Vec::new();
-    for m in models.iter_mut() {
-        let images = crate::train::decode(&mut m.vae, z.data(), latent);
-        sample_rows.extend(images.chunks(10 * 784).map(<[f32]>::to_vec));
-    }
-    let samples = lab.save_grid(NAME, "samples.png", &sample_rows)?;
-    figures += "> Random samples from the prior.\n\n";
-    figures += &format!("![samples from the prior]({samples})\n\n");
-    figures += &format!(
-        "*Twenty draws z ~ N(0, I) (seed {}), decoded: the top two rows by the dense VAE, the \
-         bottom two by the convolutional one (the same z in both).*\n\n",
-        TEST_NOISE_SEED + 1
-    );
-    // Interpolations: in latent space, next to blending pixels (between the first test
-    // images of two digits, so only when the test set has every digit).
-    figures += "> Interpolation strips between test digits, in latent space, next to \
-                pixel-space blending.\n\n";
-    if lab.has_every_digit() {
-        let dense = &mut models[0].vae;
-        let mut strip_rows = Vec::new();
-        for (a, b) in PAIRS {
-            let (ia, ib) = (lab.samples[a], lab.samples[b]);
-            let ends = lab.splits.test.images(&[ia, ib]).into_data();
-            let codes = crate::train::codes(dense, &ends);
-            let path = interpolate(&codes[..latent], &codes[latent..], 10);
-            strip_rows.push(crate::train::decode(dense, &path, latent));
-            strip_rows.push(interpolate(&ends[..784], &ends[784..], 10));
-        }
-        let strips = lab.save_grid(NAME, "interpolations.png", &strip_rows)?;
-        figures += &format!("![interpolations]({strips})\n\n");
-        figures += &format!(
-            "*Pairs {}: for each pair, the first row decodes ten equally spaced points on the \
-             segment between the two images' means (dense VAE), the second blends the two \
-             images' pixels with the same weights: a double exposure, one stroke fading as the \
-             other appears, where the latent path goes through the decoder's own shapes. \
-             Through two numbers the decoded ends are blurred versions of the inputs, and a \
-             digit whose mean falls among another digit's (see the scatter) decodes as that \
-             one.*\n\n",
-            PAIRS
-                .iter()
-                .map(|(a, b)| format!("{a}→{b}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    } else {
-        figures += "Not drawn: the test set used here lacks a digit (`--test-limit`).\n\n";
-    }
-    let objective = if beta == 1.0 {
+/// The figures of a 2-D latent space.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plane {
+    /// The dense VAE's decoded manifold.
+    pub manifold: String,
+    /// Each model's scatter of test means, in [`MODELS`] order.
+    pub means: Vec<String>,
+    /// Each model's standard deviation of the test means along z₁ and z₂.
+    pub spreads: Vec<[f64; 2]>,
+}
+
+/// The label of the training loss: the negative ELBO, or the β-weighted one.
+fn objective_label(beta: f64) -> String {
+    if beta == 1.0 {
         "negative ELBO, nats per image".to_string()
     } else {
         format!("BCE + {beta}·KL, nats per image")
-    };
-    let chart = lab.save_objective_chart(
-        NAME,
-        "elbo.svg",
-        &format!(
-            "VAEs (latent {latent}): training loss, {} MNIST training images",
-            thousands(lab.splits.train.len() as u64)
-        ),
-        &objective,
-        &MODELS
-            .iter()
-            .map(|k| (k.title(latent), NAME, k.id()))
-            .collect::<Vec<_>>(),
-    )?;
-
-    // Text.
-    let mut body = String::from("## Variational autoencoders\n\n");
-    body += &format!(
-        "> Dense (784-512-latent-512-784, latent 2 by default, as in the course) and \
-         convolutional. The encoder returns a mean and a log-variance; z = mu + exp(logvar / 2) \
-         * eps with eps drawn from the seeded generator in training, z = mu in evaluation.\n\n\
-         Both are trained {} on the negative ELBO per image, BCE(x̂, x) summed over the 784 \
-         pixels + {}KL(q(z|x) ‖ N(0, I)) summed over the {} latent dimensions, with ε drawn from \
-         the run's generator at every step. The tables below describe them; every figure below \
-         is on the {} test images.\n\n",
-        count(lab.settings.epochs, "epoch"),
-        if beta == 1.0 {
-            String::new()
-        } else {
-            format!("β = {beta} × ")
-        },
-        latent,
-        thousands(test_images.len() as u64 / 784),
-    );
-    for m in &models {
-        body += &model_table(m.kind, latent, &m.summary);
-        body += "\n";
     }
-    body += "> Reported per image in nats as the negative ELBO, with the two terms and the KL \
-             per latent dimension (so inactive units show).\n\n";
-    let rows: Vec<Vec<String>> = models
-        .iter()
-        .map(|m| {
-            vec![
-                m.kind.title(latent),
-                thousands(m.summary.total_params as u64),
-                format!("{:.2}", m.elbo.negative_elbo),
-                format!("{:.2}", m.elbo.bce),
-                format!("{:.2}", m.elbo.kl),
-                m.elbo
-                    .kl_per_dim
-                    .iter()
-                    .map(|v| format!("{v:.2}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                format!("{:.2}", m.last_train),
-                format!("{:.5}", m.test_mse),
-            ]
+}
+
+impl Experiment for Variational {
+    const NAME: &'static str = "vae";
+    const ABOUT: &'static str =
+        "The variational autoencoders (dense and convolutional): ELBO, latent space, samples";
+    type Results = Results;
+
+    fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
+        let (latent, beta) = (lab.settings.vae_latent, lab.settings.beta);
+        let test_images = lab.splits.test.all_images().into_data();
+        let mut models = Vec::new();
+        let mut vaes = Vec::new();
+        for kind in MODELS {
+            let mut config = lab.config(kind, latent);
+            config.model.beta = beta;
+            let run = lab.ensure_config(Self::NAME, kind.id(), config)?;
+            // The concrete model, from the run's own weights file.
+            let mut vae = match kind {
+                ModelKind::ConvVae => Vae::conv(latent, &mut rng(0)),
+                _ => Vae::dense(latent, &mut rng(0)),
+            };
+            layers::io::load(run.dir.join("model.safetensors"), &mut vae)
+                .map_err(|e| e.to_string())?;
+            models.push(VaeCard {
+                card: ModelCard::of(run),
+                elbo: test_elbo(&mut vae, &test_images),
+                last_train: run.last().map_or(f64::NAN, |f| f.train_objective),
+            });
+            vaes.push(vae);
+        }
+
+        let labels = lab.splits.test.labels.clone();
+        let plane = if latent == 2 {
+            let grid_codes = manifold_codes(20);
+            let decoded = decode(&mut vaes[0], &grid_codes, 2);
+            let rows: Vec<Vec<f32>> = decoded.chunks(20 * 784).map(<[f32]>::to_vec).collect();
+            let manifold = lab.save_grid(Self::NAME, "manifold.png", &rows)?;
+            let (mut means_files, mut spreads) = (Vec::new(), Vec::new());
+            for (kind, vae) in MODELS.iter().zip(vaes.iter_mut()) {
+                let means = codes(vae, &test_images);
+                let std = |axis: usize| {
+                    let v: Vec<f64> = means
+                        .iter()
+                        .skip(axis)
+                        .step_by(2)
+                        .map(|&x| x as f64)
+                        .collect();
+                    let mean = v.iter().sum::<f64>() / v.len().max(1) as f64;
+                    (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / v.len().max(1) as f64)
+                        .sqrt()
+                };
+                spreads.push([std(0), std(1)]);
+                let chart = ScatterChart {
+                    title: format!(
+                        "{}: test means μ(x), {} images",
+                        kind.title(latent),
+                        thousands(labels.len() as u64)
+                    ),
+                    x_label: "z₁".into(),
+                    y_label: "z₂".into(),
+                    sets: by_digit(&means, &labels),
+                };
+                means_files.push(lab.save_scatter(
+                    Self::NAME,
+                    &format!("means-{}.svg", kind.id()),
+                    &chart,
+                )?);
+            }
+            Some(Plane {
+                manifold,
+                means: means_files,
+                spreads,
+            })
+        } else {
+            None
+        };
+        // Samples from the prior: z ~ N(0, I), decoded by each model.
+        let samples_seed = TEST_NOISE_SEED + 1;
+        let z = Tensor::normal(&[20, latent], 0.0, 1.0, &mut rng(samples_seed));
+        let mut sample_rows = Vec::new();
+        for vae in vaes.iter_mut() {
+            let images = decode(vae, z.data(), latent);
+            sample_rows.extend(images.chunks(10 * 784).map(<[f32]>::to_vec));
+        }
+        let samples = lab.save_grid(Self::NAME, "samples.png", &sample_rows)?;
+        // Interpolations: in latent space, next to blending pixels (between the first test
+        // images of two digits, so only when the test set has every digit).
+        let interpolations = if lab.has_every_digit() {
+            let dense = &mut vaes[0];
+            let mut strip_rows = Vec::new();
+            for (a, b) in PAIRS {
+                let (ia, ib) = (lab.samples[a], lab.samples[b]);
+                let ends = lab.splits.test.images(&[ia, ib]).into_data();
+                let ends_codes = codes(dense, &ends);
+                let path = interpolate(&ends_codes[..latent], &ends_codes[latent..], 10);
+                strip_rows.push(decode(dense, &path, latent));
+                strip_rows.push(interpolate(&ends[..784], &ends[784..], 10));
+            }
+            Some(lab.save_grid(Self::NAME, "interpolations.png", &strip_rows)?)
+        } else {
+            None
+        };
+        let elbo_chart = lab.save_objective_chart(
+            Self::NAME,
+            "elbo.svg",
+            &format!(
+                "VAEs (latent {latent}): training loss, {} MNIST training images",
+                thousands(lab.splits.train.len() as u64)
+            ),
+            &objective_label(beta),
+            &MODELS
+                .iter()
+                .map(|k| (k.title(latent), Self::NAME, k.id()))
+                .collect::<Vec<_>>(),
+        )?;
+        Ok(Results {
+            latent,
+            beta,
+            test_noise_seed: TEST_NOISE_SEED,
+            models,
+            elbo_chart,
+            plane,
+            samples,
+            samples_seed,
+            interpolations,
         })
-        .collect();
-    body += &table(
-        &[
-            "model",
-            "parameters",
-            "test −ELBO (nats)",
-            "BCE (nats)",
-            "KL (nats)",
-            "KL per dimension",
-            "training loss, last epoch",
-            "test MSE from μ",
-        ],
-        &rows,
-    );
-    let (dense, conv) = (&models[0], &models[1]);
-    let better = if dense.elbo.negative_elbo <= conv.elbo.negative_elbo {
-        (dense, conv)
-    } else {
-        (conv, dense)
-    };
+    }
+
+    fn render(r: &Results, lab: &LabInfo) -> Section {
+        let (latent, beta) = (r.latent, r.beta);
+        let objective = objective_label(beta);
+        let mut body = String::from("## Variational autoencoders\n\n");
+        body += &format!(
+            "> Dense (784-512-latent-512-784, latent 2 by default, as in the course) and \
+             convolutional. The encoder returns a mean and a log-variance; z = mu + \
+             exp(logvar / 2) * eps with eps drawn from the seeded generator in training, z = mu \
+             in evaluation.\n\n\
+             Both are trained {} on the negative ELBO per image, BCE(x̂, x) summed over the 784 \
+             pixels + {}KL(q(z|x) ‖ N(0, I)) summed over the {} latent dimensions, with ε drawn \
+             from the run's generator at every step. The tables below describe them; every \
+             figure below is on the {} test images.\n\n",
+            count(lab.epochs, "epoch"),
+            if beta == 1.0 {
+                String::new()
+            } else {
+                format!("β = {beta} × ")
+            },
+            latent,
+            thousands(lab.n_test as u64),
+        );
+        for m in &r.models {
+            body += &m.card.table_markdown();
+            body += "\n";
+        }
+        body += "> Reported per image in nats as the negative ELBO, with the two terms and the \
+                 KL per latent dimension (so inactive units show).\n\n";
+        let rows: Vec<Vec<String>> = r
+            .models
+            .iter()
+            .map(|m| {
+                vec![
+                    m.card.title.clone(),
+                    thousands(m.card.table.total_params as u64),
+                    format!("{:.2}", m.elbo.negative_elbo),
+                    format!("{:.2}", m.elbo.bce),
+                    format!("{:.2}", m.elbo.kl),
+                    m.elbo
+                        .kl_per_dim
+                        .iter()
+                        .map(|v| format!("{v:.2}"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    format!("{:.2}", m.last_train),
+                    format!("{:.5}", m.card.final_test_mse()),
+                ]
+            })
+            .collect();
+        body += &table(
+            &[
+                "model",
+                "parameters",
+                "test −ELBO (nats)",
+                "BCE (nats)",
+                "KL (nats)",
+                "KL per dimension",
+                "training loss, last epoch",
+                "test MSE from μ",
+            ],
+            &rows,
+        );
+        let (dense, conv) = (&r.models[0], &r.models[1]);
+        let better = if dense.elbo.negative_elbo <= conv.elbo.negative_elbo {
+            (dense, conv)
+        } else {
+            (conv, dense)
+        };
+        body += &format!(
+            "\nThe test ELBO is estimated with one ε per image (seed {}), as `tp5.py` does; a \
+             coin flip per pixel would score {COIN_FLIP_NATS:.1} nats. The {} reaches {:.1} \
+             nats against {:.1} for the {} ({} parameters against {}). Of each model's loss, \
+             the KL term is the price of a code that follows the prior: {:.1} nats for the {} \
+             and {:.1} for the {}. {}\n\n",
+            r.test_noise_seed,
+            better.0.card.short,
+            better.0.elbo.negative_elbo,
+            better.1.elbo.negative_elbo,
+            better.1.card.short,
+            thousands(better.0.card.table.total_params as u64),
+            thousands(better.1.card.table.total_params as u64),
+            dense.elbo.kl,
+            dense.card.short,
+            conv.elbo.kl,
+            conv.card.short,
+            inactive_remark(&r.models),
+        );
+        body += &format!("![training loss per epoch]({})\n\n", r.elbo_chart);
+        body += &format!(
+            "*The training loss ({objective}), mean over each epoch's batches (with a fresh ε \
+             every step).*\n\n"
+        );
+        body += &figures(r);
+        Section {
+            body,
+            timings: r.models.iter().map(|m| m.card.timing.clone()).collect(),
+        }
+    }
+}
+
+/// Which latent dimensions collapsed to the prior, in a sentence.
+fn inactive_remark(models: &[VaeCard]) -> String {
     let inactive: Vec<String> = models
         .iter()
         .flat_map(|m| {
@@ -352,44 +405,92 @@ pub fn run(lab: &mut Lab) -> Result<Section, TrainError> {
                 .iter()
                 .enumerate()
                 .filter(|(_, v)| **v < 0.05)
-                .map(move |(i, _)| format!("dimension {} of the {}", i + 1, m.kind.short(latent)))
+                .map(move |(i, _)| format!("dimension {} of the {}", i + 1, m.card.short))
         })
         .collect();
-    body += &format!(
-        "\nThe test ELBO is estimated with one ε per image (seed {TEST_NOISE_SEED}), as \
-         `tp5.py` does; a coin flip per pixel would score {COIN_FLIP_NATS:.1} nats. The {} \
-         reaches {:.1} nats against {:.1} for the {} ({} parameters against {}). Of each \
-         model's loss, the KL term is the price of a code that follows the prior: {:.1} nats \
-         for the {} and {:.1} for the {}. {}\n\n",
-        better.0.kind.short(latent),
-        better.0.elbo.negative_elbo,
-        better.1.elbo.negative_elbo,
-        better.1.kind.short(latent),
-        thousands(better.0.summary.total_params as u64),
-        thousands(better.1.summary.total_params as u64),
-        dense.elbo.kl,
-        dense.kind.short(latent),
-        conv.elbo.kl,
-        conv.kind.short(latent),
-        if inactive.is_empty() {
-            "Every latent dimension carries information (KL above 0.05 nats): none has \
-             collapsed to the prior."
-                .to_string()
-        } else {
-            format!(
-                "Inactive (KL below 0.05 nats, the posterior equal to the prior, the decoder \
-                 ignoring it): {}.",
-                inactive.join("; ")
-            )
+    if inactive.is_empty() {
+        "Every latent dimension carries information (KL above 0.05 nats): none has collapsed \
+         to the prior."
+            .to_string()
+    } else {
+        format!(
+            "Inactive (KL below 0.05 nats, the posterior equal to the prior, the decoder \
+             ignoring it): {}.",
+            inactive.join("; ")
+        )
+    }
+}
+
+/// The figures' part of the section: the 2-D plane, the samples, the interpolations.
+fn figures(r: &Results) -> String {
+    let latent = r.latent;
+    let mut figures = String::new();
+    match &r.plane {
+        Some(plane) => {
+            figures += "> The decoded 2-D manifold: a 20×20 grid of z through the inverse \
+                        Gaussian CDF over the unit square.\n\n";
+            figures += &format!(
+                "![the dense VAE's decoded manifold]({})\n\n",
+                plane.manifold
+            );
+            figures += "*The dense VAE's decoder on a 20×20 grid: column j has z₁ = \
+                        Φ⁻¹((j + ½)/20), row i (top to bottom) z₂ = Φ⁻¹(1 − (i + ½)/20), so \
+                        each cell covers the same prior probability. The KL term is what makes \
+                        every cell decode to something digit-like: it keeps the codes packed \
+                        around the origin, with no empty region between them for the decoder \
+                        to leave untrained.*\n\n";
+            figures += "> The test set's means as a scatter, coloured by digit.\n\n";
+            let mut spreads = Vec::new();
+            for ((m, file), [z1, z2]) in r.models.iter().zip(&plane.means).zip(&plane.spreads) {
+                spreads.push(format!("{z1:.2} and {z2:.2} for the {}", m.card.short));
+                figures += &format!("![{} test means by digit]({file})\n\n", m.card.id);
+            }
+            figures += &format!(
+                "*Each test image's mean code, coloured by its digit (never shown to the \
+                 model). The means' standard deviations along z₁ and z₂: {} (the prior's: \
+                 1).*\n\n",
+                spreads.join("; ")
+            );
         }
+        None => {
+            figures += &format!(
+                "With {latent} latent dimensions the manifold and the scatter of means, which \
+                 need two, are not drawn (`--vae-latent 2` draws them).\n\n"
+            );
+        }
+    }
+    figures += "> Random samples from the prior.\n\n";
+    figures += &format!("![samples from the prior]({})\n\n", r.samples);
+    figures += &format!(
+        "*Twenty draws z ~ N(0, I) (seed {}), decoded: the top two rows by the dense VAE, the \
+         bottom two by the convolutional one (the same z in both).*\n\n",
+        r.samples_seed
     );
-    body += &format!("![training loss per epoch]({chart})\n\n");
-    body += &format!(
-        "*The training loss ({objective}), mean over each epoch's batches (with a fresh ε every \
-         step).*\n\n"
-    );
-    body += &figures;
-    Ok(Section { body, timings })
+    figures += "> Interpolation strips between test digits, in latent space, next to \
+                pixel-space blending.\n\n";
+    match &r.interpolations {
+        Some(strips) => {
+            figures += &format!("![interpolations]({strips})\n\n");
+            figures += &format!(
+                "*Pairs {}: for each pair, the first row decodes ten equally spaced points on \
+                 the segment between the two images' means (dense VAE), the second blends the \
+                 two images' pixels with the same weights: a double exposure, one stroke \
+                 fading as the other appears, where the latent path goes through the decoder's \
+                 own shapes. Through two numbers the decoded ends are blurred versions of the \
+                 inputs, and a digit whose mean falls among another digit's (see the scatter) \
+                 decodes as that one.*\n\n",
+                PAIRS
+                    .iter()
+                    .map(|(a, b)| format!("{a}→{b}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        None => {
+            figures += "Not drawn: the test set used here lacks a digit (`--test-limit`).\n\n";
+        }
+    }
+    figures
 }
 
 #[cfg(test)]
@@ -429,6 +530,80 @@ mod tests {
         assert!(
             (mean - e.negative_elbo).abs() < 1e-3 * e.negative_elbo,
             "{mean} {e:?}"
+        );
+    }
+
+    fn vae_card(short: &str, negative_elbo: f64, kl_per_dim: &[f64]) -> VaeCard {
+        let kl = kl_per_dim.iter().sum::<f64>();
+        VaeCard {
+            card: crate::experiments::tp1::tests::card(short, &[0.05, 0.04]),
+            elbo: ElboFigures {
+                negative_elbo,
+                bce: negative_elbo - kl,
+                kl,
+                kl_per_dim: kl_per_dim.to_vec(),
+            },
+            last_train: negative_elbo,
+        }
+    }
+
+    fn results(dense: f64, conv: f64, conv_kl: &[f64], beta: f64, plane: bool) -> Results {
+        Results {
+            latent: 2,
+            beta,
+            test_noise_seed: TEST_NOISE_SEED,
+            models: vec![
+                vae_card("dense VAE", dense, &[2.7, 2.7]),
+                vae_card("conv VAE", conv, conv_kl),
+            ],
+            elbo_chart: "vae/elbo.svg".into(),
+            plane: plane.then(|| Plane {
+                manifold: "vae/manifold.png".into(),
+                means: vec!["vae/means-vae.svg".into(), "vae/means-conv_vae.svg".into()],
+                spreads: vec![[1.26, 1.25], [0.91, 1.0]],
+            }),
+            samples: "vae/samples.png".into(),
+            samples_seed: TEST_NOISE_SEED + 1,
+            interpolations: plane.then(|| "vae/interpolations.png".into()),
+        }
+    }
+
+    #[test]
+    fn the_verdicts_follow_the_numbers() {
+        let lab = crate::experiments::tp1::tests::lab();
+        let body = Variational::render(&results(162.1, 170.3, &[2.7, 2.2], 1.0, true), &lab).body;
+        assert!(
+            body.contains("The dense VAE reaches 162.1 nats against 170.3 for the conv VAE"),
+            "{body}"
+        );
+        assert!(body.contains("none has collapsed to the prior"), "{body}");
+        assert!(body.contains("pixels + KL(q(z|x)"), "{body}");
+        assert!(body.contains("(negative ELBO, nats per image)"), "{body}");
+        assert!(
+            body.contains("1.26 and 1.25 for the dense VAE; 0.91 and 1.00 for the conv VAE"),
+            "{body}"
+        );
+        assert!(
+            body.contains("![interpolations](vae/interpolations.png)"),
+            "{body}"
+        );
+        // Flipped: the convolutional VAE wins, one of its dimensions collapsed, β ≠ 1, no
+        // plane and no interpolations.
+        let body = Variational::render(&results(170.3, 162.1, &[2.7, 0.01], 4.0, false), &lab).body;
+        assert!(
+            body.contains("The conv VAE reaches 162.1 nats against 170.3 for the dense VAE"),
+            "{body}"
+        );
+        assert!(
+            body.contains("ignoring it): dimension 2 of the conv VAE."),
+            "{body}"
+        );
+        assert!(body.contains("pixels + β = 4 × KL(q(z|x)"), "{body}");
+        assert!(body.contains("(BCE + 4·KL, nats per image)"), "{body}");
+        assert!(body.contains("are not drawn (`--vae-latent 2`"), "{body}");
+        assert!(
+            body.contains("Not drawn: the test set used here lacks"),
+            "{body}"
         );
     }
 }
