@@ -156,11 +156,9 @@ impl ModelKind {
         let latent = spec.latent;
         let plain = |net| -> Box<dyn Autoencoder> { Box::new(Plain::new(net, spec.loss)) };
         match self {
-            ModelKind::Dense1None => plain(crate::dense::autoencoder(
-                latent,
-                Activation::Identity,
-                rng,
-            )),
+            ModelKind::Dense1None => {
+                plain(crate::dense::autoencoder(latent, Activation::Identity, rng))
+            }
             ModelKind::Dense1Relu => {
                 plain(crate::dense::autoencoder(latent, Activation::Relu, rng))
             }

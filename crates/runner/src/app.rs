@@ -29,7 +29,11 @@ pub fn run(action: Action) -> Result<(), String> {
         Action::Report(r) => {
             let files = report::read_all(&r.out)?;
             let path = report::write(&r.out, &files, "report.md")?;
-            println!("report: {} (from {} results files)", path.display(), files.len());
+            println!(
+                "report: {} (from {} results files)",
+                path.display(),
+                files.len()
+            );
             Ok(())
         }
         Action::Train(t) => train_one(&t),

@@ -49,9 +49,11 @@ pub fn command() -> clap::Command {
         LabArgs::augment_args(clap::Command::new("all"))
             .about("Every experiment above, in order, then <out>/report.md"),
     )
-    .subcommand(ReportArgs::augment_args(clap::Command::new("report")).about(
-        "Write <out>/report.md again from the results.json files of <out>, training nothing",
-    ))
+    .subcommand(
+        ReportArgs::augment_args(clap::Command::new("report")).about(
+            "Write <out>/report.md again from the results.json files of <out>, training nothing",
+        ),
+    )
     .subcommand(
         TrainArgs::augment_args(clap::Command::new("train"))
             .about("Train one model with any settings (the generic entry)"),
@@ -303,11 +305,19 @@ mod tests {
 
     #[test]
     fn defaults_are_the_lab_settings() {
-        let Action::Experiments { names, all, args: a } = parse(&["all"]).unwrap() else {
+        let Action::Experiments {
+            names,
+            all,
+            args: a,
+        } = parse(&["all"]).unwrap()
+        else {
             panic!("not all")
         };
         assert!(all);
-        assert_eq!(names, EXPERIMENTS.iter().map(|e| e.name).collect::<Vec<_>>());
+        assert_eq!(
+            names,
+            EXPERIMENTS.iter().map(|e| e.name).collect::<Vec<_>>()
+        );
         assert_eq!(a.common.epochs, 10);
         assert_eq!(a.common.batch_size, 64);
         assert_eq!(a.common.lr, 1e-3);
@@ -417,8 +427,9 @@ mod tests {
     /// Every experiment has its `just` recipe, under its subcommand's name.
     #[test]
     fn the_justfile_has_a_recipe_for_every_experiment() {
-        let justfile = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../justfile"))
-            .unwrap();
+        let justfile =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../justfile"))
+                .unwrap();
         for entry in EXPERIMENTS {
             let recipe = format!("\n{} *ARGS:", entry.command());
             let runs = format!("tp-runner -- {} {{{{ARGS}}}}", entry.command());

@@ -219,7 +219,10 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         } else {
             assert_eq!(config["n_train"], 300, "{run}");
         }
-        assert!(config.get("threads").is_none(), "{run}: threads are no setting");
+        assert!(
+            config.get("threads").is_none(),
+            "{run}: threads are no setting"
+        );
         assert!(config["command"].to_string().contains("--limit"), "{run}");
         assert!(
             std::fs::read_to_string(dir.join("summary.txt"))
@@ -242,7 +245,10 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
     assert_eq!(denoise["corruption"]["noise"]["clip"], true);
     assert!(out.join("clustering/aae_cat16/metrics.csv").exists());
     assert!(out.join("clustering/aae_cat16/model.safetensors").exists());
-    assert!(out.join("clustering/aae_cat16/checkpoint/checkpoint.json").exists());
+    assert!(
+        out.join("clustering/aae_cat16/checkpoint/checkpoint.json")
+            .exists()
+    );
     // Every experiment left its results, and `tp report` writes the same report from them
     // alone.
     for entry in tp_runner::experiments::EXPERIMENTS {
@@ -255,7 +261,10 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
     std::fs::remove_file(out.join("report.md")).unwrap();
     let o = tp().args(["report", "--out"]).arg(&out).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(std::fs::read_to_string(out.join("report.md")).unwrap(), report);
+    assert_eq!(
+        std::fs::read_to_string(out.join("report.md")).unwrap(),
+        report
+    );
     // The adversarial runs: their own metrics, every loss finite and positive.
     for run in [
         "aae_gaussian",
@@ -331,7 +340,9 @@ fn timeless(path: &Path) -> Vec<u8> {
     }
     if name.ends_with(".md") {
         let text = String::from_utf8(bytes).unwrap();
-        return tp_runner::report::without_timings(&text).as_bytes().to_vec();
+        return tp_runner::report::without_timings(&text)
+            .as_bytes()
+            .to_vec();
     }
     bytes
 }
@@ -346,7 +357,12 @@ fn every_file_is_the_same_for_one_and_two_threads_timings_aside() {
     let files = files_under(&one);
     assert_eq!(files, files_under(&two), "the two runs wrote other files");
     // Weights, optimizer states, figures, configurations, metrics, results, the report.
-    for needle in ["optimizer-epoch1.safetensors", "results.json", ".png", ".svg"] {
+    for needle in [
+        "optimizer-epoch1.safetensors",
+        "results.json",
+        ".png",
+        ".svg",
+    ] {
         assert!(
             files.iter().any(|f| f.to_string_lossy().contains(needle)),
             "no {needle} file"
@@ -530,7 +546,10 @@ fn a_second_writer_is_refused_and_a_killed_writer_does_not_block_resume() {
         .and_then(|j| serde_json::from_str::<serde_json::Value>(&j).ok())
         .and_then(|j| j["epoch"].as_u64())
         .unwrap_or(1);
-    let resumed = train(&reached.to_string()).arg("--resume").output().unwrap();
+    let resumed = train(&reached.to_string())
+        .arg("--resume")
+        .output()
+        .unwrap();
     assert!(
         resumed.status.success(),
         "{}",

@@ -298,7 +298,11 @@ impl Lab {
 }
 
 /// One line per run on an epoch chart: its legend suffix, the figure it plots, dashed or not.
-type Curve = (&'static str, fn(&train::autoencoder::AeFigures) -> f64, bool);
+type Curve = (
+    &'static str,
+    fn(&train::autoencoder::AeFigures) -> f64,
+    bool,
+);
 
 /// What every section may say of the lab: the data and the shared settings (in every
 /// `results.json`).

@@ -105,10 +105,7 @@ fn measure_json<E: Experiment>(lab: &mut Lab) -> Result<serde_json::Value, Train
     Ok(serde_json::to_value(&results).expect("results serialise"))
 }
 
-fn render_json<E: Experiment>(
-    value: &serde_json::Value,
-    lab: &LabInfo,
-) -> Result<Section, String> {
+fn render_json<E: Experiment>(value: &serde_json::Value, lab: &LabInfo) -> Result<Section, String> {
     let results: E::Results = serde_json::from_value(value.clone())
         .map_err(|e| format!("the results of {} do not read: {e}", E::NAME))?;
     Ok(E::render(&results, lab))

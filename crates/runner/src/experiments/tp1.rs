@@ -157,7 +157,10 @@ impl Experiment for Exercise1 {
         body += "*Loss per epoch: training (dashed, mean over the epoch's batches) and test \
                  (solid, after the epoch).*\n\n";
         body += "> Show original images above their reconstructions.\n\n";
-        body += &format!("![originals and reconstructions]({})\n\n", r.reconstructions);
+        body += &format!(
+            "![originals and reconstructions]({})\n\n",
+            r.reconstructions
+        );
         body += &format!(
             "*Rows, top to bottom: the first test image of each digit; its reconstruction by the \
              {}, the {} and the {}.*\n\n",

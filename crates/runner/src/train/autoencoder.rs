@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tensor::{Rng, Tensor, rng};
 
 use super::metrics::{EpochRecord, Figures};
-use super::{Batch, RunConfig, StepSums, Trainee, Trained};
+use super::{Batch, RunConfig, StepSums, Trained, Trainee};
 use crate::data::corrupt;
 use crate::data::dataset::{Dataset, Splits};
 
@@ -349,7 +349,9 @@ impl Trained<AeRun> {
 
     /// The per-epoch figures.
     pub fn epochs(&self) -> impl Iterator<Item = (usize, &AeFigures)> {
-        self.history.iter().map(|r: &EpochRecord<AeFigures>| (r.epoch, &r.figures))
+        self.history
+            .iter()
+            .map(|r: &EpochRecord<AeFigures>| (r.epoch, &r.figures))
     }
 
     /// The model, writable (to run it).
@@ -544,7 +546,16 @@ mod tests {
         let b = train::<AeRun>(&config(3), &splits, &resumed, resume()).unwrap();
         assert_eq!(b.trained_epochs, 1);
         assert_eq!(b.history.len(), 3);
-        assert!(a.history == b.history.iter().map(|r| EpochRecord { seconds: a.history[r.epoch - 1].seconds, ..r.clone() }).collect::<Vec<_>>());
+        assert!(
+            a.history
+                == b.history
+                    .iter()
+                    .map(|r| EpochRecord {
+                        seconds: a.history[r.epoch - 1].seconds,
+                        ..r.clone()
+                    })
+                    .collect::<Vec<_>>()
+        );
         let file = |d: &Path, f: &str| std::fs::read(d.join(f)).unwrap();
         assert!(file(&straight, "model.safetensors") == file(&resumed, "model.safetensors"));
         // The optimizer's state too, byte for byte.

@@ -144,8 +144,12 @@ pub fn read<T: Trainee>(run_dir: &Path) -> Result<Option<Checkpoint<T>>, String>
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", path.display())),
     };
-    let ckpt: Checkpoint<T> = serde_json::from_str(&text)
-        .map_err(|e| format!("{}: not a checkpoint of this kind of run: {e}", path.display()))?;
+    let ckpt: Checkpoint<T> = serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a checkpoint of this kind of run: {e}",
+            path.display()
+        )
+    })?;
     if ckpt.history.len() != ckpt.epoch {
         return Err(format!(
             "{}: {} epoch records for epoch {}",

@@ -43,8 +43,11 @@ pub struct ClusterFigures {
 }
 
 impl Figures for ClusterFigures {
-    const COLUMNS: &'static [&'static str] =
-        &["reconstruction_bce", "discriminators_loss", "generator_loss"];
+    const COLUMNS: &'static [&'static str] = &[
+        "reconstruction_bce",
+        "discriminators_loss",
+        "generator_loss",
+    ];
 
     fn values(&self) -> Vec<f64> {
         vec![

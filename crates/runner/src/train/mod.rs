@@ -275,7 +275,9 @@ pub fn train<T: Trainee>(
     let mut r = rng(config.schedule.seed);
     let mut trainee = T::build(config, splits, &mut r);
     let mut history = Vec::new();
-    if options.resume && let Some(ckpt) = checkpoint::read::<T>(dir)? {
+    if options.resume
+        && let Some(ckpt) = checkpoint::read::<T>(dir)?
+    {
         config.resumable_from(&ckpt.config).map_err(|diff| {
             format!(
                 "{}: the checkpoint was made with another configuration ({diff}); \
@@ -531,7 +533,14 @@ mod tests {
             .err()
             .unwrap();
         assert!(
-            matches!(err, TrainError::NonFinite { epoch: 2, step: 3, .. }),
+            matches!(
+                err,
+                TrainError::NonFinite {
+                    epoch: 2,
+                    step: 3,
+                    ..
+                }
+            ),
             "{err}"
         );
         let text = err.to_string();
@@ -541,9 +550,15 @@ mod tests {
         );
         let ckpt = checkpoint::read::<Diverging>(&dir).unwrap().unwrap();
         assert_eq!(ckpt.epoch, 1);
-        assert_eq!(ckpt.history[0].figures.steps, 3.0, "10 images in batches of 4");
         assert_eq!(
-            std::fs::read_to_string(dir.join("metrics.csv")).unwrap().lines().next(),
+            ckpt.history[0].figures.steps, 3.0,
+            "10 images in batches of 4"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("metrics.csv"))
+                .unwrap()
+                .lines()
+                .next(),
             Some("epoch,steps,seconds")
         );
         std::fs::remove_dir_all(&dir).unwrap();
