@@ -412,6 +412,41 @@ fn figures(r: &Results) -> String {
 mod tests {
     use super::*;
 
+    fn vae_card(short: &str, negative_elbo: f64, kl_per_dim: &[f64]) -> VaeCard {
+        let kl = kl_per_dim.iter().sum::<f64>();
+        VaeCard {
+            card: crate::experiments::tp1::tests::card(short, &[0.05, 0.04]),
+            elbo: ElboFigures {
+                negative_elbo,
+                bce: negative_elbo - kl,
+                kl,
+                kl_per_dim: kl_per_dim.to_vec(),
+            },
+            last_train: negative_elbo,
+        }
+    }
+
+    fn results(dense: f64, conv: f64, conv_kl: &[f64], beta: f64, plane: bool) -> Results {
+        Results {
+            latent: 2,
+            beta,
+            test_noise_seed: TEST_NOISE_SEED,
+            models: vec![
+                vae_card("dense VAE", dense, &[2.7, 2.7]),
+                vae_card("conv VAE", conv, conv_kl),
+            ],
+            elbo_chart: "vae/elbo.svg".into(),
+            plane: plane.then(|| Plane {
+                manifold: "vae/manifold.png".into(),
+                means: vec!["vae/means-vae.svg".into(), "vae/means-conv_vae.svg".into()],
+                spreads: vec![[1.26, 1.25], [0.91, 1.0]],
+            }),
+            samples: "vae/samples.png".into(),
+            samples_seed: TEST_NOISE_SEED + 1,
+            interpolations: plane.then(|| "vae/interpolations.png".into()),
+        }
+    }
+
     #[test]
     fn the_verdicts_follow_the_numbers() {
         let lab = crate::experiments::tp1::tests::lab();
