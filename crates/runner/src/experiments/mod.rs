@@ -164,6 +164,9 @@ pub struct ModelCard {
     pub table: ModelTable,
     /// Values in its code.
     pub code: usize,
+    /// What it was trained on ([`models::Autoencoder::loss_unit`]: `MSE per pixel`, `BCE per
+    /// pixel`…).
+    pub loss: String,
     /// The test MSE after each epoch.
     pub test_mse: Vec<f64>,
     /// The training MSE of each epoch.
@@ -182,6 +185,7 @@ impl ModelCard {
             short: kind.short(latent),
             table: ModelTable::of(&run.summary),
             code: run.code_size(),
+            loss: run.trainee.model.loss_unit(),
             test_mse: run.epochs().map(|(_, f)| f.test_mse).collect(),
             train_mse: run.epochs().map(|(_, f)| f.train_mse).collect(),
             timing: Timing::of(run),

@@ -267,6 +267,7 @@ pub(crate) mod tests {
                 mult_adds_per_sample: 1000,
             },
             code: 64,
+            loss: "MSE per pixel".into(),
             test_mse: test_mse.to_vec(),
             train_mse: test_mse.to_vec(),
             timing: Timing {

@@ -142,6 +142,7 @@ impl Experiment for Exercise2 {
         );
         body += "> Training, test performance compared with the dense ones.\n\n";
         let rows: Vec<&ModelCard> = r.dense.iter().chain(&r.conv).collect();
+        body += &losses_sentence(&rows);
         let table_rows: Vec<Vec<String>> = rows
             .iter()
             .map(|m| {
@@ -213,6 +214,25 @@ impl Experiment for Exercise2 {
 }
 
 /// The model of `models` with the lowest final test error.
+/// Which models train on another loss than the MSE, in a sentence (empty if none).
+fn losses_sentence(models: &[&ModelCard]) -> String {
+    let other: Vec<String> = models
+        .iter()
+        .filter(|m| !m.loss.starts_with("MSE"))
+        .map(|m| format!("the {} on the {}", m.short, m.loss))
+        .collect();
+    if other.is_empty() {
+        return String::new();
+    }
+    format!(
+        "Every model trains on the MSE per pixel except {}, as the course does: with the MSE \
+         the pooling model collapses to a black image (once its sigmoid saturates, the MSE's \
+         gradient vanishes where the cross-entropy's does not). Every error below is the \
+         MSE.\n\n",
+        other.join(" and ")
+    )
+}
+
 fn lowest<'a>(models: &[&'a ModelCard]) -> &'a ModelCard {
     models
         .iter()
@@ -244,8 +264,18 @@ mod tests {
 
     #[test]
     fn the_verdicts_follow_the_numbers() {
-        let r = results([0.008, 0.011, 0.015], 0.006, 0.018, (64, 128));
+        let mut r = results([0.008, 0.011, 0.015], 0.006, 0.018, (64, 128));
         let body = Exercise2::render(&r, &lab()).body;
+        assert!(
+            !body.contains("except"),
+            "every made-up model is on the MSE: {body}"
+        );
+        r.conv[1].loss = "BCE per pixel".into();
+        let body = Exercise2::render(&r, &lab()).body;
+        assert!(
+            body.contains("on the MSE per pixel except the pooling model on the BCE per pixel"),
+            "{body}"
+        );
         assert!(body.contains("at equal compression"), "{body}");
         assert!(body.contains("does not reach the strided"), "{body}");
         assert!(
