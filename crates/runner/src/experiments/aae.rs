@@ -15,6 +15,7 @@ use super::{Experiment, Lab, LabInfo, Section, Timing};
 use crate::figures::chart::{LineChart, Series};
 use crate::figures::scatter::{PointSet, ScatterChart, by_digit};
 use crate::instruments::latent::{mmd2, nearest_mean_share};
+use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
 use crate::train::adversarial::{AaeConfig, AaeRun};
 use crate::train::autoencoder::{TEST_NOISE_SEED, codes, decode};
@@ -206,6 +207,30 @@ impl Experiment for Adversarial {
     const ABOUT: &'static str =
         "The adversarial autoencoders: three priors and a label-conditioned mixture";
     type Results = Results;
+
+    fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
+        let closer = r.priors.iter().filter(|p| p.aae_mmd < p.plain_mmd).count();
+        let verdict = match closer {
+            0 => Verdict::Fails,
+            n if n == r.priors.len() => Verdict::Holds,
+            _ => Verdict::Partly,
+        };
+        let each: Vec<String> = r
+            .priors
+            .iter()
+            .map(|p| format!("{}: {:.3} against {:.3}", p.title, p.aae_mmd, p.plain_mmd))
+            .collect();
+        vec![Finding::new(
+            Claim::AaeImposesAnyPrior,
+            verdict,
+            format!(
+                "the MMD² between the test codes and prior samples is lower for the AAE than for \
+                 a plain autoencoder of the same shape for {closer} of {} priors ({})",
+                r.priors.len(),
+                each.join("; ")
+            ),
+        )]
+    }
 
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let test_images = lab.splits.test.all_images().into_data();
@@ -660,5 +685,21 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         let back: Results = serde_json::from_value(json).unwrap();
         assert!(back.priors[0].aae_mmd.is_nan() && back.conditional_mmd.is_nan());
+    }
+
+    #[test]
+    fn the_prior_claim_follows_the_mmds() {
+        use crate::report::claims::Verdict;
+        let verdict = |mmds: [(f64, f64); 2]| {
+            let priors = mmds
+                .iter()
+                .enumerate()
+                .map(|(i, &(aae, plain))| merit(&i.to_string(), aae, plain, 0.04))
+                .collect();
+            Adversarial::claims(&results(0.04, priors, (1.386, 0.693)), &lab())[0].verdict
+        };
+        assert_eq!(verdict([(0.01, 0.1), (0.02, 0.1)]), Verdict::Holds);
+        assert_eq!(verdict([(0.01, 0.1), (0.2, 0.1)]), Verdict::Partly);
+        assert_eq!(verdict([(0.3, 0.1), (0.2, 0.1)]), Verdict::Fails);
     }
 }

@@ -9,6 +9,7 @@ use tensor::Tensor;
 
 use super::{Experiment, Lab, LabInfo, ModelCard, Section};
 use crate::instruments::quality::psnr;
+use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, format_mse, table, times};
 use crate::train::{AeRun, TrainError, Trained};
 
@@ -52,6 +53,37 @@ impl Experiment for Exercise1 {
         "Exercise 1: dense autoencoders 784-K-784 (linear and ReLU code) and 784-128-K-128-784";
     type Results = Results;
 
+    fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
+        let best = r
+            .models
+            .iter()
+            .min_by(|a, b| a.final_test_mse().total_cmp(&b.final_test_mse()))
+            .expect("three models");
+        let mse = best.final_test_mse();
+        let (verdict, how) = if mse > 0.0 {
+            (
+                Verdict::Holds,
+                "none of the three reconstructs the test set exactly",
+            )
+        } else {
+            (Verdict::Fails, "it reconstructs the test set exactly")
+        };
+        vec![Finding::new(
+            Claim::ReconstructionsAreLossy,
+            verdict,
+            format!(
+                "the best dense model, the {}, has a test MSE of {} (PSNR {:.1} dB): {how}",
+                best.short,
+                format_mse(mse),
+                psnr(mse)
+            ),
+        )]
+    }
+
+    fn appendix(r: &Results, _: &LabInfo) -> String {
+        r.models.iter().map(ModelCard::table_markdown).collect()
+    }
+
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let latent = lab.settings.latent;
         let samples = lab.sample_images();
@@ -94,9 +126,8 @@ impl Experiment for Exercise1 {
         body += "> Instantiate the dense autoencoder 784-K-784 with K = 64 without activation on \
                  the code, the same with ReLU, and the deep one 784-128-K-128-784 with ReLU \
                  (sigmoid output on all). Fill in each model's description table.\n\n";
-        for m in &r.models {
-            body += &m.table_markdown();
-        }
+        body += "Their description tables (layers, output shapes, parameters, multiply-adds per \
+                 image) are in the [appendix](#appendix-the-models-description-tables).\n\n";
 
         body += "> Compare their complexity (parameters, and multiply-adds).\n\n";
         let base = &r.models[0].table;
@@ -313,5 +344,19 @@ pub(crate) mod tests {
         );
         assert!(body.contains("lowers the test error"), "{body}");
         assert!(!body.contains("still improving"), "{body}");
+    }
+
+    #[test]
+    fn reconstructions_are_lossy_unless_one_is_exact() {
+        let verdict = |r: &Results| Exercise1::claims(r, &lab())[0].verdict;
+        use crate::report::claims::Verdict;
+        assert_eq!(
+            verdict(&results(0.008, 0.011, &[0.02, 0.015])),
+            Verdict::Holds
+        );
+        assert_eq!(
+            verdict(&results(0.0, 0.011, &[0.02, 0.015])),
+            Verdict::Fails
+        );
     }
 }

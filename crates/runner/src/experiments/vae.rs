@@ -89,6 +89,10 @@ impl Experiment for Variational {
         "The variational autoencoders (dense and convolutional): ELBO, latent space, samples";
     type Results = Results;
 
+    fn appendix(r: &Results, _: &LabInfo) -> String {
+        r.models.iter().map(|m| m.card.table_markdown()).collect()
+    }
+
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let (latent, beta) = (lab.settings.vae_latent, lab.settings.beta);
         let test_images = lab.splits.test.all_images().into_data();
@@ -232,10 +236,8 @@ impl Experiment for Variational {
             latent,
             thousands(lab.n_test as u64),
         );
-        for m in &r.models {
-            body += &m.card.table_markdown();
-            body += "\n";
-        }
+        body += "Their description tables are in the \
+                 [appendix](#appendix-the-models-description-tables).\n\n";
         body += "> Reported per image in nats as the negative ELBO, with the two terms and the \
                  KL per latent dimension (so inactive units show).\n\n";
         let rows: Vec<Vec<String>> = r
