@@ -24,6 +24,10 @@ const MODELS: [(&str, ModelKind); 2] = [
     (tp2::Exercise2::NAME, ModelKind::Conv),
 ];
 
+/// The gain on the figure's difference rows: |8-bit − float reconstruction| times this, so
+/// that a difference of one grey level of an 8-bit image (1/255) shows as white.
+pub const AMPLIFY: f32 = 255.0;
+
 /// What the compression experiment measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -35,7 +39,8 @@ pub struct Results {
     pub gzip: f64,
     /// Each model compressed, in [`MODELS`] order.
     pub models: Vec<Compressed>,
-    /// The grid of originals, float and 8-bit reconstructions.
+    /// The grid of originals and, for each model, its float and 8-bit reconstructions and
+    /// their difference amplified [`AMPLIFY`] times.
     pub quantized: String,
 }
 
@@ -50,6 +55,10 @@ pub struct Compressed {
     pub float_mse: f64,
     /// The test MSE from the 8-bit code.
     pub quantized_mse: f64,
+    /// The largest change of a pixel between the float and the 8-bit code's
+    /// reconstructions over the test set, in grey levels of an 8-bit image (1/255).
+    #[serde(default)]
+    pub max_change: Option<f64>,
 }
 
 /// A per-dimension 8-bit quantizer: `q = round((z − lo)/(hi − lo)·255)`, clamped to 0–255.
@@ -160,6 +169,11 @@ impl Experiment for Compression {
             let float_out = run.decode(&codes, dim);
             let q_out = run.decode(&quantizer.dequantize(&quantized), dim);
             let (float_mse, quantized_mse) = (mse(&float_out, &test), mse(&q_out, &test));
+            let max_change = float_out
+                .iter()
+                .zip(&q_out)
+                .map(|(a, b)| (a - b).abs() as f64 * 255.0)
+                .fold(0.0, f64::max);
             // The code stream of the whole test set, gzipped: what entropy coding would add.
             let stream = gzip_bytes(&quantized) as f64 / n_test as f64;
             models.push(Compressed {
@@ -167,9 +181,17 @@ impl Experiment for Compression {
                 stream_bits: stream * 8.0,
                 float_mse,
                 quantized_mse,
+                max_change: Some(max_change),
             });
-            figure_rows.push(lab.pick_samples(&float_out));
-            figure_rows.push(lab.pick_samples(&q_out));
+            let (float_row, q_row) = (lab.pick_samples(&float_out), lab.pick_samples(&q_out));
+            // The two reconstructions look the same: their difference, amplified, shows
+            // what rounding moved.
+            let difference = float_row
+                .iter()
+                .zip(&q_row)
+                .map(|(a, b)| (AMPLIFY * (a - b).abs()).min(1.0))
+                .collect();
+            figure_rows.extend([float_row, q_row, difference]);
         }
         let quantized = lab.save_grid(Self::NAME, "quantized.png", &figure_rows)?;
         Ok(Results {
@@ -181,7 +203,7 @@ impl Experiment for Compression {
         })
     }
 
-    fn render(r: &Results, _lab: &LabInfo) -> Section {
+    fn render(r: &Results, lab: &LabInfo) -> Section {
         let (png, gzip) = (r.png, r.gzip);
         let mut body = String::from("## Compression\n\n");
         body += &format!(
@@ -252,14 +274,49 @@ impl Experiment for Compression {
             "![original, float and 8-bit reconstructions]({})\n\n",
             r.quantized
         );
-        body += "*Top: originals. Then for each model (the deep dense, then the strided \
-                 convolutional), its reconstruction from the float code and from the 8-bit \
-                 code.*\n\n";
+        body += &format!(
+            "*Top: originals. Then three rows for each model (the deep dense, then the \
+             strided convolutional): its reconstruction from the float code, from the 8-bit \
+             code, and the difference between the two, amplified {AMPLIFY}× (black: none; \
+             white: one grey level of an 8-bit image, 1/255, or more).{}*\n\n",
+            change_remark(r, lab.n_test)
+        );
         Section {
             body,
             timings: r.models.iter().map(|m| m.card.timing.clone()).collect(),
         }
     }
+}
+
+/// What the figure's difference rows show, in a sentence: the largest change rounding made
+/// to a pixel of the `n_test` test images, in grey levels, and whether the eye can see it.
+fn change_remark(r: &Results, n_test: usize) -> String {
+    let Some(changes) = r
+        .models
+        .iter()
+        .map(|m| m.max_change.map(|c| (c, m.card.short.as_str())))
+        .collect::<Option<Vec<(f64, &str)>>>()
+    else {
+        return String::new();
+    };
+    let Some(largest) = changes.iter().map(|&(c, _)| c).reduce(f64::max) else {
+        return String::new();
+    };
+    let verdict = if largest < 1.0 {
+        "less than one grey level: the two reconstructions are the same picture to the eye, \
+         and the difference rows show where rounding moved pixels at all"
+    } else {
+        "enough to see in places, which the difference rows show"
+    };
+    let each: Vec<String> = changes
+        .iter()
+        .map(|(c, model)| format!("{c:.2} grey levels for the {model}"))
+        .collect();
+    format!(
+        " Over the {} test images, rounding moves no pixel by more than {}: {verdict}.",
+        thousands(n_test as u64),
+        each.join(" and "),
+    )
 }
 
 #[cfg(test)]
@@ -273,6 +330,7 @@ mod tests {
             stream_bits: 433.7,
             float_mse,
             quantized_mse,
+            max_change: Some(0.48),
         }
     }
 
@@ -306,6 +364,31 @@ mod tests {
         );
         assert!(body.contains("on the 10,000 training codes"), "{body}");
         assert_eq!(section.timings.len(), 2);
+        assert!(
+            body.contains(
+                "rounding moves no pixel by more than 0.48 grey levels for the deep model and \
+                 0.48 grey levels for the strided model: less than one grey level"
+            ),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn the_caption_says_whether_rounding_shows() {
+        let mut r = Results {
+            n_train: 10_000,
+            png: 320.1,
+            gzip: 216.3,
+            models: vec![compressed("deep model", 0.01, 0.0101)],
+            quantized: "compression/quantized.png".into(),
+        };
+        let body = |r: &Results| Compression::render(r, &lab()).body;
+        assert!(body(&r).contains("the same picture to the eye"));
+        r.models[0].max_change = Some(3.0);
+        assert!(body(&r).contains("3.00 grey levels for the deep model: enough to see"));
+        // Results written before the figure had difference rows: no sentence.
+        r.models[0].max_change = None;
+        assert!(!body(&r).contains("grey levels for"));
     }
 
     #[test]

@@ -158,6 +158,7 @@ impl Experiment for AgainstPca {
             x_label: "code size K".into(),
             y_label: "test MSE per pixel".into(),
             log_y: true,
+            log_x: true,
             x_whole: true,
             series: curves
                 .into_iter()
@@ -168,8 +169,10 @@ impl Experiment for AgainstPca {
                     points,
                     colour,
                     dashed: colour == 0,
+                    markers: true,
                 })
                 .collect(),
+            references: Vec::new(),
         };
         chart.save(&lab.exercise_dir(Self::NAME).join("mse_vs_k.svg"))?;
         Ok(Results {
