@@ -55,10 +55,35 @@ pub struct Compressed {
     pub float_mse: f64,
     /// The test MSE from the 8-bit code.
     pub quantized_mse: f64,
-    /// The largest change of a pixel between the float and the 8-bit code's
-    /// reconstructions over the test set, in grey levels of an 8-bit image (1/255).
+    /// How far rounding the code moves the reconstruction's pixels, over the test set.
     #[serde(default)]
-    pub max_change: Option<f64>,
+    pub change: Option<Change>,
+}
+
+/// How far the 8-bit code's reconstruction lies from the float code's, pixel by pixel, in
+/// grey levels of an 8-bit image (1/255).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The mean absolute change of a pixel, in grey levels.
+    pub mean: f64,
+    /// The share of pixels that move by one grey level or more.
+    pub moved: f64,
+}
+
+impl Change {
+    /// The change from the reconstruction `a` to `b` (values in `[0, 1]`).
+    pub fn between(a: &[f32], b: &[f32]) -> Change {
+        let levels: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs() as f64 * 255.0)
+            .collect();
+        let n = levels.len().max(1) as f64;
+        Change {
+            mean: levels.iter().sum::<f64>() / n,
+            moved: levels.iter().filter(|&&l| l >= 1.0).count() as f64 / n,
+        }
+    }
 }
 
 /// A per-dimension 8-bit quantizer: `q = round((z − lo)/(hi − lo)·255)`, clamped to 0–255.
@@ -169,11 +194,7 @@ impl Experiment for Compression {
             let float_out = run.decode(&codes, dim);
             let q_out = run.decode(&quantizer.dequantize(&quantized), dim);
             let (float_mse, quantized_mse) = (mse(&float_out, &test), mse(&q_out, &test));
-            let max_change = float_out
-                .iter()
-                .zip(&q_out)
-                .map(|(a, b)| (a - b).abs() as f64 * 255.0)
-                .fold(0.0, f64::max);
+            let change = Change::between(&float_out, &q_out);
             // The code stream of the whole test set, gzipped: what entropy coding would add.
             let stream = gzip_bytes(&quantized) as f64 / n_test as f64;
             models.push(Compressed {
@@ -181,7 +202,7 @@ impl Experiment for Compression {
                 stream_bits: stream * 8.0,
                 float_mse,
                 quantized_mse,
-                max_change: Some(max_change),
+                change: Some(change),
             });
             let (float_row, q_row) = (lab.pick_samples(&float_out), lab.pick_samples(&q_out));
             // The two reconstructions look the same: their difference, amplified, shows
@@ -288,32 +309,40 @@ impl Experiment for Compression {
     }
 }
 
-/// What the figure's difference rows show, in a sentence: the largest change rounding made
-/// to a pixel of the `n_test` test images, in grey levels, and whether the eye can see it.
+/// What the figure's difference rows show, in a sentence: how far rounding moved the
+/// pixels of the `n_test` test images, in grey levels, and whether the eye can see it.
 fn change_remark(r: &Results, n_test: usize) -> String {
     let Some(changes) = r
         .models
         .iter()
-        .map(|m| m.max_change.map(|c| (c, m.card.short.as_str())))
-        .collect::<Option<Vec<(f64, &str)>>>()
+        .map(|m| m.change.map(|c| (c, m.card.short.as_str())))
+        .collect::<Option<Vec<(Change, &str)>>>()
     else {
         return String::new();
     };
-    let Some(largest) = changes.iter().map(|&(c, _)| c).reduce(f64::max) else {
+    let Some(largest) = changes.iter().map(|(c, _)| c.mean).reduce(f64::max) else {
         return String::new();
-    };
-    let verdict = if largest < 1.0 {
-        "less than one grey level: the two reconstructions are the same picture to the eye, \
-         and the difference rows show where rounding moved pixels at all"
-    } else {
-        "enough to see in places, which the difference rows show"
     };
     let each: Vec<String> = changes
         .iter()
-        .map(|(c, model)| format!("{c:.2} grey levels for the {model}"))
+        .map(|(c, model)| {
+            format!(
+                "{:.2} grey levels on average for the {model} ({:.1}% of its pixels by one \
+                 level or more)",
+                c.mean,
+                100.0 * c.moved
+            )
+        })
         .collect();
+    let verdict = if largest < 1.0 {
+        "under a grey level on average, the same picture to the eye; the difference rows show \
+         which pixels moved at all"
+    } else {
+        "a grey level or more on average, enough to see in places; the difference rows show \
+         where"
+    };
     format!(
-        " Over the {} test images, rounding moves no pixel by more than {}: {verdict}.",
+        " Over the {} test images, rounding the code moves a pixel by {}: {verdict}.",
         thousands(n_test as u64),
         each.join(" and "),
     )
@@ -330,7 +359,10 @@ mod tests {
             stream_bits: 433.7,
             float_mse,
             quantized_mse,
-            max_change: Some(0.48),
+            change: Some(Change {
+                mean: 0.14,
+                moved: 0.04,
+            }),
         }
     }
 
@@ -366,8 +398,9 @@ mod tests {
         assert_eq!(section.timings.len(), 2);
         assert!(
             body.contains(
-                "rounding moves no pixel by more than 0.48 grey levels for the deep model and \
-                 0.48 grey levels for the strided model: less than one grey level"
+                "moves a pixel by 0.14 grey levels on average for the deep model (4.0% of its \
+                 pixels by one level or more) and 0.14 grey levels on average for the strided \
+                 model (4.0% of its pixels by one level or more): under a grey level on average"
             ),
             "{body}"
         );
@@ -384,11 +417,25 @@ mod tests {
         };
         let body = |r: &Results| Compression::render(r, &lab()).body;
         assert!(body(&r).contains("the same picture to the eye"));
-        r.models[0].max_change = Some(3.0);
-        assert!(body(&r).contains("3.00 grey levels for the deep model: enough to see"));
+        r.models[0].change = Some(Change {
+            mean: 3.0,
+            moved: 0.5,
+        });
+        assert!(
+            body(&r).contains("50.0% of its pixels by one level or more): a grey level or more"),
+            "{}",
+            body(&r)
+        );
         // Results written before the figure had difference rows: no sentence.
-        r.models[0].max_change = None;
-        assert!(!body(&r).contains("grey levels for"));
+        r.models[0].change = None;
+        assert!(!body(&r).contains("grey levels on average"));
+    }
+
+    #[test]
+    fn the_change_counts_grey_levels() {
+        let c = Change::between(&[0.0, 0.5, 1.0, 0.2], &[0.0, 0.5 + 2.0 / 255.0, 1.0, 0.2]);
+        assert!((c.mean - 0.5).abs() < 1e-4, "{c:?}");
+        assert_eq!(c.moved, 0.25);
     }
 
     #[test]

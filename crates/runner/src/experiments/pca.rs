@@ -265,7 +265,8 @@ impl Experiment for AgainstPca {
         );
         body += &format!("![test MSE against K]({})\n\n", r.chart);
         body += "*Test MSE per pixel against the code size, for PCA (dashed) and the three \
-                 dense autoencoders.*\n\n";
+                 dense autoencoders, both axes on log scales; a marker at each K measured, one \
+                 shape per model, so that curves through the same point both show.*\n\n";
         let (pictured, components) = (r.pictured, &r.components);
         body += &format!(
             "> The first principal components next to the linear autoencoder's decoder rows, \

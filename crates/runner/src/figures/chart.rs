@@ -78,14 +78,16 @@ pub struct LineChart {
 /// Curves of at most this many points (epochs, code sizes) get a marker on every point.
 pub const MARKED_UP_TO: usize = 12;
 
-/// The chart's size in pixels, without a legend beside it.
+/// The chart's size in pixels, without a legend under it.
 const SIZE: (u32, u32) = (860, 520);
+/// The chart's margin, on every side.
+const MARGIN: u32 = 16;
 /// At most this many distinct x values get a tick each on a logarithmic x axis.
 const TICKED_VALUES: usize = 12;
 
 impl LineChart {
     /// The chart as an SVG document: the legend in the first corner of the plot that no
-    /// line crosses, or beside the plot when there is none.
+    /// line crosses, or under the chart, in as many columns as fit, when there is none.
     pub fn to_svg(&self) -> Result<String, String> {
         match self.draw(false)? {
             Some(svg) => Ok(svg),
@@ -95,9 +97,14 @@ impl LineChart {
         }
     }
 
+    /// The y axis' label area, in pixels: wider when reference values name their ticks.
+    fn y_label_area(&self) -> u32 {
+        if self.references.is_empty() { 80 } else { 96 }
+    }
+
     /// The chart with its legend inside the plot (`None` when every corner is crossed by
-    /// a line) or, when `beside`, right of it.
-    fn draw(&self, beside: bool) -> Result<Option<String>, String> {
+    /// a line) or, when `under`, below the chart.
+    fn draw(&self, under: bool) -> Result<Option<String>, String> {
         let (log_x, log_y) = (self.log_x, self.log_y);
         let drawable = |&(x, y): &(f64, f64)| {
             x.is_finite() && y.is_finite() && (!log_x || x > 0.0) && (!log_y || y > 0.0)
@@ -169,7 +176,7 @@ impl LineChart {
             .filter(|r| !log || r.y > 0.0)
             .map(|r| (map_y(r.y), r))
             .collect();
-        let near = (yhi - ylo) * 0.04;
+        let near = (yhi - ylo) * 0.07;
         y_ticks
             .major
             .retain(|v| references.iter().all(|(r, _)| (r - v).abs() > near));
@@ -182,9 +189,8 @@ impl LineChart {
         };
         let x_label = |v: &f64| x_ticks.label(*v);
 
-        let legend = Legend {
-            entries: self
-                .series
+        let legend = Legend::new(
+            self.series
                 .iter()
                 .map(|s| Entry {
                     label: s.label.clone(),
@@ -199,21 +205,31 @@ impl LineChart {
                     sample: Sample::Reference,
                 }))
                 .collect(),
-        };
-        let (legend_w, _) = legend.size();
-        let width = if beside {
-            SIZE.0 + legend_w as u32 + 16
+        );
+        // Under the chart: as many columns as its width holds (a model's two curves side by
+        // side when there are two per model).
+        let legend = if under {
+            legend.fitted((SIZE.0 - 2 * MARGIN) as i32, 3)
         } else {
-            SIZE.0
+            legend
+        };
+        let (legend_w, legend_h) = legend.size();
+        let (width, height) = if under {
+            (
+                SIZE.0.max(legend_w as u32 + 2 * MARGIN),
+                SIZE.1 + legend_h as u32 + MARGIN,
+            )
+        } else {
+            SIZE
         };
 
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, (width, SIZE.1)).into_drawing_area();
+            let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
             let err = |e: DrawingAreaErrorKind<_>| format!("chart {:?}: {e:?}", self.title);
             root.fill(&WHITE).map_err(err)?;
-            let main = if beside {
-                root.split_horizontally(SIZE.0).0
+            let main = if under {
+                root.split_vertically(SIZE.1).0
             } else {
                 root.clone()
             };
@@ -229,9 +245,9 @@ impl LineChart {
             };
             let mut chart = ChartBuilder::on(&main)
                 .caption(&self.title, ("sans-serif", 20))
-                .margin(16)
+                .margin(MARGIN)
                 .x_label_area_size(48)
-                .y_label_area_size(if references.is_empty() { 80 } else { 96 })
+                .y_label_area_size(self.y_label_area())
                 .build_cartesian_2d(x_ticks.over(xlo..xhi), y_ticks.over(ylo..yhi))
                 .map_err(err)?;
             chart
@@ -261,7 +277,7 @@ impl LineChart {
                         [(xlo, r), (xhi, r)],
                         DOTS.0,
                         DOTS.1,
-                        REFERENCE_GREY.stroke_width(1),
+                        REFERENCE_GREY.stroke_width(2),
                     ))
                     .map_err(err)?;
                 ink.push(vec![
@@ -295,8 +311,10 @@ impl LineChart {
                 }
             }
             let size = legend.size();
-            let at = if beside {
-                (SIZE.0 as i32, plot.y0)
+            let at = if under {
+                // Under the plot, aligned with it when it fits, else with the margin.
+                let left = plot.x0.min(width as i32 - MARGIN as i32 - size.0);
+                (left.max(MARGIN as i32), SIZE.1 as i32)
             } else {
                 match free_corner(plot, size, &ink) {
                     Some(at) => at,
@@ -336,7 +354,7 @@ mod tests {
         }
     }
 
-    pub(super) fn loss_chart() -> LineChart {
+    fn loss_chart() -> LineChart {
         LineChart {
             title: "loss".into(),
             x_label: "epoch".into(),
@@ -413,10 +431,10 @@ mod tests {
     }
 
     #[test]
-    fn the_legend_moves_beside_the_plot_when_lines_cross_every_corner() {
-        let width = |svg: &str| svg.contains(&format!("width=\"{}\"", SIZE.0));
-        // Falling curves leave the bottom left free: the legend stays inside.
-        assert!(width(&loss_chart().to_svg().unwrap()));
+    fn the_legend_moves_under_the_chart_when_lines_cross_every_corner() {
+        let height = |svg: &str| svg.contains(&format!("height=\"{}\"", SIZE.1));
+        // Falling curves leave a corner free: the legend stays inside.
+        assert!(height(&loss_chart().to_svg().unwrap()));
         let mut crossed = loss_chart();
         crossed.log_y = false;
         crossed.series = vec![
@@ -424,15 +442,7 @@ mod tests {
             series("falling", &[(0.0, 1.0), (1.0, 0.0)], 1, false),
         ];
         let svg = crossed.to_svg().unwrap();
-        assert!(!width(&svg), "{}", &svg[..80]);
+        assert!(!height(&svg), "{}", &svg[..80]);
         assert!(svg.contains("rising") && svg.contains("falling"));
-    }
-}
-#[cfg(test)]
-mod dump {
-    #[test]
-    fn dump() {
-        let c = super::tests::loss_chart();
-        std::fs::write("/tmp/he-view/t1.svg", c.to_svg().unwrap()).unwrap();
     }
 }

@@ -1,5 +1,5 @@
 //! Legends drawn where they hide no data: in a corner of the plot that no line or point
-//! crosses, or beside the plot when every corner is taken; and the point markers that both
+//! crosses, or outside the plot when every corner is taken; and the point markers that both
 //! a chart and its legend draw.
 //!
 //! The legend is drawn by hand (a box, a sample of each line or point, its label) rather
@@ -21,8 +21,8 @@ const SAMPLE: i32 = 30;
 /// Space around the entries inside the box, and between a sample and its label.
 const PAD: i32 = 8;
 /// Average width of a character of the sans-serif font, as a share of its size: a little
-/// over DejaVu Sans' average on these labels (about 0.55), so that the box holds them.
-const CHAR_WIDTH: f64 = 0.6;
+/// over DejaVu Sans' average on these labels (about 0.5), so that the box holds them.
+const CHAR_WIDTH: f64 = 0.56;
 
 /// The shape drawn at each point of a short curve, so that each point shows and two
 /// curves through the same point both stay visible (open shapes of different sizes).
@@ -95,7 +95,7 @@ pub enum Sample {
         /// Its points' marker.
         marker: Option<Marker>,
     },
-    /// A thin dotted grey line: a reference value.
+    /// A dotted grey line: a reference value.
     Reference,
     /// A dot of a scatter plot.
     Dot(RGBAColor),
@@ -110,11 +110,13 @@ pub struct Entry {
     pub sample: Sample,
 }
 
-/// A legend: a white box with one entry per line.
-#[derive(Clone, Debug, Default)]
+/// A legend: a white box of entries, in one column or several.
+#[derive(Clone, Debug)]
 pub struct Legend {
-    /// Its entries, top to bottom.
+    /// Its entries, row by row (left to right, then top to bottom).
     pub entries: Vec<Entry>,
+    /// Columns of entries (1: one entry per line).
+    pub columns: usize,
 }
 
 /// A rectangle of pixels, `[x0, x1) × [y0, y1)`.
@@ -148,8 +150,16 @@ pub const DOTS: (u32, u32) = (2, 4);
 pub const REFERENCE_GREY: RGBColor = RGBColor(110, 110, 110);
 
 impl Legend {
-    /// Its size in pixels, `(width, height)`, from its labels' lengths.
-    pub fn size(&self) -> (i32, i32) {
+    /// A legend of one column.
+    pub fn new(entries: Vec<Entry>) -> Legend {
+        Legend {
+            entries,
+            columns: 1,
+        }
+    }
+
+    /// The width of a column, from the longest label.
+    fn column_width(&self) -> i32 {
         let longest = self
             .entries
             .iter()
@@ -157,10 +167,26 @@ impl Legend {
             .max()
             .unwrap_or(0);
         let text = (longest as f64 * FONT_PIXELS * CHAR_WIDTH).ceil() as i32;
+        PAD + SAMPLE + PAD + text + PAD
+    }
+
+    /// Its size in pixels, `(width, height)`, from its labels' lengths.
+    pub fn size(&self) -> (i32, i32) {
+        let columns = self.columns.max(1);
+        let rows = self.entries.len().div_ceil(columns) as i32;
         (
-            PAD + SAMPLE + PAD + text + PAD,
-            PAD + ROW * self.entries.len() as i32 + PAD / 2,
+            self.column_width() * columns as i32,
+            PAD + ROW * rows + PAD / 2,
         )
+    }
+
+    /// The same legend in as many columns (up to `most`) as fit in `width` pixels.
+    pub fn fitted(mut self, width: i32, most: usize) -> Legend {
+        let column = self.column_width().max(1);
+        self.columns = ((width / column).max(1) as usize)
+            .min(most)
+            .min(self.entries.len().max(1));
+        self
     }
 
     /// Draws the legend with its top-left corner at the pixel `at` of `area`.
@@ -171,6 +197,7 @@ impl Legend {
     ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
         let (w, h) = self.size();
         let (x0, y0) = at;
+        let (columns, column_width) = (self.columns.max(1), self.column_width());
         area.draw(&Rectangle::new(
             [(x0, y0), (x0 + w, y0 + h)],
             WHITE.filled(),
@@ -179,8 +206,10 @@ impl Legend {
         let font = TextStyle::from(("sans-serif", FONT).into_font())
             .pos(Pos::new(HPos::Left, VPos::Center));
         for (i, entry) in self.entries.iter().enumerate() {
-            let y = y0 + PAD + ROW * i as i32 + ROW / 2;
-            let (a, b) = (x0 + PAD, x0 + PAD + SAMPLE);
+            let (row, column) = ((i / columns) as i32, (i % columns) as i32);
+            let y = y0 + PAD + ROW * row + ROW / 2;
+            let left = x0 + column * column_width;
+            let (a, b) = (left + PAD, left + PAD + SAMPLE);
             match entry.sample {
                 Sample::Line {
                     colour,
@@ -198,7 +227,7 @@ impl Legend {
                     }
                 }
                 Sample::Reference => {
-                    dashes(area, (a, b), y, DOTS, REFERENCE_GREY.stroke_width(1))?;
+                    dashes(area, (a, b), y, DOTS, REFERENCE_GREY.stroke_width(2))?;
                 }
                 Sample::Dot(colour) => {
                     area.draw(&Circle::new(((a + b) / 2, y), 4, colour.filled()))?;
@@ -291,13 +320,16 @@ mod tests {
         assert_eq!(free_corner(plot, size, &[]), Some((290, 10)));
         // A line rising to the top right: top left is free.
         let rising = vec![(0, 300), (400, 0)];
-        assert_eq!(free_corner(plot, size, &[rising.clone()]), Some((10, 10)));
+        assert_eq!(
+            free_corner(plot, size, std::slice::from_ref(&rising)),
+            Some((10, 10))
+        );
         // And one falling from the top left: the two cross every corner.
         let falling = vec![(0, 0), (400, 300)];
-        let both = [rising.clone(), falling];
-        assert_eq!(free_corner(plot, size, &both), None);
-        let high = vec![(0, 150), (400, 150)];
-        assert_eq!(free_corner(plot, size, &[high]), Some((290, 10)));
+        assert_eq!(free_corner(plot, size, &[rising, falling]), None);
+        // A line across the middle leaves the top right free.
+        let middle = vec![(0, 150), (400, 150)];
+        assert_eq!(free_corner(plot, size, &[middle]), Some((290, 10)));
         // Points in every corner: none free.
         let dots: Vec<Vec<(i32, i32)>> = [(380, 20), (20, 20), (380, 280), (20, 280)]
             .into_iter()
@@ -314,13 +346,15 @@ mod tests {
             label: label.into(),
             sample: Sample::Reference,
         };
-        let one = Legend {
-            entries: vec![entry("PCA")],
-        };
-        let two = Legend {
-            entries: vec![entry("PCA"), entry("linear-code AE")],
-        };
+        let one = Legend::new(vec![entry("PCA")]);
+        let two = Legend::new(vec![entry("PCA"), entry("linear-code AE")]);
         assert!(two.size().0 > one.size().0);
         assert_eq!(two.size().1 - one.size().1, ROW);
+        // Side by side when there is room: twice as wide, one row.
+        let (w, h) = two.size();
+        let wide = two.clone().fitted(2 * w, 3);
+        assert_eq!(wide.columns, 2);
+        assert_eq!(wide.size(), (2 * w, h - ROW));
+        assert_eq!(two.fitted(w + 10, 3).columns, 1);
     }
 }

@@ -100,16 +100,15 @@ impl ScatterChart {
             Some(i) => TAB10[i % TAB10.len()].mix(0.75),
             None => RGBColor(190, 190, 190).mix(0.6),
         };
-        let legend = Legend {
-            entries: self
-                .sets
+        let legend = Legend::new(
+            self.sets
                 .iter()
                 .map(|set| Entry {
                     label: set.label.clone(),
                     sample: Sample::Dot(colour_of(set)),
                 })
                 .collect(),
-        };
+        );
         let width = FRAME.0 + legend.size().0 as u32 + 16;
         let mut svg = String::new();
         {
@@ -200,6 +199,9 @@ mod tests {
         }
         // 2 prior points + 3 codes, and one legend mark for each of the 11 sets.
         assert_eq!(svg.matches("<circle").count(), 5 + 11);
+        // One y axis, named once; the legend beside the frame, the canvas wider than it.
+        assert_eq!(svg.matches("z₂").count(), 1);
+        assert!(!svg.contains(&format!("width=\"{}\"", FRAME.0)));
         let empty = ScatterChart {
             sets: vec![],
             ..chart
