@@ -119,7 +119,7 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         ("vae/interpolations.png", 8),
         ("aae/samples.png", 3),
         ("aae/conditional.png", 10),
-        ("compression/quantized.png", 5),
+        ("compression/quantized.png", 7),
         ("super_res/super_res.png", 4),
         ("inpaint/inpainting.png", 3),
         ("anomaly/extremes.png", 2),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tensor::rng;
 
 use super::{Experiment, Lab, LabInfo, Section, Timing};
-use crate::figures::chart::{LineChart, Series};
+use crate::figures::chart::{LineChart, MARKED_UP_TO, Reference, Series};
 use crate::figures::scatter::{PointSet, ScatterChart, by_digit};
 use crate::instruments::latent::{mmd2, nearest_mean_share};
 use crate::report::claims::{Claim, Finding, Verdict};
@@ -337,17 +337,20 @@ impl Experiment for Adversarial {
                     .map(|h| (h.epoch as f64, f(&h.figures)))
                     .collect()
             };
+            let markers = r.trained.history.len() <= MARKED_UP_TO;
             series.push(Series {
                 label: format!("{}: discriminator", r.trained.name()),
                 points: points(|f| f.discriminator_loss),
                 colour,
                 dashed: false,
+                markers,
             });
             series.push(Series {
                 label: format!("{}: encoder (fooling it)", r.trained.name()),
                 points: points(|f| f.generator_loss),
                 colour,
                 dashed: true,
+                markers,
             });
         }
         let game = LineChart {
@@ -355,8 +358,23 @@ impl Experiment for Adversarial {
             x_label: "epoch".into(),
             y_label: "BCE (mean over the epoch's steps)".into(),
             log_y: false,
+            log_x: false,
             x_whole: true,
             series,
+            // Where the two losses sit when codes and prior samples cannot be told apart
+            // (`models::aae::PhaseLosses`).
+            references: vec![
+                Reference {
+                    y: 4f64.ln(),
+                    tick: "ln 4".into(),
+                    label: "ln 4 ≈ 1.386: discriminator at chance".into(),
+                },
+                Reference {
+                    y: 2f64.ln(),
+                    tick: "ln 2".into(),
+                    label: "ln 2 ≈ 0.693: encoder at chance".into(),
+                },
+            ],
         };
         game.save(&lab.exercise_dir(Self::NAME).join("game.svg"))?;
 
@@ -480,7 +498,7 @@ impl Experiment for Adversarial {
         body += &format!("![the game per epoch]({})\n\n", r.game);
         body += "*The discriminator's loss (solid) and the encoder's (dashed) per epoch. At \
                  chance, when codes and prior samples cannot be told apart, they are ln 4 ≈ \
-                 1.39 and ln 2 ≈ 0.69.*\n\n";
+                 1.39 and ln 2 ≈ 0.69 (the dotted lines).*\n\n";
         let last: Vec<String> = r
             .runs
             .iter()

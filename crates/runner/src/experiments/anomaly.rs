@@ -140,6 +140,7 @@ impl Experiment for Anomaly {
                     points,
                     colour,
                     dashed: false,
+                    markers: false,
                 }
             })
             .chain(std::iter::once(Series {
@@ -147,6 +148,7 @@ impl Experiment for Anomaly {
                 points: vec![(0.0, 0.0), (1.0, 1.0)],
                 colour: 7,
                 dashed: true,
+                markers: false,
             }))
             .collect();
         let chart = LineChart {
@@ -154,8 +156,10 @@ impl Experiment for Anomaly {
             x_label: "false positive rate".into(),
             y_label: "true positive rate".into(),
             log_y: false,
+            log_x: false,
             x_whole: false,
             series,
+            references: Vec::new(),
         };
         chart.save(&lab.exercise_dir(Self::NAME).join("roc.svg"))?;
         let roc = format!("{}/roc.svg", Self::NAME);

@@ -197,6 +197,7 @@ impl Experiment for AgainstPca {
             x_label: "code size K".into(),
             y_label: "test MSE per pixel".into(),
             log_y: true,
+            log_x: true,
             x_whole: true,
             series: curves
                 .into_iter()
@@ -207,8 +208,10 @@ impl Experiment for AgainstPca {
                     points,
                     colour,
                     dashed: colour == 0,
+                    markers: true,
                 })
                 .collect(),
+            references: Vec::new(),
         };
         chart.save(&lab.exercise_dir(Self::NAME).join("mse_vs_k.svg"))?;
         Ok(Results {
@@ -301,7 +304,8 @@ impl Experiment for AgainstPca {
         );
         body += &format!("![test MSE against K]({})\n\n", r.chart);
         body += "*Test MSE per pixel against the code size, for PCA (dashed) and the three \
-                 dense autoencoders.*\n\n";
+                 dense autoencoders, both axes on log scales; a marker at each K measured, one \
+                 shape per model, so that curves through the same point both show.*\n\n";
         let (pictured, components) = (r.pictured, &r.components);
         body += &format!(
             "> The first principal components next to the linear autoencoder's decoder rows, \

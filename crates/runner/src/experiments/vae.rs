@@ -389,18 +389,21 @@ fn figures(r: &Results) -> String {
         Some(strips) => {
             figures += &format!("![interpolations]({strips})\n\n");
             figures += &format!(
-                "*Pairs {}: for each pair, the first row decodes ten equally spaced points on \
-                 the segment between the two images' means (dense VAE), the second blends the \
-                 two images' pixels with the same weights: a double exposure, one stroke \
-                 fading as the other appears, where the latent path goes through the decoder's \
-                 own shapes. Through two numbers the decoded ends are blurred versions of the \
-                 inputs, and a digit whose mean falls among another digit's (see the scatter) \
-                 decodes as that one.*\n\n",
+                "*Two rows per pair of digits, top to bottom: {}. In each pair of rows the \
+                 first decodes ten equally spaced points on the segment between the two \
+                 images' means (dense VAE), the second blends the two images' pixels with the \
+                 same weights; column j (1 to 10, left to right) puts the weight t = (j − 1)/9 \
+                 on the second image, from the first image (t = 0) to the second (t = 1). The \
+                 blend is a double exposure, one stroke fading as the other appears, where the \
+                 latent path goes through the decoder's own shapes. Through two numbers the \
+                 decoded ends are blurred versions of the inputs, and a digit whose mean falls \
+                 among another digit's (see the scatter) decodes as that one.*\n\n",
                 PAIRS
                     .iter()
-                    .map(|(a, b)| format!("{a}→{b}"))
+                    .enumerate()
+                    .map(|(i, (a, b))| format!("rows {}–{}, {a}→{b}", 2 * i + 1, 2 * i + 2))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join("; ")
             );
         }
         None => {
