@@ -34,6 +34,9 @@ const MMD_SIGMA: f64 = 1.0;
 /// The seed of the prior samples the codes are compared with.
 const PRIOR_SEED: u64 = TEST_NOISE_SEED + 2;
 
+/// Seed of the second set of prior samples, the reference of the MMD².
+const REFERENCE_SEED: u64 = TEST_NOISE_SEED + 7;
+
 /// What the adversarial autoencoders measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -124,6 +127,11 @@ pub struct PriorMerit {
     /// MMD² of the plain autoencoder's codes against the same samples.
     #[serde(deserialize_with = "nan_if_null")]
     pub plain_mmd: f64,
+    /// The reference: MMD² of a second, independent set of prior samples (seed
+    /// [`REFERENCE_SEED`]) against the same samples, what codes that follow the prior exactly
+    /// would score.
+    #[serde(default, deserialize_with = "nan_if_null")]
+    pub reference_mmd: f64,
     /// The AAE's test MSE.
     pub aae_test_mse: f64,
 }
@@ -218,7 +226,12 @@ impl Experiment for Adversarial {
         let each: Vec<String> = r
             .priors
             .iter()
-            .map(|p| format!("{}: {:.3} against {:.3}", p.title, p.aae_mmd, p.plain_mmd))
+            .map(|p| {
+                format!(
+                    "{}: {:.3} against {:.3}, prior against prior {:.3}",
+                    p.title, p.aae_mmd, p.plain_mmd, p.reference_mmd
+                )
+            })
             .collect();
         vec![Finding::new(
             Claim::AaeImposesAnyPrior,
@@ -266,6 +279,12 @@ impl Experiment for Adversarial {
                 title: prior.title(),
                 aae_mmd: mmd2(&runs[i].codes[..2 * n], samples.data(), 2, MMD_SIGMA),
                 plain_mmd: mmd2(&plain_codes[..2 * n], samples.data(), 2, MMD_SIGMA),
+                reference_mmd: mmd2(
+                    prior.sample(n, None, &mut rng(REFERENCE_SEED)).data(),
+                    samples.data(),
+                    2,
+                    MMD_SIGMA,
+                ),
                 aae_test_mse: runs[i].trained.last().map_or(f64::NAN, |f| f.test_mse),
             });
         }
@@ -432,11 +451,14 @@ impl Experiment for Adversarial {
              The statistic is the unbiased squared maximum mean discrepancy, MMD², with a \
              Gaussian kernel of bandwidth σ = {} (k(x, y) = exp(−‖x − y‖²/2σ²)), between the \
              first {} test codes and {} samples of the prior (seed {}): about 0 when the codes \
-             follow the prior, up to 2 when the two clouds do not overlap.\n\n",
+             follow the prior, up to 2 when the two clouds do not overlap. Its reference, in the \
+             last column, is the same statistic for a second set of {} prior samples: what codes \
+             drawn from the prior itself score (it differs from 0 by sampling noise alone).\n\n",
             r.mmd_sigma,
             thousands(r.sample as u64),
             thousands(r.sample as u64),
-            r.prior_seed
+            r.prior_seed,
+            thousands(r.sample as u64),
         );
         let merit_rows: Vec<Vec<String>> = r
             .priors
@@ -447,6 +469,7 @@ impl Experiment for Adversarial {
                     format!("{:.4}", m.aae_mmd),
                     format!("{:.4}", m.plain_mmd),
                     format!("{:.5}", m.aae_test_mse),
+                    format!("{:.4}", m.reference_mmd),
                 ]
             })
             .collect();
@@ -456,6 +479,7 @@ impl Experiment for Adversarial {
                 "MMD² AAE codes",
                 "MMD² plain AE codes",
                 "AAE test MSE",
+                "MMD², prior against prior",
             ],
             &merit_rows,
         );
@@ -525,6 +549,43 @@ impl Experiment for Adversarial {
 }
 
 /// What the MMD table shows, in a paragraph: how many priors the adversarial codes match
+/// How the AAEs' MMD² compares with the prior-against-prior reference, in a sentence: the
+/// priors whose codes are within twice the reference (as close to the prior as sampling
+/// noise allows) and the others, with how many times the reference they are.
+fn against_reference(priors: &[PriorMerit]) -> String {
+    let (close, far): (Vec<&PriorMerit>, Vec<&PriorMerit>) = priors
+        .iter()
+        .partition(|m| m.aae_mmd <= 2.0 * m.reference_mmd);
+    let names = |ms: &[&PriorMerit]| {
+        ms.iter()
+            .map(|m| {
+                format!(
+                    "{} ({:.1}× its reference)",
+                    m.title,
+                    m.aae_mmd / m.reference_mmd
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (close.is_empty(), far.is_empty()) {
+        (_, true) => " Against the prior-against-prior reference, every AAE's codes are within \
+                      twice the sampling noise: as close to their prior as samples of it."
+            .into(),
+        (true, false) => format!(
+            " Against the prior-against-prior reference, no AAE's codes come within twice the \
+             sampling noise: {}.",
+            names(&far)
+        ),
+        (false, false) => format!(
+            " Against the prior-against-prior reference, {} come within twice the sampling \
+             noise; {} do not.",
+            names(&close),
+            names(&far)
+        ),
+    }
+}
+
 /// better, the largest gain, and what it cost in reconstruction.
 fn merit_remark(r: &Results) -> String {
     let plain_mse = r
@@ -549,13 +610,14 @@ fn merit_remark(r: &Results) -> String {
     format!(
         "\nFor {closer} of the {priors} priors the adversarial codes are closer to the prior \
          than the plain autoencoder's; the largest improvement is for {}: MMD² {:.4} against \
-         {:.4}, {:.1} times smaller. The plain model's codes sit wherever reconstruction put \
+         {:.4}, {:.1} times smaller.{} The plain model's codes sit wherever reconstruction put \
          them; its test MSE is {plain_mse:.5}, and {costlier} of the {priors} AAEs reconstruct \
          worse than it{}.\n\n",
         best.title,
         best.aae_mmd,
         best.plain_mmd,
         best.gain(),
+        against_reference(&r.priors),
         if costlier > 0 {
             ": the price of shaping the code"
         } else {
@@ -610,6 +672,7 @@ mod tests {
             title: format!("prior {id}"),
             aae_mmd,
             plain_mmd,
+            reference_mmd: 0.002,
             aae_test_mse,
         }
     }
@@ -719,5 +782,22 @@ mod tests {
         assert_eq!(verdict([(0.01, 0.1), (0.02, 0.1)]), Verdict::Holds);
         assert_eq!(verdict([(0.01, 0.1), (0.2, 0.1)]), Verdict::Partly);
         assert_eq!(verdict([(0.3, 0.1), (0.2, 0.1)]), Verdict::Fails);
+    }
+
+    #[test]
+    fn the_reference_sentence_follows_the_mmds() {
+        // The made-up reference is 0.002.
+        let say = |aae: [f64; 2]| {
+            let priors = vec![merit("a", aae[0], 0.1, 0.04), merit("b", aae[1], 0.1, 0.04)];
+            against_reference(&priors)
+        };
+        assert!(say([0.003, 0.004]).contains("every AAE's codes are within twice"));
+        let some = say([0.003, 0.04]);
+        assert!(
+            some.contains("prior a (1.5× its reference) come within")
+                && some.contains("prior b (20.0× its reference) do not"),
+            "{some}"
+        );
+        assert!(say([0.03, 0.04]).contains("no AAE's codes come within"));
     }
 }
