@@ -163,9 +163,14 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
     model.corruption.noise = noise;
     model.corruption.hole = args.hole;
     model.exclude_digit = args.exclude_digit;
+    model.only_digit = args.only_digit;
     let mut schedule = Schedule::new(c.epochs, c.batch_size, c.lr, c.seed, &splits);
     if let Some(d) = args.exclude_digit {
         schedule.n_train = splits.train.labels.iter().filter(|&&l| l != d).count();
+    }
+    if let Some(d) = args.only_digit {
+        schedule.n_train = splits.train.labels.iter().filter(|&&l| l == d).count();
+        schedule.n_test = splits.test.labels.iter().filter(|&&l| l == d).count();
     }
     let config = RunConfig { model, schedule };
     let mut name = args.model.id().to_string();
@@ -177,6 +182,9 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
     }
     if let Some(d) = args.exclude_digit {
         name += &format!("-no{d}");
+    }
+    if let Some(d) = args.only_digit {
+        name += &format!("-only{d}");
     }
     let dir = args.common.out.join("train").join(name);
     let options = Options {

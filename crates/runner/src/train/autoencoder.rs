@@ -149,6 +149,11 @@ pub struct AeConfig {
     pub corruption: Corruption,
     /// Anomaly detection: the digit left out of the training set.
     pub exclude_digit: Option<u8>,
+    /// One-class anomaly detection: the only digit of the training set, and of the test
+    /// images measured after each epoch (the normal class, held out). Absent from
+    /// `config.json` when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_digit: Option<u8>,
 }
 
 impl AeConfig {
@@ -164,6 +169,7 @@ impl AeConfig {
             contraction: 0.0,
             corruption: Corruption::for_model(model),
             exclude_digit: None,
+            only_digit: None,
         }
     }
 
@@ -246,16 +252,27 @@ impl Trainee for AeRun {
             opt: Adam::new(config.schedule.lr as f32),
             config: config.model.clone(),
             test_inputs: (!corruption.is_none())
-                .then(|| test_inputs_for(&splits.test, &corruption)),
+                .then(|| test_inputs_for(&Self::test_set(&config.model, splits), &corruption)),
             sums: StepSums::default(),
         }
     }
 
     fn training_set<'a>(config: &AeConfig, splits: &'a Splits) -> Cow<'a, Dataset> {
-        // Anomaly detection trains on every digit but one; the test set stays whole.
-        match config.exclude_digit {
-            Some(digit) => Cow::Owned(splits.train.without_digit(digit)),
-            None => Cow::Borrowed(&splits.train),
+        // Anomaly detection trains on every digit but one (the test set stays whole), or on
+        // one digit alone.
+        match (config.exclude_digit, config.only_digit) {
+            (_, Some(digit)) => Cow::Owned(splits.train.only_digit(digit)),
+            (Some(digit), None) => Cow::Owned(splits.train.without_digit(digit)),
+            (None, None) => Cow::Borrowed(&splits.train),
+        }
+    }
+
+    fn test_set<'a>(config: &AeConfig, splits: &'a Splits) -> Cow<'a, Dataset> {
+        // A one-class model is tested on its own digit: the other test images are what it
+        // must reject, scored by the experiment.
+        match config.only_digit {
+            Some(digit) => Cow::Owned(splits.test.only_digit(digit)),
+            None => Cow::Borrowed(&splits.test),
         }
     }
 
