@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 use tensor::rng;
 
 use super::{Experiment, Lab, LabInfo, Section, Timing};
-use crate::figures::chart::{LineChart, Series};
+use crate::figures::chart::{LineChart, MARKED_UP_TO, Reference, Series};
 use crate::figures::scatter::{PointSet, ScatterChart, by_digit};
 use crate::instruments::latent::{mmd2, nearest_mean_share};
+use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
 use crate::train::adversarial::{AaeConfig, AaeRun};
 use crate::train::autoencoder::{TEST_NOISE_SEED, codes, decode};
@@ -207,6 +208,30 @@ impl Experiment for Adversarial {
         "The adversarial autoencoders: three priors and a label-conditioned mixture";
     type Results = Results;
 
+    fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
+        let closer = r.priors.iter().filter(|p| p.aae_mmd < p.plain_mmd).count();
+        let verdict = match closer {
+            0 => Verdict::Fails,
+            n if n == r.priors.len() => Verdict::Holds,
+            _ => Verdict::Partly,
+        };
+        let each: Vec<String> = r
+            .priors
+            .iter()
+            .map(|p| format!("{}: {:.3} against {:.3}", p.title, p.aae_mmd, p.plain_mmd))
+            .collect();
+        vec![Finding::new(
+            Claim::AaeImposesAnyPrior,
+            verdict,
+            format!(
+                "the MMD² between the test codes and prior samples is lower for the AAE than for \
+                 a plain autoencoder of the same shape for {closer} of {} priors ({})",
+                r.priors.len(),
+                each.join("; ")
+            ),
+        )]
+    }
+
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let test_images = lab.splits.test.all_images().into_data();
         let labels = lab.splits.test.labels.clone();
@@ -312,17 +337,20 @@ impl Experiment for Adversarial {
                     .map(|h| (h.epoch as f64, f(&h.figures)))
                     .collect()
             };
+            let markers = r.trained.history.len() <= MARKED_UP_TO;
             series.push(Series {
                 label: format!("{}: discriminator", r.trained.name()),
                 points: points(|f| f.discriminator_loss),
                 colour,
                 dashed: false,
+                markers,
             });
             series.push(Series {
                 label: format!("{}: encoder (fooling it)", r.trained.name()),
                 points: points(|f| f.generator_loss),
                 colour,
                 dashed: true,
+                markers,
             });
         }
         let game = LineChart {
@@ -330,8 +358,23 @@ impl Experiment for Adversarial {
             x_label: "epoch".into(),
             y_label: "BCE (mean over the epoch's steps)".into(),
             log_y: false,
+            log_x: false,
             x_whole: true,
             series,
+            // Where the two losses sit when codes and prior samples cannot be told apart
+            // (`models::aae::PhaseLosses`).
+            references: vec![
+                Reference {
+                    y: 4f64.ln(),
+                    tick: "ln 4".into(),
+                    label: "ln 4 ≈ 1.386: discriminator at chance".into(),
+                },
+                Reference {
+                    y: 2f64.ln(),
+                    tick: "ln 2".into(),
+                    label: "ln 2 ≈ 0.693: encoder at chance".into(),
+                },
+            ],
         };
         game.save(&lab.exercise_dir(Self::NAME).join("game.svg"))?;
 
@@ -455,7 +498,7 @@ impl Experiment for Adversarial {
         body += &format!("![the game per epoch]({})\n\n", r.game);
         body += "*The discriminator's loss (solid) and the encoder's (dashed) per epoch. At \
                  chance, when codes and prior samples cannot be told apart, they are ln 4 ≈ \
-                 1.39 and ln 2 ≈ 0.69.*\n\n";
+                 1.39 and ln 2 ≈ 0.69 (the dotted lines).*\n\n";
         let last: Vec<String> = r
             .runs
             .iter()
@@ -660,5 +703,21 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         let back: Results = serde_json::from_value(json).unwrap();
         assert!(back.priors[0].aae_mmd.is_nan() && back.conditional_mmd.is_nan());
+    }
+
+    #[test]
+    fn the_prior_claim_follows_the_mmds() {
+        use crate::report::claims::Verdict;
+        let verdict = |mmds: [(f64, f64); 2]| {
+            let priors = mmds
+                .iter()
+                .enumerate()
+                .map(|(i, &(aae, plain))| merit(&i.to_string(), aae, plain, 0.04))
+                .collect();
+            Adversarial::claims(&results(0.04, priors, (1.386, 0.693)), &lab())[0].verdict
+        };
+        assert_eq!(verdict([(0.01, 0.1), (0.02, 0.1)]), Verdict::Holds);
+        assert_eq!(verdict([(0.01, 0.1), (0.2, 0.1)]), Verdict::Partly);
+        assert_eq!(verdict([(0.3, 0.1), (0.2, 0.1)]), Verdict::Fails);
     }
 }

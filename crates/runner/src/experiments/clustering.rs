@@ -42,8 +42,24 @@ pub struct Results {
     pub used: usize,
     /// Ten test images per AAE cluster.
     pub figure: String,
+    /// The figure's rows, top to bottom: the clusters that hold a test image.
+    #[serde(default)]
+    pub rows: Vec<ClusterRow>,
     /// The timings of the runs used: the deep dense autoencoder, then the AAE.
     pub timings: Vec<Timing>,
+}
+
+/// One cluster of the AAE, as a row of the figure.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterRow {
+    /// The cluster's index.
+    pub cluster: usize,
+    /// Test images assigned to it.
+    pub size: usize,
+    /// The digit most of them are.
+    pub digit: u8,
+    /// The share of its test images that are that digit.
+    pub share: f64,
 }
 
 /// One way of clustering and its test error.
@@ -112,16 +128,27 @@ impl Experiment for Clustering {
                 error: cluster_error(&code_clusters, &labels, k),
             },
         ];
-        // Ten test images of each AAE cluster, one row per cluster.
+        // Ten test images of each AAE cluster, one row per cluster, and what each row is.
         let mut rows = Vec::new();
+        let mut cluster_rows = Vec::new();
         for c in 0..CLUSTERS {
-            let members: Vec<usize> = (0..n_test)
-                .filter(|&i| aae_clusters[i] == c)
-                .take(10)
-                .collect();
-            if !members.is_empty() {
-                rows.push(lab.splits.test.images(&members).into_data());
+            let members: Vec<usize> = (0..n_test).filter(|&i| aae_clusters[i] == c).collect();
+            if members.is_empty() {
+                continue;
             }
+            let mut counts = [0usize; 10];
+            members
+                .iter()
+                .for_each(|&i| counts[labels[i] as usize] += 1);
+            let digit = (0..10).max_by_key(|&d| (counts[d], 9 - d)).unwrap_or(0);
+            cluster_rows.push(ClusterRow {
+                cluster: c,
+                size: members.len(),
+                digit: digit as u8,
+                share: counts[digit] as f64 / members.len() as f64,
+            });
+            let first: Vec<usize> = members.into_iter().take(10).collect();
+            rows.push(lab.splits.test.images(&first).into_data());
         }
         let figure = lab.save_grid(Self::NAME, "clusters.png", &rows)?;
         Ok(Results {
@@ -132,6 +159,7 @@ impl Experiment for Clustering {
             methods,
             used,
             figure,
+            rows: cluster_rows,
             timings,
         })
     }
@@ -185,7 +213,31 @@ impl Experiment for Clustering {
         }
         body += &format!("![ten test images per cluster]({})\n\n", r.figure);
         body += "*One row per cluster of the adversarial autoencoder: its first ten test images \
-                 (clusters with no test image are left out).*\n\n";
+                 (clusters with no test image are left out).";
+        if r.rows.is_empty() {
+            body += "*\n\n";
+        } else {
+            body += " Row by row, top to bottom: the cluster, its test images, the digit most \
+                     of them are and their share.*\n\n";
+            let mut headers = vec!["row".to_string()];
+            headers.extend((1..=r.rows.len()).map(|i| i.to_string()));
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+            let line = |name: &str, cell: &dyn Fn(&ClusterRow) -> String| {
+                std::iter::once(name.to_string())
+                    .chain(r.rows.iter().map(cell))
+                    .collect::<Vec<String>>()
+            };
+            body += &table(
+                &headers,
+                &[
+                    line("cluster", &|c| c.cluster.to_string()),
+                    line("test images", &|c| thousands(c.size as u64)),
+                    line("majority digit", &|c| c.digit.to_string()),
+                    line("its share", &|c| format!("{:.0}%", 100.0 * c.share)),
+                ],
+            );
+            body.push('\n');
+        }
         Section {
             body,
             timings: r.timings.clone(),
@@ -215,6 +267,20 @@ mod tests {
             ],
             used: 15,
             figure: "clustering/clusters.png".into(),
+            rows: vec![
+                ClusterRow {
+                    cluster: 0,
+                    size: 1234,
+                    digit: 7,
+                    share: 0.41,
+                },
+                ClusterRow {
+                    cluster: 2,
+                    size: 1,
+                    digit: 0,
+                    share: 1.0,
+                },
+            ],
             timings: Vec::new(),
         }
     }
@@ -227,6 +293,16 @@ mod tests {
             "{body}"
         );
         assert!(body.contains("uses 15 of its 16 clusters"), "{body}");
+        // The figure's rows, labelled.
+        for line in [
+            "| row | 1 | 2 |",
+            "| cluster | 0 | 2 |",
+            "| test images | 1,234 | 1 |",
+            "| majority digit | 7 | 0 |",
+            "| its share | 41% | 100% |",
+        ] {
+            assert!(body.contains(line), "{line:?} in {body}");
+        }
         let body = Clustering::render(&results(0.1, 0.32, 0.465), &lab()).body;
         assert!(
             body.contains("The lowest error is that of the AAE, 10.0%."),

@@ -24,6 +24,10 @@ const MODELS: [(&str, ModelKind); 2] = [
     (tp2::Exercise2::NAME, ModelKind::Conv),
 ];
 
+/// The gain on the figure's difference rows: |8-bit − float reconstruction| times this, so
+/// that a difference of one grey level of an 8-bit image (1/255) shows as white.
+pub const AMPLIFY: f32 = 255.0;
+
 /// What the compression experiment measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -35,7 +39,8 @@ pub struct Results {
     pub gzip: f64,
     /// Each model compressed, in [`MODELS`] order.
     pub models: Vec<Compressed>,
-    /// The grid of originals, float and 8-bit reconstructions.
+    /// The grid of originals and, for each model, its float and 8-bit reconstructions and
+    /// their difference amplified [`AMPLIFY`] times.
     pub quantized: String,
 }
 
@@ -50,6 +55,35 @@ pub struct Compressed {
     pub float_mse: f64,
     /// The test MSE from the 8-bit code.
     pub quantized_mse: f64,
+    /// How far rounding the code moves the reconstruction's pixels, over the test set.
+    #[serde(default)]
+    pub change: Option<Change>,
+}
+
+/// How far the 8-bit code's reconstruction lies from the float code's, pixel by pixel, in
+/// grey levels of an 8-bit image (1/255).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The mean absolute change of a pixel, in grey levels.
+    pub mean: f64,
+    /// The share of pixels that move by one grey level or more.
+    pub moved: f64,
+}
+
+impl Change {
+    /// The change from the reconstruction `a` to `b` (values in `[0, 1]`).
+    pub fn between(a: &[f32], b: &[f32]) -> Change {
+        let levels: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs() as f64 * 255.0)
+            .collect();
+        let n = levels.len().max(1) as f64;
+        Change {
+            mean: levels.iter().sum::<f64>() / n,
+            moved: levels.iter().filter(|&&l| l >= 1.0).count() as f64 / n,
+        }
+    }
 }
 
 /// A per-dimension 8-bit quantizer: `q = round((z − lo)/(hi − lo)·255)`, clamped to 0–255.
@@ -160,6 +194,7 @@ impl Experiment for Compression {
             let float_out = run.decode(&codes, dim);
             let q_out = run.decode(&quantizer.dequantize(&quantized), dim);
             let (float_mse, quantized_mse) = (mse(&float_out, &test), mse(&q_out, &test));
+            let change = Change::between(&float_out, &q_out);
             // The code stream of the whole test set, gzipped: what entropy coding would add.
             let stream = gzip_bytes(&quantized) as f64 / n_test as f64;
             models.push(Compressed {
@@ -167,9 +202,17 @@ impl Experiment for Compression {
                 stream_bits: stream * 8.0,
                 float_mse,
                 quantized_mse,
+                change: Some(change),
             });
-            figure_rows.push(lab.pick_samples(&float_out));
-            figure_rows.push(lab.pick_samples(&q_out));
+            let (float_row, q_row) = (lab.pick_samples(&float_out), lab.pick_samples(&q_out));
+            // The two reconstructions look the same: their difference, amplified, shows
+            // what rounding moved.
+            let difference = float_row
+                .iter()
+                .zip(&q_row)
+                .map(|(a, b)| (AMPLIFY * (a - b).abs()).min(1.0))
+                .collect();
+            figure_rows.extend([float_row, q_row, difference]);
         }
         let quantized = lab.save_grid(Self::NAME, "quantized.png", &figure_rows)?;
         Ok(Results {
@@ -181,7 +224,7 @@ impl Experiment for Compression {
         })
     }
 
-    fn render(r: &Results, _lab: &LabInfo) -> Section {
+    fn render(r: &Results, lab: &LabInfo) -> Section {
         let (png, gzip) = (r.png, r.gzip);
         let mut body = String::from("## Compression\n\n");
         body += &format!(
@@ -252,14 +295,57 @@ impl Experiment for Compression {
             "![original, float and 8-bit reconstructions]({})\n\n",
             r.quantized
         );
-        body += "*Top: originals. Then for each model (the deep dense, then the strided \
-                 convolutional), its reconstruction from the float code and from the 8-bit \
-                 code.*\n\n";
+        body += &format!(
+            "*Top: originals. Then three rows for each model (the deep dense, then the \
+             strided convolutional): its reconstruction from the float code, from the 8-bit \
+             code, and the difference between the two, amplified {AMPLIFY}× (black: none; \
+             white: one grey level of an 8-bit image, 1/255, or more).{}*\n\n",
+            change_remark(r, lab.n_test)
+        );
         Section {
             body,
             timings: r.models.iter().map(|m| m.card.timing.clone()).collect(),
         }
     }
+}
+
+/// What the figure's difference rows show, in a sentence: how far rounding moved the
+/// pixels of the `n_test` test images, in grey levels, and whether the eye can see it.
+fn change_remark(r: &Results, n_test: usize) -> String {
+    let Some(changes) = r
+        .models
+        .iter()
+        .map(|m| m.change.map(|c| (c, m.card.short.as_str())))
+        .collect::<Option<Vec<(Change, &str)>>>()
+    else {
+        return String::new();
+    };
+    let Some(largest) = changes.iter().map(|(c, _)| c.mean).reduce(f64::max) else {
+        return String::new();
+    };
+    let each: Vec<String> = changes
+        .iter()
+        .map(|(c, model)| {
+            format!(
+                "{:.2} grey levels on average for the {model} ({:.1}% of its pixels by one \
+                 level or more)",
+                c.mean,
+                100.0 * c.moved
+            )
+        })
+        .collect();
+    let verdict = if largest < 1.0 {
+        "under a grey level on average, the same picture to the eye; the difference rows show \
+         which pixels moved at all"
+    } else {
+        "a grey level or more on average, enough to see in places; the difference rows show \
+         where"
+    };
+    format!(
+        " Over the {} test images, rounding the code moves a pixel by {}: {verdict}.",
+        thousands(n_test as u64),
+        each.join(" and "),
+    )
 }
 
 #[cfg(test)]
@@ -273,6 +359,10 @@ mod tests {
             stream_bits: 433.7,
             float_mse,
             quantized_mse,
+            change: Some(Change {
+                mean: 0.14,
+                moved: 0.04,
+            }),
         }
     }
 
@@ -306,6 +396,46 @@ mod tests {
         );
         assert!(body.contains("on the 10,000 training codes"), "{body}");
         assert_eq!(section.timings.len(), 2);
+        assert!(
+            body.contains(
+                "moves a pixel by 0.14 grey levels on average for the deep model (4.0% of its \
+                 pixels by one level or more) and 0.14 grey levels on average for the strided \
+                 model (4.0% of its pixels by one level or more): under a grey level on average"
+            ),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn the_caption_says_whether_rounding_shows() {
+        let mut r = Results {
+            n_train: 10_000,
+            png: 320.1,
+            gzip: 216.3,
+            models: vec![compressed("deep model", 0.01, 0.0101)],
+            quantized: "compression/quantized.png".into(),
+        };
+        let body = |r: &Results| Compression::render(r, &lab()).body;
+        assert!(body(&r).contains("the same picture to the eye"));
+        r.models[0].change = Some(Change {
+            mean: 3.0,
+            moved: 0.5,
+        });
+        assert!(
+            body(&r).contains("50.0% of its pixels by one level or more): a grey level or more"),
+            "{}",
+            body(&r)
+        );
+        // Results written before the figure had difference rows: no sentence.
+        r.models[0].change = None;
+        assert!(!body(&r).contains("grey levels on average"));
+    }
+
+    #[test]
+    fn the_change_counts_grey_levels() {
+        let c = Change::between(&[0.0, 0.5, 1.0, 0.2], &[0.0, 0.5 + 2.0 / 255.0, 1.0, 0.2]);
+        assert!((c.mean - 0.5).abs() < 1e-4, "{c:?}");
+        assert_eq!(c.moved, 0.25);
     }
 
     #[test]

@@ -87,6 +87,13 @@ impl Experiment for Contractive {
         "The contractive autoencoder: the Jacobian penalty, with and without";
     type Results = Results;
 
+    fn appendix(r: &Results, _: &LabInfo) -> String {
+        r.models
+            .first()
+            .map(|m| m.card.table_markdown())
+            .unwrap_or_default()
+    }
+
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let (latent, lambda) = (lab.settings.latent, lab.settings.contraction);
         // Measured on (at most) the first 2,000 test images: one batch through the encoder.
@@ -136,7 +143,7 @@ impl Experiment for Contractive {
             count(lab.epochs, "epoch"),
         );
         if let Some(first) = r.models.first() {
-            body += &first.card.table_markdown();
+            body += &first.card.table_link();
         }
         body += &format!(
             "\n> Report: the Jacobian norm on test images and the reconstruction error with and \

@@ -8,6 +8,7 @@ use tensor::rng;
 
 use super::{Experiment, Lab, LabInfo, Section, Timing};
 use crate::data::corrupt::{hole_positions, in_hole, punch_holes};
+use crate::figures::grid::Frame;
 use crate::report::markdown::{count, table};
 use crate::train::TrainError;
 use crate::train::autoencoder::TEST_HOLE_SEED;
@@ -113,7 +114,18 @@ impl Experiment for Inpainting {
             lab.pick_samples(&out),
             lab.pick_samples(&clean),
         ];
-        let figure = lab.save_grid(Self::NAME, "inpainting.png", &rows)?;
+        // The holes framed in the input row: black on a black background, they would not
+        // show.
+        let mut grid = lab.grid(&rows);
+        for (column, &i) in lab.samples.iter().enumerate() {
+            grid.frame(Frame {
+                row: 0,
+                column,
+                at: positions[i],
+                size: (size, size),
+            });
+        }
+        let figure = lab.save_image_grid(Self::NAME, "inpainting.png", &grid)?;
         // Exercise 2's model on clean images, when it ran here: what reconstruction alone
         // costs.
         let plain = lab.find("tp2", ModelKind::Conv.id()).map(|r| r.test_mse());
@@ -187,7 +199,8 @@ impl Experiment for Inpainting {
             }
         );
         body += &format!("![masked, inpainted, original]({})\n\n", r.figure);
-        body += "*Rows: the holed input, the autoencoder's output, the original.*\n\n";
+        body += "*Rows: the holed input (the hole framed in orange: black on black, it would \
+                 not show), the autoencoder's output, the original.*\n\n";
         Section {
             body,
             timings: vec![r.timing.clone()],

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::Splits;
-use crate::figures::chart::{LineChart, Series};
+use crate::figures::chart::{LineChart, MARKED_UP_TO, Series};
 use crate::figures::grid::ImageGrid;
 use crate::figures::scatter::ScatterChart;
 use crate::train::{
@@ -179,10 +179,26 @@ impl Lab {
         file: &str,
         rows: &[Vec<f32>],
     ) -> Result<String, String> {
+        self.save_image_grid(exercise, file, &self.grid(rows))
+    }
+
+    /// A grid of 28×28 tiles, one row per entry of `rows`.
+    pub fn grid(&self, rows: &[Vec<f32>]) -> ImageGrid {
         let mut grid = ImageGrid::new(28, 28);
         for row in rows {
             grid.push_row(row);
         }
+        grid
+    }
+
+    /// Writes `grid` to `<out>/<exercise>/<file>` and returns its path relative to the
+    /// output folder.
+    pub fn save_image_grid(
+        &self,
+        exercise: &str,
+        file: &str,
+        grid: &ImageGrid,
+    ) -> Result<String, String> {
         grid.save(&self.exercise_dir(exercise).join(file))?;
         Ok(format!("{exercise}/{file}"))
     }
@@ -273,12 +289,14 @@ impl Lab {
                 .find(run_exercise, name)
                 .ok_or_else(|| format!("{run_exercise}/{name} was not trained"))?;
             for &(suffix, figure, dashed) in curves {
+                let points: Vec<(f64, f64)> = run
+                    .epochs()
+                    .map(|(epoch, f)| (epoch as f64, figure(f)))
+                    .collect();
                 series.push(Series {
                     label: format!("{label}{suffix}"),
-                    points: run
-                        .epochs()
-                        .map(|(epoch, f)| (epoch as f64, figure(f)))
-                        .collect(),
+                    markers: points.len() <= MARKED_UP_TO,
+                    points,
                     colour,
                     dashed,
                 });
@@ -289,8 +307,10 @@ impl Lab {
             x_label: "epoch".into(),
             y_label: y_label.to_string(),
             log_y,
+            log_x: false,
             x_whole: true,
             series,
+            references: Vec::new(),
         };
         chart.save(&self.exercise_dir(exercise).join(file))?;
         Ok(format!("{exercise}/{file}"))

@@ -33,6 +33,7 @@ pub use lab::{Lab, LabInfo, Settings};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::report::claims::Finding;
 use crate::report::markdown::ModelTable;
 use crate::train::{AeRun, TrainError, Trained};
 
@@ -69,6 +70,18 @@ pub trait Experiment {
 
     /// Its section of the report, from `results` and the lab's settings alone.
     fn render(results: &Self::Results, lab: &LabInfo) -> Section;
+
+    /// What its numbers say of the course's claims it tests (none by default).
+    fn claims(results: &Self::Results, lab: &LabInfo) -> Vec<Finding> {
+        let _ = (results, lab);
+        Vec::new()
+    }
+
+    /// What it puts in the report's appendix (the models' description tables), Markdown.
+    fn appendix(results: &Self::Results, lab: &LabInfo) -> String {
+        let _ = (results, lab);
+        String::new()
+    }
 }
 
 /// An experiment in the registry, by name, with its two halves on JSON.
@@ -79,8 +92,20 @@ pub struct Entry {
     pub about: &'static str,
     /// [`Experiment::measure`], its results as JSON.
     pub measure: fn(&mut Lab) -> Result<serde_json::Value, TrainError>,
-    /// [`Experiment::render`] of results read back from JSON.
-    pub render: fn(&serde_json::Value, &LabInfo) -> Result<Section, String>,
+    /// [`Experiment::render`], [`Experiment::claims`] and [`Experiment::appendix`] of
+    /// results read back from JSON.
+    pub render: fn(&serde_json::Value, &LabInfo) -> Result<Rendered, String>,
+}
+
+/// What the report takes of one experiment's results.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    /// Its section.
+    pub section: Section,
+    /// Its findings on the course's claims.
+    pub claims: Vec<Finding>,
+    /// Its part of the appendix.
+    pub appendix: String,
 }
 
 impl Entry {
@@ -105,10 +130,17 @@ fn measure_json<E: Experiment>(lab: &mut Lab) -> Result<serde_json::Value, Train
     Ok(serde_json::to_value(&results).expect("results serialise"))
 }
 
-fn render_json<E: Experiment>(value: &serde_json::Value, lab: &LabInfo) -> Result<Section, String> {
+fn render_json<E: Experiment>(
+    value: &serde_json::Value,
+    lab: &LabInfo,
+) -> Result<Rendered, String> {
     let results: E::Results = serde_json::from_value(value.clone())
         .map_err(|e| format!("the results of {} do not read: {e}", E::NAME))?;
-    Ok(E::render(&results, lab))
+    Ok(Rendered {
+        section: E::render(&results, lab),
+        claims: E::claims(&results, lab),
+        appendix: E::appendix(&results, lab),
+    })
 }
 
 /// The experiment called `name` (with `_` or `-`).
@@ -195,6 +227,15 @@ impl ModelCard {
     /// The test MSE after the last epoch.
     pub fn final_test_mse(&self) -> f64 {
         self.test_mse.last().copied().unwrap_or(f64::NAN)
+    }
+
+    /// Where its description table is, for a section's text.
+    pub fn table_link(&self) -> String {
+        format!(
+            "The {}'s description table (layers, output shapes, parameters, multiply-adds) is in \
+             the [appendix](#appendix-the-models-description-tables).\n\n",
+            self.short
+        )
     }
 
     /// The description table under the model's name.

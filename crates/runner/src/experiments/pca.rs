@@ -11,6 +11,7 @@ use tensor::Tensor;
 use super::{Experiment, Lab, LabInfo, Section, Timing, tp1};
 use crate::figures::chart::{LineChart, Series};
 use crate::instruments::quality::mse;
+use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, format_mse, table};
 use crate::train::{AeRun, TrainError, Trained};
 
@@ -91,6 +92,44 @@ impl Experiment for AgainstPca {
     const ABOUT: &'static str = "PCA against the dense autoencoders at K = 2, 8, 32, 64";
     type Results = Results;
 
+    fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
+        // The nonlinear models (ReLU code, deep) against PCA at each code size.
+        let best_nonlinear = |row: &SizeRow| row.autoencoders[1].min(row.autoencoders[2]);
+        let wins: Vec<&SizeRow> = r
+            .sizes
+            .iter()
+            .filter(|s| best_nonlinear(s) < s.pca)
+            .collect();
+        let verdict = match wins.len() {
+            0 => Verdict::Fails,
+            n if n == r.sizes.len() => Verdict::Holds,
+            _ => Verdict::Partly,
+        };
+        let each: Vec<String> = r
+            .sizes
+            .iter()
+            .map(|s| {
+                format!(
+                    "K = {}: {} against PCA's {}",
+                    s.k,
+                    format_mse(best_nonlinear(s)),
+                    format_mse(s.pca)
+                )
+            })
+            .collect();
+        vec![Finding::new(
+            Claim::AutoencodersBeatPca,
+            verdict,
+            format!(
+                "the better nonlinear dense autoencoder's test MSE is below PCA's at {} of {} \
+                 code sizes ({})",
+                wins.len(),
+                r.sizes.len(),
+                each.join("; ")
+            ),
+        )]
+    }
+
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let n = lab.splits.train.len();
         if n < 2 {
@@ -158,6 +197,7 @@ impl Experiment for AgainstPca {
             x_label: "code size K".into(),
             y_label: "test MSE per pixel".into(),
             log_y: true,
+            log_x: true,
             x_whole: true,
             series: curves
                 .into_iter()
@@ -168,8 +208,10 @@ impl Experiment for AgainstPca {
                     points,
                     colour,
                     dashed: colour == 0,
+                    markers: true,
                 })
                 .collect(),
+            references: Vec::new(),
         };
         chart.save(&lab.exercise_dir(Self::NAME).join("mse_vs_k.svg"))?;
         Ok(Results {
@@ -262,7 +304,8 @@ impl Experiment for AgainstPca {
         );
         body += &format!("![test MSE against K]({})\n\n", r.chart);
         body += "*Test MSE per pixel against the code size, for PCA (dashed) and the three \
-                 dense autoencoders.*\n\n";
+                 dense autoencoders, both axes on log scales; a marker at each K measured, one \
+                 shape per model, so that curves through the same point both show.*\n\n";
         let (pictured, components) = (r.pictured, &r.components);
         body += &format!(
             "> The first principal components next to the linear autoencoder's decoder rows, \
@@ -335,5 +378,17 @@ mod tests {
             ),
             "{body}"
         );
+    }
+
+    #[test]
+    fn the_pca_claim_follows_the_sizes() {
+        use crate::report::claims::Verdict;
+        let verdict =
+            |relu: f64, deep: f64| AgainstPca::claims(&results(0.1, relu, deep), &lab())[0].verdict;
+        assert_eq!(verdict(1.2, 0.9), Verdict::Holds);
+        assert_eq!(verdict(1.2, 1.1), Verdict::Fails);
+        let mut r = results(0.1, 1.2, 1.1);
+        r.sizes[0].autoencoders[2] = 0.001;
+        assert_eq!(AgainstPca::claims(&r, &lab())[0].verdict, Verdict::Partly);
     }
 }

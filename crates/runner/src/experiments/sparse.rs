@@ -132,6 +132,13 @@ impl Experiment for Sparse {
         "The sparse autoencoder: an L1 penalty on a wide code, at several weights";
     type Results = Results;
 
+    fn appendix(r: &Results, _: &LabInfo) -> String {
+        r.models
+            .first()
+            .map(|m| m.card.table_markdown())
+            .unwrap_or_default()
+    }
+
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         // In increasing order, each once (one run folder per weight).
         let mut weights = lab.settings.sparsity_weights.clone();
@@ -202,7 +209,7 @@ impl Experiment for Sparse {
                 .join(", ")
         );
         if let Some(first) = r.models.first() {
-            body += &first.card.table_markdown();
+            body += &first.card.table_link();
         }
         body += "\n> Report the mean activation, the share of exactly-zero codes and the \
                  reconstruction error for several weights, including 0.\n\n";

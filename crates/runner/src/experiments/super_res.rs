@@ -39,6 +39,10 @@ impl Experiment for SuperResolution {
         "Super-resolution: 14×14 to 28×28, against nearest and bilinear upsampling";
     type Results = Results;
 
+    fn appendix(r: &Results, _: &LabInfo) -> String {
+        r.model.table_markdown()
+    }
+
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let kind = ModelKind::SuperRes;
         let config = lab.config(kind, lab.settings.latent);
@@ -79,7 +83,7 @@ impl Experiment for SuperResolution {
              the MSE.\n\n",
             count(lab.epochs, "epoch"),
         );
-        body += &r.model.table_markdown();
+        body += &r.model.table_link();
         let scores = [
             ("nearest-neighbour upsampling", &r.nearest),
             ("bilinear upsampling", &r.bilinear),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Experiment, Lab, LabInfo, ModelCard, Section, tp1};
 use crate::instruments::quality::psnr;
+use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{format_mse, table, times};
 use crate::train::TrainError;
 
@@ -38,6 +39,49 @@ impl Experiment for Exercise2 {
     const ABOUT: &'static str =
         "Exercise 2: the convolutional autoencoders, compared with the dense ones";
     type Results = Results;
+
+    fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
+        let params = |m: &ModelCard| m.table.total_params;
+        let smallest_dense = r
+            .dense
+            .iter()
+            .min_by_key(|m| params(m))
+            .expect("dense models");
+        let fewer = r
+            .conv
+            .iter()
+            .filter(|c| params(c) < params(smallest_dense))
+            .count();
+        let verdict = match fewer {
+            0 => Verdict::Fails,
+            n if n == r.conv.len() => Verdict::Holds,
+            _ => Verdict::Partly,
+        };
+        let each: Vec<String> = r
+            .conv
+            .iter()
+            .map(|c| {
+                format!(
+                    "the {} has {} parameters ({} the {}'s {}{})",
+                    c.short,
+                    thousands(params(c) as u64),
+                    times(params(c) as f64 / params(smallest_dense) as f64),
+                    smallest_dense.short,
+                    thousands(params(smallest_dense) as u64),
+                    largest_layers(c)
+                )
+            })
+            .collect();
+        vec![Finding::new(
+            Claim::ConvolutionsNeedFewerParameters,
+            verdict,
+            each.join("; "),
+        )]
+    }
+
+    fn appendix(r: &Results, _: &LabInfo) -> String {
+        r.conv.iter().map(ModelCard::table_markdown).collect()
+    }
 
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let latent = lab.settings.latent;
@@ -97,9 +141,8 @@ impl Experiment for Exercise2 {
 
         let mut body = String::from("## Exercise 2: convolutional autoencoders\n\n");
         body += "> The convolutional autoencoder: its table.\n\n";
-        for m in &r.conv {
-            body += &m.table_markdown();
-        }
+        body += "The strided and the pooling models' description tables are in the \
+                 [appendix](#appendix-the-models-description-tables).\n\n";
         body += "> Its complexity compared with the dense ones.\n\n";
         body += &format!(
             "The strided convolutional model has {} parameters, {} those of the one-layer dense \
@@ -214,6 +257,29 @@ impl Experiment for Exercise2 {
 }
 
 /// The model of `models` with the lowest final test error.
+/// Where a model's parameters sit: `; its two largest layers, encoder.4 (Conv2d) and
+/// decoder.0 (ConvTranspose2d), hold 95% of them`, and when one of them works on a single
+/// pixel (a kernel as large as its input), that it is a dense layer in all but name.
+fn largest_layers(m: &ModelCard) -> String {
+    let mut leaves: Vec<_> = m.table.rows.iter().filter(|r| r.leaf).collect();
+    leaves.sort_by_key(|r| std::cmp::Reverse(r.params));
+    let [a, b, ..] = leaves.as_slice() else {
+        return String::new();
+    };
+    let share = 100.0 * (a.params + b.params) as f64 / m.table.total_params.max(1) as f64;
+    let single_pixel = |r: &crate::report::markdown::TableRow| r.output_shape.ends_with(&[1, 1]);
+    let dense = if single_pixel(a) || single_pixel(b) {
+        ": a convolution whose output is a single pixel sees its whole input at once, a dense \
+         layer in all but name"
+    } else {
+        ""
+    };
+    format!(
+        "; its two largest layers, {} ({}) and {} ({}), hold {share:.0}% of them{dense}",
+        a.name, a.type_name, b.name, b.type_name
+    )
+}
+
 /// Which models train on another loss than the MSE, in a sentence (empty if none).
 fn losses_sentence(models: &[&ModelCard]) -> String {
     let other: Vec<String> = models
@@ -304,5 +370,23 @@ mod tests {
             body.contains("the best dense one, the relu model: 20.0% higher"),
             "{body}"
         );
+    }
+
+    #[test]
+    fn the_parameter_claim_follows_the_counts() {
+        use crate::report::claims::Verdict;
+        let verdict = |small: usize, large: usize| {
+            let mut r = results([0.008, 0.011, 0.015], 0.006, 0.018, (64, 128));
+            r.conv[0].table.total_params = large;
+            r.conv[1].table.total_params = small;
+            let f = &Exercise2::claims(&r, &lab())[0];
+            (f.verdict, f.evidence.clone())
+        };
+        // The made-up dense models have 1,000 parameters each.
+        assert_eq!(verdict(10, 20).0, Verdict::Holds);
+        assert_eq!(verdict(10, 2_000).0, Verdict::Partly);
+        let (v, evidence) = verdict(1_500, 2_000);
+        assert_eq!(v, Verdict::Fails);
+        assert!(evidence.contains("2,000 parameters (2.00×"), "{evidence}");
     }
 }

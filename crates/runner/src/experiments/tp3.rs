@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Experiment, Lab, LabInfo, Section, Timing, tp2};
 use crate::instruments::quality::{Similarity, similarity};
+use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
 use crate::train::autoencoder::{TEST_NOISE_SEED, test_inputs};
 use crate::train::{Noise, TrainError};
@@ -64,6 +65,28 @@ impl Experiment for Exercise3 {
     const ABOUT: &'static str =
         "Exercise 3: the denoising convolutional autoencoder, MSE/PSNR/SSIM";
     type Results = Results;
+
+    fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
+        let plain_gain = r.plain.psnr - r.noisy.psnr;
+        let denoiser_gain = r.denoised.psnr - r.noisy.psnr;
+        let verdict = if plain_gain <= 0.0 {
+            Verdict::Fails
+        } else if plain_gain >= denoiser_gain {
+            Verdict::Holds
+        } else {
+            Verdict::Partly
+        };
+        vec![Finding::new(
+            Claim::DenoisingComesFromTheBottleneck,
+            verdict,
+            format!(
+                "on inputs with noise σ = {} (PSNR {:.2} dB), the plain model, never trained on \
+                 noise, reaches {:.2} dB ({:+.1} dB: its code's bottleneck alone); the \
+                 denoiser, trained on noisy pairs, {:.2} dB ({:+.1} dB)",
+                r.noise.std, r.noisy.psnr, r.plain.psnr, plain_gain, r.denoised.psnr, denoiser_gain
+            ),
+        )]
+    }
 
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let noise = lab.settings.noise;
@@ -339,5 +362,17 @@ mod tests {
         assert!(body.contains("further from the clean image"), "{body}");
         assert!(!body.contains("makes an autoencoder a denoiser"), "{body}");
         assert!(body.contains("above its input's at every level"), "{body}");
+    }
+
+    #[test]
+    fn the_bottleneck_claim_follows_the_gains() {
+        use crate::report::claims::Verdict;
+        // Noisy inputs: MSE 0.1 (10 dB).
+        let verdict = |denoised: f64, plain: f64| {
+            Exercise3::claims(&results(denoised, plain, 0.005), &lab())[0].verdict
+        };
+        assert_eq!(verdict(0.01, 0.05), Verdict::Partly);
+        assert_eq!(verdict(0.01, 0.2), Verdict::Fails);
+        assert_eq!(verdict(0.05, 0.01), Verdict::Holds);
     }
 }

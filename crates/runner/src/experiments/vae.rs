@@ -89,6 +89,10 @@ impl Experiment for Variational {
         "The variational autoencoders (dense and convolutional): ELBO, latent space, samples";
     type Results = Results;
 
+    fn appendix(r: &Results, _: &LabInfo) -> String {
+        r.models.iter().map(|m| m.card.table_markdown()).collect()
+    }
+
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let (latent, beta) = (lab.settings.vae_latent, lab.settings.beta);
         let test_images = lab.splits.test.all_images().into_data();
@@ -232,10 +236,8 @@ impl Experiment for Variational {
             latent,
             thousands(lab.n_test as u64),
         );
-        for m in &r.models {
-            body += &m.card.table_markdown();
-            body += "\n";
-        }
+        body += "Their description tables are in the \
+                 [appendix](#appendix-the-models-description-tables).\n\n";
         body += "> Reported per image in nats as the negative ELBO, with the two terms and the \
                  KL per latent dimension (so inactive units show).\n\n";
         let rows: Vec<Vec<String>> = r
@@ -387,18 +389,21 @@ fn figures(r: &Results) -> String {
         Some(strips) => {
             figures += &format!("![interpolations]({strips})\n\n");
             figures += &format!(
-                "*Pairs {}: for each pair, the first row decodes ten equally spaced points on \
-                 the segment between the two images' means (dense VAE), the second blends the \
-                 two images' pixels with the same weights: a double exposure, one stroke \
-                 fading as the other appears, where the latent path goes through the decoder's \
-                 own shapes. Through two numbers the decoded ends are blurred versions of the \
-                 inputs, and a digit whose mean falls among another digit's (see the scatter) \
-                 decodes as that one.*\n\n",
+                "*Two rows per pair of digits, top to bottom: {}. In each pair of rows the \
+                 first decodes ten equally spaced points on the segment between the two \
+                 images' means (dense VAE), the second blends the two images' pixels with the \
+                 same weights; column j (1 to 10, left to right) puts the weight t = (j − 1)/9 \
+                 on the second image, from the first image (t = 0) to the second (t = 1). The \
+                 blend is a double exposure, one stroke fading as the other appears, where the \
+                 latent path goes through the decoder's own shapes. Through two numbers the \
+                 decoded ends are blurred versions of the inputs, and a digit whose mean falls \
+                 among another digit's (see the scatter) decodes as that one.*\n\n",
                 PAIRS
                     .iter()
-                    .map(|(a, b)| format!("{a}→{b}"))
+                    .enumerate()
+                    .map(|(i, (a, b))| format!("rows {}–{}, {a}→{b}", 2 * i + 1, 2 * i + 2))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join("; ")
             );
         }
         None => {

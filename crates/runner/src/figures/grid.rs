@@ -1,6 +1,7 @@
-//! Image grids as greyscale PNG files: rows of tiles with a gap between them, each tile
+//! Image grids as PNG files: rows of greyscale tiles with a gap between them, each tile
 //! upscaled by an integer factor (nearest neighbour) so that a 28×28 digit reads at a
-//! glance. Rows are labelled in the report that links the file (no fonts needed here).
+//! glance, and optionally coloured frames drawn on tiles (an inpainting hole) — then the
+//! file is RGB. Rows are labelled in the report that links the file (no fonts needed here).
 
 use std::path::Path;
 
@@ -12,6 +13,25 @@ pub const GAP: usize = 2;
 pub const SCALE: usize = 3;
 /// Grey level of the gaps (mid grey, so black and white tiles both stand out).
 const BACKGROUND: u8 = 128;
+/// The colour of frames (orange: neither black nor white nor grey, so it reads on a digit
+/// and on its background alike).
+pub const FRAME_COLOUR: [u8; 3] = [255, 127, 14];
+/// The width of a frame, in pixels of the upscaled picture.
+const FRAME_WIDTH: usize = 2;
+
+/// A rectangle of a tile framed in [`FRAME_COLOUR`], along its inner edge (the frame
+/// covers the rectangle's border pixels, none outside it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Frame {
+    /// The tile's row in the grid.
+    pub row: usize,
+    /// The tile's column.
+    pub column: usize,
+    /// The rectangle's top-left pixel in the tile, `(row, column)`.
+    pub at: (usize, usize),
+    /// Its size in the tile's pixels, `(height, width)`.
+    pub size: (usize, usize),
+}
 
 /// A grid of equally sized greyscale images, row after row.
 #[derive(Clone, Debug)]
@@ -19,6 +39,7 @@ pub struct ImageGrid {
     height: usize,
     width: usize,
     rows: Vec<Vec<Vec<f32>>>,
+    frames: Vec<Frame>,
 }
 
 impl ImageGrid {
@@ -28,6 +49,7 @@ impl ImageGrid {
             height,
             width,
             rows: Vec::new(),
+            frames: Vec::new(),
         }
     }
 
@@ -43,6 +65,11 @@ impl ImageGrid {
         );
         self.rows
             .push(images.chunks_exact(size).map(<[f32]>::to_vec).collect());
+    }
+
+    /// Frames a rectangle of a tile (drawn when the grid is saved, in colour).
+    pub fn frame(&mut self, frame: Frame) {
+        self.frames.push(frame);
     }
 
     /// The number of rows.
@@ -81,13 +108,43 @@ impl ImageGrid {
         (w, h, pixels)
     }
 
-    /// Writes the grid as a PNG file (atomically); the error names the file.
+    /// The picture with its frames as 8-bit RGB pixels, row-major, `(width, height,
+    /// pixels)`.
+    pub fn render_rgb(&self) -> (usize, usize, Vec<u8>) {
+        let (w, h, grey) = self.render();
+        let mut pixels: Vec<u8> = grey.iter().flat_map(|&g| [g, g, g]).collect();
+        for f in &self.frames {
+            // The rectangle in the picture's pixels: [y0, y1) × [x0, x1).
+            let y0 = (GAP + f.row * (self.height + GAP) + f.at.0) * SCALE;
+            let x0 = (GAP + f.column * (self.width + GAP) + f.at.1) * SCALE;
+            let (y1, x1) = (y0 + f.size.0 * SCALE, x0 + f.size.1 * SCALE);
+            for y in y0..y1.min(h) {
+                for x in x0..x1.min(w) {
+                    let border = y < y0 + FRAME_WIDTH
+                        || y + FRAME_WIDTH >= y1
+                        || x < x0 + FRAME_WIDTH
+                        || x + FRAME_WIDTH >= x1;
+                    if border {
+                        pixels[3 * (y * w + x)..3 * (y * w + x) + 3].copy_from_slice(&FRAME_COLOUR);
+                    }
+                }
+            }
+        }
+        (w, h, pixels)
+    }
+
+    /// Writes the grid as a PNG file (atomically), greyscale, or RGB when it has frames;
+    /// the error names the file.
     pub fn save(&self, path: &Path) -> Result<(), String> {
-        let (w, h, pixels) = self.render();
+        let (colour, (w, h, pixels)) = if self.frames.is_empty() {
+            (png::ColorType::Grayscale, self.render())
+        } else {
+            (png::ColorType::Rgb, self.render_rgb())
+        };
         let mut bytes = Vec::new();
         {
             let mut encoder = png::Encoder::new(&mut bytes, w as u32, h as u32);
-            encoder.set_color(png::ColorType::Grayscale);
+            encoder.set_color(colour);
             encoder.set_depth(png::BitDepth::Eight);
             let mut writer = encoder
                 .write_header()
@@ -134,5 +191,29 @@ mod tests {
         // Three 28×28 tiles and four gaps of 2, times 3: 276 wide; two rows: 186 high.
         assert_eq!((info.width, info.height), (276, 186));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_frame_colours_the_inner_edge_of_its_rectangle_only() {
+        let mut grid = ImageGrid::new(4, 4);
+        grid.push_row(&[0.0; 2 * 16]);
+        // A 2×2 rectangle at (1, 1) of the second tile: picture pixels [9, 15) of rows, and
+        // columns from (2 + 1·(4 + 2) + 1)·3 = 27 to 33.
+        grid.frame(Frame {
+            row: 0,
+            column: 1,
+            at: (1, 1),
+            size: (2, 2),
+        });
+        let (w, _, px) = grid.render_rgb();
+        let at = |y: usize, x: usize| &px[3 * (y * w + x)..3 * (y * w + x) + 3];
+        assert_eq!(at(9, 27), FRAME_COLOUR);
+        assert_eq!(at(14, 32), FRAME_COLOUR);
+        assert_eq!(at(10, 30), FRAME_COLOUR);
+        // Inside the frame the tile shows (black); outside it too.
+        assert_eq!(at(11, 29), [0, 0, 0]);
+        assert_eq!(at(8, 27), [0, 0, 0]);
+        assert_eq!(at(9, 26), [0, 0, 0]);
+        assert_eq!(at(15, 27), [0, 0, 0]);
     }
 }

@@ -2,4 +2,6 @@
 
 pub mod chart;
 pub mod grid;
+pub mod legend;
 pub mod scatter;
+pub mod ticks;

@@ -1,11 +1,15 @@
 //! Scatter plots of 2-D codes as SVG files, drawn with `plotters`: the test set's codes
-//! coloured by digit, optionally over grey samples of a prior.
+//! coloured by digit, optionally over grey samples of a prior, on one scale for both axes,
+//! with the legend beside the plot.
 
 use std::path::Path;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::chart::TAB10;
+use super::legend::{Entry, Legend, Sample};
+use super::ticks::{Ticks, nice_step};
 use crate::fsutil::write_atomic;
 
 /// One set of points sharing a colour and a legend entry.
@@ -32,9 +36,28 @@ pub struct ScatterChart {
     pub sets: Vec<PointSet>,
 }
 
+/// The width of the scatter's frame (title, axes, plot), left of its legend, and its height.
+const FRAME: (u32, u32) = (660, 700);
+
+/// The frame of a scatter plot on `area`: title, margins and the two axes' label areas.
+fn frame<'a, 'b, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &'b str,
+) -> ChartBuilder<'a, 'b, DB> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(title, ("sans-serif", 18))
+        .margin(14)
+        .x_label_area_size(44)
+        .y_label_area_size(56);
+    builder
+}
+
 impl ScatterChart {
-    /// The chart as an SVG document. Both axes cover the points' range (the non-finite
-    /// ones left out) with a 5 % margin, on the same scale, so distances read true.
+    /// The chart as an SVG document. The axes cover the points' range (the non-finite ones
+    /// left out) with a 5 % margin, at the same number of pixels per unit on both, so that
+    /// distances read true; one y axis; the legend beside the plot, where it hides none of
+    /// the points.
     pub fn to_svg(&self) -> Result<String, String> {
         let finite = |&&(x, y): &&(f64, f64)| x.is_finite() && y.is_finite();
         let all: Vec<&(f64, f64)> = self
@@ -50,59 +73,80 @@ impl ScatterChart {
         for &&(x, y) in &all {
             (x0, x1, y0, y1) = (x0.min(x), x1.max(x), y0.min(y), y1.max(y));
         }
-        // One scale for both axes: the wider range, centred on each axis' middle.
+        let err = |e: DrawingAreaErrorKind<_>| format!("chart {:?}: {e:?}", self.title);
+        // The plot's size in pixels, from a frame drawn on scratch.
+        let (plot_w, plot_h) = {
+            let mut scratch = String::new();
+            let area = SVGBackend::with_string(&mut scratch, FRAME).into_drawing_area();
+            let chart = frame(&area, &self.title)
+                .build_cartesian_2d(0.0..1.0, 0.0..1.0)
+                .map_err(err)?;
+            let (xs, ys) = chart.plotting_area().get_pixel_range();
+            (xs.len().max(1) as f64, ys.len().max(1) as f64)
+        };
+        // One scale for both axes: the wider range, centred on each axis' middle; the axis
+        // with more pixels covers proportionally more.
         let half = ((x1 - x0).max(y1 - y0).max(1e-9) / 2.0) * 1.05;
+        let (half_x, half_y) = if plot_w >= plot_h {
+            (half * plot_w / plot_h, half)
+        } else {
+            (half, half * plot_h / plot_w)
+        };
         let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
+        let step = nice_step(2.0 * half_x.max(half_y), 8);
+        let x_ticks = Ticks::with_step(cx - half_x, cx + half_x, step);
+        let y_ticks = Ticks::with_step(cy - half_y, cy + half_y, step);
+        let colour_of = |set: &PointSet| match set.colour {
+            Some(i) => TAB10[i % TAB10.len()].mix(0.75),
+            None => RGBColor(190, 190, 190).mix(0.6),
+        };
+        let legend = Legend::new(
+            self.sets
+                .iter()
+                .map(|set| Entry {
+                    label: set.label.clone(),
+                    sample: Sample::Dot(colour_of(set)),
+                })
+                .collect(),
+        );
+        let width = FRAME.0 + legend.size().0 as u32 + 16;
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, (760, 700)).into_drawing_area();
-            let err = |e: DrawingAreaErrorKind<_>| format!("chart {:?}: {e:?}", self.title);
+            let root = SVGBackend::with_string(&mut svg, (width, FRAME.1)).into_drawing_area();
             root.fill(&WHITE).map_err(err)?;
-            let mut chart = ChartBuilder::on(&root)
-                .caption(&self.title, ("sans-serif", 18))
-                .margin(14)
-                .x_label_area_size(44)
-                .y_label_area_size(56)
-                .right_y_label_area_size(110)
-                .build_cartesian_2d((cx - half)..(cx + half), (cy - half)..(cy + half))
+            let (main, _) = root.split_horizontally(FRAME.0);
+            let mut chart = frame(&main, &self.title)
+                .build_cartesian_2d(
+                    x_ticks.over((cx - half_x)..(cx + half_x)),
+                    y_ticks.over((cy - half_y)..(cy + half_y)),
+                )
                 .map_err(err)?;
             chart
                 .configure_mesh()
                 .x_desc(&self.x_label)
                 .y_desc(&self.y_label)
-                .x_labels(7)
-                .y_labels(7)
-                .x_label_formatter(&|v| format!("{v:.1}"))
-                .y_label_formatter(&|v| format!("{v:.1}"))
+                .x_label_formatter(&|v| x_ticks.label(*v))
+                .y_label_formatter(&|v| y_ticks.label(*v))
+                .bold_line_style(RGBColor(200, 200, 200))
+                .light_line_style(RGBColor(238, 238, 238))
+                .label_style(("sans-serif", 15))
+                .axis_desc_style(("sans-serif", 15))
                 .draw()
                 .map_err(err)?;
             for set in &self.sets {
-                let (colour, size) = match set.colour {
-                    Some(i) => (TAB10[i % TAB10.len()].mix(0.75), 2),
-                    None => (RGBColor(190, 190, 190).mix(0.6), 2),
-                };
+                let colour = colour_of(set);
                 let points: Vec<(f64, f64)> =
                     set.points.iter().filter(|p| finite(p)).copied().collect();
                 chart
                     .draw_series(
                         points
                             .into_iter()
-                            .map(|p| Circle::new(p, size, colour.filled())),
+                            .map(|p| Circle::new(p, 2, colour.filled())),
                     )
-                    .map_err(err)?
-                    .label(&set.label)
-                    .legend(move |(x, y)| Circle::new((x + 8, y), 4, colour.filled()));
+                    .map_err(err)?;
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .margin(6)
-                .legend_area_size(18)
-                .background_style(WHITE.mix(0.9))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 13))
-                .draw()
-                .map_err(err)?;
+            let top = chart.plotting_area().get_pixel_range().1.start;
+            legend.draw(&root, (FRAME.0 as i32, top)).map_err(err)?;
             root.present().map_err(err)?;
         }
         Ok(svg)
@@ -155,6 +199,9 @@ mod tests {
         }
         // 2 prior points + 3 codes, and one legend mark for each of the 11 sets.
         assert_eq!(svg.matches("<circle").count(), 5 + 11);
+        // One y axis, named once; the legend beside the frame, the canvas wider than it.
+        assert_eq!(svg.matches("z₂").count(), 1);
+        assert!(!svg.contains(&format!("width=\"{}\"", FRAME.0)));
         let empty = ScatterChart {
             sets: vec![],
             ..chart

@@ -2,6 +2,7 @@
 //! experiment in the registry's order. Timings come last, in their own section, because
 //! they are the only numbers that change from one run (or thread count) to the next.
 
+pub mod claims;
 pub mod markdown;
 
 use std::path::{Path, PathBuf};
@@ -9,13 +10,16 @@ use std::path::{Path, PathBuf};
 use layers::summary::thousands;
 use serde::{Deserialize, Serialize};
 
-use crate::experiments::{EXPERIMENTS, Entry, LabInfo, Section};
+use crate::experiments::{EXPERIMENTS, Entry, LabInfo, Rendered, Section};
 use crate::fsutil::write_atomic;
 use markdown::{count, table};
 
 /// The heading of the timings section (everything above it is the same, bit for bit, for
 /// the same seed and data whatever the number of threads).
 pub const TIMINGS_HEADING: &str = "## Timings";
+
+/// The heading of the appendix (the models' description tables).
+pub const APPENDIX_HEADING: &str = "Appendix: the models' description tables";
 
 /// The name of an experiment's results file in its folder.
 pub const RESULTS_FILE: &str = "results.json";
@@ -92,16 +96,46 @@ pub fn read_all(out: &Path) -> Result<Vec<ResultsFile>, String> {
 /// The report's Markdown from `files` (in the registry's order).
 pub fn render(files: &[ResultsFile]) -> Result<String, String> {
     let first = files.first().ok_or("no results to report")?;
-    let mut sections = Vec::new();
+    let mut rendered = Vec::new();
     for file in files {
         let entry: &Entry = crate::experiments::find(&file.experiment)
             .ok_or_else(|| format!("unknown experiment {:?}", file.experiment))?;
-        sections.push((entry.render)(&file.results, &file.lab)?);
+        rendered.push((entry.render)(&file.results, &file.lab)?);
     }
+    let heading = |r: &Rendered| r.section.body.lines().next().unwrap_or("").to_string();
+    let findings: Vec<(claims::Finding, String)> = rendered
+        .iter()
+        .flat_map(|r| r.claims.iter().map(move |f| (f.clone(), heading(r))))
+        .collect();
+    let appendix: String = rendered.iter().map(|r| r.appendix.as_str()).collect();
     let mut md = header(&first.lab);
-    for section in &sections {
-        md += &section.body;
+    md += "## Summary: the course's claims, tested\n\n";
+    md += &claims::summary(&findings);
+    md += " Each verdict is chosen from the numbers of the section it links to.\n\n";
+    md += &claims::table(&findings);
+    md += "\n## Contents\n\n";
+    for r in &rendered {
+        let h = heading(r);
+        md += &format!(
+            "- [{}](#{})\n",
+            h.trim_start_matches('#').trim(),
+            claims::anchor(&h)
+        );
     }
+    if !appendix.is_empty() {
+        md += &format!(
+            "- [{APPENDIX_HEADING}](#{})\n",
+            claims::anchor(APPENDIX_HEADING)
+        );
+    }
+    md += &format!("- [Timings](#{})\n\n", claims::anchor(TIMINGS_HEADING));
+    for r in &rendered {
+        md += &r.section.body;
+    }
+    if !appendix.is_empty() {
+        md += &format!("## {APPENDIX_HEADING}\n\n{appendix}");
+    }
+    let sections: Vec<Section> = rendered.into_iter().map(|r| r.section).collect();
     md += &timings(files, &sections);
     Ok(md)
 }
