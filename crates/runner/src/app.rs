@@ -9,7 +9,9 @@ use crate::experiments::{self, Lab, Settings};
 use crate::figures::grid::ImageGrid;
 use crate::report::{self, ResultsFile, WallTime};
 use crate::train::autoencoder::{Corruption, test_inputs_for};
-use crate::train::{self, AeConfig, AeRun, Noise, Objective, Options, RunConfig, Schedule};
+use crate::train::{
+    self, AeConfig, AeRun, Noise, Objective, Options, RunConfig, Schedule, Trainee,
+};
 
 /// Runs a parsed command line.
 pub fn run(action: Action) -> Result<(), String> {
@@ -174,10 +176,11 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
     model.corruption.noise = noise;
     model.corruption.hole = args.hole;
     model.exclude_digit = args.exclude_digit;
+    model.only_digit = args.only_digit;
     let mut schedule = Schedule::new(c.epochs, c.batch_size, c.lr, c.seed, &splits);
-    if let Some(d) = args.exclude_digit {
-        schedule.n_train = splits.train.labels.iter().filter(|&&l| l != d).count();
-    }
+    // What it trains and is tested on, when a digit is left out or kept alone.
+    schedule.n_train = AeRun::training_set(&model, &splits).len();
+    schedule.n_test = AeRun::test_set(&model, &splits).len();
     let config = RunConfig { model, schedule };
     let mut name = args.model.id().to_string();
     if let Some(n) = noise {
@@ -188,6 +191,9 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
     }
     if let Some(d) = args.exclude_digit {
         name += &format!("-no{d}");
+    }
+    if let Some(d) = args.only_digit {
+        name += &format!("-only{d}");
     }
     let dir = args.common.out.join("train").join(name);
     let options = Options {

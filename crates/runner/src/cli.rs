@@ -232,6 +232,10 @@ pub struct TrainArgs {
     /// Leave this digit out of the training set (anomaly detection).
     #[arg(long, value_parser = digit)]
     pub exclude_digit: Option<u8>,
+    /// Train on this digit alone, tested on its own test images (one-class anomaly
+    /// detection).
+    #[arg(long, value_parser = digit, conflicts_with = "exclude_digit")]
+    pub only_digit: Option<u8>,
     /// Print the autodiff tape of the first training step.
     #[arg(long)]
     pub print_tape: bool,

@@ -156,6 +156,7 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         ("aae/game.svg", "epoch", "discriminator"),
         ("pca/mse_vs_k.svg", "code size K", "PCA"),
         ("anomaly/roc.svg", "false positive rate", "AUC"),
+        ("anomaly/one-class-losses.svg", "epoch", "digit 9"),
     ] {
         let svg = std::fs::read_to_string(out.join(chart)).unwrap();
         assert!(
@@ -219,6 +220,7 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         } else {
             assert_eq!(config["n_train"], 300, "{run}");
         }
+        assert!(config.get("only_digit").is_none(), "{run}: one digit only?");
         assert!(
             config.get("threads").is_none(),
             "{run}: threads are no setting"
@@ -237,6 +239,35 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         );
         assert!(dir.join("checkpoint/checkpoint.json").exists(), "{run}");
     }
+    // Anomaly detection's one-class runs: one digit's images, twice the lab's epochs at three
+    // times its learning rate for each of three seeds, or the lab's schedule (`_lab`).
+    for (run, digit, epochs, lr) in [
+        ("anomaly/conv_only0_seed0", 0, 2, 0.003),
+        ("anomaly/conv_only9_seed2", 9, 2, 0.003),
+        ("anomaly/vae_only4_seed1", 4, 2, 0.003),
+        ("anomaly/conv_only7_lab", 7, 1, 0.001),
+    ] {
+        let dir = out.join(run);
+        let csv = std::fs::read_to_string(dir.join("metrics.csv")).unwrap();
+        assert_eq!(csv.lines().count(), epochs + 1, "{run}: one line per epoch");
+        let config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap())
+                .unwrap();
+        assert_eq!(config["only_digit"], digit, "{run}");
+        assert_eq!(config["epochs"], epochs, "{run}");
+        assert!((config["lr"].as_f64().unwrap() - lr).abs() < 1e-12, "{run}");
+        let (n_train, n_test) = (
+            config["n_train"].as_u64().unwrap(),
+            config["n_test"].as_u64().unwrap(),
+        );
+        assert!(
+            n_train > 0 && n_train < 100,
+            "{run}: {n_train} training images"
+        );
+        assert!(n_test > 0 && n_test < 100, "{run}: {n_test} test images");
+    }
+    assert!(report.contains("### One digit as the normal class"));
+    assert!(report.contains("(anomaly/one-class-losses.svg)"));
     let denoise: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("tp3/denoise_conv/config.json")).unwrap(),
     )

@@ -99,16 +99,24 @@ impl Dataset {
 
     /// The images whose label is not `digit`, in their order.
     pub fn without_digit(&self, digit: u8) -> Dataset {
+        self.filter(|label| label != digit)
+    }
+
+    /// The images whose label is `digit`, in their order.
+    pub fn only_digit(&self, digit: u8) -> Dataset {
+        self.filter(|label| label == digit)
+    }
+
+    /// The images whose label passes `keep`, in their order.
+    fn filter(&self, keep: impl Fn(u8) -> bool) -> Dataset {
         let size = self.image_size();
-        let keep: Vec<usize> = (0..self.len())
-            .filter(|&i| self.labels[i] != digit)
-            .collect();
+        let kept: Vec<usize> = (0..self.len()).filter(|&i| keep(self.labels[i])).collect();
         Dataset {
-            pixels: keep
+            pixels: kept
                 .iter()
                 .flat_map(|&i| self.pixels[i * size..(i + 1) * size].iter().copied())
                 .collect(),
-            labels: keep.iter().map(|&i| self.labels[i]).collect(),
+            labels: kept.iter().map(|&i| self.labels[i]).collect(),
             height: self.height,
             width: self.width,
         }

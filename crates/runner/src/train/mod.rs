@@ -135,6 +135,13 @@ pub trait Trainee: Sized {
         Cow::Borrowed(&splits.train)
     }
 
+    /// The images it is tested on after each epoch (all the test images unless the kind
+    /// tests on some only).
+    fn test_set<'a>(config: &Self::Config, splits: &'a Splits) -> Cow<'a, Dataset> {
+        let _ = config;
+        Cow::Borrowed(&splits.test)
+    }
+
     /// The model: every parameter of every optimizer is in it; its weights are the run's
     /// `model.safetensors`.
     fn model(&self) -> &dyn Module;
@@ -272,6 +279,7 @@ pub fn train<T: Trainee>(
 ) -> Result<Trained<T>, TrainError> {
     let _lock = lock::RunLock::acquire(dir)?;
     let train_set = T::training_set(&config.model, splits);
+    let test_set = T::test_set(&config.model, splits);
     let mut r = rng(config.schedule.seed);
     let mut trainee = T::build(config, splits, &mut r);
     let mut history = Vec::new();
@@ -313,7 +321,7 @@ pub fn train<T: Trainee>(
                 step,
                 dir: dir.to_path_buf(),
             })?;
-        let figures = trainee.finish_epoch(&splits.test);
+        let figures = trainee.finish_epoch(&test_set);
         println!(
             "{name:>14} epoch {epoch:>2}/{}: {}, {seconds:.2} s ({:.0} img/s)",
             config.schedule.epochs,
