@@ -21,12 +21,10 @@ pub fn run(action: Action) -> Result<(), String> {
         Action::Bench(b) => b.threads,
         Action::Report(_) => None,
     };
-    let mut pool = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = threads {
-        pool = pool.num_threads(n);
-    }
-    let pool = pool.build().map_err(|e| format!("thread pool: {e}"))?;
-    pool.install(|| match action {
+    // Every kernel runs in the pool, but set the calling thread's mode too, for anything
+    // that runs here before or after it.
+    tensor::parallel::flush_subnormals();
+    thread_pool(threads)?.install(|| match action {
         Action::Experiments { names, all, args } => run_experiments(&args, &names, all),
         Action::Report(r) => {
             let files = report::read_all(&r.out)?;
@@ -41,6 +39,19 @@ pub fn run(action: Action) -> Result<(), String> {
         Action::Train(t) => train_one(&t),
         Action::Bench(_) => crate::bench::run(),
     })
+}
+
+/// The pool every subcommand runs in: `threads` threads (rayon's default, one per core,
+/// if `None`), each flushing subnormal floats to zero from its start
+/// ([`tensor::parallel::flush_subnormals`]), so that no thread computes differently from
+/// another and none slows down on Adam's decayed moments.
+pub fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, String> {
+    let mut pool =
+        rayon::ThreadPoolBuilder::new().start_handler(|_| tensor::parallel::flush_subnormals());
+    if let Some(n) = threads {
+        pool = pool.num_threads(n);
+    }
+    pool.build().map_err(|e| format!("thread pool: {e}"))
 }
 
 /// The data folder of `--data`, or the default one; with a description for the report.
@@ -218,4 +229,86 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
         if corruption.is_none() { "" } else { ", clean" }
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use layers::optim::{Adam, Optimizer};
+    use layers::{Graph, Linear, Module};
+    use tensor::{Reduction, Tensor, rng};
+
+    /// Subnormal values left after 2,000 Adam steps of a small autoencoder (64-1024-64,
+    /// ReLU) whose even hidden units die at step 10 (their bias set to −100, as one large
+    /// step can do): in the optimizer's state, and in the last step's values and gradients.
+    ///
+    /// From step 10 on, the dead units' weights get gradients of exactly zero, so their
+    /// Adam moments decay by 0.9 a step: they go subnormal near step 760 and stay (see
+    /// [`tensor::parallel::flush_subnormals`]). The first layer's update is split over the
+    /// pool's threads, so a worker without the flags would leave some.
+    fn subnormals_after_dead_units(pool: &rayon::ThreadPool) -> (usize, usize) {
+        pool.install(|| {
+            let subnormals = |t: &Tensor| t.data().iter().filter(|v| v.is_subnormal()).count();
+            let mut r = rng(0);
+            let mut encoder = Linear::new(64, 1024, &mut r);
+            let mut decoder = Linear::new(1024, 64, &mut r);
+            let mut opt = Adam::new(1e-3);
+            let mut in_values = 0;
+            for step in 0..2_000 {
+                if step == 10 {
+                    let bias = encoder.bias.as_mut().unwrap().value.data_mut();
+                    bias.iter_mut().step_by(2).for_each(|b| *b = -100.0);
+                }
+                let mut g = Graph::new();
+                let x = g.input(Tensor::uniform(&[16, 64], 0.0, 1.0, &mut r));
+                let h = encoder.forward(&mut g, x);
+                let h = g.relu(h);
+                let y = decoder.forward(&mut g, h);
+                let loss = g.mse_loss(y, x, Reduction::Mean);
+                let grads = g.backward(loss);
+                opt.step(&mut encoder, &grads).unwrap();
+                opt.step(&mut decoder, &grads).unwrap();
+                in_values = g
+                    .tape()
+                    .nodes()
+                    .iter()
+                    .map(|n| subnormals(&n.value))
+                    .sum::<usize>()
+                    + grads.iter().map(|(_, d)| subnormals(d)).sum::<usize>();
+            }
+            let in_state = opt
+                .state()
+                .values()
+                .flat_map(|s| s.slots.values())
+                .map(subnormals)
+                .sum();
+            (in_state, in_values)
+        })
+    }
+
+    #[test]
+    fn the_runners_threads_leave_no_subnormal_in_adams_moments_of_dead_units() {
+        // The set-up does make them, in a pool with the IEEE default...
+        let plain = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let (in_state, _) = subnormals_after_dead_units(&plain);
+        assert!(
+            in_state > 10_000,
+            "only {in_state} subnormal moments without the flags"
+        );
+        // ...and none in the runner's pool, on any of its threads.
+        if cfg!(target_arch = "x86_64") {
+            for threads in [1, 2] {
+                let (in_state, in_values) =
+                    subnormals_after_dead_units(&thread_pool(Some(threads)).unwrap());
+                assert_eq!(
+                    (in_state, in_values),
+                    (0, 0),
+                    "subnormal values in the optimizer's state and the last step, {threads} threads"
+                );
+            }
+        }
+    }
 }

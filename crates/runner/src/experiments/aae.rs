@@ -34,6 +34,12 @@ const MMD_SIGMA: f64 = 1.0;
 /// The seed of the prior samples the codes are compared with.
 const PRIOR_SEED: u64 = TEST_NOISE_SEED + 2;
 
+/// Seed of the first of the sets of prior samples that measure the MMD²'s sampling noise.
+const REFERENCE_SEED: u64 = TEST_NOISE_SEED + 7;
+
+/// Sets of prior samples that measure the MMD²'s sampling noise.
+const REFERENCE_SETS: u64 = 5;
+
 /// What the adversarial autoencoders measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Results {
@@ -124,6 +130,11 @@ pub struct PriorMerit {
     /// MMD² of the plain autoencoder's codes against the same samples.
     #[serde(deserialize_with = "nan_if_null")]
     pub plain_mmd: f64,
+    /// The reference: the sampling noise of the statistic, the largest |MMD²| of
+    /// [`REFERENCE_SETS`] independent sets of prior samples (seeds from [`REFERENCE_SEED`])
+    /// against the same samples, what codes drawn from the prior itself may score.
+    #[serde(default, deserialize_with = "nan_if_null")]
+    pub reference_mmd: f64,
     /// The AAE's test MSE.
     pub aae_test_mse: f64,
 }
@@ -218,7 +229,12 @@ impl Experiment for Adversarial {
         let each: Vec<String> = r
             .priors
             .iter()
-            .map(|p| format!("{}: {:.3} against {:.3}", p.title, p.aae_mmd, p.plain_mmd))
+            .map(|p| {
+                format!(
+                    "{}: {:.3} against {:.3}, sampling noise {:.3}",
+                    p.title, p.aae_mmd, p.plain_mmd, p.reference_mmd
+                )
+            })
             .collect();
         vec![Finding::new(
             Claim::AaeImposesAnyPrior,
@@ -266,6 +282,12 @@ impl Experiment for Adversarial {
                 title: prior.title(),
                 aae_mmd: mmd2(&runs[i].codes[..2 * n], samples.data(), 2, MMD_SIGMA),
                 plain_mmd: mmd2(&plain_codes[..2 * n], samples.data(), 2, MMD_SIGMA),
+                reference_mmd: (0..REFERENCE_SETS)
+                    .map(|k| {
+                        let other = prior.sample(n, None, &mut rng(REFERENCE_SEED + k));
+                        mmd2(other.data(), samples.data(), 2, MMD_SIGMA).abs()
+                    })
+                    .fold(0.0, f64::max),
                 aae_test_mse: runs[i].trained.last().map_or(f64::NAN, |f| f.test_mse),
             });
         }
@@ -432,11 +454,16 @@ impl Experiment for Adversarial {
              The statistic is the unbiased squared maximum mean discrepancy, MMD², with a \
              Gaussian kernel of bandwidth σ = {} (k(x, y) = exp(−‖x − y‖²/2σ²)), between the \
              first {} test codes and {} samples of the prior (seed {}): about 0 when the codes \
-             follow the prior, up to 2 when the two clouds do not overlap.\n\n",
+             follow the prior, up to 2 when the two clouds do not overlap. Its reference, in the \
+             last column, is its sampling noise: the largest |MMD²| of {} other sets of {} \
+             prior samples against the same samples, what codes drawn from the prior itself \
+             may score.\n\n",
             r.mmd_sigma,
             thousands(r.sample as u64),
             thousands(r.sample as u64),
-            r.prior_seed
+            r.prior_seed,
+            REFERENCE_SETS,
+            thousands(r.sample as u64),
         );
         let merit_rows: Vec<Vec<String>> = r
             .priors
@@ -447,6 +474,7 @@ impl Experiment for Adversarial {
                     format!("{:.4}", m.aae_mmd),
                     format!("{:.4}", m.plain_mmd),
                     format!("{:.5}", m.aae_test_mse),
+                    format!("{:.4}", m.reference_mmd),
                 ]
             })
             .collect();
@@ -456,6 +484,7 @@ impl Experiment for Adversarial {
                 "MMD² AAE codes",
                 "MMD² plain AE codes",
                 "AAE test MSE",
+                "sampling noise (prior against prior)",
             ],
             &merit_rows,
         );
@@ -525,6 +554,45 @@ impl Experiment for Adversarial {
 }
 
 /// What the MMD table shows, in a paragraph: how many priors the adversarial codes match
+/// How the AAEs' MMD² compares with its sampling noise, in a sentence: the priors whose
+/// codes score within it (as close to their prior as samples of it) and the others, with how
+/// many times the noise they are.
+fn against_reference(priors: &[PriorMerit]) -> String {
+    let (close, far): (Vec<&PriorMerit>, Vec<&PriorMerit>) =
+        priors.iter().partition(|m| m.aae_mmd <= m.reference_mmd);
+    let names = |ms: &[&PriorMerit]| {
+        ms.iter()
+            .map(|m| {
+                format!(
+                    "{} ({:.0}× the noise)",
+                    m.title,
+                    m.aae_mmd / m.reference_mmd
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (close.is_empty(), far.is_empty()) {
+        (_, true) => " Every AAE's codes score within the statistic's sampling noise: as close \
+                      to their prior as samples of it."
+            .into(),
+        (true, false) => format!(
+            " None comes within the statistic's sampling noise, so a test can still tell every \
+             AAE's codes from its prior: {}.",
+            names(&far)
+        ),
+        (false, false) => format!(
+            " Within the statistic's sampling noise: {}; beyond it: {}.",
+            close
+                .iter()
+                .map(|m| m.title.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            names(&far)
+        ),
+    }
+}
+
 /// better, the largest gain, and what it cost in reconstruction.
 fn merit_remark(r: &Results) -> String {
     let plain_mse = r
@@ -549,13 +617,14 @@ fn merit_remark(r: &Results) -> String {
     format!(
         "\nFor {closer} of the {priors} priors the adversarial codes are closer to the prior \
          than the plain autoencoder's; the largest improvement is for {}: MMD² {:.4} against \
-         {:.4}, {:.1} times smaller. The plain model's codes sit wherever reconstruction put \
+         {:.4}, {:.1} times smaller.{} The plain model's codes sit wherever reconstruction put \
          them; its test MSE is {plain_mse:.5}, and {costlier} of the {priors} AAEs reconstruct \
          worse than it{}.\n\n",
         best.title,
         best.aae_mmd,
         best.plain_mmd,
         best.gain(),
+        against_reference(&r.priors),
         if costlier > 0 {
             ": the price of shaping the code"
         } else {
@@ -610,6 +679,7 @@ mod tests {
             title: format!("prior {id}"),
             aae_mmd,
             plain_mmd,
+            reference_mmd: 0.002,
             aae_test_mse,
         }
     }
@@ -719,5 +789,23 @@ mod tests {
         assert_eq!(verdict([(0.01, 0.1), (0.02, 0.1)]), Verdict::Holds);
         assert_eq!(verdict([(0.01, 0.1), (0.2, 0.1)]), Verdict::Partly);
         assert_eq!(verdict([(0.3, 0.1), (0.2, 0.1)]), Verdict::Fails);
+    }
+
+    #[test]
+    fn the_reference_sentence_follows_the_mmds() {
+        // The made-up sampling noise is 0.002.
+        let say = |aae: [f64; 2]| {
+            let priors = vec![merit("a", aae[0], 0.1, 0.04), merit("b", aae[1], 0.1, 0.04)];
+            against_reference(&priors)
+        };
+        assert!(say([0.001, 0.002]).contains("Every AAE's codes score within"));
+        let some = say([0.001, 0.04]);
+        assert!(
+            some.contains(
+                "Within the statistic's sampling noise: prior a; beyond it: prior b (20× the noise)"
+            ),
+            "{some}"
+        );
+        assert!(say([0.03, 0.04]).contains("None comes within"));
     }
 }
