@@ -173,9 +173,15 @@ fn header(lab: &LabInfo) -> String {
 
 fn timings(files: &[ResultsFile], sections: &[Section]) -> String {
     let mut md = format!("{TIMINGS_HEADING}\n\n");
-    let rows: Vec<Vec<String>> = sections
+    // A run several experiments read (exercise 2's conv model) is listed once.
+    let mut listed: Vec<&crate::experiments::Timing> = Vec::new();
+    for t in sections.iter().flat_map(|sec| sec.timings.iter()) {
+        if !listed.contains(&t) {
+            listed.push(t);
+        }
+    }
+    let rows: Vec<Vec<String>> = listed
         .iter()
-        .flat_map(|sec| sec.timings.iter())
         .map(|t| {
             vec![
                 format!("`{}`", t.run),
@@ -207,4 +213,34 @@ fn timings(files: &[ResultsFile], sections: &[Section]) -> String {
 /// The report without its timings section: what must not depend on threads or machine.
 pub fn without_timings(report: &str) -> &str {
     report.split(TIMINGS_HEADING).next().unwrap_or(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::Timing;
+
+    #[test]
+    fn a_run_read_by_several_experiments_has_one_timings_row() {
+        let run = |name: &str| Timing {
+            run: name.into(),
+            epochs_trained: 10,
+            seconds_per_epoch: 1.0,
+            images: 1_000,
+        };
+        let section = |runs: &[&str]| Section {
+            body: String::new(),
+            timings: runs.iter().map(|r| run(r)).collect(),
+        };
+        let sections = [
+            section(&["conv", "conv_pool"]),
+            section(&["conv", "inpaint"]),
+        ];
+        let md = timings(&[], &sections);
+        assert_eq!(md.matches("| `conv` |").count(), 1, "{md}");
+        assert!(
+            md.contains("`conv_pool`") && md.contains("`inpaint`"),
+            "{md}"
+        );
+    }
 }
