@@ -414,18 +414,13 @@ mod tests {
     }
 
     #[test]
-    fn one_experiment_runs_alone_by_either_spelling() {
-        for spelling in ["super-res", "super_res"] {
-            match parse(&[spelling]) {
-                Ok(Action::Experiments { names, all, .. }) => {
-                    assert_eq!(names, ["super_res"]);
-                    assert!(!all);
-                }
-                Ok(other) => panic!("{spelling} parsed as {other:?}"),
-                // Only the registry's spelling is a subcommand.
-                Err(e) => assert_eq!(spelling, "super_res", "{e}"),
-            }
-        }
+    fn one_experiment_runs_alone_under_its_subcommand() {
+        let Ok(Action::Experiments { names, all, .. }) = parse(&["super-res"]) else {
+            panic!("super-res is not an experiment")
+        };
+        assert_eq!((names, all), (vec!["super_res"], false));
+        // The subcommand is the name with `-`; the folder name is not a second spelling.
+        assert!(parse(&["super_res"]).is_err());
     }
 
     /// Every experiment has its `just` recipe, under its subcommand's name.

@@ -115,7 +115,10 @@ impl Experiment for Features {
             verdict,
             format!(
                 "fine-tuning the conv autoencoder's encoder beats training from scratch at {gains} \
-                 of {} label budgets ({})",
+                 of {} label budgets ({}). Measured with one fine-tuning recipe, not yet a fair \
+                 protocol (no validation split to choose each arm's learning rate and length); \
+                 the literature's gain (Erhan et al. 2010) was with deep sigmoid networks and \
+                 layer-wise pre-training",
                 r.pretraining.len(),
                 each.join("; ")
             ),

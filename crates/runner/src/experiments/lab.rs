@@ -241,11 +241,6 @@ impl Lab {
         self.save_epoch_chart(exercise, file, title, y_label, false, runs, &curves)
     }
 
-    /// Every run trained so far, in training order.
-    pub fn runs(&self) -> &[Trained<AeRun>] {
-        &self.runs
-    }
-
     /// Writes the train (dashed) and test (solid) loss curves of the runs `(label,
     /// exercise, name)` on one chart, `<out>/<exercise>/losses.svg`, and returns its path
     /// relative to the output folder.

@@ -27,18 +27,10 @@ const PICTURED: usize = 8;
 /// Each row of `weights` (`rows·784` values) stretched to `[0, 1]` on its own, 0.5 at 0: a
 /// direction in pixel space drawn as an image (white positive, black negative).
 pub fn as_images(weights: &[f32]) -> Vec<f32> {
-    let mut out = Vec::with_capacity(weights.len());
-    for row in weights.chunks_exact(784) {
-        let peak = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        out.extend(row.iter().map(|v| {
-            if peak > 0.0 {
-                0.5 + 0.5 * v / peak
-            } else {
-                0.5
-            }
-        }));
-    }
-    out
+    weights
+        .chunks_exact(784)
+        .flat_map(crate::figures::grid::signed_to_grey)
+        .collect()
 }
 
 /// What the PCA experiment measured.

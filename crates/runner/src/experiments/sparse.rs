@@ -97,14 +97,7 @@ pub fn unit_features(decoded: &[f32], size: usize) -> Vec<f32> {
     let mut out = Vec::with_capacity(units.len());
     for image in units.chunks_exact(size) {
         let diff: Vec<f32> = image.iter().zip(empty).map(|(a, b)| a - b).collect();
-        let peak = diff.iter().fold(0.0f32, |m, d| m.max(d.abs()));
-        out.extend(diff.iter().map(|d| {
-            if peak > 0.0 {
-                0.5 + 0.5 * d / peak
-            } else {
-                0.5
-            }
-        }));
+        out.extend(crate::figures::grid::signed_to_grey(&diff));
     }
     out
 }

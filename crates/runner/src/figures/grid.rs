@@ -157,6 +157,20 @@ impl ImageGrid {
     }
 }
 
+/// Signed values drawn as grey levels: `0.5 + 0.5·v / max|v|` (white the largest positive,
+/// black the most negative, mid-grey 0), so a direction or a difference shows whatever its
+/// scale; all mid-grey when every value is 0.
+pub fn signed_to_grey(values: &[f32]) -> impl Iterator<Item = f32> + '_ {
+    let peak = values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    values.iter().map(move |v| {
+        if peak > 0.0 {
+            0.5 + 0.5 * v / peak
+        } else {
+            0.5
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

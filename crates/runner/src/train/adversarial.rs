@@ -87,13 +87,15 @@ pub struct AaeRun {
     opts: AaeOptimizers,
     regularize: bool,
     sums: StepSums<3>,
+    /// The test images, made once: each epoch's test MSE reads them all.
+    test_images: Vec<f32>,
 }
 
 impl Trainee for AaeRun {
     type Config = AaeConfig;
     type Figures = AaeFigures;
 
-    fn build(config: &RunConfig<AaeConfig>, _: &Splits, rng: &mut Rng) -> AaeRun {
+    fn build(config: &RunConfig<AaeConfig>, splits: &Splits, rng: &mut Rng) -> AaeRun {
         // The prior's name was checked when the configuration was made.
         let prior = config.model.prior().expect("a known prior");
         AaeRun {
@@ -101,6 +103,7 @@ impl Trainee for AaeRun {
             opts: AaeOptimizers::new(config.schedule.lr as f32),
             regularize: config.model.regularize,
             sums: StepSums::default(),
+            test_images: splits.test.all_images().into_data(),
         }
     }
 
@@ -164,13 +167,13 @@ impl Trainee for AaeRun {
 
     fn finish_epoch(&mut self, test: &Dataset) -> AaeFigures {
         let [reconstruction_bce, discriminator_loss, generator_loss] = self.sums.means();
-        let test_x = test.all_images().into_data();
-        let outputs = super::autoencoder::reconstruct(&mut self.model, &test_x);
+        debug_assert_eq!(self.test_images.len(), test.len() * test.image_size());
+        let outputs = super::autoencoder::reconstruct(&mut self.model, &self.test_images);
         AaeFigures {
             reconstruction_bce,
             discriminator_loss,
             generator_loss,
-            test_mse: crate::instruments::quality::mse(&outputs, &test_x),
+            test_mse: crate::instruments::quality::mse(&outputs, &self.test_images),
         }
     }
 }

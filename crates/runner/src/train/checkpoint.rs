@@ -196,10 +196,12 @@ pub fn restore<T: Trainee>(
             .ok_or_else(|| format!("{}: no optimizer named {name} in this run", dir.display()))?;
         layers::io::load_optimizer(dir.join(file), &mut state, trainee.model())
             .map_err(|e| e.to_string())?;
-        for (n, opt) in trainee.optimizers_mut() {
-            if n == name {
-                *opt = state.clone();
-            }
+        if let Some((_, opt)) = trainee
+            .optimizers_mut()
+            .into_iter()
+            .find(|(n, _)| n == name)
+        {
+            *opt = state;
         }
     }
     ckpt.rng.restore()
