@@ -31,7 +31,10 @@ pub fn join(prefix: &str, name: &str) -> String {
 /// [`Module::visit_mut`], [`Module::set_training`], [`Module::mult_adds`] and
 /// [`Module::summarize`] walk the children, like PyTorch's `nn.Module` walks its
 /// `_modules`. A leaf (Linear, Conv2d, …) has no children and overrides what it does itself.
-pub trait Module {
+///
+/// A module is `Send` (it owns plain tensors), so that two models can train side by side on
+/// different threads (the runner's repeats of a model with other seeds).
+pub trait Module: Send {
     /// Records the forward pass of a batch `x` on `g` and returns the output. Takes `&mut
     /// self` because some layers update state as they run (BatchNorm's running statistics,
     /// Dropout's random generator), as in PyTorch.

@@ -232,6 +232,7 @@ impl Experiment for Sparse {
             &rows,
         );
         body += &ends_remark(&r.models);
+        body += &dead_units_remark(&r.models);
         body += "> A figure of the decoder's learned features (each code unit decoded alone) as \
                  a grid.\n\n";
         for (w, link) in &r.features {
@@ -290,6 +291,39 @@ fn ends_remark(models: &[SparseModel]) -> String {
     )
 }
 
+/// Where the strongest penalty's zeros come from: units that never fire (dead), or live
+/// units that each fire for few images (a distributed sparse code), in a sentence.
+fn dead_units_remark(models: &[SparseModel]) -> String {
+    let Some(last) = models.iter().max_by(|a, b| a.weight.total_cmp(&b.weight)) else {
+        return String::new();
+    };
+    let code = &last.code;
+    let live = WIDE_CODE.saturating_sub(code.dead_units);
+    if code.dead_units == 0 || live == 0 {
+        return String::new();
+    }
+    let dead_share = code.dead_units as f64 / WIDE_CODE as f64;
+    let live_active = code.active_per_image / live as f64;
+    format!(
+        "At λ = {}, {} of the {WIDE_CODE} units are dead (zero on every test image): they \
+         account for {:.1} of its {:.1} points of zeros, and its {live} live units are each \
+         active on {:.0}% of the images on average. {}\n\n",
+        last.weight,
+        code.dead_units,
+        100.0 * dead_share,
+        100.0 * code.zero_share,
+        100.0 * live_active,
+        if dead_share > 0.5 * code.zero_share {
+            "The sparsity comes mostly from switching units off for good, a smaller code, \
+             rather than from a distributed sparse code where many units each fire for a few \
+             images."
+        } else {
+            "Most of the zeros are live units resting: a distributed sparse code, each unit \
+             firing for a part of the images."
+        }
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,6 +370,32 @@ mod tests {
         // One weight: nothing to compare.
         let body = Sparse::render(&results(vec![model(0.0, 0.1, 0.004)]), &lab()).body;
         assert!(!body.contains("From λ"), "{body}");
+    }
+
+    #[test]
+    fn the_dead_units_remark_says_where_the_zeros_come_from() {
+        let with_dead = |dead: usize, zero_share: f64| {
+            let mut strong = model(0.001, zero_share, 0.04);
+            strong.code.dead_units = dead;
+            Sparse::render(&results(vec![model(0.0, 0.1, 0.004), strong]), &lab()).body
+        };
+        // 236 dead of 256 (92.2 points) out of 97.7% zeros: killing units.
+        let body = with_dead(236, 0.977);
+        assert!(body.contains("236 of the 256 units are dead"), "{body}");
+        assert!(
+            body.contains("account for 92.2 of its 97.7 points"),
+            "{body}"
+        );
+        assert!(
+            body.contains("its 20 live units are each active on 29%"),
+            "{body}"
+        );
+        assert!(body.contains("switching units off for good"), "{body}");
+        // 20 dead (7.8 points) out of 90% zeros: a distributed code.
+        let body = with_dead(20, 0.9);
+        assert!(body.contains("live units resting"), "{body}");
+        // None dead: no remark.
+        assert!(!with_dead(0, 0.9).contains("are dead"));
     }
 
     #[test]

@@ -32,6 +32,61 @@ pub struct Results {
     pub reconstructions: String,
     /// The loss curves.
     pub losses: String,
+    /// The five models' final test MSE for [`SEEDS`] seeds, in the order of `dense` then
+    /// `conv` (empty in results written before seeds were repeated).
+    #[serde(default)]
+    pub seeds: Vec<SeedSpread>,
+}
+
+/// Seeds every model of the main table trains with: the lab's seed and the next ones.
+pub const SEEDS: u64 = 3;
+
+/// One model's final test error over several seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedSpread {
+    /// The model's id.
+    pub id: String,
+    /// The seeds, the lab's first.
+    pub seeds: Vec<u64>,
+    /// The final test MSE of each seed.
+    pub test_mse: Vec<f64>,
+    /// The relative change of the test MSE over the last epoch, for each seed (negative:
+    /// still falling).
+    pub last_epoch_change: Vec<f64>,
+}
+
+impl SeedSpread {
+    /// The mean final test MSE.
+    pub fn mean(&self) -> f64 {
+        mean(&self.test_mse)
+    }
+
+    /// The sample standard deviation of the final test MSE (0 for one seed).
+    pub fn sd(&self) -> f64 {
+        let n = self.test_mse.len();
+        if n < 2 {
+            return 0.0;
+        }
+        let m = self.mean();
+        (self.test_mse.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+    }
+
+    /// The mean relative change of the test MSE over the last epoch.
+    pub fn mean_last_change(&self) -> f64 {
+        mean(&self.last_epoch_change)
+    }
+}
+
+fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len().max(1) as f64
+}
+
+/// The relative change of the last epoch's test MSE over the one before (NaN with one epoch).
+fn last_change(test_mse: &[f64]) -> f64 {
+    match test_mse {
+        [.., before, last] => last / before - 1.0,
+        _ => f64::NAN,
+    }
 }
 
 impl Experiment for Exercise2 {
@@ -104,6 +159,7 @@ impl Experiment for Exercise2 {
                 dense.push(card);
             }
         }
+        let seeds = repeat_with_seeds(lab)?;
         let reconstructions = lab.save_grid(Self::NAME, "reconstructions.png", &images)?;
         let keys: Vec<(String, &str, &str)> = PICTURED
             .iter()
@@ -129,6 +185,7 @@ impl Experiment for Exercise2 {
             conv,
             reconstructions,
             losses,
+            seeds,
         })
     }
 
@@ -186,30 +243,45 @@ impl Experiment for Exercise2 {
         body += "> Training, test performance compared with the dense ones.\n\n";
         let rows: Vec<&ModelCard> = r.dense.iter().chain(&r.conv).collect();
         body += &losses_sentence(&rows);
+        let spread = |m: &ModelCard| r.seeds.iter().find(|s| s.id == m.id);
         let table_rows: Vec<Vec<String>> = rows
             .iter()
             .map(|m| {
-                vec![
+                let mut row = vec![
                     format!("{} (`{}`)", m.title, m.id),
                     thousands(m.table.total_params as u64),
                     thousands(m.table.mult_adds_per_sample),
                     m.code.to_string(),
                     format_mse(m.final_test_mse()),
                     format!("{:.2}", psnr(m.final_test_mse())),
-                ]
+                ];
+                if !r.seeds.is_empty() {
+                    row.push(spread(m).map_or("–".into(), |s| {
+                        format!("{} ± {}", format_mse(s.mean()), format_mse(s.sd()))
+                    }));
+                    row.push(format!("{:+.1}%", 100.0 * last_change(&m.test_mse)));
+                }
+                row
             })
             .collect();
-        body += &table(
-            &[
-                "model",
-                "parameters",
-                "mult-adds / image",
-                "code size",
-                "test MSE",
-                "PSNR (dB)",
-            ],
-            &table_rows,
-        );
+        let mut header = vec![
+            "model".to_string(),
+            "parameters".into(),
+            "mult-adds / image".into(),
+            "code size".into(),
+            format!("test MSE (seed {})", lab.seed),
+            "PSNR (dB)".into(),
+        ];
+        if let Some(s) = r.seeds.first() {
+            header.push(format!(
+                "test MSE, seeds {}–{} (mean ± sd)",
+                s.seeds[0],
+                s.seeds[s.seeds.len() - 1]
+            ));
+            header.push("test MSE change, last epoch".into());
+        }
+        let header: Vec<&str> = header.iter().map(String::as_str).collect();
+        body += &table(&header, &table_rows);
         let best = lowest(&rows);
         let best_dense = lowest(&rows[..r.dense.len()]);
         let (conv_mse, dense_mse) = (conv.final_test_mse(), best_dense.final_test_mse());
@@ -238,6 +310,7 @@ impl Experiment for Exercise2 {
             100.0 * params(pool) / params(conv),
             format_mse(pool.final_test_mse()),
         );
+        body += &seeds_sentences(&rows, &r.seeds, lab.epochs);
         body += &format!("![train and test loss per epoch]({})\n\n", r.losses);
         body += "*Loss per epoch: training (dashed) and test (solid).*\n\n";
         body += "> Reconstructions.\n\n";
@@ -256,7 +329,139 @@ impl Experiment for Exercise2 {
     }
 }
 
-/// The model of `models` with the lowest final test error.
+/// What the repeats with other seeds say: whether the ranking of the strided conv model and
+/// the best dense one holds on every seed, and which models were still improving.
+fn seeds_sentences(models: &[&ModelCard], seeds: &[SeedSpread], epochs: usize) -> String {
+    let find = |id: &str| seeds.iter().find(|s| s.id == id);
+    let (Some(first), Some(conv)) = (seeds.first(), find(ModelKind::Conv.id())) else {
+        return String::new();
+    };
+    let n = first.seeds.len();
+    let dense: Vec<&SeedSpread> = seeds
+        .iter()
+        .filter(|s| tp1::MODELS.iter().any(|k| k.id() == s.id))
+        .collect();
+    let mut text = String::new();
+    if let Some(best_dense) = dense.iter().min_by(|a, b| a.mean().total_cmp(&b.mean())) {
+        let wins = (0..n)
+            .filter(|&i| conv.test_mse[i] < best_dense.test_mse[i])
+            .count();
+        let name = |id: &str| {
+            models
+                .iter()
+                .find(|m| m.id == id)
+                .map_or(id.to_string(), |m| m.short.clone())
+        };
+        let gap = (best_dense.mean() - conv.mean()).abs();
+        text += &format!(
+            "Over {n} seeds the strided convolutional model's test MSE is {} ± {} and the \
+             best dense model's (the {}) {} ± {}: the convolutional model is lower on {wins} of \
+             the {n} seeds, {}.",
+            format_mse(conv.mean()),
+            format_mse(conv.sd()),
+            name(&best_dense.id),
+            format_mse(best_dense.mean()),
+            format_mse(best_dense.sd()),
+            if wins == n || wins == 0 {
+                if gap > 2.0 * conv.sd().max(best_dense.sd()) {
+                    "so the order does not come from the seed (the gap is more than twice the \
+                     larger spread)"
+                } else {
+                    "though the gap is within twice the larger spread"
+                }
+            } else {
+                "so the order depends on the seed"
+            }
+        );
+    }
+    let improving: Vec<&SeedSpread> = seeds
+        .iter()
+        .filter(|s| s.mean_last_change() < 0.0)
+        .collect();
+    let most = seeds
+        .iter()
+        .min_by(|a, b| a.mean_last_change().total_cmp(&b.mean_last_change()));
+    text += &if improving.len() == seeds.len() {
+        let least = seeds
+            .iter()
+            .max_by(|a, b| a.mean_last_change().total_cmp(&b.mean_last_change()))
+            .expect("seeds");
+        format!(
+            " After {epochs} epochs every model's test error was still falling (over the last \
+             epoch, by {:.1}% for the `{}` model to {:.1}% for the `{}` one, mean of the seeds): \
+             these are models compared at equal training, not converged ones, and the ranking \
+             could change with more epochs.\n\n",
+            -100.0 * least.mean_last_change(),
+            least.id,
+            -100.0 * most.expect("seeds").mean_last_change(),
+            most.expect("seeds").id,
+        )
+    } else {
+        let flat: Vec<String> = seeds
+            .iter()
+            .filter(|s| s.mean_last_change() >= 0.0)
+            .map(|s| format!("`{}` ({:+.1}%)", s.id, 100.0 * s.mean_last_change()))
+            .collect();
+        format!(
+            " After {epochs} epochs the test error of {} no longer fell over the last epoch \
+             (mean of the seeds); {} still improving.\n\n",
+            flat.join(", "),
+            match improving.len() {
+                0 => "no model was".to_string(),
+                1 => format!("only `{}` was", improving[0].id),
+                k => format!("the {k} others were"),
+            }
+        )
+    };
+    text
+}
+
+/// Trains exercise 1's and 2's models with the [`SEEDS`]` - 1` seeds after the lab's (side
+/// by side: their timings are not reported) and returns every model's spread over the seeds,
+/// the lab's seed's runs included.
+fn repeat_with_seeds(lab: &mut Lab) -> Result<Vec<SeedSpread>, TrainError> {
+    let (latent, first) = (lab.settings.latent, lab.settings.seed);
+    let every: Vec<(&str, ModelKind)> = tp1::MODELS
+        .iter()
+        .map(|k| (tp1::Exercise1::NAME, *k))
+        .chain(MODELS.iter().map(|k| (Exercise2::NAME, *k)))
+        .collect();
+    let name = |kind: ModelKind, seed: u64| format!("{}_seed{seed}", kind.id());
+    let mut repeats = Vec::new();
+    for &(exercise, kind) in &every {
+        for seed in first + 1..first + SEEDS {
+            let mut config = lab.config(kind, latent);
+            config.schedule.seed = seed;
+            repeats.push((exercise, name(kind, seed), config));
+        }
+    }
+    lab.ensure_side_by_side(repeats)?;
+    let mut spreads = Vec::new();
+    for &(exercise, kind) in &every {
+        let (mut test_mse, mut changes) = (Vec::new(), Vec::new());
+        for seed in first..first + SEEDS {
+            let folder = if seed == first {
+                kind.id().to_string()
+            } else {
+                name(kind, seed)
+            };
+            let run = lab
+                .find(exercise, &folder)
+                .ok_or_else(|| format!("{exercise}/{folder} was not trained"))?;
+            let curve: Vec<f64> = run.epochs().map(|(_, f)| f.test_mse).collect();
+            test_mse.push(curve.last().copied().unwrap_or(f64::NAN));
+            changes.push(last_change(&curve));
+        }
+        spreads.push(SeedSpread {
+            id: kind.id().into(),
+            seeds: (first..first + SEEDS).collect(),
+            test_mse,
+            last_epoch_change: changes,
+        });
+    }
+    Ok(spreads)
+}
+
 /// Where a model's parameters sit: `; its two largest layers, encoder.4 (Conv2d) and
 /// decoder.0 (ConvTranspose2d), hold 95% of them`, and when one of them works on a single
 /// pixel (a kernel as large as its input), that it is a dense layer in all but name.
@@ -299,6 +504,7 @@ fn losses_sentence(models: &[&ModelCard]) -> String {
     )
 }
 
+/// The model of `models` with the lowest final test error.
 fn lowest<'a>(models: &[&'a ModelCard]) -> &'a ModelCard {
     models
         .iter()
@@ -325,7 +531,57 @@ mod tests {
             conv: vec![strided, pooling],
             reconstructions: "tp2/reconstructions.png".into(),
             losses: "tp2/losses.svg".into(),
+            seeds: Vec::new(),
         }
+    }
+
+    /// Spreads for the five models: `dense` for the three dense ones, `conv` for the strided
+    /// one, the pooling one at 0.02; each with its last-epoch change.
+    fn spreads(dense: [f64; 3], conv: [f64; 3], change: f64) -> Vec<SeedSpread> {
+        let ids = tp1::MODELS.iter().chain(&MODELS).map(|k| k.id());
+        let values = [
+            [dense[0]; 3],
+            [dense[1]; 3],
+            [dense[2]; 3],
+            conv,
+            [0.02, 0.021, 0.019],
+        ];
+        ids.zip(values)
+            .map(|(id, mse)| SeedSpread {
+                id: id.into(),
+                seeds: vec![0, 1, 2],
+                test_mse: mse.to_vec(),
+                last_epoch_change: vec![change; 3],
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_seed_sentences_follow_the_spreads() {
+        let mut r = results([0.008, 0.011, 0.015], 0.006, 0.018, (64, 128));
+        r.seeds = spreads([0.008, 0.011, 0.015], [0.006, 0.0061, 0.0059], -0.05);
+        let body = Exercise2::render(&r, &lab()).body;
+        assert!(body.contains("test MSE, seeds 0–2 (mean ± sd)"), "{body}");
+        assert!(body.contains("lower on 3 of the 3 seeds"), "{body}");
+        assert!(body.contains("does not come from the seed"), "{body}");
+        assert!(
+            body.contains("every model's test error was still falling"),
+            "{body}"
+        );
+        // One seed where the dense model wins; the models stopped improving.
+        r.seeds = spreads([0.008, 0.011, 0.015], [0.006, 0.0085, 0.0059], 0.01);
+        let body = Exercise2::render(&r, &lab()).body;
+        assert!(body.contains("lower on 2 of the 3 seeds"), "{body}");
+        assert!(body.contains("the order depends on the seed"), "{body}");
+        assert!(
+            body.contains("no longer fell over the last epoch"),
+            "{body}"
+        );
+        assert!(body.contains("no model was still improving"), "{body}");
+        // Always lower, but by less than the spread.
+        r.seeds = spreads([0.0065, 0.011, 0.015], [0.006, 0.0063, 0.0050], -0.05);
+        let body = Exercise2::render(&r, &lab()).body;
+        assert!(body.contains("within twice the larger spread"), "{body}");
     }
 
     #[test]

@@ -13,6 +13,8 @@ use super::{Experiment, Lab, LabInfo, ModelCard, Section};
 use crate::figures::scatter::{ScatterChart, by_digit};
 use crate::instruments::elbo::{ElboFigures, test_elbo};
 use crate::instruments::latent::{interpolate, manifold_codes};
+use crate::instruments::reader::{Reader, classes_read, confident_share};
+use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
 use crate::train::TrainError;
 use crate::train::autoencoder::{TEST_NOISE_SEED, codes, decode};
@@ -72,6 +74,161 @@ pub struct Plane {
     pub means: Vec<String>,
     /// Each model's standard deviation of the test means along z₁ and z₂.
     pub spreads: Vec<[f64; 2]>,
+    /// What a digit reader makes of the manifold's cells (absent in older results).
+    #[serde(default)]
+    pub reading: Option<ManifoldReading>,
+}
+
+/// Whether the dense VAE's manifold decodes to digits everywhere, and smoothly: a digit
+/// reader ([`Reader`]) on its cells, and the change from one cell to the next.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ManifoldReading {
+    /// Cells of the grid.
+    pub cells: usize,
+    /// The reader's test accuracy (0 to 1).
+    pub reader_accuracy: f64,
+    /// The share of real test images the reader reads with probability above 0.9.
+    pub test_confident: f64,
+    /// The share of the grid's cells it reads with probability above 0.9.
+    pub grid_confident: f64,
+    /// The classes read with confidence in some cell, in order.
+    pub classes_read: Vec<usize>,
+    /// Classes in all.
+    pub classes: usize,
+    /// Mean absolute pixel difference between neighbouring cells (right and down).
+    pub neighbour_change: f64,
+    /// Mean absolute pixel difference between consecutive test images (two unrelated
+    /// digits): the scale of a jump.
+    pub unrelated_change: f64,
+}
+
+impl ManifoldReading {
+    /// The classes no cell reads as, with confidence.
+    pub fn missing(&self) -> Vec<usize> {
+        (0..self.classes)
+            .filter(|c| !self.classes_read.contains(c))
+            .collect()
+    }
+
+    /// Neighbouring cells change by less than half the difference of two unrelated images.
+    pub fn continuous(&self) -> bool {
+        self.neighbour_change < 0.5 * self.unrelated_change
+    }
+
+    /// The grid's confident share is at least 3/4 of the real images' own.
+    pub fn reads_like_digits(&self) -> bool {
+        self.grid_confident >= 0.75 * self.test_confident
+    }
+
+    /// Its verdict on "continuous and decodes to a digit everywhere".
+    pub fn verdict(&self) -> Verdict {
+        match (
+            self.continuous(),
+            self.reads_like_digits(),
+            self.missing().is_empty(),
+        ) {
+            (true, true, true) => Verdict::Holds,
+            (false, false, _) => Verdict::Fails,
+            _ => Verdict::Partly,
+        }
+    }
+
+    /// The numbers behind the verdict, in a sentence.
+    pub fn evidence(&self) -> String {
+        let missing = self.missing();
+        format!(
+            "a digit reader (784-256-10, {:.1}% on the test set) reads {:.0}% of the dense \
+             VAE's {} manifold cells as a digit with probability above 0.9, against {:.0}% of \
+             real test images; {}; neighbouring cells differ by {:.3} per pixel on average, {} \
+             the {:.3} between two unrelated test images",
+            100.0 * self.reader_accuracy,
+            100.0 * self.grid_confident,
+            self.cells,
+            100.0 * self.test_confident,
+            if missing.is_empty() {
+                "every digit appears somewhere in the grid".to_string()
+            } else {
+                format!(
+                    "no cell reads as {}",
+                    missing
+                        .iter()
+                        .map(usize::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            },
+            self.neighbour_change,
+            if self.continuous() {
+                "far below"
+            } else {
+                "not far below"
+            },
+            self.unrelated_change,
+        )
+    }
+}
+
+/// Reads the manifold's `decoded` cells (`side × side`, row-major) with a reader trained on
+/// the lab's training images.
+fn read_manifold(lab: &Lab, decoded: &[f32], side: usize) -> ManifoldReading {
+    let to_rows = |t: Tensor| {
+        let n = t.shape()[0];
+        t.reshape(&[n, 784])
+    };
+    let labels = |d: &crate::data::dataset::Dataset| -> Vec<usize> {
+        d.labels.iter().map(|&l| l as usize).collect()
+    };
+    let (train, test) = (&lab.splits.train, &lab.splits.test);
+    let test_images = to_rows(test.all_images());
+    let mut reader = Reader::train(
+        &to_rows(train.all_images()),
+        &labels(train),
+        &test_images,
+        &labels(test),
+        lab.settings.seed,
+    );
+    let cells = Tensor::from_vec(&[side * side, 784], decoded.to_vec());
+    let readings = reader.read(&cells);
+    let cell = |i: usize, j: usize| &decoded[(i * side + j) * 784..(i * side + j + 1) * 784];
+    let change = |a: &[f32], b: &[f32]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs() as f64)
+            .sum::<f64>()
+            / a.len() as f64
+    };
+    let mut neighbours = Vec::new();
+    for i in 0..side {
+        for j in 0..side {
+            if j + 1 < side {
+                neighbours.push(change(cell(i, j), cell(i, j + 1)));
+            }
+            if i + 1 < side {
+                neighbours.push(change(cell(i, j), cell(i + 1, j)));
+            }
+        }
+    }
+    let test_data = test_images.data();
+    let pairs = (test.len().saturating_sub(1)).min(1_000);
+    let unrelated: Vec<f64> = (0..pairs)
+        .map(|i| {
+            change(
+                &test_data[i * 784..(i + 1) * 784],
+                &test_data[(i + 1) * 784..(i + 2) * 784],
+            )
+        })
+        .collect();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    ManifoldReading {
+        cells: side * side,
+        reader_accuracy: reader.test_accuracy,
+        test_confident: reader.test_confident,
+        grid_confident: confident_share(&readings),
+        classes_read: classes_read(&readings, reader.classes),
+        classes: reader.classes,
+        neighbour_change: mean(&neighbours),
+        unrelated_change: mean(&unrelated),
+    }
 }
 
 /// The label of the training loss: the negative ELBO, or the β-weighted one.
@@ -91,6 +248,17 @@ impl Experiment for Variational {
 
     fn appendix(r: &Results, _: &LabInfo) -> String {
         r.models.iter().map(|m| m.card.table_markdown()).collect()
+    }
+
+    fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
+        let Some(reading) = r.plane.as_ref().and_then(|p| p.reading.as_ref()) else {
+            return Vec::new();
+        };
+        vec![Finding::new(
+            Claim::VaeLatentSpaceDecodesEverywhere,
+            reading.verdict(),
+            reading.evidence(),
+        )]
     }
 
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
@@ -123,6 +291,7 @@ impl Experiment for Variational {
             let decoded = decode(&mut vaes[0], &grid_codes, 2);
             let rows: Vec<Vec<f32>> = decoded.chunks(20 * 784).map(<[f32]>::to_vec).collect();
             let manifold = lab.save_grid(Self::NAME, "manifold.png", &rows)?;
+            let reading = Some(read_manifold(lab, &decoded, 20));
             let (mut means_files, mut spreads) = (Vec::new(), Vec::new());
             for (kind, vae) in MODELS.iter().zip(vaes.iter_mut()) {
                 let means = codes(vae, &test_images);
@@ -158,6 +327,7 @@ impl Experiment for Variational {
                 manifold,
                 means: means_files,
                 spreads,
+                reading,
             })
         } else {
             None
@@ -338,6 +508,46 @@ fn inactive_remark(models: &[VaeCard]) -> String {
     }
 }
 
+/// What the manifold's reading says: does every cell decode to a digit, does the grid change
+/// smoothly, which digits are missing and why.
+fn manifold_sentence(reading: &ManifoldReading) -> String {
+    let mut text = format!(
+        "Is the latent space continuous, decoding to a digit everywhere? {}",
+        {
+            let mut e = reading.evidence();
+            e[..1].make_ascii_uppercase();
+            e
+        }
+    );
+    text += ". ";
+    text += match (reading.continuous(), reading.reads_like_digits()) {
+        (true, true) => {
+            "The grid changes smoothly and nearly every cell reads as a digit: the KL \
+                         term keeps the codes packed around the origin, with little empty room for \
+                         the decoder to leave untrained."
+        }
+        (true, false) => {
+            "The grid changes smoothly, but many cells do not read as a digit: \
+                          between the digits' clusters (and in the corners, where few test means \
+                          fall: see the scatter) the decoder draws blends and broken strokes."
+        }
+        (false, true) => {
+            "Most cells read as a digit, but neighbouring cells jump: the decoder \
+                          switches from one digit to another over short distances."
+        }
+        (false, false) => "Neighbouring cells jump and many cells do not read as a digit.",
+    };
+    let missing = reading.missing();
+    if !missing.is_empty() {
+        text += &format!(
+            " With two latent dimensions some digits get no region of their own: their means \
+             fall among other digits' (see the scatter), so no cell of the grid decodes to {}.",
+            if missing.len() == 1 { "it" } else { "them" }
+        );
+    }
+    text + "\n\n"
+}
+
 /// The figures' part of the section: the 2-D plane, the samples, the interpolations.
 fn figures(r: &Results) -> String {
     let latent = r.latent;
@@ -352,10 +562,10 @@ fn figures(r: &Results) -> String {
             );
             figures += "*The dense VAE's decoder on a 20×20 grid: column j has z₁ = \
                         Φ⁻¹((j + ½)/20), row i (top to bottom) z₂ = Φ⁻¹(1 − (i + ½)/20), so \
-                        each cell covers the same prior probability. The KL term is what makes \
-                        every cell decode to something digit-like: it keeps the codes packed \
-                        around the origin, with no empty region between them for the decoder \
-                        to leave untrained.*\n\n";
+                        each cell covers the same prior probability.*\n\n";
+            if let Some(reading) = &plane.reading {
+                figures += &manifold_sentence(reading);
+            }
             figures += "> The test set's means as a scatter, coloured by digit.\n\n";
             let mut spreads = Vec::new();
             for ((m, file), [z1, z2]) in r.models.iter().zip(&plane.means).zip(&plane.spreads) {
@@ -445,11 +655,65 @@ mod tests {
                 manifold: "vae/manifold.png".into(),
                 means: vec!["vae/means-vae.svg".into(), "vae/means-conv_vae.svg".into()],
                 spreads: vec![[1.26, 1.25], [0.91, 1.0]],
+                reading: Some(reading(0.95, vec![0, 1, 3, 6, 7, 8, 9], 0.05)),
             }),
             samples: "vae/samples.png".into(),
             samples_seed: TEST_NOISE_SEED + 1,
             interpolations: plane.then(|| "vae/interpolations.png".into()),
         }
+    }
+
+    fn reading(grid_confident: f64, classes_read: Vec<usize>, neighbour: f64) -> ManifoldReading {
+        ManifoldReading {
+            cells: 400,
+            reader_accuracy: 0.97,
+            test_confident: 0.93,
+            grid_confident,
+            classes_read,
+            classes: 10,
+            neighbour_change: neighbour,
+            unrelated_change: 0.2,
+        }
+    }
+
+    #[test]
+    fn the_manifold_claim_follows_the_reading() {
+        let lab = crate::experiments::tp1::tests::lab();
+        let verdict = |grid: f64, classes: Vec<usize>, neighbour: f64| {
+            let mut r = results(162.1, 170.3, &[2.7, 2.2], 1.0, true);
+            r.plane.as_mut().unwrap().reading = Some(reading(grid, classes, neighbour));
+            let findings = Variational::claims(&r, &lab);
+            let body = Variational::render(&r, &lab).body;
+            (findings[0].verdict, findings[0].evidence.clone(), body)
+        };
+        let (v, evidence, body) = verdict(0.9, (0..10).collect(), 0.05);
+        assert_eq!(v, Verdict::Holds);
+        assert!(
+            evidence.contains("reads 90% of the dense VAE's 400 manifold cells"),
+            "{evidence}"
+        );
+        assert!(evidence.contains("every digit appears"), "{evidence}");
+        assert!(evidence.contains("far below the 0.200"), "{evidence}");
+        assert!(
+            body.contains("nearly every cell reads as a digit"),
+            "{body}"
+        );
+        let (v, evidence, body) = verdict(0.9, vec![0, 1, 3, 6, 7, 8, 9], 0.05);
+        assert_eq!(v, Verdict::Partly);
+        assert!(evidence.contains("no cell reads as 2, 4, 5"), "{evidence}");
+        assert!(
+            body.contains("no cell of the grid decodes to them"),
+            "{body}"
+        );
+        let (v, _, body) = verdict(0.5, (0..10).collect(), 0.05);
+        assert_eq!(v, Verdict::Partly);
+        assert!(body.contains("many cells do not read as a digit"), "{body}");
+        let (v, evidence, _) = verdict(0.5, (0..10).collect(), 0.15);
+        assert_eq!(v, Verdict::Fails);
+        assert!(evidence.contains("not far below"), "{evidence}");
+        // No plane (latent other than 2): no finding.
+        let r = results(162.1, 170.3, &[2.7, 2.2], 1.0, false);
+        assert!(Variational::claims(&r, &lab).is_empty());
     }
 
     #[test]

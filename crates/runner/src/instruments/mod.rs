@@ -1,9 +1,11 @@
 //! What the experiments measure with: image quality ([`quality`]: MSE, PSNR, SSIM), a
 //! softmax classifier on features ([`classify`]), k-means and the clustering error
 //! ([`cluster`]), a VAE's negative ELBO per image ([`elbo`]), and statistics of codes
-//! ([`latent`]: MMD, nearest-mean shares).
+//! ([`latent`]: MMD, nearest-mean shares), and a digit reader that says whether a decoded
+//! image reads as a digit ([`reader`]).
 pub mod classify;
 pub mod cluster;
 pub mod elbo;
 pub mod latent;
 pub mod quality;
+pub mod reader;
