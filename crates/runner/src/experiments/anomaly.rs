@@ -418,12 +418,8 @@ fn one_class(lab: &mut Lab, test: &[f32]) -> Result<OneClass, TrainError> {
         .map(|&d| count_of(&lab.splits.train.labels, d))
         .collect();
     // The run of `kind` on digit `d` alone: the lab's configuration, or this section's
-    // schedule with `seed`; its AUC, its last test MSE on its own digit and its timing.
-    let run_one = |kind: ModelKind,
-                   latent: usize,
-                   d: u8,
-                   recipe: Option<u64>|
-     -> Result<OneRun, TrainError> {
+    // schedule with `seed`.
+    let job = |kind: ModelKind, latent: usize, d: u8, recipe: Option<u64>| {
         let mut config = lab.config(kind, latent);
         config.model.only_digit = Some(d);
         config.schedule.n_train = AeRun::training_set(&config.model, &lab.splits).len();
@@ -437,10 +433,31 @@ fn one_class(lab: &mut Lab, test: &[f32]) -> Result<OneClass, TrainError> {
             }
             None => format!("{}_only{d}_lab", kind.id()),
         };
-        let dir = lab.exercise_dir(Anomaly::NAME).join(name);
-        let mut run = train::train::<AeRun>(&config, &lab.splits, &dir, lab.options())?;
-        let anomalous: Vec<bool> = labels.iter().map(|&l| l != d).collect();
-        let scores = scores_of(&mut run, test)?;
+        (d, lab.exercise_dir(Anomaly::NAME).join(name), config)
+    };
+    let kinds = [
+        (ModelKind::Conv, lab.settings.latent),
+        (ModelKind::Vae, VAE_LATENT),
+    ];
+    // Every run: each kind, digit and seed, then the conv model with the lab's schedule on
+    // each digit. Many small runs: side by side, one per core.
+    let mut jobs = Vec::new();
+    for (kind, latent) in kinds {
+        for &d in &digits {
+            for &seed in &seeds {
+                jobs.push(job(kind, latent, d, Some(seed)));
+            }
+        }
+    }
+    for &d in &digits {
+        jobs.push(job(ModelKind::Conv, lab.settings.latent, d, None));
+    }
+    let (splits, options) = (&lab.splits, lab.options());
+    let runs = train::lanes::side_by_side(&jobs, |(d, dir, config)| {
+        let mut run =
+            train::train::<AeRun>(config, splits, dir, options).map_err(|e| e.to_string())?;
+        let anomalous: Vec<bool> = labels.iter().map(|&l| l != *d).collect();
+        let scores = scores_of(&mut run, test).map_err(|e| e.to_string())?;
         let own: Vec<f64> = scores
             .iter()
             .zip(&anomalous)
@@ -453,21 +470,18 @@ fn one_class(lab: &mut Lab, test: &[f32]) -> Result<OneClass, TrainError> {
             curve: run.epochs().map(|(e, f)| (e as f64, f.test_mse)).collect(),
             timing: Timing::of(&run),
         })
-    };
+    })?;
+    let mut runs = runs.into_iter();
     let mut methods = Vec::new();
     let mut curves = Vec::new();
     let mut test_mse = Vec::new();
-    let kinds = [
-        (ModelKind::Conv, lab.settings.latent),
-        (ModelKind::Vae, VAE_LATENT),
-    ];
     for (kind, latent) in kinds {
         let mut auc = Vec::new();
         let mut timings = Vec::new();
         for &d in &digits {
             let mut per_seed = Vec::new();
             for &seed in &seeds {
-                let run = run_one(kind, latent, d, Some(seed))?;
+                let run = runs.next().expect("one run per job");
                 if kind == ModelKind::Conv && seed == seeds[0] {
                     test_mse.push(run.own_score);
                     curves.push((d, run.curve));
@@ -492,8 +506,7 @@ fn one_class(lab: &mut Lab, test: &[f32]) -> Result<OneClass, TrainError> {
         timing: None,
     };
     let mut timings = Vec::new();
-    for &d in &digits {
-        let run = run_one(ModelKind::Conv, lab.settings.latent, d, None)?;
+    for run in runs {
         lab_recipe.auc.push(run.auc);
         lab_recipe.test_mse.push(run.own_score);
         timings.push(run.timing);

@@ -158,14 +158,12 @@ impl Lab {
     }
 
     /// Trains the runs `(exercise, name, config)` this process has not trained yet side by
-    /// side, one per thread of the pool, and keeps them like [`Lab::ensure_config`] does.
+    /// side ([`train::lanes::side_by_side`]) and keeps them like [`Lab::ensure_config`] does.
     ///
     /// For the repeats of a model with other seeds: one small model cannot keep both cores
-    /// of a 2-core machine busy, two at once can. Each thread trains its share of the runs in
-    /// a pool of its own with one thread, so the runs never wait on each other's kernels (in
-    /// one shared pool, a worker helping one run would hold up the other). A run's numbers
-    /// do not depend on the threads it gets; its seconds per epoch do, so the runs whose
-    /// timing the report quotes train alone, through [`Lab::ensure_config`].
+    /// of a 2-core machine busy, two at once can. Their seconds per epoch are then those of
+    /// one core, so the runs whose timing the report quotes train alone, through
+    /// [`Lab::ensure_config`].
     pub fn ensure_side_by_side(
         &mut self,
         runs: Vec<(&str, String, RunConfig<AeConfig>)>,
@@ -177,44 +175,11 @@ impl Lab {
                 missing.push((dir, config));
             }
         }
-        let lanes = rayon::current_num_threads().clamp(1, missing.len().max(1));
         let (splits, options) = (&self.splits, self.options());
-        let missing = &missing;
-        // Lane `l` trains runs l, l + lanes, l + 2·lanes…
-        let trained: Vec<Vec<Result<Trained<AeRun>, TrainError>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..lanes)
-                .map(|lane| {
-                    scope.spawn(move || {
-                        let pool = match crate::app::thread_pool(Some(1)) {
-                            Ok(pool) => pool,
-                            Err(e) => return vec![Err(TrainError::Setup(e))],
-                        };
-                        pool.install(|| {
-                            missing
-                                .iter()
-                                .skip(lane)
-                                .step_by(lanes)
-                                .map(|(dir, config)| {
-                                    train::train::<AeRun>(config, splits, dir, options)
-                                })
-                                .collect()
-                        })
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("a training thread panicked"))
-                .collect()
-        });
-        let mut lanes_out: Vec<_> = trained.into_iter().map(Vec::into_iter).collect();
-        for i in 0..missing.len() {
-            let lane = i % lanes;
-            let run = lanes_out[lane]
-                .next()
-                .ok_or_else(|| TrainError::Setup("a training thread stopped early".into()))??;
-            self.runs.push(run);
-        }
+        let trained = train::lanes::side_by_side(&missing, |(dir, config)| {
+            train::train::<AeRun>(config, splits, dir, options).map_err(|e| e.to_string())
+        })?;
+        self.runs.extend(trained);
         Ok(())
     }
 

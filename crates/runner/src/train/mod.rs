@@ -19,6 +19,7 @@ pub mod adversarial;
 pub mod autoencoder;
 pub mod checkpoint;
 pub mod clustering;
+pub mod lanes;
 pub mod lock;
 pub mod metrics;
 pub mod progress;
