@@ -13,7 +13,7 @@ use tensor::rng;
 
 use super::{Experiment, Lab, LabInfo, Section, Timing};
 use crate::figures::chart::{LineChart, MARKED_UP_TO, Reference, Series};
-use crate::figures::scatter::{PointSet, ScatterChart, by_digit};
+use crate::figures::scatter::{PointSet, ScatterChart, by_class};
 use crate::instruments::latent::{mmd2, nearest_mean_share};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
@@ -321,7 +321,7 @@ impl Experiment for Adversarial {
                     colour: None,
                 });
             }
-            sets.extend(by_digit(&r.codes[..2 * n], &labels[..n]));
+            sets.extend(by_class(&r.codes[..2 * n], &labels[..n], &lab.identity));
             let chart = ScatterChart {
                 title: format!("{}: {} test codes", r.title, thousands(n as u64)),
                 x_label: "z₁".into(),

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use tensor::{Tensor, rng};
 
 use super::{Experiment, Lab, LabInfo, ModelCard, Section};
-use crate::figures::scatter::{ScatterChart, by_digit};
+use crate::figures::scatter::{ScatterChart, by_class};
 use crate::instruments::elbo::{ElboFigures, test_elbo};
 use crate::instruments::latent::{interpolate, manifold_codes};
 use crate::report::markdown::{count, table};
@@ -146,7 +146,7 @@ impl Experiment for Variational {
                     ),
                     x_label: "z₁".into(),
                     y_label: "z₂".into(),
-                    sets: by_digit(&means, &labels),
+                    sets: by_class(&means, &labels, &lab.identity),
                 };
                 means_files.push(lab.save_scatter(
                     Self::NAME,
@@ -192,8 +192,9 @@ impl Experiment for Variational {
             Self::NAME,
             "elbo.svg",
             &format!(
-                "VAEs (latent {latent}): training loss, {} MNIST training images",
-                thousands(lab.splits.train.len() as u64)
+                "VAEs (latent {latent}): training loss, {} {} training images",
+                thousands(lab.splits.train.len() as u64),
+                lab.identity.short()
             ),
             &objective_label(beta),
             &MODELS
