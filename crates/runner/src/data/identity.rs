@@ -133,6 +133,44 @@ impl DataIdentity {
         }
     }
 
+    /// The plural of [`DataIdentity::noun`]: "digits", "garments", "classes".
+    pub fn plural(&self) -> String {
+        match self.noun.as_str() {
+            "class" => "classes".into(),
+            noun => format!("{noun}s"),
+        }
+    }
+
+    /// `text`, written for MNIST, with the words "digit" and "digits" (whole words, not
+    /// in a flag such as `--anomaly-digit`) replaced by this set's noun and its plural:
+    /// for a section whose many sentences speak of digits in general.
+    pub fn reword(&self, text: &str) -> String {
+        if self.family == Family::Mnist {
+            return text.to_string();
+        }
+        let (noun, plural) = (self.noun.as_str(), self.plural());
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(at) = rest.find("digit") {
+            let before = rest[..at].chars().next_back();
+            let after = &rest[at + "digit".len()..];
+            let plural_word = after.starts_with('s');
+            let tail = if plural_word { &after[1..] } else { after };
+            let word_char = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+            let whole =
+                !before.is_some_and(word_char) && !tail.chars().next().is_some_and(word_char);
+            out += &rest[..at];
+            if whole {
+                out += if plural_word { &plural } else { noun };
+                rest = tail;
+            } else {
+                out += "digit";
+                rest = after;
+            }
+        }
+        out + rest
+    }
+
     /// How the report says the set was recognised.
     pub fn recognition(&self) -> String {
         match self.family {
@@ -173,7 +211,10 @@ mod tests {
         assert_eq!(mnist.class_label(3), "digit 3");
         let fashion = DataIdentity::of(&committed("fashion-mnist-sample"));
         assert_eq!(fashion.family, Family::FashionMnist);
-        assert_eq!((fashion.name.as_str(), fashion.noun.as_str()), ("Fashion-MNIST", "garment"));
+        assert_eq!(
+            (fashion.name.as_str(), fashion.noun.as_str()),
+            ("Fashion-MNIST", "garment")
+        );
         assert_eq!(fashion.class_label(9), "Ankle boot");
         assert!(fashion.each_class().contains("T-shirt/top, Trouser"));
     }
@@ -187,6 +228,20 @@ mod tests {
         assert_eq!(id.class_label(0), "class 0");
         assert_eq!(id.classes.len(), 10);
         assert_eq!(DataIdentity::of(&other.first(0)).family, Family::Other);
+    }
+
+    #[test]
+    fn reword_replaces_whole_words_only() {
+        let text = "One digit left out: digits 0-9 (`--anomaly-digit`, digit_means); digit.";
+        assert_eq!(DataIdentity::default().reword(text), text);
+        assert_eq!(
+            DataIdentity::of_family(Family::FashionMnist).reword(text),
+            "One garment left out: garments 0-9 (`--anomaly-digit`, digit_means); garment."
+        );
+        assert_eq!(
+            DataIdentity::of_family(Family::Other).reword("per digit, two digits"),
+            "per class, two classes"
+        );
     }
 
     #[test]

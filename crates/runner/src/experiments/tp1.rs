@@ -196,7 +196,9 @@ impl Experiment for Exercise1 {
         body += &format!(
             "*Rows, top to bottom: {}; its reconstruction by the {}, the {} and the {}.*\n\n",
             lab.samples_caption(),
-            r.models[0].short, r.models[1].short, r.models[2].short
+            r.models[0].short,
+            r.models[1].short,
+            r.models[2].short
         );
         Section {
             body,

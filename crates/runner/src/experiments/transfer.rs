@@ -175,8 +175,14 @@ impl Experiment for Transfer {
 
         // The grid: for each test set, its first image of each class, then the native
         // model's reconstructions, then the foreign model's.
-        let home_firsts = home.test.images(&first_of_each_class(&home.test)).into_data();
-        let away_firsts = away.test.images(&first_of_each_class(&away.test)).into_data();
+        let home_firsts = home
+            .test
+            .images(&first_of_each_class(&home.test))
+            .into_data();
+        let away_firsts = away
+            .test
+            .images(&first_of_each_class(&away.test))
+            .into_data();
         let rows = [
             home_firsts.clone(),
             home_run.reconstruct(&home_firsts),
@@ -220,21 +226,29 @@ impl Experiment for Transfer {
                  poorly on another.\n\n";
         body += &format!(
             "The lab's strided conv autoencoder (exercise 2's model, {} parameters) is trained \
-             twice with the same schedule ({} epochs, batch {}, learning rate {}, seed {}): \
+             twice with the same schedule ({} epochs, batch {}, learning rate {}, seed {}; {} \
+             steps each): \
              once on the first {} training images of {home}, once on the first {} of {away} \
              (`{}`). Each then reconstructs the first {} test images of both sets. Both models \
-             see the same number of images, so neither has more data; exercise 2's model, \
-             trained on {} images, is not used here.\n\n",
+             see the same number of images, so neither has more data{}.\n\n",
             thousands(r.home_model.card.table.total_params as u64),
             lab.epochs,
             lab.batch_size,
             lab.lr,
             lab.seed,
+            thousands((lab.epochs * r.n_train.div_ceil(lab.batch_size.max(1))) as u64),
             thousands(r.n_train as u64),
             thousands(r.n_train as u64),
             r.away_dir,
             thousands(r.n_test as u64),
-            thousands(lab.n_train as u64),
+            if lab.n_train > r.n_train {
+                format!(
+                    "; exercise 2's model, trained on {} images, is not used here",
+                    thousands(lab.n_train as u64)
+                )
+            } else {
+                String::new()
+            },
         );
         let cell = |m: f64| format!("{} ({:.2} dB)", format_mse(m), psnr(m));
         let rows: Vec<Vec<String>> = [&r.home_model, &r.away_model]
@@ -262,7 +276,10 @@ impl Experiment for Transfer {
             format_mse(r.blank_away),
             reading(r)
         );
-        body += &format!("![originals and reconstructions, both sets]({})\n\n", r.grid);
+        body += &format!(
+            "![originals and reconstructions, both sets]({})\n\n",
+            r.grid
+        );
         body += &format!(
             "*Rows, top to bottom: the first {home} test image of each class; its \
              reconstruction by the model trained on {home}; by the model trained on {away}. \
@@ -431,11 +448,24 @@ mod tests {
             evidence.contains("on Fashion-MNIST test images the model trained on MNIST has 4.00×"),
             "{evidence}"
         );
-        assert!(evidence.contains("trained on Fashion-MNIST has 3.00×"), "{evidence}");
+        assert!(
+            evidence.contains("trained on Fashion-MNIST has 3.00×"),
+            "{evidence}"
+        );
         let body = Transfer::render(&r, &lab()).body;
-        assert!(body.contains("| trained on MNIST | 0.01000 (20.00 dB) | 0.08000"), "{body}");
-        assert!(body.contains("each model is specific to its training set"), "{body}");
-        assert!(body.contains("first 2,000 training images of MNIST"), "{body}");
+        assert!(
+            body.contains("| trained on MNIST | 0.01000 (20.00 dB) | 0.08000"),
+            "{body}"
+        );
+        assert!(
+            body.contains("each model is specific to its training set"),
+            "{body}"
+        );
+        assert!(
+            body.contains("first 2,000 training images of MNIST"),
+            "{body}"
+        );
+        assert!(body.contains("seed 0; 320 steps each)"), "{body}");
     }
 
     #[test]
@@ -451,8 +481,13 @@ mod tests {
             ),
             "{body}"
         );
-        assert!(body.contains("native models remove 90% (MNIST) and 90% (Fashion-MNIST), the \
-                               foreign ones 85% and 60%"), "{body}");
+        assert!(
+            body.contains(
+                "native models remove 90% (MNIST) and 90% (Fashion-MNIST), the \
+                               foreign ones 85% and 60%"
+            ),
+            "{body}"
+        );
         // Closer to drawing nothing than the native model: the ratio flatters it.
         let mut r = results([[0.01, 0.08], [0.018, 0.02]]);
         let body = Transfer::render(&r, &lab()).body;
@@ -460,8 +495,10 @@ mod tests {
         r.blank_home = 0.03;
         let body = Transfer::render(&r, &lab()).body;
         assert!(
-            body.contains("yet it removes 40% of the all-black output's error where the native \
-                           model removes 67%"),
+            body.contains(
+                "yet it removes 40% of the all-black output's error where the native \
+                           model removes 67%"
+            ),
             "{body}"
         );
         // The other way round.
@@ -469,8 +506,10 @@ mod tests {
         assert_eq!(verdict(&r).0, Verdict::Partly);
         let body = Transfer::render(&r, &lab()).body;
         assert!(
-            body.contains("the model trained on MNIST comes within 1.50× of the native model on \
-                           Fashion-MNIST"),
+            body.contains(
+                "the model trained on MNIST comes within 1.50× of the native model on \
+                           Fashion-MNIST"
+            ),
             "{body}"
         );
         assert!(body.contains("a digit's strokes suffice"), "{body}");
@@ -493,7 +532,10 @@ mod tests {
             height: 2,
             width: 2,
         };
-        assert_eq!(first_of_each_class(&set), vec![1, 2, 3, 0, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(
+            first_of_each_class(&set),
+            vec![1, 2, 3, 0, 5, 6, 7, 8, 9, 10]
+        );
         assert_eq!(first_of_each_class(&set.first(3)), vec![0, 1, 2]);
     }
 }

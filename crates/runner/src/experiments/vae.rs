@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tensor::{Tensor, rng};
 
 use super::{Experiment, Lab, LabInfo, ModelCard, Section};
+use crate::data::identity::DataIdentity;
 use crate::figures::scatter::{ScatterChart, by_class};
 use crate::instruments::elbo::{ElboFigures, test_elbo};
 use crate::instruments::latent::{interpolate, manifold_codes};
@@ -305,7 +306,7 @@ impl Experiment for Variational {
             "*The training loss ({objective}), mean over each epoch's batches (with a fresh ε \
              every step).*\n\n"
         );
-        body += &figures(r);
+        body += &figures(r, &lab.dataset);
         Section {
             body,
             timings: r.models.iter().map(|m| m.card.timing.clone()).collect(),
@@ -339,9 +340,10 @@ fn inactive_remark(models: &[VaeCard]) -> String {
     }
 }
 
-/// The figures' part of the section: the 2-D plane, the samples, the interpolations.
-fn figures(r: &Results) -> String {
-    let latent = r.latent;
+/// The figures' part of the section: the 2-D plane, the samples, the interpolations, its
+/// classes named as `data` names them.
+fn figures(r: &Results, data: &DataIdentity) -> String {
+    let (latent, noun) = (r.latent, &data.noun);
     let mut figures = String::new();
     match &r.plane {
         Some(plane) => {
@@ -351,20 +353,21 @@ fn figures(r: &Results) -> String {
                 "![the dense VAE's decoded manifold]({})\n\n",
                 plane.manifold
             );
-            figures += "*The dense VAE's decoder on a 20×20 grid: column j has z₁ = \
-                        Φ⁻¹((j + ½)/20), row i (top to bottom) z₂ = Φ⁻¹(1 − (i + ½)/20), so \
-                        each cell covers the same prior probability. The KL term is what makes \
-                        every cell decode to something digit-like: it keeps the codes packed \
-                        around the origin, with no empty region between them for the decoder \
-                        to leave untrained.*\n\n";
+            figures += &format!(
+                "*The dense VAE's decoder on a 20×20 grid: column j has z₁ = \
+                 Φ⁻¹((j + ½)/20), row i (top to bottom) z₂ = Φ⁻¹(1 − (i + ½)/20), so each cell \
+                 covers the same prior probability. The KL term is what makes every cell decode \
+                 to something {noun}-like: it keeps the codes packed around the origin, with no \
+                 empty region between them for the decoder to leave untrained.*\n\n"
+            );
             figures += "> The test set's means as a scatter, coloured by digit.\n\n";
             let mut spreads = Vec::new();
             for ((m, file), [z1, z2]) in r.models.iter().zip(&plane.means).zip(&plane.spreads) {
                 spreads.push(format!("{z1:.2} and {z2:.2} for the {}", m.card.short));
-                figures += &format!("![{} test means by digit]({file})\n\n", m.card.id);
+                figures += &format!("![{} test means by {noun}]({file})\n\n", m.card.id);
             }
             figures += &format!(
-                "*Each test image's mean code, coloured by its digit (never shown to the \
+                "*Each test image's mean code, coloured by its {noun} (never shown to the \
                  model). The means' standard deviations along z₁ and z₂: {} (the prior's: \
                  1).*\n\n",
                 spreads.join("; ")
@@ -390,25 +393,32 @@ fn figures(r: &Results) -> String {
         Some(strips) => {
             figures += &format!("![interpolations]({strips})\n\n");
             figures += &format!(
-                "*Two rows per pair of digits, top to bottom: {}. In each pair of rows the \
+                "*Two rows per pair of test images, top to bottom: {}. In each pair of rows the \
                  first decodes ten equally spaced points on the segment between the two \
                  images' means (dense VAE), the second blends the two images' pixels with the \
                  same weights; column j (1 to 10, left to right) puts the weight t = (j − 1)/9 \
                  on the second image, from the first image (t = 0) to the second (t = 1). The \
                  blend is a double exposure, one stroke fading as the other appears, where the \
                  latent path goes through the decoder's own shapes. Through two numbers the \
-                 decoded ends are blurred versions of the inputs, and a digit whose mean falls \
-                 among another digit's (see the scatter) decodes as that one.*\n\n",
+                 decoded ends are blurred versions of the inputs, and a {noun} whose mean falls \
+                 among another {noun}'s (see the scatter) decodes as that one.*\n\n",
                 PAIRS
                     .iter()
                     .enumerate()
-                    .map(|(i, (a, b))| format!("rows {}–{}, {a}→{b}", 2 * i + 1, 2 * i + 2))
+                    .map(|(i, &(a, b))| format!(
+                        "rows {}–{}, {}→{}",
+                        2 * i + 1,
+                        2 * i + 2,
+                        data.classes[a],
+                        data.classes[b]
+                    ))
                     .collect::<Vec<_>>()
                     .join("; ")
             );
         }
         None => {
-            figures += "Not drawn: the test set used here lacks a digit (`--test-limit`).\n\n";
+            figures +=
+                &format!("Not drawn: the test set used here lacks a {noun} (`--test-limit`).\n\n");
         }
     }
     figures

@@ -189,7 +189,11 @@ mod tests {
             colour: None,
         }];
         let mnist = DataIdentity::default();
-        sets.extend(by_class(&[0.0, 1.0, 1.0, 0.0, 2.0, 2.0], &[0, 1, 1], &mnist));
+        sets.extend(by_class(
+            &[0.0, 1.0, 1.0, 0.0, 2.0, 2.0],
+            &[0, 1, 1],
+            &mnist,
+        ));
         let chart = ScatterChart {
             title: "codes".into(),
             x_label: "z₁".into(),

@@ -149,7 +149,10 @@ pub fn write(out: &Path, files: &[ResultsFile], file: &str) -> Result<PathBuf, S
 }
 
 fn header(lab: &LabInfo) -> String {
-    let mut md = format!("# Autoencoders on {}: the lab's report\n\n", lab.dataset.name);
+    let mut md = format!(
+        "# Autoencoders on {}: the lab's report\n\n",
+        lab.dataset.name
+    );
     md += &format!(
         "Data: {} (`{}`), {}: {} training images, {} test images. Every model: Adam (lr {}, betas \
          0.9/0.999), batch {}, {}, PyTorch's default initialisation, seed {}. The lab's \
