@@ -290,6 +290,16 @@ mod tests {
     }
 
     #[test]
+    fn committed_folders_are_found_or_named_in_the_error() {
+        assert!(committed_dir("fashion-mnist-sample").is_ok());
+        let err = committed_dir("no-such-sample").unwrap_err();
+        assert!(
+            err.starts_with("datasets/no-such-sample: not found"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_sample_loads_with_its_test_set() {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-sample");
         assert!(has_idx_files(&dir));

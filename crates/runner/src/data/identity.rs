@@ -133,6 +133,15 @@ impl DataIdentity {
         }
     }
 
+    /// What a figure is coloured by: "digit" for MNIST, "class" otherwise ("coloured by
+    /// garment" would not read).
+    pub fn colour_key(&self) -> &'static str {
+        match self.family {
+            Family::Mnist => "digit",
+            Family::FashionMnist | Family::Other => "class",
+        }
+    }
+
     /// The plural of [`DataIdentity::noun`]: "digits", "garments", "classes".
     pub fn plural(&self) -> String {
         match self.noun.as_str() {

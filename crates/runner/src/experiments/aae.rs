@@ -495,9 +495,10 @@ impl Experiment for Adversarial {
             body += &format!("![{}]({link})\n\n", run.title);
         }
         body += &format!(
-            "*Test codes coloured by {noun} (the labels were never shown to the unconditional \
+            "*Test codes coloured by {} (the labels were never shown to the unconditional \
              models) over grey prior samples; the plain autoencoder's codes have no \
-             prior.*\n\n"
+             prior.*\n\n",
+            lab.dataset.colour_key()
         );
         body += "> Decoded samples from the prior.\n\n";
         body += &format!("![decoded prior samples]({})\n\n", r.samples);

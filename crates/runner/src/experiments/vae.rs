@@ -343,7 +343,7 @@ fn inactive_remark(models: &[VaeCard]) -> String {
 /// The figures' part of the section: the 2-D plane, the samples, the interpolations, its
 /// classes named as `data` names them.
 fn figures(r: &Results, data: &DataIdentity) -> String {
-    let (latent, noun) = (r.latent, &data.noun);
+    let (latent, noun, key) = (r.latent, &data.noun, data.colour_key());
     let mut figures = String::new();
     match &r.plane {
         Some(plane) => {
@@ -364,10 +364,10 @@ fn figures(r: &Results, data: &DataIdentity) -> String {
             let mut spreads = Vec::new();
             for ((m, file), [z1, z2]) in r.models.iter().zip(&plane.means).zip(&plane.spreads) {
                 spreads.push(format!("{z1:.2} and {z2:.2} for the {}", m.card.short));
-                figures += &format!("![{} test means by {noun}]({file})\n\n", m.card.id);
+                figures += &format!("![{} test means by {key}]({file})\n\n", m.card.id);
             }
             figures += &format!(
-                "*Each test image's mean code, coloured by its {noun} (never shown to the \
+                "*Each test image's mean code, coloured by its {key} (never shown to the \
                  model). The means' standard deviations along z₁ and z₂: {} (the prior's: \
                  1).*\n\n",
                 spreads.join("; ")
