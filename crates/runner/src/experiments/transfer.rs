@@ -134,6 +134,15 @@ impl Experiment for Transfer {
             Some(IMAGES),
         )?;
         let away_id = DataIdentity::of(&away.train);
+        if away_id.family == home_id.family {
+            return Err(format!(
+                "{}: the transfer experiment's other data set is {} again, like the lab's data \
+                 (the committed sample was replaced?)",
+                away_dir.display(),
+                away_id.name
+            )
+            .into());
+        }
         // The same number of images on both sides: the lab's may be fewer (--limit).
         let n_train = IMAGES.min(lab.splits.train.len()).min(away.train.len());
         let n_test = IMAGES.min(lab.splits.test.len()).min(away.test.len());
@@ -153,13 +162,7 @@ impl Experiment for Transfer {
             train::train::<AeRun>(&config, splits, &dir, lab.options())
         };
         let mut home_run = train_on(&home, home_id.family)?;
-        let away_family = match away_id.family {
-            // Both unknown cannot happen (the other set is a committed sample), but keep the
-            // folders apart whatever it is.
-            f if f == home_id.family => Family::Other,
-            f => f,
-        };
-        let mut away_run = train_on(&away, away_family)?;
+        let mut away_run = train_on(&away, away_id.family)?;
 
         let home_images = home.test.all_images().into_data();
         let away_images = away.test.all_images().into_data();
