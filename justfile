@@ -36,6 +36,8 @@ contractive *ARGS:
 # What autoencoders are for: each runs one experiment of the report (see README). Every
 # experiment of the registry (crates/runner/src/experiments/mod.rs) has its recipe here; a
 # test checks it.
+transfer *ARGS:
+    cargo run --release -p tp-runner -- transfer {{ARGS}}
 pca *ARGS:
     cargo run --release -p tp-runner -- pca {{ARGS}}
 compression *ARGS:

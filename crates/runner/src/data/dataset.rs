@@ -221,6 +221,28 @@ pub fn default_data_dir() -> (PathBuf, String) {
     )
 }
 
+/// The committed folder `datasets/<folder>` (e.g. `fashion-mnist-sample`), looked for as
+/// [`default_data_dir`] looks: under the working directory, then under the repository this
+/// binary was built from; an error naming the folder when neither holds its four files.
+pub fn committed_dir(folder: &str) -> Result<PathBuf, String> {
+    let roots = [
+        PathBuf::from("."),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."),
+    ];
+    roots
+        .iter()
+        .map(|root| root.join("datasets").join(folder))
+        .find(|dir| has_idx_files(dir))
+        .ok_or_else(|| {
+            format!(
+                "datasets/{folder}: not found under the working directory nor under {} (need \
+                 its train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte \
+                 and t10k-labels-idx1-ubyte, each plain or .gz; run from the repository root)",
+                roots[1].display()
+            )
+        })
+}
+
 /// Whether `dir` holds the four files of an MNIST-format dataset (plain or `.gz`).
 pub fn has_idx_files(dir: &Path) -> bool {
     [
@@ -265,6 +287,16 @@ mod tests {
         let err = Dataset::load(&dir, "train").unwrap_err().to_string();
         assert!(err.contains("[2] labels for 3 images"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn committed_folders_are_found_or_named_in_the_error() {
+        assert!(committed_dir("fashion-mnist-sample").is_ok());
+        let err = committed_dir("no-such-sample").unwrap_err();
+        assert!(
+            err.starts_with("datasets/no-such-sample: not found"),
+            "{err}"
+        );
     }
 
     #[test]

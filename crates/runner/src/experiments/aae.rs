@@ -13,7 +13,7 @@ use tensor::rng;
 
 use super::{Experiment, Lab, LabInfo, Section, Timing};
 use crate::figures::chart::{LineChart, MARKED_UP_TO, Reference, Series};
-use crate::figures::scatter::{PointSet, ScatterChart, by_digit};
+use crate::figures::scatter::{PointSet, ScatterChart, by_class};
 use crate::instruments::latent::{mmd2, nearest_mean_share};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
@@ -168,7 +168,7 @@ fn specs() -> Vec<(String, String, AaeConfig)> {
         .collect();
     specs.push((
         "aae_mixture_conditional".into(),
-        "AAE, mixture prior, digit given to the discriminator".into(),
+        "AAE, mixture prior, class label given to the discriminator".into(),
         AaeConfig {
             prior: Prior::Mixture.id().into(),
             conditional: true,
@@ -321,7 +321,7 @@ impl Experiment for Adversarial {
                     colour: None,
                 });
             }
-            sets.extend(by_digit(&r.codes[..2 * n], &labels[..n]));
+            sets.extend(by_class(&r.codes[..2 * n], &labels[..n], &lab.identity));
             let chart = ScatterChart {
                 title: format!("{}: {} test codes", r.title, thousands(n as u64)),
                 x_label: "z₁".into(),
@@ -427,6 +427,7 @@ impl Experiment for Adversarial {
 
     fn render(r: &Results, lab: &LabInfo) -> Section {
         let p = &r.parameters;
+        let noun = &lab.dataset.noun;
         let mut body = String::from("## Adversarial autoencoders\n\n");
         body += &format!(
             "> Encoder, decoder, discriminator on the code (an MLP). Each step: a \
@@ -435,7 +436,7 @@ impl Experiment for Adversarial {
              from codes, then the encoder to fool it; separate optimizers.\n\n\
              Encoder 784-256-256-2 and decoder 2-256-256-784 (ReLU, sigmoid output; {} and {} \
              parameters), discriminator 2-128-128-1 on the code ({} parameters; {} with the 10 \
-             one-hot digit inputs of the conditional variant), a logit trained with the binary \
+             one-hot {noun} inputs of the conditional variant), a logit trained with the binary \
              cross-entropy. Reconstruction: BCE per pixel, Adam lr {}; discriminator and \
              encoder in the regularization phase: their own Adam each, same rate. {} each, \
              batch {}, prior samples from the run's generator. The plain autoencoder is the \
@@ -493,9 +494,12 @@ impl Experiment for Adversarial {
         for (run, link) in r.runs.iter().zip(&r.scatters) {
             body += &format!("![{}]({link})\n\n", run.title);
         }
-        body += "*Test codes coloured by digit (the labels were never shown to the \
-                 unconditional models) over grey prior samples; the plain autoencoder's codes \
-                 have no prior.*\n\n";
+        body += &format!(
+            "*Test codes coloured by {} (the labels were never shown to the unconditional \
+             models) over grey prior samples; the plain autoencoder's codes have no \
+             prior.*\n\n",
+            lab.dataset.colour_key()
+        );
         body += "> Decoded samples from the prior.\n\n";
         body += &format!("![decoded prior samples]({})\n\n", r.samples);
         body += &format!(
@@ -510,9 +514,9 @@ impl Experiment for Adversarial {
         body += &format!(
             "> For the conditional mixture: the share of test codes closest to their own \
              digit's component, and one row of samples per digit.\n\n\
-             With the digit given to the discriminator, {:.1}% of the {} test codes are nearest \
-             the component of their own digit (chance: 10%); the unconditional mixture AAE, \
-             whose components carry no digit, scores {:.1}% by the same count. MMD² of the \
+             With the {noun} given to the discriminator, {:.1}% of the {} test codes are \
+             nearest the component of their own {noun} (chance: 10%); the unconditional mixture \
+             AAE, whose components carry no {noun}, scores {:.1}% by the same count. MMD² of the \
              conditional codes against samples drawn from each image's own component: \
              {:.4}.\n\n",
             100.0 * r.own_share,
@@ -520,10 +524,11 @@ impl Experiment for Adversarial {
             100.0 * r.unconditional_share,
             r.conditional_mmd,
         );
-        body += &format!("![samples per digit]({})\n\n", r.conditional);
-        body += "*Row d: ten samples from component d of the mixture, decoded by the \
-                 conditional AAE. A row that shows one digit is a component that learned \
-                 it.*\n\n";
+        body += &format!("![samples per {noun}]({})\n\n", r.conditional);
+        body += &format!(
+            "*Row d: ten samples from component d of the mixture, decoded by the conditional \
+             AAE. A row that shows one {noun} is a component that learned it.*\n\n"
+        );
         body += &format!("![the game per epoch]({})\n\n", r.game);
         body += "*The discriminator's loss (solid) and the encoder's (dashed) per epoch. At \
                  chance, when codes and prior samples cannot be told apart, they are ln 4 ≈ \

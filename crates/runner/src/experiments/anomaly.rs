@@ -327,7 +327,7 @@ impl Experiment for Anomaly {
          training, found by reconstruction error";
     type Results = Results;
 
-    fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
+    fn claims(r: &Results, lab: &LabInfo) -> Vec<Finding> {
         let one_class = r.one_class.methods.first().map(Method::mean);
         let left_out = r.leave_out.models.first().and_then(|m| m.auc);
         let (Some(one_class), Some(left_out)) = (one_class, left_out) else {
@@ -344,12 +344,12 @@ impl Experiment for Anomaly {
         vec![Finding::new(
             Claim::ReconstructionErrorFlagsAnomalies,
             verdict,
-            format!(
+            lab.dataset.reword(&format!(
                 "the conv autoencoder's MSE: mean ROC-AUC {one_class:.3} when a model of one \
                  digit must flag the nine others, {left_out:.3} when a model of nine digits must \
                  flag the {} (0.5 is chance; {FLAGS:.1} counted as flagging)",
                 r.leave_out.digit
-            ),
+            )),
         )]
     }
 
@@ -374,6 +374,8 @@ impl Experiment for Anomaly {
                   the others.\n\n";
         body += &render_one_class(&r.one_class, lab, r.leave_out.vae_latent);
         body += &render_leave_out(&r.leave_out, lab);
+        // Written for digits; on another data set, its sentences speak of its classes.
+        let body = lab.dataset.reword(&body);
         let mut timings: Vec<Timing> = r
             .one_class
             .methods
@@ -541,7 +543,7 @@ fn one_class(lab: &mut Lab, test: &[f32]) -> Result<OneClass, TrainError> {
     let series = curves
         .into_iter()
         .map(|(d, points)| Series {
-            label: format!("digit {d}"),
+            label: lab.identity.class_label(d),
             points,
             colour: d as usize,
             dashed: false,
@@ -549,10 +551,10 @@ fn one_class(lab: &mut Lab, test: &[f32]) -> Result<OneClass, TrainError> {
         })
         .collect();
     let chart = LineChart {
-        title: format!(
+        title: lab.identity.reword(&format!(
             "Conv autoencoders trained on one digit (seed {}): test MSE on that digit",
             lab.settings.seed
-        ),
+        )),
         x_label: "epoch".into(),
         y_label: "MSE per pixel".into(),
         log_y: true,
@@ -654,7 +656,10 @@ fn leave_out(lab: &mut Lab, test: &[f32]) -> Result<LeaveOut, TrainError> {
         }))
         .collect();
     let chart = LineChart {
-        title: format!("Finding the digit {digit} with models that never saw it"),
+        title: format!(
+            "Finding the {} with models that never saw it",
+            lab.identity.class_label(digit)
+        ),
         x_label: "false positive rate".into(),
         y_label: "true positive rate".into(),
         log_y: false,

@@ -166,6 +166,7 @@ impl Experiment for Clustering {
 
     fn render(r: &Results, lab: &LabInfo) -> Section {
         let clusters = r.clusters;
+        let noun = &lab.dataset.noun;
         let mut body = String::from("## Clustering\n\n");
         body += &format!(
             "> The adversarial autoencoder with a categorical code (Makhzani et al. 2015, \
@@ -181,8 +182,8 @@ impl Experiment for Clustering {
              the {} training images (reconstruction, both discriminators, then the encoder \
              against both, each step; {} parameters). k-means: k-means++ seeding, at most {} \
              Lloyd iterations, fitted on the training set. Every method then assigns the {} \
-             test images to clusters; each cluster is labelled with the digit most of its test \
-             images are, and the error is the share of images whose digit is not their \
+             test images to clusters; each cluster is labelled with the {noun} most of its test \
+             images are, and the error is the share of images whose {noun} is not their \
              cluster's.\n\n",
             r.style,
             count(lab.epochs, "epoch"),
@@ -217,8 +218,10 @@ impl Experiment for Clustering {
         if r.rows.is_empty() {
             body += "*\n\n";
         } else {
-            body += " Row by row, top to bottom: the cluster, its test images, the digit most \
-                     of them are and their share.*\n\n";
+            body += &format!(
+                " Row by row, top to bottom: the cluster, its test images, the {noun} most of \
+                 them are and their share.*\n\n"
+            );
             let mut headers = vec!["row".to_string()];
             headers.extend((1..=r.rows.len()).map(|i| i.to_string()));
             let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
@@ -232,7 +235,13 @@ impl Experiment for Clustering {
                 &[
                     line("cluster", &|c| c.cluster.to_string()),
                     line("test images", &|c| thousands(c.size as u64)),
-                    line("majority digit", &|c| c.digit.to_string()),
+                    line(&format!("majority {noun}"), &|c| {
+                        lab.dataset
+                            .classes
+                            .get(c.digit as usize)
+                            .cloned()
+                            .unwrap_or_else(|| c.digit.to_string())
+                    }),
                     line("its share", &|c| format!("{:.0}%", 100.0 * c.share)),
                 ],
             );

@@ -178,9 +178,15 @@ impl Experiment for Inpainting {
              ({model_in:.5} against {mean_in:.5}){}.{}\n\n",
             model_in / mean_in,
             if model_in < mean_in {
-                ": it fills the hole better than the average digit does"
+                format!(
+                    ": it fills the hole better than the average {} does",
+                    lab.dataset.noun
+                )
             } else {
-                ": after these epochs it fills the hole no better than the average digit"
+                format!(
+                    ": after these epochs it fills the hole no better than the average {}",
+                    lab.dataset.noun
+                )
             },
             match r.model.outside {
                 None => String::new(),

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::data::dataset::Splits;
+use crate::data::identity::DataIdentity;
 use crate::figures::chart::{LineChart, MARKED_UP_TO, Series};
 use crate::figures::grid::ImageGrid;
 use crate::figures::scatter::ScatterChart;
@@ -60,8 +61,10 @@ pub struct Lab {
     /// Training and test images.
     pub splits: Splits,
     runs: Vec<Trained<AeRun>>,
-    /// Test images shown in figures: the first of each digit, 0 to 9.
+    /// Test images shown in figures: the first of each class, 0 to 9.
     pub samples: Vec<usize>,
+    /// Which data set the splits are, and its classes' names.
+    pub identity: DataIdentity,
 }
 
 impl Lab {
@@ -78,6 +81,7 @@ impl Lab {
         }
         Lab {
             settings,
+            identity: DataIdentity::of(&splits.train),
             splits,
             runs: Vec::new(),
             samples,
@@ -370,6 +374,25 @@ pub struct LabInfo {
     /// Whether the test set holds every digit at the sample positions (the figures' rows
     /// are then "the first test image of each digit").
     pub every_digit: bool,
+    /// Which data set it is, what a class is called and the ten class names (MNIST when
+    /// absent: `results.json` files written before data sets were named ran on it).
+    #[serde(default)]
+    pub dataset: DataIdentity,
+}
+
+impl LabInfo {
+    /// What the rows of sample figures show ([`Lab::samples`]): the first test image of
+    /// each class, named, or the first ten test images when the test set lacks a class.
+    pub fn samples_caption(&self) -> String {
+        if self.every_digit {
+            self.dataset.each_class()
+        } else {
+            format!(
+                "the first ten test images (the test set used here lacks a {})",
+                self.dataset.noun
+            )
+        }
+    }
 }
 
 impl Lab {
@@ -387,6 +410,7 @@ impl Lab {
             seed: s.seed,
             latent: s.latent,
             every_digit: self.has_every_digit(),
+            dataset: self.identity.clone(),
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod super_res;
 pub mod tp1;
 pub mod tp2;
 pub mod tp3;
+pub mod transfer;
 pub mod vae;
 
 pub use lab::{Lab, LabInfo, Settings};
@@ -42,6 +43,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<tp1::Exercise1>(),
     Entry::of::<tp2::Exercise2>(),
     Entry::of::<tp3::Exercise3>(),
+    Entry::of::<transfer::Transfer>(),
     Entry::of::<vae::Variational>(),
     Entry::of::<aae::Adversarial>(),
     Entry::of::<sparse::Sparse>(),

@@ -107,8 +107,9 @@ impl Experiment for Exercise1 {
         let losses = lab.save_loss_chart(
             Self::NAME,
             &format!(
-                "Exercise 1: dense autoencoders (K = {latent}), {} MNIST training images",
-                thousands(lab.splits.train.len() as u64)
+                "Exercise 1: dense autoencoders (K = {latent}), {} {} training images",
+                thousands(lab.splits.train.len() as u64),
+                lab.identity.short()
             ),
             &keys,
         )?;
@@ -193,9 +194,11 @@ impl Experiment for Exercise1 {
             r.reconstructions
         );
         body += &format!(
-            "*Rows, top to bottom: the first test image of each digit; its reconstruction by the \
-             {}, the {} and the {}.*\n\n",
-            r.models[0].short, r.models[1].short, r.models[2].short
+            "*Rows, top to bottom: {}; its reconstruction by the {}, the {} and the {}.*\n\n",
+            lab.samples_caption(),
+            r.models[0].short,
+            r.models[1].short,
+            r.models[2].short
         );
         Section {
             body,
@@ -297,6 +300,7 @@ pub(crate) mod tests {
             seed: 0,
             latent: 64,
             every_digit: true,
+            dataset: Default::default(),
         }
     }
 

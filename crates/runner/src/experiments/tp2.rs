@@ -175,8 +175,9 @@ impl Experiment for Exercise2 {
         let losses = lab.save_loss_chart(
             Self::NAME,
             &format!(
-                "Exercise 2: convolutional autoencoders, {} MNIST training images",
-                thousands(lab.splits.train.len() as u64)
+                "Exercise 2: convolutional autoencoders, {} {} training images",
+                thousands(lab.splits.train.len() as u64),
+                lab.identity.short()
             ),
             &keys,
         )?;

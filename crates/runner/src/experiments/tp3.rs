@@ -128,9 +128,10 @@ impl Experiment for Exercise3 {
         let losses = lab.save_loss_chart(
             Self::NAME,
             &format!(
-                "Exercise 3: denoising conv autoencoder (σ = {}), {} MNIST training images",
+                "Exercise 3: denoising conv autoencoder (σ = {}), {} {} training images",
                 noise.std,
-                thousands(lab.splits.train.len() as u64)
+                thousands(lab.splits.train.len() as u64),
+                lab.identity.short()
             ),
             &[(
                 format!("denoising conv AE, σ = {}", noise.std),
@@ -225,8 +226,10 @@ impl Experiment for Exercise3 {
         );
         body += "> A figure of rows noisy / denoised / clean.\n\n";
         body += &format!("![noisy, denoised, clean]({})\n\n", r.denoising);
-        body += "*Rows, top to bottom: noisy input, denoised output, clean image (the first \
-                 test image of each digit).*\n\n";
+        body += &format!(
+            "*Rows, top to bottom: noisy input, denoised output, clean image ({}).*\n\n",
+            lab.samples_caption()
+        );
         body += "> A table of PSNR across several noise levels.\n\n";
         let level_rows: Vec<Vec<String>> = r
             .levels

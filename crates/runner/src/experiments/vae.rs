@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use tensor::{Tensor, rng};
 
 use super::{Experiment, Lab, LabInfo, ModelCard, Section};
-use crate::figures::scatter::{ScatterChart, by_digit};
+use crate::data::identity::DataIdentity;
+use crate::figures::scatter::{ScatterChart, by_class};
 use crate::instruments::elbo::{ElboFigures, test_elbo};
 use crate::instruments::latent::{interpolate, manifold_codes};
 use crate::instruments::reader::{Reader, classes_read, confident_share};
@@ -133,12 +134,13 @@ impl ManifoldReading {
         }
     }
 
-    /// The numbers behind the verdict, in a sentence.
-    pub fn evidence(&self) -> String {
-        let missing = self.missing();
+    /// The numbers behind the verdict, in a sentence, its classes named as `data` names
+    /// them.
+    pub fn evidence(&self, data: &DataIdentity) -> String {
+        let (missing, noun) = (self.missing(), &data.noun);
         format!(
-            "a digit reader (784-256-10, {:.1}% on the test set) reads {:.0}% of the dense \
-             VAE's {} manifold cells as a digit with probability above 0.9, against {:.0}% of \
+            "a {noun} reader (784-256-10, {:.1}% on the test set) reads {:.0}% of the dense \
+             VAE's {} manifold cells as a {noun} with probability above 0.9, against {:.0}% of \
              real test images; {}; neighbouring cells differ by {:.3} per pixel on average, {} \
              the {:.3} between two unrelated test images",
             100.0 * self.reader_accuracy,
@@ -146,13 +148,17 @@ impl ManifoldReading {
             self.cells,
             100.0 * self.test_confident,
             if missing.is_empty() {
-                "every digit appears somewhere in the grid".to_string()
+                format!("every {noun} appears somewhere in the grid")
             } else {
                 format!(
                     "no cell reads as {}",
                     missing
                         .iter()
-                        .map(usize::to_string)
+                        .map(|&c| data
+                            .classes
+                            .get(c)
+                            .cloned()
+                            .unwrap_or_else(|| c.to_string()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
@@ -250,14 +256,14 @@ impl Experiment for Variational {
         r.models.iter().map(|m| m.card.table_markdown()).collect()
     }
 
-    fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
+    fn claims(r: &Results, lab: &LabInfo) -> Vec<Finding> {
         let Some(reading) = r.plane.as_ref().and_then(|p| p.reading.as_ref()) else {
             return Vec::new();
         };
         vec![Finding::new(
             Claim::VaeLatentSpaceDecodesEverywhere,
             reading.verdict(),
-            reading.evidence(),
+            reading.evidence(&lab.dataset),
         )]
     }
 
@@ -315,7 +321,7 @@ impl Experiment for Variational {
                     ),
                     x_label: "z₁".into(),
                     y_label: "z₂".into(),
-                    sets: by_digit(&means, &labels),
+                    sets: by_class(&means, &labels, &lab.identity),
                 };
                 means_files.push(lab.save_scatter(
                     Self::NAME,
@@ -362,8 +368,9 @@ impl Experiment for Variational {
             Self::NAME,
             "elbo.svg",
             &format!(
-                "VAEs (latent {latent}): training loss, {} MNIST training images",
-                thousands(lab.splits.train.len() as u64)
+                "VAEs (latent {latent}): training loss, {} {} training images",
+                thousands(lab.splits.train.len() as u64),
+                lab.identity.short()
             ),
             &objective_label(beta),
             &MODELS
@@ -474,7 +481,7 @@ impl Experiment for Variational {
             "*The training loss ({objective}), mean over each epoch's batches (with a fresh ε \
              every step).*\n\n"
         );
-        body += &figures(r);
+        body += &figures(r, &lab.dataset);
         Section {
             body,
             timings: r.models.iter().map(|m| m.card.timing.clone()).collect(),
@@ -510,47 +517,51 @@ fn inactive_remark(models: &[VaeCard]) -> String {
 
 /// What the manifold's reading says: does every cell decode to a digit, does the grid change
 /// smoothly, which digits are missing and why.
-fn manifold_sentence(reading: &ManifoldReading) -> String {
+fn manifold_sentence(reading: &ManifoldReading, data: &DataIdentity) -> String {
+    let noun = &data.noun;
     let mut text = format!(
-        "Is the latent space continuous, decoding to a digit everywhere? {}",
+        "Is the latent space continuous, decoding to a {noun} everywhere? {}",
         {
-            let mut e = reading.evidence();
+            let mut e = reading.evidence(data);
             e[..1].make_ascii_uppercase();
             e
         }
     );
     text += ". ";
-    text += match (reading.continuous(), reading.reads_like_digits()) {
-        (true, true) => {
-            "The grid changes smoothly and nearly every cell reads as a digit: the KL \
-                         term keeps the codes packed around the origin, with little empty room for \
-                         the decoder to leave untrained."
+    text += &match (reading.continuous(), reading.reads_like_digits()) {
+        (true, true) => format!(
+            "The grid changes smoothly and nearly every cell reads as a {noun}: the KL term \
+             keeps the codes packed around the origin, with little empty room for the decoder \
+             to leave untrained."
+        ),
+        (true, false) => format!(
+            "The grid changes smoothly, but many cells do not read as a {noun}: between the \
+             clusters (and in the corners, where few test means fall: see the scatter) the \
+             decoder draws blends and broken strokes."
+        ),
+        (false, true) => format!(
+            "Most cells read as a {noun}, but neighbouring cells jump: the decoder switches \
+             from one {noun} to another over short distances."
+        ),
+        (false, false) => {
+            format!("Neighbouring cells jump and many cells do not read as a {noun}.")
         }
-        (true, false) => {
-            "The grid changes smoothly, but many cells do not read as a digit: \
-                          between the digits' clusters (and in the corners, where few test means \
-                          fall: see the scatter) the decoder draws blends and broken strokes."
-        }
-        (false, true) => {
-            "Most cells read as a digit, but neighbouring cells jump: the decoder \
-                          switches from one digit to another over short distances."
-        }
-        (false, false) => "Neighbouring cells jump and many cells do not read as a digit.",
     };
     let missing = reading.missing();
     if !missing.is_empty() {
         text += &format!(
-            " With two latent dimensions some digits get no region of their own: their means \
-             fall among other digits' (see the scatter), so no cell of the grid decodes to {}.",
+            " With two latent dimensions some {noun}s get no region of their own: their means \
+             fall among others' (see the scatter), so no cell of the grid decodes to {}.",
             if missing.len() == 1 { "it" } else { "them" }
         );
     }
     text + "\n\n"
 }
 
-/// The figures' part of the section: the 2-D plane, the samples, the interpolations.
-fn figures(r: &Results) -> String {
-    let latent = r.latent;
+/// The figures' part of the section: the 2-D plane, the samples, the interpolations, its
+/// classes named as `data` names them.
+fn figures(r: &Results, data: &DataIdentity) -> String {
+    let (latent, noun, key) = (r.latent, &data.noun, data.colour_key());
     let mut figures = String::new();
     match &r.plane {
         Some(plane) => {
@@ -564,16 +575,16 @@ fn figures(r: &Results) -> String {
                         Φ⁻¹((j + ½)/20), row i (top to bottom) z₂ = Φ⁻¹(1 − (i + ½)/20), so \
                         each cell covers the same prior probability.*\n\n";
             if let Some(reading) = &plane.reading {
-                figures += &manifold_sentence(reading);
+                figures += &manifold_sentence(reading, data);
             }
             figures += "> The test set's means as a scatter, coloured by digit.\n\n";
             let mut spreads = Vec::new();
             for ((m, file), [z1, z2]) in r.models.iter().zip(&plane.means).zip(&plane.spreads) {
                 spreads.push(format!("{z1:.2} and {z2:.2} for the {}", m.card.short));
-                figures += &format!("![{} test means by digit]({file})\n\n", m.card.id);
+                figures += &format!("![{} test means by {key}]({file})\n\n", m.card.id);
             }
             figures += &format!(
-                "*Each test image's mean code, coloured by its digit (never shown to the \
+                "*Each test image's mean code, coloured by its {key} (never shown to the \
                  model). The means' standard deviations along z₁ and z₂: {} (the prior's: \
                  1).*\n\n",
                 spreads.join("; ")
@@ -599,25 +610,32 @@ fn figures(r: &Results) -> String {
         Some(strips) => {
             figures += &format!("![interpolations]({strips})\n\n");
             figures += &format!(
-                "*Two rows per pair of digits, top to bottom: {}. In each pair of rows the \
+                "*Two rows per pair of test images, top to bottom: {}. In each pair of rows the \
                  first decodes ten equally spaced points on the segment between the two \
                  images' means (dense VAE), the second blends the two images' pixels with the \
                  same weights; column j (1 to 10, left to right) puts the weight t = (j − 1)/9 \
                  on the second image, from the first image (t = 0) to the second (t = 1). The \
                  blend is a double exposure, one stroke fading as the other appears, where the \
                  latent path goes through the decoder's own shapes. Through two numbers the \
-                 decoded ends are blurred versions of the inputs, and a digit whose mean falls \
-                 among another digit's (see the scatter) decodes as that one.*\n\n",
+                 decoded ends are blurred versions of the inputs, and a {noun} whose mean falls \
+                 among another {noun}'s (see the scatter) decodes as that one.*\n\n",
                 PAIRS
                     .iter()
                     .enumerate()
-                    .map(|(i, (a, b))| format!("rows {}–{}, {a}→{b}", 2 * i + 1, 2 * i + 2))
+                    .map(|(i, &(a, b))| format!(
+                        "rows {}–{}, {}→{}",
+                        2 * i + 1,
+                        2 * i + 2,
+                        data.classes[a],
+                        data.classes[b]
+                    ))
                     .collect::<Vec<_>>()
                     .join("; ")
             );
         }
         None => {
-            figures += "Not drawn: the test set used here lacks a digit (`--test-limit`).\n\n";
+            figures +=
+                &format!("Not drawn: the test set used here lacks a {noun} (`--test-limit`).\n\n");
         }
     }
     figures

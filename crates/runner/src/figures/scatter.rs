@@ -10,6 +10,7 @@ use plotters::prelude::*;
 use super::chart::TAB10;
 use super::legend::{Entry, Legend, Sample};
 use super::ticks::{Ticks, nice_step};
+use crate::data::identity::DataIdentity;
 use crate::fsutil::write_atomic;
 
 /// One set of points sharing a colour and a legend entry.
@@ -159,11 +160,12 @@ impl ScatterChart {
     }
 }
 
-/// Points of 2-D `codes` (`x0, y0, x1, y1, …`) grouped by `labels`, one set per digit.
-pub fn by_digit(codes: &[f32], labels: &[u8]) -> Vec<PointSet> {
+/// Points of 2-D `codes` (`x0, y0, x1, y1, …`) grouped by `labels`, one set per class,
+/// each named as `data` names it ("digit 3", "Ankle boot").
+pub fn by_class(codes: &[f32], labels: &[u8], data: &DataIdentity) -> Vec<PointSet> {
     (0..10u8)
         .map(|d| PointSet {
-            label: format!("digit {d}"),
+            label: data.class_label(d),
             points: codes
                 .chunks_exact(2)
                 .zip(labels)
@@ -186,7 +188,12 @@ mod tests {
             points: vec![(-3.0, 0.0), (3.0, 0.5)],
             colour: None,
         }];
-        sets.extend(by_digit(&[0.0, 1.0, 1.0, 0.0, 2.0, 2.0], &[0, 1, 1]));
+        let mnist = DataIdentity::default();
+        sets.extend(by_class(
+            &[0.0, 1.0, 1.0, 0.0, 2.0, 2.0],
+            &[0, 1, 1],
+            &mnist,
+        ));
         let chart = ScatterChart {
             title: "codes".into(),
             x_label: "z₁".into(),

@@ -149,9 +149,12 @@ pub fn write(out: &Path, files: &[ResultsFile], file: &str) -> Result<PathBuf, S
 }
 
 fn header(lab: &LabInfo) -> String {
-    let mut md = String::from("# Autoencoders on MNIST: the lab's report\n\n");
+    let mut md = format!(
+        "# Autoencoders on {}: the lab's report\n\n",
+        lab.dataset.name
+    );
     md += &format!(
-        "Data: {} (`{}`): {} training images, {} test images. Every model: Adam (lr {}, betas \
+        "Data: {} (`{}`), {}: {} training images, {} test images. Every model: Adam (lr {}, betas \
          0.9/0.999), batch {}, {}, PyTorch's default initialisation, seed {}. The lab's \
          exercises train on the mean squared error per pixel unless their section says \
          otherwise; the families after them state their own losses. Every reconstruction \
@@ -161,6 +164,7 @@ fn header(lab: &LabInfo) -> String {
          `metrics.csv`, `summary.txt`, `config.json` and `model.safetensors`.\n\n",
         lab.data,
         lab.data_dir,
+        lab.dataset.recognition(),
         thousands(lab.n_train as u64),
         thousands(lab.n_test as u64),
         lab.lr,
@@ -219,6 +223,26 @@ pub fn without_timings(report: &str) -> &str {
 mod tests {
     use super::*;
     use crate::experiments::Timing;
+
+    #[test]
+    fn the_header_names_the_data_set_it_ran_on() {
+        use crate::data::identity::{DataIdentity, Family};
+        let fashion = LabInfo {
+            dataset: DataIdentity::of_family(Family::FashionMnist),
+            ..crate::experiments::tp1::tests::lab()
+        };
+        let md = header(&fashion);
+        assert!(md.starts_with("# Autoencoders on Fashion-MNIST"), "{md}");
+        assert!(md.contains("a class is a garment"), "{md}");
+        assert!(!md.contains("on MNIST") && !md.contains("digit"), "{md}");
+        let caption = fashion.dataset.each_class();
+        assert!(caption.contains("Ankle boot") && !caption.contains("each digit"));
+        // A results.json written before data sets were named reads as MNIST.
+        let mut json = serde_json::to_value(crate::experiments::tp1::tests::lab()).unwrap();
+        json.as_object_mut().unwrap().remove("dataset");
+        let old: LabInfo = serde_json::from_value(json).unwrap();
+        assert!(header(&old).starts_with("# Autoencoders on MNIST:"));
+    }
 
     #[test]
     fn a_run_read_by_several_experiments_has_one_timings_row() {
