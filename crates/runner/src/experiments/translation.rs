@@ -454,7 +454,7 @@ fn growth_sentence(r: &Results) -> String {
         .min_by(|a, b| a.last().total_cmp(&b.last()))
         .expect("models");
     s += &format!(
-        " At {largest} px the lowest error is still the {}'s ({}).",
+        " At {largest} px the lowest error is the {}'s ({}).",
         best.short,
         format_mse(best.last())
     );
@@ -528,15 +528,18 @@ mod tests {
 
     #[test]
     fn the_sentence_follows_the_numbers() {
-        let body = Translation::render(&results((0.01, 0.02), (0.02, 0.04)), &lab()).body;
+        let body = Translation::render(&results((0.01, 0.02), (0.02, 0.035)), &lab()).body;
         assert!(body.contains("by 0, 2, 4 pixels right and left"), "{body}");
         assert!(
             body.contains("grows least is the deep model (4.00×, from 0.01000 to 0.04000)"),
             "{body}"
         );
-        assert!(body.contains("Both convolutional models grow less"), "{body}");
+        assert!(
+            body.contains("Both convolutional models grow less: the strided model 2.00×, the pooling model 1.75×."),
+            "{body}"
+        );
         assert!(body.contains("The MSE added ranks them the same way."), "{body}");
-        assert!(body.contains("the lowest error is still the strided model's"), "{body}");
+        assert!(body.contains("the lowest error is the strided model's"), "{body}");
         assert!(body.contains("| deep model (`deep_model`) | 0.01000 | 0.02500 | 0.04000 | 4.00× | 0.03000 |"), "{body}");
         // The pooling model grows ×6; the strided one ×4.5 but adds less than any dense one.
         let body = Translation::render(&results((0.002, 0.009), (0.01, 0.06)), &lab()).body;

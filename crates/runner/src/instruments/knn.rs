@@ -112,7 +112,7 @@ mod tests {
         // and (0.5, 5) (a 2), and farther from the rest: its 3 nearest are the earlier
         // three, two 0s and a 1.
         assert_eq!(predict(&train, &labels, &test[6..], 2, 3), vec![0]);
-        let test_labels = [0, 1, 2, 0];
+        let test_labels = [0, 1, 2, 2];
         assert_eq!(accuracy(&train, &labels, &test, &test_labels, 2, 3), 0.75);
     }
 
