@@ -18,8 +18,8 @@ use crate::instruments::latent::{mmd2, nearest_mean_share};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
 use crate::train::adversarial::{AaeConfig, AaeFigures, AaeRun};
-use crate::train::metrics::EpochRecord;
 use crate::train::autoencoder::{TEST_NOISE_SEED, codes, decode};
+use crate::train::metrics::EpochRecord;
 use crate::train::metrics::nan_if_null;
 use crate::train::{RunConfig, TrainError, Trained};
 

@@ -15,7 +15,7 @@ use crate::figures::grid::ImageGrid;
 use crate::figures::scatter::ScatterChart;
 use crate::train::adversarial::{AaeConfig, AaeRun};
 use crate::train::{
-    self, AeConfig, AeRun, Noise, Options, RunConfig, Schedule, TrainError, Trainee, Trained,
+    self, AeConfig, AeRun, Noise, Options, RunConfig, Schedule, TrainError, Trained, Trainee,
 };
 use models::ModelKind;
 

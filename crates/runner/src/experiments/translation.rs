@@ -25,8 +25,12 @@ pub struct Translation;
 pub const SHIFTS: [usize; 5] = [0, 1, 2, 3, 4];
 
 /// The directions each shift is taken in, `(dx, dy, name)` with x to the right and y down.
-pub const DIRECTIONS: [(isize, isize, &str); 4] =
-    [(1, 0, "right"), (-1, 0, "left"), (0, -1, "up"), (0, 1, "down")];
+pub const DIRECTIONS: [(isize, isize, &str); 4] = [
+    (1, 0, "right"),
+    (-1, 0, "left"),
+    (0, -1, "up"),
+    (0, 1, "down"),
+];
 
 /// Test images moved (the first of the test set): 17 passes of each model over them, so a
 /// thousand keeps the experiment to seconds while the mean MSE over 1,000 images varies by
@@ -224,7 +228,8 @@ impl Experiment for Translation {
             .iter()
             .map(|k| (tp1::Exercise1::NAME, *k))
             .chain(tp2::MODELS.iter().map(|k| (tp2::Exercise2::NAME, *k)));
-        let (mut models, mut rows, mut timings) = (Vec::new(), vec![moved_right.clone()], Vec::new());
+        let (mut models, mut rows, mut timings) =
+            (Vec::new(), vec![moved_right.clone()], Vec::new());
         for (exercise, kind) in every {
             let run = lab.ensure(exercise, kind.id(), kind, None)?;
             let mse_at: Vec<f64> = SHIFTS
@@ -264,7 +269,11 @@ impl Experiment for Translation {
                 .enumerate()
                 .map(|(colour, m)| Series {
                     label: m.title.clone(),
-                    points: SHIFTS.iter().map(|&s| s as f64).zip(m.mse.clone()).collect(),
+                    points: SHIFTS
+                        .iter()
+                        .map(|&s| s as f64)
+                        .zip(m.mse.clone())
+                        .collect(),
                     colour,
                     // Dense dashed, convolutional solid: the two families at a glance.
                     dashed: !m.conv,
@@ -387,7 +396,11 @@ fn growth_sentence(r: &Results) -> String {
     let conv: Vec<&ModelShift> = r.conv().collect();
     // `the strided model and the pooling model`
     let names = |ms: &[&ModelShift]| {
-        join_words(&ms.iter().map(|m| format!("the {}", m.short)).collect::<Vec<_>>())
+        join_words(
+            &ms.iter()
+                .map(|m| format!("the {}", m.short))
+                .collect::<Vec<_>>(),
+        )
     };
     let mut s = format!(
         "Moved {largest} px, the dense model whose error grows least is the {} ({}, from {} to \
@@ -430,8 +443,7 @@ fn growth_sentence(r: &Results) -> String {
     };
     // The added MSE may rank them otherwise: a model that starts low can add less while
     // growing by a larger factor.
-    if by_added.len() != by_growth.len() || by_added.iter().zip(&by_growth).any(|(a, b)| a != b)
-    {
+    if by_added.len() != by_growth.len() || by_added.iter().zip(&by_growth).any(|(a, b)| a != b) {
         s += &format!(
             " Counted as MSE added rather than as a factor, {}: the models start from \
              different errors, and the two measures rank them differently.",
@@ -512,18 +524,29 @@ mod tests {
 
     #[test]
     fn the_claim_follows_the_growths() {
-        let verdict = |strided, pooling| {
-            Translation::claims(&results(strided, pooling), &lab())[0].clone()
-        };
+        let verdict =
+            |strided, pooling| Translation::claims(&results(strided, pooling), &lab())[0].clone();
         // Both grow ×2 against ×4 and ×5.
         let f = verdict((0.01, 0.02), (0.02, 0.04));
         assert_eq!(f.verdict, Verdict::Holds);
-        assert!(f.evidence.contains("2 of 2 convolutional models"), "{}", f.evidence);
-        assert!(f.evidence.contains("strided model 2.00× (0.01000 to 0.02000)"), "{}", f.evidence);
+        assert!(
+            f.evidence.contains("2 of 2 convolutional models"),
+            "{}",
+            f.evidence
+        );
+        assert!(
+            f.evidence
+                .contains("strided model 2.00× (0.01000 to 0.02000)"),
+            "{}",
+            f.evidence
+        );
         // One grows ×6.
         assert_eq!(verdict((0.01, 0.02), (0.01, 0.06)).verdict, Verdict::Partly);
         // Lower absolute errors are not enough: both grow ×4.5 and ×10.
-        assert_eq!(verdict((0.002, 0.009), (0.001, 0.01)).verdict, Verdict::Fails);
+        assert_eq!(
+            verdict((0.002, 0.009), (0.001, 0.01)).verdict,
+            Verdict::Fails
+        );
     }
 
     #[test]
@@ -538,12 +561,26 @@ mod tests {
             body.contains("Both convolutional models grow less: the strided model 2.00×, the pooling model 1.75×."),
             "{body}"
         );
-        assert!(body.contains("The MSE added ranks them the same way."), "{body}");
-        assert!(body.contains("the lowest error is the strided model's"), "{body}");
-        assert!(body.contains("| deep model (`deep_model`) | 0.01000 | 0.02500 | 0.04000 | 4.00× | 0.03000 |"), "{body}");
+        assert!(
+            body.contains("The MSE added ranks them the same way."),
+            "{body}"
+        );
+        assert!(
+            body.contains("the lowest error is the strided model's"),
+            "{body}"
+        );
+        assert!(
+            body.contains(
+                "| deep model (`deep_model`) | 0.01000 | 0.02500 | 0.04000 | 4.00× | 0.03000 |"
+            ),
+            "{body}"
+        );
         // The pooling model grows ×6; the strided one ×4.5 but adds less than any dense one.
         let body = Translation::render(&results((0.002, 0.009), (0.01, 0.06)), &lab()).body;
-        assert!(body.contains("Neither convolutional model grows less"), "{body}");
+        assert!(
+            body.contains("Neither convolutional model grows less"),
+            "{body}"
+        );
         assert!(
             body.contains("the strided model adds less than every dense model"),
             "{body}"

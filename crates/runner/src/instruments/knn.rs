@@ -86,7 +86,11 @@ pub fn accuracy(
         predicted.len(),
         test_labels.len()
     );
-    let right = predicted.iter().zip(test_labels).filter(|(p, l)| p == l).count();
+    let right = predicted
+        .iter()
+        .zip(test_labels)
+        .filter(|(p, l)| p == l)
+        .count();
     right as f64 / test_labels.len().max(1) as f64
 }
 
