@@ -187,7 +187,7 @@ fn specs() -> Vec<(String, String, AaeConfig)> {
     specs
 }
 
-/// The run of [`specs`] called `name` (`aae_gaussian`…), with the lab's schedule: trained
+/// The run of this experiment called `name` (`aae_gaussian`…), with the lab's schedule: trained
 /// once per process ([`Lab::ensure_aae`]), by this experiment or by another that reads its
 /// codes.
 pub fn ensure<'a>(lab: &'a mut Lab, name: &str) -> Result<&'a mut Trained<AaeRun>, TrainError> {
