@@ -13,6 +13,10 @@ tp1 *ARGS:
 tp2 *ARGS:
     cargo run --release -p tp-runner -- tp2 {{ARGS}}
 
+# Translations: the test images moved 0-4 px, dense against convolutional models (no training).
+translation *ARGS:
+    cargo run --release -p tp-runner -- translation {{ARGS}}
+
 # Exercise 3: denoising (Gaussian noise, sigma 0.5 by default), MSE/PSNR/SSIM.
 tp3 *ARGS:
     cargo run --release -p tp-runner -- tp3 {{ARGS}}

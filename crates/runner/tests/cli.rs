@@ -70,6 +70,10 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         "4,385",
         "(tp1/reconstructions.png)",
         "(tp2/losses.svg)",
+        "## Translations",
+        "MSE 4 px / 0 px",
+        "(translation/mse_vs_shift.svg)",
+        "(translation/moved.png)",
         "(tp3/denoising.png)",
         "SSIM",
         "## Variational autoencoders",
@@ -90,6 +94,8 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         "‖J‖²_F",
         "## PCA, the linear baseline",
         "(pca/components.png)",
+        "5-NN accuracy",
+        "(pca/plane-ae.svg)",
         "## Compression",
         "bits / image",
         "(compression/quantized.png)",
@@ -128,6 +134,11 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         assert_eq!(w, (10 * 30 + 2) * 3, "{grid}");
         assert_eq!(h, (rows * 30 + 2) * 3, "{grid}");
     }
+    // One image moved 0 to 4 px, and the five models' reconstructions under it.
+    assert_eq!(
+        png_size(&out.join("translation/moved.png")),
+        ((5 * 30 + 2) * 3, (6 * 30 + 2) * 3)
+    );
     // Square grids: the VAE's 20×20 manifold and the sparse model's 16×16 features.
     for (grid, side) in [
         ("vae/manifold.png", 20),

@@ -17,8 +17,9 @@ use crate::figures::scatter::{PointSet, ScatterChart, by_class};
 use crate::instruments::latent::{mmd2, nearest_mean_share};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
-use crate::train::adversarial::{AaeConfig, AaeRun};
+use crate::train::adversarial::{AaeConfig, AaeFigures, AaeRun};
 use crate::train::autoencoder::{TEST_NOISE_SEED, codes, decode};
+use crate::train::metrics::EpochRecord;
 use crate::train::metrics::nan_if_null;
 use crate::train::{RunConfig, TrainError, Trained};
 
@@ -186,30 +187,65 @@ fn specs() -> Vec<(String, String, AaeConfig)> {
     specs
 }
 
-/// A trained run with its test codes.
+/// The run of this experiment called `name` (`aae_gaussian`…), with the lab's schedule: trained
+/// once per process ([`Lab::ensure_aae`]), by this experiment or by another that reads its
+/// codes.
+pub fn ensure<'a>(lab: &'a mut Lab, name: &str) -> Result<&'a mut Trained<AaeRun>, TrainError> {
+    let (_, _, model) = specs()
+        .into_iter()
+        .find(|(n, _, _)| n == name)
+        .ok_or_else(|| format!("no adversarial run is called {name}"))?;
+    let config = RunConfig {
+        model,
+        schedule: lab.schedule(),
+    };
+    lab.ensure_aae(Adversarial::NAME, name, config)
+}
+
+/// What the section reads of a trained run (the run itself stays in the [`Lab`]), with its
+/// test codes.
 struct Run {
     title: String,
-    trained: Trained<AaeRun>,
+    /// Its folder name.
+    name: String,
+    config: AaeConfig,
+    history: Vec<EpochRecord<AaeFigures>>,
+    card: AaeCard,
     /// Its test codes, `n·2` values.
     codes: Vec<f32>,
 }
 
 impl Run {
-    fn card(&self) -> AaeCard {
-        let last = self.trained.last();
-        AaeCard {
-            name: self.trained.name(),
-            title: self.title.clone(),
-            regularize: self.trained.config.model.regularize,
+    fn of(title: String, trained: &mut Trained<AaeRun>, test_images: &[f32]) -> Run {
+        let last = trained.last();
+        let regularize = trained.config.model.regularize;
+        let card = AaeCard {
+            name: trained.name(),
+            title: title.clone(),
+            regularize,
             test_mse: last.map_or(f64::NAN, |f| f.test_mse),
-            last_game: last
-                .filter(|_| self.trained.config.model.regularize)
-                .map(|f| Game {
-                    discriminator: f.discriminator_loss,
-                    generator: f.generator_loss,
-                }),
-            timing: Timing::of(&self.trained),
+            last_game: last.filter(|_| regularize).map(|f| Game {
+                discriminator: f.discriminator_loss,
+                generator: f.generator_loss,
+            }),
+            timing: Timing::of(trained),
+        };
+        Run {
+            title,
+            name: trained.name(),
+            config: trained.config.model.clone(),
+            history: trained.history.clone(),
+            card,
+            codes: codes(&mut trained.trainee.model, test_images),
         }
+    }
+
+    /// Images decoded from `z` by its model (2 values a code).
+    fn decode(&self, lab: &mut Lab, z: &[f32]) -> Vec<f32> {
+        let trained = lab
+            .find_aae_mut(Adversarial::NAME, &self.name)
+            .expect("trained by measure");
+        decode(&mut trained.trainee.model, z, 2)
     }
 }
 
@@ -252,20 +288,8 @@ impl Experiment for Adversarial {
         let test_images = lab.splits.test.all_images().into_data();
         let labels = lab.splits.test.labels.clone();
         let mut runs = Vec::new();
-        for (name, title, model) in specs() {
-            let config = RunConfig {
-                model,
-                schedule: lab.schedule(),
-            };
-            let dir = lab.exercise_dir(Self::NAME).join(&name);
-            let mut trained =
-                crate::train::train::<AaeRun>(&config, &lab.splits, &dir, lab.options())?;
-            let codes = codes(&mut trained.trainee.model, &test_images);
-            runs.push(Run {
-                title,
-                trained,
-                codes,
-            });
+        for (name, title, _) in specs() {
+            runs.push(Run::of(title, ensure(lab, &name)?, &test_images));
         }
 
         // Figures of merit: MMD² between SAMPLE test codes and SAMPLE prior samples.
@@ -288,7 +312,7 @@ impl Experiment for Adversarial {
                         mmd2(other.data(), samples.data(), 2, MMD_SIGMA).abs()
                     })
                     .fold(0.0, f64::max),
-                aae_test_mse: runs[i].trained.last().map_or(f64::NAN, |f| f.test_mse),
+                aae_test_mse: runs[i].card.test_mse,
             });
         }
         let conditional = &runs[3];
@@ -305,7 +329,7 @@ impl Experiment for Adversarial {
         // Figures: codes over prior samples, one scatter per run.
         let mut scatters = Vec::new();
         for r in &runs {
-            let config = &r.trained.config.model;
+            let config = &r.config;
             let prior = config.prior()?;
             let mut sets = Vec::new();
             if config.regularize {
@@ -328,14 +352,14 @@ impl Experiment for Adversarial {
                 y_label: "z₂".into(),
                 sets,
             };
-            let file = format!("codes-{}.svg", r.trained.name());
+            let file = format!("codes-{}.svg", r.name);
             scatters.push(lab.save_scatter(Self::NAME, &file, &chart)?);
         }
         // Decoded prior samples: one row of ten per prior (each model decodes its own prior).
         let mut sample_rows = Vec::new();
         for (i, prior) in Prior::ALL.iter().enumerate() {
             let z = prior.sample(10, None, &mut rng(TEST_NOISE_SEED + 3));
-            sample_rows.push(decode(&mut runs[i].trained.trainee.model, z.data(), 2));
+            sample_rows.push(runs[i].decode(lab, z.data()));
         }
         let samples = lab.save_grid(Self::NAME, "samples.png", &sample_rows)?;
         // The conditional model: one row of samples per digit, from that digit's component.
@@ -346,29 +370,28 @@ impl Experiment for Adversarial {
                 Some(&[d; 10]),
                 &mut rng(TEST_NOISE_SEED + 100 + d as u64),
             );
-            digit_rows.push(decode(&mut runs[3].trained.trainee.model, z.data(), 2));
+            digit_rows.push(runs[3].decode(lab, z.data()));
         }
         let conditional_grid = lab.save_grid(Self::NAME, "conditional.png", &digit_rows)?;
         // The adversarial game per epoch.
         let mut series = Vec::new();
         for (colour, r) in runs.iter().take(4).enumerate() {
             let points = |f: fn(&crate::train::adversarial::AaeFigures) -> f64| {
-                r.trained
-                    .history
+                r.history
                     .iter()
                     .map(|h| (h.epoch as f64, f(&h.figures)))
                     .collect()
             };
-            let markers = r.trained.history.len() <= MARKED_UP_TO;
+            let markers = r.history.len() <= MARKED_UP_TO;
             series.push(Series {
-                label: format!("{}: discriminator", r.trained.name()),
+                label: format!("{}: discriminator", r.name),
                 points: points(|f| f.discriminator_loss),
                 colour,
                 dashed: false,
                 markers,
             });
             series.push(Series {
-                label: format!("{}: encoder (fooling it)", r.trained.name()),
+                label: format!("{}: encoder (fooling it)", r.name),
                 points: points(|f| f.generator_loss),
                 colour,
                 dashed: true,
@@ -400,7 +423,12 @@ impl Experiment for Adversarial {
         };
         game.save(&lab.exercise_dir(Self::NAME).join("game.svg"))?;
 
-        let model = |i: usize| &runs[i].trained.trainee.model;
+        let model = |i: usize| {
+            &lab.find_aae(Self::NAME, &runs[i].name)
+                .expect("trained above")
+                .trainee
+                .model
+        };
         let parameters = Parameters {
             encoder: model(0).encoder.num_parameters(),
             decoder: model(0).decoder.num_parameters(),
@@ -408,7 +436,7 @@ impl Experiment for Adversarial {
             conditional_discriminator: model(3).discriminator.num_parameters(),
         };
         Ok(Results {
-            runs: runs.iter().map(Run::card).collect(),
+            runs: runs.iter().map(|r| r.card.clone()).collect(),
             parameters,
             sample: n,
             mmd_sigma: MMD_SIGMA,

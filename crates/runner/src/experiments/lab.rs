@@ -14,8 +14,9 @@ use crate::data::identity::DataIdentity;
 use crate::figures::chart::{LineChart, MARKED_UP_TO, Series};
 use crate::figures::grid::ImageGrid;
 use crate::figures::scatter::ScatterChart;
+use crate::train::adversarial::{AaeConfig, AaeRun};
 use crate::train::{
-    self, AeConfig, AeRun, Noise, Options, RunConfig, Schedule, TrainError, Trained,
+    self, AeConfig, AeRun, Noise, Options, RunConfig, Schedule, TrainError, Trained, Trainee,
 };
 use models::ModelKind;
 
@@ -61,6 +62,7 @@ pub struct Lab {
     /// Training and test images.
     pub splits: Splits,
     runs: Vec<Trained<AeRun>>,
+    aae_runs: Vec<Trained<AaeRun>>,
     /// Test images shown in figures: the first of each class, 0 to 9.
     pub samples: Vec<usize>,
     /// Which data set the splits are, and its classes' names.
@@ -84,6 +86,7 @@ impl Lab {
             identity: DataIdentity::of(&splits.train),
             splits,
             runs: Vec::new(),
+            aae_runs: Vec::new(),
             samples,
         }
     }
@@ -150,15 +153,44 @@ impl Lab {
         config: RunConfig<AeConfig>,
     ) -> Result<&mut Trained<AeRun>, TrainError> {
         let dir = self.exercise_dir(exercise).join(name);
-        let index = match self.runs.iter().position(|r| r.dir == dir) {
-            Some(i) => i,
-            None => {
-                let run = train::train::<AeRun>(&config, &self.splits, &dir, self.options())?;
-                self.runs.push(run);
-                self.runs.len() - 1
-            }
-        };
-        Ok(&mut self.runs[index])
+        let (splits, options) = (&self.splits, self.options());
+        ensure_in(&mut self.runs, &config, splits, dir, options)
+    }
+
+    /// Trains the adversarial run `config` for `exercise` under `name` (unless this process
+    /// already did) and returns it: the AAE experiment's runs, read again by others (the
+    /// 2-D codes of the PCA experiment).
+    pub fn ensure_aae(
+        &mut self,
+        exercise: &str,
+        name: &str,
+        config: RunConfig<AaeConfig>,
+    ) -> Result<&mut Trained<AaeRun>, TrainError> {
+        let dir = self.exercise_dir(exercise).join(name);
+        let (splits, options) = (&self.splits, self.options());
+        ensure_in(&mut self.aae_runs, &config, splits, dir, options)
+    }
+
+    /// The adversarial run trained for `exercise` under `name`, if any.
+    pub fn find_aae(&self, exercise: &str, name: &str) -> Option<&Trained<AaeRun>> {
+        let dir = self.exercise_dir(exercise).join(name);
+        self.aae_runs.iter().find(|r| r.dir == dir)
+    }
+
+    /// The adversarial run trained for `exercise` under `name`, if any, writable (to run
+    /// its model).
+    pub fn find_aae_mut(&mut self, exercise: &str, name: &str) -> Option<&mut Trained<AaeRun>> {
+        let dir = self.exercise_dir(exercise).join(name);
+        self.aae_runs.iter_mut().find(|r| r.dir == dir)
+    }
+
+    /// The dense VAE's configuration with a code of `latent` values: the lab's settings and
+    /// its `--beta`, as the VAE experiment trains it (so that another experiment asking for
+    /// the same run in the same folder finds it, not a different model under its name).
+    pub fn vae_config(&self, kind: ModelKind, latent: usize) -> RunConfig<AeConfig> {
+        let mut config = self.config(kind, latent);
+        config.model.beta = self.settings.beta;
+        config
     }
 
     /// Trains the runs `(exercise, name, config)` this process has not trained yet side by
@@ -340,6 +372,25 @@ impl Lab {
         chart.save(&self.exercise_dir(exercise).join(file))?;
         Ok(format!("{exercise}/{file}"))
     }
+}
+
+/// The run of `runs` in `dir`, trained first (from `config`) when there is none: each run
+/// trains once per process, whichever experiment asks first.
+fn ensure_in<'a, T: Trainee>(
+    runs: &'a mut Vec<Trained<T>>,
+    config: &RunConfig<T::Config>,
+    splits: &Splits,
+    dir: PathBuf,
+    options: Options,
+) -> Result<&'a mut Trained<T>, TrainError> {
+    let index = match runs.iter().position(|r| r.dir == dir) {
+        Some(i) => i,
+        None => {
+            runs.push(train::train::<T>(config, splits, &dir, options)?);
+            runs.len() - 1
+        }
+    };
+    Ok(&mut runs[index])
 }
 
 /// One line per run on an epoch chart: its legend suffix, the figure it plots, dashed or not.

@@ -27,6 +27,7 @@ pub mod tp1;
 pub mod tp2;
 pub mod tp3;
 pub mod transfer;
+pub mod translation;
 pub mod vae;
 
 pub use lab::{Lab, LabInfo, Settings};
@@ -42,6 +43,7 @@ use crate::train::{AeRun, TrainError, Trained};
 pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<tp1::Exercise1>(),
     Entry::of::<tp2::Exercise2>(),
+    Entry::of::<translation::Translation>(),
     Entry::of::<tp3::Exercise3>(),
     Entry::of::<transfer::Transfer>(),
     Entry::of::<vae::Variational>(),

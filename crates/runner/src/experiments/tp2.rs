@@ -51,7 +51,8 @@ pub struct SeedSpread {
     /// The final test MSE of each seed.
     pub test_mse: Vec<f64>,
     /// The relative change of the test MSE over the last epoch, for each seed (negative:
-    /// still falling).
+    /// still falling; NaN after a single epoch).
+    #[serde(deserialize_with = "crate::train::metrics::nans_if_null")]
     pub last_epoch_change: Vec<f64>,
 }
 
@@ -260,7 +261,12 @@ impl Experiment for Exercise2 {
                     row.push(spread(m).map_or("–".into(), |s| {
                         format!("{} ± {}", format_mse(s.mean()), format_mse(s.sd()))
                     }));
-                    row.push(format!("{:+.1}%", 100.0 * last_change(&m.test_mse)));
+                    let change = last_change(&m.test_mse);
+                    row.push(if change.is_nan() {
+                        "–".into()
+                    } else {
+                        format!("{:+.1}%", 100.0 * change)
+                    });
                 }
                 row
             })
@@ -374,6 +380,10 @@ fn seeds_sentences(models: &[&ModelCard], seeds: &[SeedSpread], epochs: usize) -
                 "so the order depends on the seed"
             }
         );
+    }
+    if seeds.iter().any(|s| s.mean_last_change().is_nan()) {
+        // A single epoch: no change to speak of.
+        return text + "\n\n";
     }
     let improving: Vec<&SeedSpread> = seeds
         .iter()
@@ -579,6 +589,15 @@ mod tests {
             "{body}"
         );
         assert!(body.contains("no model was still improving"), "{body}");
+        // One epoch: no change (NaN, null in JSON), no sentence about it, and the results
+        // read back.
+        r.seeds = spreads([0.008, 0.011, 0.015], [0.006, 0.0061, 0.0059], f64::NAN);
+        let json = serde_json::to_value(&r).unwrap();
+        let back: Results = serde_json::from_value(json).unwrap();
+        assert!(back.seeds[0].last_epoch_change[0].is_nan());
+        let body = Exercise2::render(&back, &lab()).body;
+        assert!(!body.contains("last epoch ("), "{body}");
+        assert!(!body.contains("still falling"), "{body}");
         // Always lower, but by less than the spread.
         r.seeds = spreads([0.0065, 0.011, 0.015], [0.006, 0.0063, 0.0050], -0.05);
         let body = Exercise2::render(&r, &lab()).body;

@@ -39,6 +39,12 @@ pub fn nan_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Err
     Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
 }
 
+/// [`nan_if_null`] for a list of figures.
+pub fn nans_if_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+    let values = Vec::<Option<f64>>::deserialize(d)?;
+    Ok(values.into_iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+}
+
 /// The text of `metrics.csv` for `history`.
 pub fn csv<F: Figures>(history: &[EpochRecord<F>]) -> String {
     let mut csv = format!("epoch,{},seconds\n", F::COLUMNS.join(","));
