@@ -411,7 +411,7 @@ impl Experiment for AgainstPca {
              the image), each stretched to its own scale (grey 0, white positive, black \
              negative). PCA orders its directions by variance and makes them orthogonal; the \
              autoencoder only needs to span the same subspace, so its columns are mixtures of \
-             the components, in no order. The speckle around its digits sits on the pixels \
+             the components, in no order. The speckle around its strokes sits on the pixels \
              near the border, black in every training image, where PCA sees no variance and \
              puts no weight: the decoder can keep them dark through its bias alone, and its \
              weights there stay close to their random start.*\n\n"
@@ -439,6 +439,7 @@ fn capitalised(text: &str) -> String {
 fn plane_markdown(p: &Plane, lab: &LabInfo) -> String {
     let thousands = |n: usize| layers::summary::thousands(n as u64);
     let k = p.neighbours;
+    let noun = &lab.dataset.noun;
     let mut md = format!(
         "> Reduction and visualisation: the codes in two dimensions.\n\n\
          Four 2-D codes of the same images: PCA's first two components; the deep dense \
@@ -449,8 +450,8 @@ fn plane_markdown(p: &Plane, lab: &LabInfo) -> String {
          autoencoder with the N(0, I) prior of the AAE section. For each, the test MSE of the \
          {} test images decoded from their 2-D codes (PCA: its two-component reconstruction), \
          and the {k}-nearest-neighbour accuracy in the plane: each of the first {} test codes \
-         takes the digit most of its {k} nearest training codes carry (Euclidean distance, \
-         exact search among {}), a measure of how far apart a scatter plot keeps the digits \
+         takes the {noun} most of its {k} nearest training codes carry (Euclidean distance, \
+         exact search among {}), a measure of how far apart a scatter plot keeps the {noun}s \
          (chance: about 10%).\n\n",
         count(lab.epochs, "epoch"),
         if p.vae_of_its_section {
@@ -496,12 +497,16 @@ fn plane_markdown(p: &Plane, lab: &LabInfo) -> String {
         100.0 * ae.knn_accuracy,
         100.0 * pca.knn_accuracy,
         match (lower, separates) {
-            (true, true) => {
-                "it beats PCA at both, reducing to two dimensions and keeping the digits apart"
+            (true, true) => format!(
+                "it beats PCA at both, reducing to two dimensions and keeping the {noun}s apart"
+            ),
+            (true, false) => {
+                format!("it reconstructs better, but PCA keeps the {noun}s apart better")
             }
-            (true, false) => "it reconstructs better, but PCA keeps the digits apart better",
-            (false, true) => "it keeps the digits apart better, but PCA reconstructs better",
-            (false, false) => "PCA does better at both",
+            (false, true) => {
+                format!("it keeps the {noun}s apart better, but PCA reconstructs better")
+            }
+            (false, false) => "PCA does better at both".to_string(),
         }
     );
     let both: Vec<&str> = p.methods[1..]
@@ -529,7 +534,7 @@ fn plane_markdown(p: &Plane, lab: &LabInfo) -> String {
     };
     let (separated, reconstructed) = (best(|m| m.knn_accuracy), best(|m| -m.mse));
     md += &format!(
-        " Of the four, {} keeps the digits apart best ({:.1}%) and {} reconstructs best \
+        " Of the four, {} keeps the {noun}s apart best ({:.1}%) and {} reconstructs best \
          ({}){}.\n\n",
         separated.short,
         100.0 * separated.knn_accuracy,
@@ -546,7 +551,7 @@ fn plane_markdown(p: &Plane, lab: &LabInfo) -> String {
     }
     let names: Vec<&str> = p.methods.iter().map(|m| m.short.as_str()).collect();
     md += &format!(
-        "\n\n*The first {} test codes of each, coloured by digit, the same scale on both \
+        "\n\n*The first {} test codes of each, coloured by {noun}, the same scale on both \
          axes; in order: {}.*\n\n",
         thousands(p.drawn),
         names.join(", ")
