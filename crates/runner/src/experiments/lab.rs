@@ -13,6 +13,7 @@ use crate::data::dataset::Splits;
 use crate::figures::chart::{LineChart, MARKED_UP_TO, Series};
 use crate::figures::grid::ImageGrid;
 use crate::figures::scatter::ScatterChart;
+use crate::instruments::reader::Reader;
 use crate::train::{
     self, AeConfig, AeRun, Noise, Options, RunConfig, Schedule, TrainError, Trained,
 };
@@ -62,6 +63,8 @@ pub struct Lab {
     runs: Vec<Trained<AeRun>>,
     /// Test images shown in figures: the first of each digit, 0 to 9.
     pub samples: Vec<usize>,
+    /// The digit reader, once trained ([`Lab::reader`]).
+    reader: Option<Reader>,
 }
 
 impl Lab {
@@ -81,7 +84,29 @@ impl Lab {
             splits,
             runs: Vec::new(),
             samples,
+            reader: None,
         }
+    }
+
+    /// The digit reader ([`Reader`]), trained on the training images and measured on the
+    /// test images the first time an experiment asks for it, then shared: every experiment
+    /// measures with the same instrument, and `tp all` trains it once.
+    pub fn reader(&mut self) -> &mut Reader {
+        let splits = &self.splits;
+        let seed = self.settings.seed;
+        self.reader.get_or_insert_with(|| {
+            let labels = |d: &crate::data::dataset::Dataset| -> Vec<usize> {
+                d.labels.iter().map(|&l| l as usize).collect()
+            };
+            let (train, test) = (&splits.train, &splits.test);
+            Reader::train(
+                &train.all_images(),
+                &labels(train),
+                &test.all_images(),
+                &labels(test),
+                seed,
+            )
+        })
     }
 
     /// Whether [`Lab::samples`] holds one test image of each digit, in order (false when the

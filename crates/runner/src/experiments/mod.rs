@@ -21,6 +21,7 @@ pub mod features;
 pub mod inpaint;
 mod lab;
 pub mod pca;
+pub mod samples;
 pub mod sparse;
 pub mod super_res;
 pub mod tp1;
@@ -44,6 +45,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<tp3::Exercise3>(),
     Entry::of::<vae::Variational>(),
     Entry::of::<aae::Adversarial>(),
+    Entry::of::<samples::SampleQuality>(),
     Entry::of::<sparse::Sparse>(),
     Entry::of::<contractive::Contractive>(),
     Entry::of::<pca::AgainstPca>(),
