@@ -80,7 +80,12 @@ impl Moments {
 /// assert!((l[0] - 1.0).abs() < 1e-12 && (l[1] - 3.0).abs() < 1e-12);
 /// ```
 pub fn symmetric_eigen(a: &[f64], d: usize) -> (Vec<f64>, Vec<f64>) {
-    assert_eq!(a.len(), d * d, "symmetric_eigen: {} values for {d}×{d}", a.len());
+    assert_eq!(
+        a.len(),
+        d * d,
+        "symmetric_eigen: {} values for {d}×{d}",
+        a.len()
+    );
     let mut a = a.to_vec();
     let mut v = vec![0.0f64; d * d];
     for i in 0..d {
@@ -167,7 +172,12 @@ fn matmul(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
 pub fn frechet_distance(x: &Moments, y: &Moments) -> f64 {
     assert_eq!(x.d, y.d, "frechet_distance: dimensions {} and {}", x.d, y.d);
     let d = x.d;
-    let mean_term: f64 = x.mean.iter().zip(&y.mean).map(|(a, b)| (a - b).powi(2)).sum();
+    let mean_term: f64 = x
+        .mean
+        .iter()
+        .zip(&y.mean)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum();
     let trace = |c: &[f64]| (0..d).map(|i| c[i * d + i]).sum::<f64>();
     let root = sqrt_psd(&x.cov, d);
     let mut m = matmul(&matmul(&root, &y.cov, d), &root, d);
@@ -191,7 +201,10 @@ mod tests {
     use tensor::{Tensor, rng};
 
     fn close(a: f64, b: f64, tol: f64) {
-        assert!((a - b).abs() <= tol * (1.0 + a.abs().max(b.abs())), "{a} against {b}");
+        assert!(
+            (a - b).abs() <= tol * (1.0 + a.abs().max(b.abs())),
+            "{a} against {b}"
+        );
     }
 
     /// A random rotation of dimension `d`: the eigenvectors of a random symmetric matrix.
@@ -281,13 +294,28 @@ mod tests {
         // covariances are then full, not diagonal, and the closed form still holds.
         let d = 6;
         let q = rotation(d, 3);
-        let (a, b) = ([1.0, 2.0, 0.5, 3.0, 0.1, 1.5], [0.3, 2.0, 1.0, 1.0, 0.4, 6.0]);
-        let (ma, mb) = ([0.0, 1.0, -1.0, 2.0, 0.5, 0.0], [1.0, 1.0, 0.0, 0.0, 0.5, -2.0]);
-        let expected: f64 = ma.iter().zip(&mb).map(|(x, y)| (x - y) * (x - y)).sum::<f64>()
-            + a.iter().zip(&b).map(|(x, y): (&f64, &f64)| (x.sqrt() - y.sqrt()).powi(2)).sum::<f64>();
+        let (a, b) = (
+            [1.0, 2.0, 0.5, 3.0, 0.1, 1.5],
+            [0.3, 2.0, 1.0, 1.0, 0.4, 6.0],
+        );
+        let (ma, mb) = (
+            [0.0, 1.0, -1.0, 2.0, 0.5, 0.0],
+            [1.0, 1.0, 0.0, 0.0, 0.5, -2.0],
+        );
+        let expected: f64 = ma
+            .iter()
+            .zip(&mb)
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f64>()
+            + a.iter()
+                .zip(&b)
+                .map(|(x, y): (&f64, &f64)| (x.sqrt() - y.sqrt()).powi(2))
+                .sum::<f64>();
         let rotate = |mean: &[f64], var: &[f64]| Moments {
             d,
-            mean: (0..d).map(|i| (0..d).map(|k| q[i * d + k] * mean[k]).sum()).collect(),
+            mean: (0..d)
+                .map(|i| (0..d).map(|k| q[i * d + k] * mean[k]).sum())
+                .collect(),
             cov: matmul(&matmul(&q, &diagonal(var), d), &transpose(&q, d), d),
         };
         let (x, y) = (rotate(&ma, &a), rotate(&mb, &b));
@@ -306,8 +334,16 @@ mod tests {
         let a = Tensor::normal(&[4_000, 3], 0.0, 1.0, &mut rng(5));
         let b = Tensor::normal(&[4_000, 3], 0.0, 1.0, &mut rng(6));
         let c = Tensor::normal(&[4_000, 3], 1.0, 2.0, &mut rng(7));
-        let (a, b, c) = (Moments::of(a.data(), 3), Moments::of(b.data(), 3), Moments::of(c.data(), 3));
-        assert!(frechet_distance(&a, &b) < 0.02, "{}", frechet_distance(&a, &b));
+        let (a, b, c) = (
+            Moments::of(a.data(), 3),
+            Moments::of(b.data(), 3),
+            Moments::of(c.data(), 3),
+        );
+        assert!(
+            frechet_distance(&a, &b) < 0.02,
+            "{}",
+            frechet_distance(&a, &b)
+        );
         // Expected 3·1² + 3·(√4 − 1)² = 6.
         close(frechet_distance(&a, &c), 6.0, 0.05);
     }

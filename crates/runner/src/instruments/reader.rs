@@ -23,7 +23,9 @@
 //! therefore quoted against its confidence on the real test images, not as an absolute.
 
 use layers::optim::{Adam, Optimizer};
-use layers::{Activation, BatchNorm, Conv2d, Flatten, Graph, Linear, MaxPool2d, Module, Sequential};
+use layers::{
+    Activation, BatchNorm, Conv2d, Flatten, Graph, Linear, MaxPool2d, Module, Sequential,
+};
 use rand::RngExt as _;
 use rand::seq::SliceRandom;
 use tensor::{Rng, Tensor, rng};
@@ -416,10 +418,9 @@ mod tests {
     #[test]
     #[ignore = "trains on the whole committed sample (seconds in release, minutes in debug)"]
     fn reader_on_the_sample() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../datasets/mnist-sample");
-        let splits =
-            crate::data::dataset::Splits::load(&dir, "sample".into(), None, None).unwrap();
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-sample");
+        let splits = crate::data::dataset::Splits::load(&dir, "sample".into(), None, None).unwrap();
         let labels = |d: &crate::data::dataset::Dataset| -> Vec<usize> {
             d.labels.iter().map(|&l| l as usize).collect()
         };
