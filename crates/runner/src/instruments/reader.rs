@@ -334,7 +334,9 @@ pub fn label_entropy(readings: &[Reading], classes: usize) -> f64 {
         .filter(|&&c| c > 0)
         .map(|&c| {
             let p = c as f64 / n;
-            -p * p.log2()
+            // p·log2(1/p) rather than −p·log2(p): one class read for everything gives +0,
+            // not −0.
+            p * (1.0 / p).log2()
         })
         .sum()
 }
@@ -370,7 +372,7 @@ mod tests {
         let uniform: Vec<Reading> = (0..40).map(|i| at(i % 4)).collect();
         assert!((label_entropy(&uniform, 4) - 2.0).abs() < 1e-12);
         let one: Vec<Reading> = (0..40).map(|_| at(3)).collect();
-        assert_eq!(label_entropy(&one, 4), 0.0);
+        assert_eq!(label_entropy(&one, 4).to_bits(), 0.0f64.to_bits());
         // Half 0, a quarter each 1 and 2: ½·1 + 2·¼·2 = 1.5 bits.
         let skewed = [at(0), at(0), at(1), at(2)];
         assert!((label_entropy(&skewed, 10) - 1.5).abs() < 1e-12);
