@@ -91,8 +91,12 @@ pub struct Reader {
     pub test_confident: f64,
     /// Its classes.
     pub classes: usize,
-    /// Wall seconds its training took.
+    /// Wall seconds its training (and its measure on the test set) took.
     pub seconds: f64,
+    /// Passes it made over the training images.
+    pub epochs: usize,
+    /// Training images it saw per pass.
+    pub images: usize,
 }
 
 /// What the reader says of one image.
@@ -224,6 +228,8 @@ impl Reader {
             test_confident: 0.0,
             classes,
             seconds: 0.0,
+            epochs: recipe.epochs,
+            images: n,
         };
         reader.test_confident = confident_share(&reader.read(&test));
         reader.seconds = start.elapsed().as_secs_f64();
