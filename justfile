@@ -29,6 +29,10 @@ vae *ARGS:
 aae *ARGS:
     cargo run --release -p tp-runner -- aae {{ARGS}}
 
+# Sample quality: VAE, AAE and plain AE samples measured by a digit classifier (FD-MNIST).
+samples *ARGS:
+    cargo run --release -p tp-runner -- samples {{ARGS}}
+
 # The sparse autoencoder: L1 on a 256-unit ReLU code at several weights, decoder features.
 sparse *ARGS:
     cargo run --release -p tp-runner -- sparse {{ARGS}}

@@ -14,6 +14,7 @@ use crate::data::identity::DataIdentity;
 use crate::figures::chart::{LineChart, MARKED_UP_TO, Series};
 use crate::figures::grid::ImageGrid;
 use crate::figures::scatter::ScatterChart;
+use crate::instruments::reader::Reader;
 use crate::train::adversarial::{AaeConfig, AaeRun};
 use crate::train::{
     self, AeConfig, AeRun, Noise, Options, RunConfig, Schedule, TrainError, Trained, Trainee,
@@ -67,6 +68,8 @@ pub struct Lab {
     pub samples: Vec<usize>,
     /// Which data set the splits are, and its classes' names.
     pub identity: DataIdentity,
+    /// The digit reader, once trained ([`Lab::reader`]).
+    reader: Option<Reader>,
 }
 
 impl Lab {
@@ -88,7 +91,29 @@ impl Lab {
             runs: Vec::new(),
             aae_runs: Vec::new(),
             samples,
+            reader: None,
         }
+    }
+
+    /// The digit reader ([`Reader`]), trained on the training images and measured on the
+    /// test images the first time an experiment asks for it, then shared: every experiment
+    /// measures with the same instrument, and `tp all` trains it once.
+    pub fn reader(&mut self) -> &mut Reader {
+        let splits = &self.splits;
+        let seed = self.settings.seed;
+        self.reader.get_or_insert_with(|| {
+            let labels = |d: &crate::data::dataset::Dataset| -> Vec<usize> {
+                d.labels.iter().map(|&l| l as usize).collect()
+            };
+            let (train, test) = (&splits.train, &splits.test);
+            Reader::train(
+                &train.all_images(),
+                &labels(train),
+                &test.all_images(),
+                &labels(test),
+                seed,
+            )
+        })
     }
 
     /// Whether [`Lab::samples`] holds one test image of each digit, in order (false when the

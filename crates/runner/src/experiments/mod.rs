@@ -21,6 +21,7 @@ pub mod features;
 pub mod inpaint;
 mod lab;
 pub mod pca;
+pub mod samples;
 pub mod sparse;
 pub mod super_res;
 pub mod tp1;
@@ -48,6 +49,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<transfer::Transfer>(),
     Entry::of::<vae::Variational>(),
     Entry::of::<aae::Adversarial>(),
+    Entry::of::<samples::SampleQuality>(),
     Entry::of::<sparse::Sparse>(),
     Entry::of::<contractive::Contractive>(),
     Entry::of::<pca::AgainstPca>(),

@@ -14,7 +14,7 @@ use crate::data::identity::DataIdentity;
 use crate::figures::scatter::{ScatterChart, by_class};
 use crate::instruments::elbo::{ElboFigures, test_elbo};
 use crate::instruments::latent::{interpolate, manifold_codes};
-use crate::instruments::reader::{Reader, classes_read, confident_share};
+use crate::instruments::reader::{classes_read, confident_share};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
 use crate::train::TrainError;
@@ -81,7 +81,7 @@ pub struct Plane {
 }
 
 /// Whether the dense VAE's manifold decodes to digits everywhere, and smoothly: a digit
-/// reader ([`Reader`]) on its cells, and the change from one cell to the next.
+/// reader ([`Reader`](crate::instruments::reader::Reader)) on its cells, and the change from one cell to the next.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ManifoldReading {
     /// Cells of the grid.
@@ -139,7 +139,7 @@ impl ManifoldReading {
     pub fn evidence(&self, data: &DataIdentity) -> String {
         let (missing, noun) = (self.missing(), &data.noun);
         format!(
-            "a {noun} reader (784-256-10, {:.1}% on the test set) reads {:.0}% of the dense \
+            "a {noun} reader (a small CNN, {:.1}% on the test set) reads {:.0}% of the dense \
              VAE's {} manifold cells as a {noun} with probability above 0.9, against {:.0}% of \
              real test images; {}; neighbouring cells differ by {:.3} per pixel on average, {} \
              the {:.3} between two unrelated test images",
@@ -176,23 +176,11 @@ impl ManifoldReading {
 
 /// Reads the manifold's `decoded` cells (`side × side`, row-major) with a reader trained on
 /// the lab's training images.
-fn read_manifold(lab: &Lab, decoded: &[f32], side: usize) -> ManifoldReading {
-    let to_rows = |t: Tensor| {
-        let n = t.shape()[0];
-        t.reshape(&[n, 784])
-    };
-    let labels = |d: &crate::data::dataset::Dataset| -> Vec<usize> {
-        d.labels.iter().map(|&l| l as usize).collect()
-    };
-    let (train, test) = (&lab.splits.train, &lab.splits.test);
-    let test_images = to_rows(test.all_images());
-    let mut reader = Reader::train(
-        &to_rows(train.all_images()),
-        &labels(train),
-        &test_images,
-        &labels(test),
-        lab.settings.seed,
-    );
+fn read_manifold(lab: &mut Lab, decoded: &[f32], side: usize) -> ManifoldReading {
+    let test_images = lab.splits.test.all_images();
+    let n_test = lab.splits.test.len();
+    let test_images = test_images.reshape(&[n_test, 784]);
+    let reader = lab.reader();
     let cells = Tensor::from_vec(&[side * side, 784], decoded.to_vec());
     let readings = reader.read(&cells);
     let cell = |i: usize, j: usize| &decoded[(i * side + j) * 784..(i * side + j + 1) * 784];
@@ -215,7 +203,7 @@ fn read_manifold(lab: &Lab, decoded: &[f32], side: usize) -> ManifoldReading {
         }
     }
     let test_data = test_images.data();
-    let pairs = (test.len().saturating_sub(1)).min(1_000);
+    let pairs = (n_test.saturating_sub(1)).min(1_000);
     let unrelated: Vec<f64> = (0..pairs)
         .map(|i| {
             change(
