@@ -22,7 +22,11 @@ pub struct Fit {
 /// Trains `model` on `inputs` (`[n, …]`, one example per row of the first axis) against
 /// `labels` with the mean softmax cross-entropy; returns the last epoch's mean loss.
 pub fn fit(model: &mut dyn Module, inputs: &Tensor, labels: &[usize], fit: Fit) -> f64 {
-    assert_eq!(inputs.shape()[0], labels.len(), "fit: one label per example");
+    assert_eq!(
+        inputs.shape()[0],
+        labels.len(),
+        "fit: one label per example"
+    );
     let mut opt = Adam::new(fit.lr);
     let mut r = rng(fit.seed);
     let mut last = f64::NAN;
@@ -106,7 +110,11 @@ pub fn fit_early(
     validation: (&Tensor, &[usize]),
     s: EarlyStopping,
 ) -> (usize, Scores) {
-    assert_eq!(train.0.shape()[0], train.1.len(), "fit: one label per example");
+    assert_eq!(
+        train.0.shape()[0],
+        train.1.len(),
+        "fit: one label per example"
+    );
     let mut opt = Adam::new(s.lr);
     let mut r = rng(s.seed);
     let mut best = (0, scores(model, validation.0, validation.1));
@@ -221,7 +229,10 @@ mod tests {
             row[0] += if labels[i] == 1 { 0.7 } else { -0.7 };
         }
         let rows = |a: usize, b: usize| (a..b).collect::<Vec<usize>>();
-        let (xt, xv) = (x.index_select(0, &rows(0, 80)), x.index_select(0, &rows(80, 120)));
+        let (xt, xv) = (
+            x.index_select(0, &rows(0, 80)),
+            x.index_select(0, &rows(80, 120)),
+        );
         let (yt, yv) = (&labels[..80], &labels[80..]);
         let s = EarlyStopping {
             max_epochs: 40,
