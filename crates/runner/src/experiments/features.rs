@@ -919,17 +919,17 @@ fn render_pretraining(
                 few.validation
             );
         }
-        if let (Some((labels, accuracy)), Some(plain)) = (table_probe, few.pretrained.first()) {
-            if labels == few.labels {
-                body += &format!(
-                    "Holding out a validation part costs every arm a fifth of its labels: the \
-                     feature table's probe on the same code, trained on all {} labels for a \
-                     fixed number of passes, reaches {:.1}%, against {} for the probe here.",
-                    thousands(labels as u64),
-                    100.0 * accuracy,
-                    plain.probe.percent()
-                );
-            }
+        if let (Some((labels, accuracy)), Some(plain)) = (table_probe, few.pretrained.first())
+            && labels == few.labels
+        {
+            body += &format!(
+                "Holding out a validation part costs every arm a fifth of its labels: the \
+                 feature table's probe on the same code, trained on all {} labels for a \
+                 fixed number of passes, reaches {:.1}%, against {} for the probe here.",
+                thousands(labels as u64),
+                100.0 * accuracy,
+                plain.probe.percent()
+            );
         }
         body += "\n\n";
     }
