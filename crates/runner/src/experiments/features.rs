@@ -956,9 +956,9 @@ fn render_pretraining(
     body += &format!(
         "Erhan et al. (2010, \"Why does unsupervised pre-training help deep learning?\") \
          found the gain with deep networks (up to five layers of about a thousand sigmoid \
-         units), each layer pre-trained in turn (denoising autoencoders or RBMs), and found \
-         it largest where there is little labelled data for the network's depth, pre-training \
-         then acting as a regulariser. This encoder meets none of those conditions: three \
+         units), each layer pre-trained in turn (denoising autoencoders or RBMs), the gain \
+         growing with depth, pre-training acting as a regulariser: what matters most where \
+         labelled examples are few for the network's size. This encoder meets none of those conditions: three \
          ReLU convolutions, pre-trained end to end as one autoencoder, trained with Adam and \
          early stopping. {}\n\n",
         match p.verdict(None) {
