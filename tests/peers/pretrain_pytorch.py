@@ -21,6 +21,23 @@ for 100 and 1,000 labels (the first N training images) and seeds 0, 1, 2:
 
 (torch and numpy: `tests/requirements.txt`.) Prints one JSON line per (budget, arm) with the
 test accuracy per seed, mean and standard deviation, then a summary line.
+
+Its numbers on datasets/mnist-sample (torch 2.x CPU, the command above, seeds 0-2; test
+accuracy, mean ± sd), beside `tp features`' own at the time this script was written:
+
+    labels  arm                              PyTorch        tp
+    100     from scratch                     67.9 ± 1.1%    68.5 ± 2.5%
+    100     autoencoder: probe               68.6 ± 0.7%    67.7 ± 2.2%
+    100     autoencoder: fine-tuned          69.0 ± 0.9%    67.5 ± 2.1%
+    100     denoising: probe                 66.5 ± 0.8%    68.1 ± 0.4%
+    100     denoising: fine-tuned            66.6 ± 0.9%    68.0 ± 0.2%
+    1,000   from scratch                     86.5 ± 0.4%    86.5 ± 0.3%
+    1,000   autoencoder: probe               86.1 ± 0.1%    85.7 ± 0.3%
+    1,000   autoencoder: fine-tuned          86.5 ± 0.5%    86.7 ± 0.3%
+    1,000   denoising: probe                 85.1 ± 0.4%    85.2 ± 0.2%
+    1,000   denoising: fine-tuned            85.5 ± 0.3%    85.7 ± 0.4%
+
+In both engines no pre-trained arm beats training from scratch by more than the seeds' spread.
 """
 import argparse
 import copy
