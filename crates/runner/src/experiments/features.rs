@@ -484,7 +484,12 @@ impl Experiment for Features {
             Claim::PretrainingHelpsWithFewLabels,
             verdict,
             format!(
-                "each arm choosing its learning rate and length on a validation part of the                  labels, {} seeds, the best pre-trained arm against the conv network from                  scratch (mean ± sd of the test accuracy; a gain counts when it exceeds the                  spread): {}. The literature's gain (Erhan et al. 2010) was with deep sigmoid                  networks pre-trained layer by layer; this encoder is three ReLU convolutions                  pre-trained end to end",
+                "each arm choosing its learning rate and length on a validation part of the \
+                 labels, {} seeds, the best pre-trained arm against the conv network from \
+                 scratch (mean ± sd of the test accuracy; a gain counts when it exceeds the \
+                 spread): {}. The literature's gain (Erhan et al. 2010) was with deep sigmoid \
+                 networks pre-trained layer by layer; this encoder is three ReLU convolutions \
+                 pre-trained end to end",
                 p.seeds.len(),
                 each.join("; ")
             ),
@@ -1218,5 +1223,6 @@ mod tests {
             "{}",
             finding.evidence
         );
+        assert!(!finding.evidence.contains("  "), "{}", finding.evidence);
     }
 }
