@@ -18,7 +18,7 @@ use crate::data::identity::{DataIdentity, Family};
 use crate::instruments::quality::{mse, psnr};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{format_mse, table, times};
-use crate::train::{self, AeRun, Schedule, TrainError, Trained};
+use crate::train::{self, AeConfig, AeRun, RunConfig, Schedule, TrainError, Trained};
 
 /// Data-specific autoencoders.
 pub struct Transfer;
@@ -29,6 +29,9 @@ pub const IMAGES: usize = 2_000;
 /// How many times the native model's error a foreign model must reach on a test set for
 /// that direction to count as data-specific.
 pub const SPECIFIC: f64 = 2.0;
+
+/// The most the models' passes over their 2,000 images may exceed the lab's epochs.
+pub const MAX_PASS_FACTOR: usize = 5;
 
 /// One of the two models: what it trained on and its test error on both sets.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,6 +59,10 @@ pub struct Results {
     pub away_dir: String,
     /// Training images of each model.
     pub n_train: usize,
+    /// Passes each model made over them (0 in results written before it was recorded: the
+    /// lab's epochs).
+    #[serde(default)]
+    pub epochs: usize,
     /// Test images of each set.
     pub n_test: usize,
     /// The model trained on the lab's data.
@@ -72,6 +79,15 @@ pub struct Results {
 }
 
 impl Results {
+    /// The passes each model made over its images (the lab's epochs in older results).
+    pub fn passes(&self, lab: &LabInfo) -> usize {
+        if self.epochs == 0 {
+            lab.epochs
+        } else {
+            self.epochs
+        }
+    }
+
     /// On the lab's test set: the foreign model's error over the native one's.
     pub fn home_ratio(&self) -> f64 {
         self.away_model.on_home / self.home_model.on_home
@@ -155,14 +171,30 @@ impl Experiment for Transfer {
         let (home, away) = (cut(&lab.splits), cut(&away));
 
         let s = &lab.settings;
-        let train_on = |splits: &Splits, family: Family| -> Result<Trained<AeRun>, TrainError> {
-            let mut config = lab.config(ModelKind::Conv, s.latent);
-            config.schedule = Schedule::new(s.epochs, s.batch_size, s.lr, s.seed, splits);
-            let dir = lab.exercise_dir(Self::NAME).join(run_name(family));
-            train::train::<AeRun>(&config, splits, &dir, lab.options())
+        // As many steps as the lab's own models take over its whole training set (at most
+        // MAX_PASS_FACTOR times its epochs): with the lab's epochs alone on 2,000 images a
+        // model takes a fifth of their steps and is compared half-trained.
+        let epochs = s.epochs * (lab.splits.train.len() / n_train.max(1)).clamp(1, MAX_PASS_FACTOR);
+        let jobs: Vec<(&Splits, Family, RunConfig<AeConfig>, std::path::PathBuf)> =
+            [(&home, home_id.family), (&away, away_id.family)]
+                .into_iter()
+                .map(|(splits, family)| {
+                    let mut config = lab.config(ModelKind::Conv, s.latent);
+                    config.schedule = Schedule::new(epochs, s.batch_size, s.lr, s.seed, splits);
+                    let dir = lab.exercise_dir(Self::NAME).join(run_name(family));
+                    (splits, family, config, dir)
+                })
+                .collect();
+        let options = lab.options();
+        // Two runs of one small model: side by side, one per core.
+        let mut runs = train::lanes::side_by_side(&jobs, |(splits, _, config, dir)| {
+            train::train::<AeRun>(config, splits, dir, options).map_err(|e| e.to_string())
+        })?
+        .into_iter();
+        let (mut home_run, mut away_run) = match (runs.next(), runs.next()) {
+            (Some(h), Some(a)) => (h, a),
+            _ => return Err(TrainError::Setup("transfer: a run is missing".into())),
         };
-        let mut home_run = train_on(&home, home_id.family)?;
-        let mut away_run = train_on(&away, away_id.family)?;
 
         let home_images = home.test.all_images().into_data();
         let away_images = away.test.all_images().into_data();
@@ -200,6 +232,7 @@ impl Experiment for Transfer {
             home: called(&home_id),
             away: called(&away_id),
             home_family: home_id.family,
+            epochs,
             away_dir: away_dir.display().to_string(),
             n_train,
             n_test,
@@ -230,16 +263,25 @@ impl Experiment for Transfer {
         body += &format!(
             "The lab's strided conv autoencoder (exercise 2's model, {} parameters) is trained \
              twice with the same schedule ({} epochs, batch {}, learning rate {}, seed {}; {} \
-             steps each): \
+             steps each{}): \
              once on the first {} training images of {home}, once on the first {} of {away} \
              (`{}`). Each then reconstructs the first {} test images of both sets. Both models \
              see the same number of images, so neither has more data{}.\n\n",
             thousands(r.home_model.card.table.total_params as u64),
-            lab.epochs,
+            r.passes(lab),
             lab.batch_size,
             lab.lr,
             lab.seed,
-            thousands((lab.epochs * r.n_train.div_ceil(lab.batch_size.max(1))) as u64),
+            thousands((r.passes(lab) * r.n_train.div_ceil(lab.batch_size.max(1))) as u64),
+            if r.passes(lab) > lab.epochs {
+                format!(
+                    ", about as many as the lab's models take in {} epochs over {} images",
+                    lab.epochs,
+                    thousands(lab.n_train as u64)
+                )
+            } else {
+                String::new()
+            },
             thousands(r.n_train as u64),
             thousands(r.n_train as u64),
             r.away_dir,
@@ -428,6 +470,7 @@ mod tests {
             home_family: Family::Mnist,
             away_dir: "datasets/fashion-mnist-sample".into(),
             n_train: 2_000,
+            epochs: 50,
             n_test: 2_000,
             home_model: model("MNIST", on[0]),
             away_model: model("Fashion-MNIST", on[1]),
@@ -468,6 +511,17 @@ mod tests {
             body.contains("first 2,000 training images of MNIST"),
             "{body}"
         );
+        assert!(
+            body.contains(
+                "(50 epochs, batch 64, learning rate 0.001, seed 0; 1,600 steps each, about as \
+                 many as the lab's models take in 10 epochs over 10,000 images)"
+            ),
+            "{body}"
+        );
+        // Results written before the passes were recorded: the lab's epochs.
+        let mut old = results([[0.01, 0.08], [0.04, 0.02]]);
+        old.epochs = 0;
+        let body = Transfer::render(&old, &lab()).body;
         assert!(body.contains("seed 0; 320 steps each)"), "{body}");
     }
 
