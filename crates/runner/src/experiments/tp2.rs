@@ -49,6 +49,7 @@ pub struct SeedSpread {
     /// The seeds, the lab's first.
     pub seeds: Vec<u64>,
     /// The final test MSE of each seed.
+    #[serde(deserialize_with = "crate::train::metrics::nans_if_null")]
     pub test_mse: Vec<f64>,
     /// The relative change of the test MSE over the last epoch, for each seed (negative:
     /// still falling; NaN after a single epoch).

@@ -273,7 +273,7 @@ impl Experiment for Transfer {
             lab.lr,
             lab.seed,
             thousands((r.passes(lab) * r.n_train.div_ceil(lab.batch_size.max(1))) as u64),
-            if r.passes(lab) > lab.epochs {
+            if r.passes(lab) > lab.epochs && r.passes(lab) * r.n_train >= lab.epochs * lab.n_train {
                 format!(
                     ", about as many as the lab's models take in {} epochs over {} images",
                     lab.epochs,

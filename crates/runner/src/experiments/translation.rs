@@ -295,7 +295,7 @@ impl Experiment for Translation {
         })
     }
 
-    fn render(r: &Results, _: &LabInfo) -> Section {
+    fn render(r: &Results, lab: &LabInfo) -> Section {
         let largest = r.largest_shift();
         let mut body =
             String::from("## Translations: do convolutional autoencoders tolerate them?\n\n");
@@ -360,16 +360,20 @@ impl Experiment for Translation {
                 .join(", "),
             join_words(&names),
         );
-        body += "What the numbers can and cannot say. A convolution is *equivariant*: moving \
+        body += &format!(
+            "What the numbers can and cannot say. A convolution is *equivariant*: moving \
                  its input moves its feature map. Neither model here is convolutional to the \
                  end. The strided model's last encoder layer is a 7×7 convolution over a 7×7 \
                  map, one output pixel: a dense layer in all but name, which must learn each \
                  position of a stroke on its own, as the dense models do. The pooling model's \
                  8×4×4 code keeps a coarse position, and its 2×2 poolings absorb only shifts \
-                 smaller than their stride. Every model trained on MNIST's digits, centred by \
-                 their centre of mass, so none saw a moved digit; a model trained on moved \
-                 digits (data augmentation) is the other way to tolerance, and is not measured \
-                 here.\n\n";
+                 smaller than their stride. Every model trained on {}'s images as they come \
+                 (MNIST's digits are centred by their centre of mass), so none saw a moved {noun}; \
+                 a model trained on moved images (data augmentation) is the other way to \
+                 tolerance, and is not measured here.\n\n",
+            lab.dataset.name,
+            noun = lab.dataset.noun
+        );
         Section {
             body,
             timings: r.timings.clone(),

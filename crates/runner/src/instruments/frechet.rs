@@ -10,7 +10,7 @@
 //! The square roots of symmetric positive semi-definite matrices come from their
 //! eigendecomposition, computed here by cyclic Jacobi rotations in f64 ([`symmetric_eigen`]):
 //! slow for large matrices (O(d³) per sweep) but exact to rounding and a screen of code, and
-//! the reader's features are few (64 to 128).
+//! the reader's features are few (128).
 
 /// A Gaussian summary of `n` vectors of dimension `d`.
 #[derive(Clone, Debug, PartialEq)]
@@ -169,8 +169,15 @@ fn matmul(a: &[f64], b: &[f64], d: usize) -> Vec<f64> {
 ///
 /// `Tr((C₁^{1/2}·C₂·C₁^{1/2})^{1/2})` is the sum of the square roots of the eigenvalues of
 /// the symmetric `M = C₁^{1/2}·C₂·C₁^{1/2}`, so only `M`'s eigenvalues are needed.
+///
+/// NaN when either set's moments are not finite (a diverged model's features): a clamp
+/// further down would otherwise turn NaN into a perfect 0.
 pub fn frechet_distance(x: &Moments, y: &Moments) -> f64 {
     assert_eq!(x.d, y.d, "frechet_distance: dimensions {} and {}", x.d, y.d);
+    let finite = |m: &Moments| m.mean.iter().chain(&m.cov).all(|v| v.is_finite());
+    if !finite(x) || !finite(y) {
+        return f64::NAN;
+    }
     let d = x.d;
     let mean_term: f64 = x
         .mean
@@ -191,13 +198,30 @@ pub fn frechet_distance(x: &Moments, y: &Moments) -> f64 {
     }
     let (l, _) = symmetric_eigen(&m, d);
     let cross: f64 = l.iter().map(|&v| v.max(0.0).sqrt()).sum();
+    let fd = mean_term + trace(&x.cov) + trace(&y.cov) - 2.0 * cross;
     // Rounding may leave a tiny negative value for identical Gaussians.
-    (mean_term + trace(&x.cov) + trace(&y.cov) - 2.0 * cross).max(0.0)
+    if fd.is_nan() { fd } else { fd.max(0.0) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn non_finite_moments_give_nan_not_zero() {
+        let good = Moments {
+            d: 1,
+            mean: vec![0.0],
+            cov: vec![1.0],
+        };
+        let bad = Moments {
+            d: 1,
+            mean: vec![f64::NAN],
+            cov: vec![1.0],
+        };
+        assert!(frechet_distance(&good, &bad).is_nan());
+        assert_eq!(frechet_distance(&good, &good), 0.0);
+    }
     use tensor::{Tensor, rng};
 
     fn close(a: f64, b: f64, tol: f64) {

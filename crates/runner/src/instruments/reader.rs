@@ -83,7 +83,7 @@ const EVAL_BATCH: usize = 500;
 
 /// A trained reader and its accuracy on the test set.
 pub struct Reader {
-    /// `features` (convolutions to the 64-unit ReLU layer), then `head` (the logits).
+    /// `features` (convolutions to the 128-unit ReLU layer), then `head` (the logits).
     model: Sequential,
     /// Its accuracy on the test images (0 to 1).
     pub test_accuracy: f64,
@@ -187,7 +187,13 @@ impl Reader {
         seed: u64,
     ) -> Reader {
         let start = std::time::Instant::now();
-        let classes = train_labels.iter().max().map_or(1, |&c| c + 1);
+        // Over both sets: a test label the training set lacks (a tiny `--limit`) must still
+        // have an output to score against.
+        let classes = train_labels
+            .iter()
+            .chain(test_labels)
+            .max()
+            .map_or(1, |&c| c + 1);
         let n = train_labels.len();
         assert_eq!(train.shape()[0], n, "reader: one label per training image");
         let mut r = rng(seed);
