@@ -310,11 +310,12 @@ fn names(kind: ModelKind, latent: usize) -> (String, String) {
     (model, score.into())
 }
 
-/// One row of the timings table for many runs of one family (`conv_only*`): their epochs,
+/// One row of the timings table for many runs of one family (`conv_only*`), which trained
+/// side by side, one per core (so its seconds per epoch are one core's): their epochs,
 /// their mean seconds per epoch and training images per epoch.
 fn family_timing(name: &str, runs: &[Timing]) -> Option<Timing> {
     (!runs.is_empty()).then(|| Timing {
-        run: format!("{name} ({} runs)", runs.len()),
+        run: format!("{name} ({} runs, side by side, one core each)", runs.len()),
         epochs_trained: runs.iter().map(|t| t.epochs_trained).sum(),
         seconds_per_epoch: mean(&runs.iter().map(|t| t.seconds_per_epoch).collect::<Vec<_>>()),
         images: runs.iter().map(|t| t.images).sum::<usize>() / runs.len(),
@@ -1389,7 +1390,7 @@ mod tests {
             images,
         };
         let row = family_timing("conv_only*", &[t(1.0, 900), t(3.0, 1_100)]).unwrap();
-        assert_eq!(row.run, "conv_only* (2 runs)");
+        assert_eq!(row.run, "conv_only* (2 runs, side by side, one core each)");
         assert_eq!(row.epochs_trained, 40);
         assert_eq!(row.seconds_per_epoch, 2.0);
         assert_eq!(row.images, 1_000);

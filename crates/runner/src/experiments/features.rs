@@ -931,11 +931,13 @@ fn render_pretraining(
         }
         if let (Some((labels, accuracy)), Some(plain)) = (table_probe, few.pretrained.first())
             && labels == few.labels
+            && accuracy > plain.probe.mean()
         {
             body += &format!(
-                "Holding out a validation part costs every arm a fifth of its labels: the \
-                 feature table's probe on the same code, trained on all {} labels for a \
-                 fixed number of passes, reaches {:.1}%, against {} for the probe here.",
+                "Holding out a validation part costs every arm {} of its {} labels: the \
+                 feature table's probe on the same code, trained on all of them for a fixed \
+                 number of passes, reaches {:.1}%, against {} for the probe here.",
+                few.validation,
                 thousands(labels as u64),
                 100.0 * accuracy,
                 plain.probe.percent()
@@ -1137,13 +1139,9 @@ mod tests {
         );
         assert!(body.contains("Pre-training helps here even so"), "{body}");
         assert!(!body.contains("optimistic estimate"), "{body}");
-        assert!(
-            body.contains(
-                "the feature table's probe on the same code, trained on all 100 labels for a \
-                 fixed number of passes, reaches 71.2%, against 74.0 ± 0.5% for the probe here."
-            ),
-            "{body}"
-        );
+        // The feature table's probe (71.2%) is not ahead of this probe (74.0%): the cost of
+        // holding out labels is not claimed.
+        assert!(!body.contains("Holding out a validation part"), "{body}");
         // Flipped: no code beats the pixels with 100 labels; pre-training ties with 100
         // labels and wins with 1,000; the variant alone would not hold either way.
         let body = Features::render(&results(0.65, [0.70, 0.90]), &lab()).body;

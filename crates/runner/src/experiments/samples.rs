@@ -351,7 +351,7 @@ impl Experiment for SampleQuality {
         })
     }
 
-    fn render(r: &Results, _lab: &LabInfo) -> Section {
+    fn render(r: &Results, lab: &LabInfo) -> Section {
         let mut body = "## Sample quality: VAE, AAE and plain AE samples measured by a digit \
                         classifier\n\n"
             .to_string();
@@ -418,13 +418,15 @@ impl Experiment for SampleQuality {
                 .collect::<Vec<_>>()
                 .join("; ")
         );
+        // Written for MNIST; on another data set its classes and the distance take its name.
+        let body = in_its_words(&body, lab);
         Section {
             body,
             timings: r.timings.clone(),
         }
     }
 
-    fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
+    fn claims(r: &Results, lab: &LabInfo) -> Vec<Finding> {
         let mut findings = Vec::new();
         if let (Some(verdict), Some((vae, _, _))) = (r.aae_verdict(), r.aae_against_vae()) {
             let each: Vec<String> = r
@@ -469,8 +471,22 @@ impl Experiment for SampleQuality {
                 ),
             ));
         }
+        for f in &mut findings {
+            f.evidence = in_its_words(&f.evidence, lab);
+        }
         findings
     }
+}
+
+/// `text`, written for MNIST, in the words of the lab's data set: its classes' noun, and the
+/// distance named after it (`FD-Fashion-MNIST`; plain `FD` for an unnamed set).
+fn in_its_words(text: &str, lab: &LabInfo) -> String {
+    let fd = match lab.dataset.name.as_str() {
+        "MNIST" => return text.to_string(),
+        "Fashion-MNIST" => "FD-Fashion-MNIST",
+        _ => "FD",
+    };
+    lab.dataset.reword(text).replace("FD-MNIST", fd)
 }
 
 impl Row {
@@ -734,6 +750,24 @@ mod tests {
             ),
             "{body}"
         );
+    }
+
+    #[test]
+    fn on_fashion_mnist_the_section_speaks_of_garments() {
+        use crate::data::identity::{DataIdentity, Family as DataFamily};
+        let mut lab = crate::experiments::tp1::tests::lab();
+        lab.dataset = DataIdentity::of_family(DataFamily::FashionMnist);
+        let r = results(10.0, 5.0, [6.0, 7.0, 8.0], [20.0, 9.0]);
+        let body = SampleQuality::render(&r, &lab).body;
+        assert!(body.contains("FD-Fashion-MNIST"), "{body}");
+        assert!(body.contains("read as a garment"), "{body}");
+        assert!(
+            !body.contains("FD-MNIST") && !body.contains(" digit"),
+            "{body}"
+        );
+        for f in SampleQuality::claims(&r, &lab) {
+            assert!(!f.evidence.contains("FD-MNIST"), "{}", f.evidence);
+        }
     }
 
     #[test]

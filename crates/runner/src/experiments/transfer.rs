@@ -78,6 +78,14 @@ pub struct Results {
     pub grid: String,
 }
 
+/// The card of a run that trained beside another, its timings row saying so (its seconds
+/// per epoch are one core's).
+fn side_by_side_card(run: &Trained<AeRun>) -> ModelCard {
+    let mut card = ModelCard::of(run);
+    card.timing.run += " (side by side, one core)";
+    card
+}
+
 impl Results {
     /// The passes each model made over its images (the lab's epochs in older results).
     pub fn passes(&self, lab: &LabInfo) -> usize {
@@ -238,13 +246,13 @@ impl Experiment for Transfer {
             n_test,
             home_model: Model {
                 trained_on: called(&home_id),
-                card: ModelCard::of(&home_run),
+                card: side_by_side_card(&home_run),
                 on_home: home_on_home,
                 on_away: home_on_away,
             },
             away_model: Model {
                 trained_on: called(&away_id),
-                card: ModelCard::of(&away_run),
+                card: side_by_side_card(&away_run),
                 on_home: away_on_home,
                 on_away: away_on_away,
             },
