@@ -669,15 +669,17 @@ impl Experiment for Features {
             .filter(|f| f.accuracy[0] > raw_few)
             .map(|f| f.name.as_str())
             .collect();
+        // The fewest labels this training set allows (100 unless `--limit` is smaller).
+        let few = thousands(r.budgets.first().copied().unwrap_or(0) as u64);
         body += &format!(
-            "\nWith 100 labels the best features are the {}, with all labels the {}. {}\n\n",
+            "\nWith {few} labels the best features are the {}, with all labels the {}. {}\n\n",
             best_at(0),
             best_at(r.budgets.len() - 1),
             if beat_raw_few.is_empty() {
-                "No code beats raw pixels with 100 labels here.".to_string()
+                format!("No code beats raw pixels with {few} labels here.")
             } else {
                 format!(
-                    "With 100 labels, {} beat raw pixels ({:.1}%): a code learned without \
+                    "With {few} labels, {} beat raw pixels ({:.1}%): a code learned without \
                      labels makes the few labels go further.",
                     beat_raw_few.join(", "),
                     100.0 * raw_few

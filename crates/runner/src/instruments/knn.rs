@@ -31,6 +31,11 @@ pub fn predict(train: &[f32], train_labels: &[u8], test: &[f32], dim: usize, k: 
         "knn: {k} neighbours of {} points",
         train_labels.len()
     );
+    assert!(
+        test.len().is_multiple_of(dim),
+        "knn: {} test values are not whole points of {dim} dimensions",
+        test.len()
+    );
     test.par_chunks(dim)
         .map(|x| {
             // The k nearest so far, nearest first: (squared distance, training index).
