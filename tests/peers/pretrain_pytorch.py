@@ -52,13 +52,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-
-def load_images(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    _, n, h, w = struct.unpack(">IIII", raw[:16])
-    x = np.frombuffer(raw, dtype=np.uint8, count=n * h * w, offset=16).astype(np.float32) / 255
-    return torch.from_numpy(x.reshape(n, 1, h, w))
+from lab_pytorch import load_images  # the same IDX reader as the lab's twin (this folder)
 
 
 def load_labels(path):

@@ -1,6 +1,7 @@
 //! What a model reads instead of the clean image, for the tasks that change it: additive
 //! noise (denoising, [`crate::train::Noise`]), square holes (inpainting), and halving the
-//! resolution (super-resolution). Each keeps the clean image as the target.
+//! resolution (super-resolution), and moving the image inside its frame (translation).
+//! Each keeps the clean image as the target.
 
 use tensor::ops::pool::{PoolSpec, avg_pool2d};
 use tensor::{Rng, Tensor};
@@ -74,6 +75,37 @@ pub fn upsample_bilinear(low: &[f32]) -> Vec<f32> {
                 let top = at(r0, c0) * (1.0 - fc) + at(r0, c1) * fc;
                 let bottom = at(r1, c0) * (1.0 - fc) + at(r1, c1) * fc;
                 out.push(top * (1.0 - fr) + bottom * fr);
+            }
+        }
+    }
+    out
+}
+
+/// `images` (`count·784` values, 28×28 each, row after row) moved `dx` pixels right and `dy`
+/// down (negative: left, up) inside their frame (the translation experiment's moved test
+/// images, the reader's training shifts): the pixels uncovered are 0, the
+/// background, and those pushed past the border are lost.
+///
+/// ```
+/// # use tp_runner::data::corrupt::translate;
+/// let mut image = vec![0.0; 784];
+/// image[5 * 28 + 5] = 1.0; // row 5, column 5
+/// let moved = translate(&image, 2, -1);
+/// assert_eq!(moved[4 * 28 + 7], 1.0); // row 4, column 7
+/// assert_eq!(moved.iter().sum::<f32>(), 1.0);
+/// ```
+pub fn translate(images: &[f32], dx: isize, dy: isize) -> Vec<f32> {
+    assert_eq!(images.len() % 784, 0, "translate: {} values", images.len());
+    let mut out = vec![0.0; images.len()];
+    let inside = |i: isize| (0..28).contains(&i);
+    for (from, to) in images.chunks_exact(784).zip(out.chunks_exact_mut(784)) {
+        for row in 0..28isize {
+            for col in 0..28isize {
+                // out[row, col] = in[row − dy, col − dx]
+                let (r, c) = (row - dy, col - dx);
+                if inside(r) && inside(c) {
+                    to[(row * 28 + col) as usize] = from[(r * 28 + c) as usize];
+                }
             }
         }
     }

@@ -25,6 +25,7 @@ use super::{Experiment, Lab, LabInfo, Section, Timing};
 use crate::figures::chart::{LineChart, Series};
 use crate::instruments::elbo::per_image_negative_elbo;
 use crate::instruments::quality::{mse, roc_auc, roc_curve};
+use crate::instruments::stats::{mean, sample_sd};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
 use crate::train::autoencoder::ONE_CLASS_TEST_IMAGES;
@@ -172,7 +173,7 @@ impl Method {
 
     /// The standard deviation over seeds of the mean over digits (0 for one seed).
     pub fn spread(&self) -> f64 {
-        std_dev(&self.seed_means())
+        sample_sd(&self.seed_means())
     }
 
     /// Whether it was measured with more than one seed.
@@ -183,7 +184,7 @@ impl Method {
     /// `0.975 ± 0.004` over seeds, or `0.975` for one.
     fn cell(&self, values: &[f64]) -> String {
         if self.seeded() {
-            format!("{:.3} ± {:.3}", mean(values), std_dev(values))
+            format!("{:.3} ± {:.3}", mean(values), sample_sd(values))
         } else {
             format!("{:.3}", mean(values))
         }
@@ -250,19 +251,6 @@ impl Scored {
             .min_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(d, _)| d)
     }
-}
-
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len() as f64
-}
-
-/// The sample standard deviation (n − 1); 0 for fewer than two values.
-fn std_dev(values: &[f64]) -> f64 {
-    if values.len() < 2 {
-        return 0.0;
-    }
-    let m = mean(values);
-    (values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
 }
 
 /// The scores of the test set (`n·784` values) by what `run` learnt: the conv model's
@@ -1121,7 +1109,7 @@ mod tests {
         };
         assert_eq!(one.spread(), 0.0);
         assert_eq!(one.cell(&[0.9]), "0.900");
-        assert_eq!(std_dev(&[]), 0.0);
+        assert_eq!(sample_sd(&[]), 0.0);
     }
 
     /// A method whose AUC for digit `i` and seed `s` is `auc[i][s]`.

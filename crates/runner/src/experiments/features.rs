@@ -18,6 +18,7 @@ use super::{Experiment, Lab, LabInfo, Section, Timing, tp1, tp3};
 use crate::instruments::classify::{
     EarlyStopping, Fit, Scores, accuracy, fit, fit_early, moments, standardize,
 };
+use crate::instruments::stats::{mean, sample_sd};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::table;
 use crate::train::{AeRun, TrainError, Trained};
@@ -373,7 +374,7 @@ impl Arm {
 
     /// The sample standard deviation of the test accuracy over the seeds.
     pub fn sd(&self) -> f64 {
-        std_dev(&self.tests())
+        sample_sd(&self.tests())
     }
 
     fn tests(&self) -> Vec<f64> {
@@ -418,19 +419,6 @@ impl Comparison {
             100.0 * self.spread
         )
     }
-}
-
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len().max(1) as f64
-}
-
-/// The sample standard deviation (n − 1); 0 for fewer than two values.
-fn std_dev(values: &[f64]) -> f64 {
-    if values.len() < 2 {
-        return 0.0;
-    }
-    let m = mean(values);
-    (values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
 }
 
 impl Budget {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Experiment, Lab, LabInfo, ModelCard, Section, tp1};
 use crate::instruments::quality::psnr;
+use crate::instruments::stats::{mean, sample_sd};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{format_mse, table, times};
 use crate::train::TrainError;
@@ -65,22 +66,13 @@ impl SeedSpread {
 
     /// The sample standard deviation of the final test MSE (0 for one seed).
     pub fn sd(&self) -> f64 {
-        let n = self.test_mse.len();
-        if n < 2 {
-            return 0.0;
-        }
-        let m = self.mean();
-        (self.test_mse.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
+        sample_sd(&self.test_mse)
     }
 
     /// The mean relative change of the test MSE over the last epoch.
     pub fn mean_last_change(&self) -> f64 {
         mean(&self.last_epoch_change)
     }
-}
-
-fn mean(values: &[f64]) -> f64 {
-    values.iter().sum::<f64>() / values.len().max(1) as f64
 }
 
 /// The relative change of the last epoch's test MSE over the one before (NaN with one epoch).

@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Experiment, Lab, LabInfo, Section, Timing, tp1, tp2};
+use crate::data::corrupt::translate;
 use crate::figures::chart::{LineChart, Series};
 use crate::instruments::quality::mse;
 use crate::report::claims::{Claim, Finding, Verdict};
@@ -39,36 +40,6 @@ pub const IMAGES: usize = 1_000;
 
 /// The digit whose first test image the figure moves (a 2: strokes in every direction).
 const PICTURED_DIGIT: usize = 2;
-
-/// `images` (`count·784` values, 28×28 each, row after row) moved `dx` pixels right and `dy`
-/// down (negative: left, up) inside their frame: the pixels uncovered are 0, the
-/// background, and those pushed past the border are lost.
-///
-/// ```
-/// # use tp_runner::experiments::translation::translate;
-/// let mut image = vec![0.0; 784];
-/// image[5 * 28 + 5] = 1.0; // row 5, column 5
-/// let moved = translate(&image, 2, -1);
-/// assert_eq!(moved[4 * 28 + 7], 1.0); // row 4, column 7
-/// assert_eq!(moved.iter().sum::<f32>(), 1.0);
-/// ```
-pub fn translate(images: &[f32], dx: isize, dy: isize) -> Vec<f32> {
-    assert_eq!(images.len() % 784, 0, "translate: {} values", images.len());
-    let mut out = vec![0.0; images.len()];
-    let inside = |i: isize| (0..28).contains(&i);
-    for (from, to) in images.chunks_exact(784).zip(out.chunks_exact_mut(784)) {
-        for row in 0..28isize {
-            for col in 0..28isize {
-                // out[row, col] = in[row − dy, col − dx]
-                let (r, c) = (row - dy, col - dx);
-                if inside(r) && inside(c) {
-                    to[(row * 28 + col) as usize] = from[(r * 28 + c) as usize];
-                }
-            }
-        }
-    }
-    out
-}
 
 /// What the translation experiment measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -31,6 +31,7 @@ use rand::seq::SliceRandom;
 use tensor::{Rng, Tensor, rng};
 
 use super::classify::accuracy;
+use crate::data::corrupt::translate;
 
 /// The probability above which a reading counts as confident.
 pub const CONFIDENT: f64 = 0.9;
@@ -146,25 +147,6 @@ fn as_images(images: &Tensor) -> Tensor {
     images.reshape(&[n, 1, 28, 28])
 }
 
-/// `image` (28×28, row-major) moved by `dx` pixels right and `dy` down, the pixels moved in
-/// from outside black.
-fn shifted(image: &[f32], dx: i64, dy: i64) -> Vec<f32> {
-    let mut out = vec![0.0; 784];
-    for y in 0..28i64 {
-        let from_y = y - dy;
-        if !(0..28).contains(&from_y) {
-            continue;
-        }
-        for x in 0..28i64 {
-            let from_x = x - dx;
-            if (0..28).contains(&from_x) {
-                out[(y * 28 + x) as usize] = image[(from_y * 28 + from_x) as usize];
-            }
-        }
-    }
-    out
-}
-
 impl Reader {
     /// Trains a reader on `train` (`[n, 784]` pixels in 0..1) with `train_labels`, and
     /// measures it on `test`.
@@ -213,7 +195,11 @@ impl Reader {
                 let s = recipe.shift;
                 for &i in batch {
                     let (dx, dy) = (r.random_range(-s..=s), r.random_range(-s..=s));
-                    x.extend(shifted(&pixels[i * 784..(i + 1) * 784], dx, dy));
+                    x.extend(translate(
+                        &pixels[i * 784..(i + 1) * 784],
+                        dx as isize,
+                        dy as isize,
+                    ));
                 }
                 let mut g = Graph::new();
                 let x = g.input(Tensor::from_vec(&[batch.len(), 1, 28, 28], x));
@@ -388,17 +374,6 @@ mod tests {
         // Half 0, a quarter each 1 and 2: ½·1 + 2·¼·2 = 1.5 bits.
         let skewed = [at(0), at(0), at(1), at(2)];
         assert!((label_entropy(&skewed, 10) - 1.5).abs() < 1e-12);
-    }
-
-    #[test]
-    fn a_shift_moves_pixels_and_lets_black_in() {
-        let mut image = vec![0.0; 784];
-        image[5 * 28 + 7] = 1.0; // row 5, column 7
-        image[27] = 0.5; // row 0, column 27: falls off to the right
-        let moved = shifted(&image, 2, -1);
-        assert_eq!(moved[4 * 28 + 9], 1.0);
-        assert_eq!(moved.iter().sum::<f32>(), 1.0);
-        assert_eq!(shifted(&image, 0, 0), image);
     }
 
     #[test]
