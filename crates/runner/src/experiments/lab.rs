@@ -209,7 +209,7 @@ impl Lab {
         self.aae_runs.iter_mut().find(|r| r.dir == dir)
     }
 
-    /// The dense VAE's configuration with a code of `latent` values: the lab's settings and
+    /// A VAE's configuration (`kind`: dense or convolutional) with a code of `latent` values: the lab's settings and
     /// its `--beta`, as the VAE experiment trains it (so that another experiment asking for
     /// the same run in the same folder finds it, not a different model under its name).
     pub fn vae_config(&self, kind: ModelKind, latent: usize) -> RunConfig<AeConfig> {

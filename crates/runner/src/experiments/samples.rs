@@ -8,7 +8,7 @@
 
 use layers::summary::thousands;
 use models::ModelKind;
-use models::aae::{Aae, Prior};
+use models::aae::Prior;
 use serde::{Deserialize, Serialize};
 use tensor::{Tensor, rng};
 
@@ -17,9 +17,8 @@ use crate::instruments::frechet::{Moments, frechet_distance, sqrt_psd};
 use crate::instruments::reader::{FEATURES, Reader, confident_share, label_entropy};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::table;
-use crate::train::adversarial::{AaeConfig, AaeRun};
+use crate::train::TrainError;
 use crate::train::autoencoder::{TEST_NOISE_SEED, codes, decode};
-use crate::train::{RunConfig, TrainError, checkpoint};
 
 /// Sample quality of the generative models.
 pub struct SampleQuality;
@@ -168,30 +167,6 @@ fn fitted_gaussian_draws(codes: &[f32], k: usize, n: usize, seed: u64) -> Vec<f3
         .collect()
 }
 
-/// The `aae` experiment's run `name` with `model`: its weights when that experiment left
-/// them (same configuration, every epoch done), else trained here into the same folder,
-/// as that experiment would.
-fn aae_model(lab: &Lab, name: &str, model: AaeConfig) -> Result<Aae, TrainError> {
-    let config = RunConfig {
-        model,
-        schedule: lab.schedule(),
-    };
-    let dir = lab.exercise_dir(super::aae::Adversarial::NAME).join(name);
-    let weights = dir.join("model.safetensors");
-    let done = checkpoint::read::<AaeRun>(&dir)
-        .ok()
-        .flatten()
-        .is_some_and(|c| c.config == config && c.epoch == config.schedule.epochs);
-    if done && weights.exists() {
-        let prior = config.model.prior()?;
-        let mut aae = Aae::new(prior, config.model.conditional, &mut rng(0));
-        layers::io::load(&weights, &mut aae).map_err(|e| e.to_string())?;
-        return Ok(aae);
-    }
-    let trained = crate::train::train::<AaeRun>(&config, &lab.splits, &dir, lab.options())?;
-    Ok(trained.trainee.model)
-}
-
 /// FD-MNIST against `reference`, the confident share and the label entropy of `images`.
 fn score(reader: &mut Reader, images: Vec<f32>, reference: &Moments) -> (f64, f64, f64) {
     let n = images.len() / 784;
@@ -247,8 +222,7 @@ impl Experiment for SampleQuality {
             latents.push(WIDE_LATENT);
         }
         for latent in latents {
-            let mut config = lab.config(ModelKind::Vae, latent);
-            config.model.beta = lab.settings.beta;
+            let config = lab.vae_config(ModelKind::Vae, latent);
             let (exercise, name) = if latent == lab_latent {
                 (
                     super::vae::Variational::NAME,
@@ -273,17 +247,14 @@ impl Experiment for SampleQuality {
         }
         // The adversarial autoencoders, each decoding its own prior, and the plain
         // autoencoder of the same shape.
+        // Trained by the AAE experiment in this process (the lab keeps them), else here into
+        // its folders, with its configurations.
         let aae = super::aae::Adversarial::NAME;
         for prior in Prior::ALL {
             let name = format!("aae_{}", prior.id());
-            let config = AaeConfig {
-                prior: prior.id().into(),
-                conditional: false,
-                regularize: true,
-            };
-            let mut model = aae_model(lab, &name, config)?;
+            let model = &mut super::aae::ensure(lab, &name)?.trainee.model;
             let z = prior.sample(n, None, &mut rng(SAMPLES_SEED));
-            let images = decode(&mut model, z.data(), 2);
+            let images = decode(model, z.data(), 2);
             let title = format!("AAE 784-256-256-2, prior {}", prior.title());
             add(
                 lab,
@@ -291,15 +262,10 @@ impl Experiment for SampleQuality {
                 images,
             );
         }
-        let config = AaeConfig {
-            prior: Prior::Gaussian.id().into(),
-            conditional: false,
-            regularize: false,
-        };
-        let mut plain = aae_model(lab, "ae_plain", config)?;
-        let plain_codes = codes(&mut plain, &train_images);
+        let plain = &mut super::aae::ensure(lab, "ae_plain")?.trainee.model;
+        let plain_codes = codes(plain, &train_images);
         let z = fitted_gaussian_draws(&plain_codes, 2, n, SAMPLES_SEED);
-        let images = decode(&mut plain, &z, 2);
+        let images = decode(plain, &z, 2);
         let title = "plain AE 784-256-256-2, Gaussian fitted to its codes".to_string();
         add(
             lab,

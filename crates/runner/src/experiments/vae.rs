@@ -261,8 +261,7 @@ impl Experiment for Variational {
         let mut models = Vec::new();
         let mut vaes = Vec::new();
         for kind in MODELS {
-            let mut config = lab.config(kind, latent);
-            config.model.beta = beta;
+            let config = lab.vae_config(kind, latent);
             let run = lab.ensure_config(Self::NAME, kind.id(), config)?;
             // The concrete model, from the run's own weights file.
             let mut vae = match kind {
