@@ -585,7 +585,8 @@ fn sentences(r: &Results) -> String {
             );
         }
         if vae_better < pairs.len() {
-            text += "This is not a failure of the recipe: a deterministic autoencoder with a \
+            text += "The literature finds the same, so it need not point at our recipe: a \
+                     deterministic autoencoder with a \
                      density fitted to its codes after training samples as well as a VAE, or \
                      better, by the FID on MNIST, CIFAR-10 and CelebA (Ghosh et al. 2020, \
                      \"From Variational to Deterministic Autoencoders\"). What the VAE's prior \
