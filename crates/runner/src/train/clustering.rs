@@ -1,37 +1,91 @@
-//! The categorical adversarial autoencoder (Makhzani et al. 2015, section 6) as a kind of
-//! run: each step a reconstruction, both discriminators, then the encoder against both
-//! ([`models::aae_clusters::ClusterAae::train_step`]), four Adams, no labels.
+//! The categorical adversarial autoencoder (Makhzani et al. 2015, sections 5 and 6) as a
+//! kind of run: each step a reconstruction, both discriminators, the encoder against both
+//! and, for a semi-supervised run, a cross-entropy step on a batch of the few labelled
+//! images ([`models::aae_clusters::ClusterAae::train_step`]); five Adams.
 
 use layers::Module;
 use layers::optim::Adam;
-use models::aae_clusters::{ClusterAae, ClusterOptimizers, STYLE};
+use models::aae_clusters::{ClusterAae, ClusterOptimizers, LabelledBatch, Recipe, STYLE};
+use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
-use tensor::Rng;
+use tensor::{Rng, Tensor, rng};
 
 use super::metrics::Figures;
 use super::{Batch, RunConfig, StepSums, Trainee};
 use crate::data::dataset::{Dataset, Splits};
+use crate::instruments::cluster::cluster_error;
 
-/// What decides a clustering run besides its schedule.
+/// What decides a categorical AAE run besides its schedule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterConfig {
-    /// Clusters (the categorical code's size).
+    /// Clusters (the categorical code's size; 10 for a semi-supervised run, one per class).
     pub clusters: usize,
     /// Values of the style code.
     pub style: usize,
+    /// The decoder and the cluster discriminator read the one-hot of the code's argmax.
+    pub hard_code: bool,
+    /// The encoder's adversarial learning rate as a share of the reconstruction's.
+    pub generator_share: f32,
+    /// Gaussian noise on the encoder's input (σ), 0 for none.
+    pub input_noise: f32,
+    /// Labelled training images per class for the supervised phase; 0 trains without labels.
+    pub labelled_per_class: usize,
 }
 
 impl ClusterConfig {
-    /// `clusters` clusters and the model's style code.
-    pub fn new(clusters: usize) -> ClusterConfig {
+    /// Unsupervised clustering into `clusters` clusters, trained by `recipe`.
+    pub fn new(clusters: usize, recipe: Recipe) -> ClusterConfig {
         ClusterConfig {
             clusters,
             style: STYLE,
+            hard_code: recipe.hard_code,
+            generator_share: recipe.generator_share,
+            input_noise: recipe.input_noise,
+            labelled_per_class: 0,
+        }
+    }
+
+    /// Semi-supervised classification: one cluster per class, `per_class` labelled images of
+    /// each, trained by `recipe`.
+    pub fn semi_supervised(per_class: usize, recipe: Recipe) -> ClusterConfig {
+        ClusterConfig {
+            labelled_per_class: per_class,
+            ..ClusterConfig::new(10, recipe)
+        }
+    }
+
+    /// The model's recipe.
+    pub fn recipe(&self) -> Recipe {
+        Recipe {
+            hard_code: self.hard_code,
+            generator_share: self.generator_share,
+            input_noise: self.input_noise,
         }
     }
 }
 
-/// One epoch of a clustering run: the phases' mean losses over its steps.
+/// The training images whose labels a semi-supervised run with seed `seed` may use:
+/// `per_class` of each class, drawn at random (the same for every run with that seed, so
+/// that a baseline trained on the labelled images alone sees the same ones), in order.
+pub fn labelled_indices(train: &Dataset, per_class: usize, seed: u64) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    order.shuffle(&mut rng(seed ^ 0x1abe_11ed));
+    let mut taken = [0usize; 10];
+    let mut picked: Vec<usize> = order
+        .into_iter()
+        .filter(|&i| {
+            let c = usize::from(train.labels[i]);
+            let keep = taken[c] < per_class;
+            taken[c] += usize::from(keep);
+            keep
+        })
+        .collect();
+    picked.sort_unstable();
+    picked
+}
+
+/// One epoch of a categorical AAE run: the phases' mean losses over its steps, and its
+/// clusters on the test set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ClusterFigures {
     /// Mean reconstruction BCE per pixel.
@@ -40,6 +94,13 @@ pub struct ClusterFigures {
     pub discriminators_loss: f64,
     /// Mean of the encoder's summed losses for fooling both (2 ln 2 at chance).
     pub generator_loss: f64,
+    /// Mean cross-entropy of the supervised phase (0 without labels).
+    pub supervised_loss: f64,
+    /// Test error: each cluster labelled with its majority class (without labels), or the
+    /// share of test images whose cluster is not their class (with labels).
+    pub test_error: f64,
+    /// Clusters that hold at least one test image.
+    pub clusters_used: f64,
 }
 
 impl Figures for ClusterFigures {
@@ -47,6 +108,9 @@ impl Figures for ClusterFigures {
         "reconstruction_bce",
         "discriminators_loss",
         "generator_loss",
+        "supervised_loss",
+        "test_error",
+        "clusters_used",
     ];
 
     fn values(&self) -> Vec<f64> {
@@ -54,15 +118,29 @@ impl Figures for ClusterFigures {
             self.reconstruction_bce,
             self.discriminators_loss,
             self.generator_loss,
+            self.supervised_loss,
+            self.test_error,
+            self.clusters_used,
         ]
     }
 
     fn line(&self) -> String {
         format!(
-            "BCE {:.4}, D {:.3}, G {:.3}",
-            self.reconstruction_bce, self.discriminators_loss, self.generator_loss
+            "BCE {:.4}, D {:.3}, G {:.3}, CE {:.3}, test error {:.1}% ({} clusters used)",
+            self.reconstruction_bce,
+            self.discriminators_loss,
+            self.generator_loss,
+            self.supervised_loss,
+            100.0 * self.test_error,
+            self.clusters_used
         )
     }
+}
+
+/// The labelled images of a semi-supervised run.
+struct Labelled {
+    images: Tensor,
+    labels: Vec<usize>,
 }
 
 /// A categorical adversarial autoencoder in training.
@@ -70,17 +148,56 @@ pub struct ClusterRun {
     /// The model.
     pub model: ClusterAae,
     opts: ClusterOptimizers,
-    sums: StepSums<3>,
+    labelled: Option<Labelled>,
+    sums: StepSums<4>,
+}
+
+impl ClusterRun {
+    /// The test error of the model's clusters on `test` (see [`ClusterFigures::test_error`])
+    /// and the clusters it uses.
+    pub fn test_error(&mut self, test: &Dataset) -> (f64, usize) {
+        let clusters = self.model.assign(&test.all_images());
+        let k = self.model.clusters();
+        let mut used = vec![false; k];
+        clusters.iter().for_each(|&c| used[c] = true);
+        let error = if self.labelled.is_some() {
+            let wrong = clusters
+                .iter()
+                .zip(&test.labels)
+                .filter(|&(&c, &l)| c != usize::from(l))
+                .count();
+            wrong as f64 / clusters.len().max(1) as f64
+        } else {
+            cluster_error(&clusters, &test.labels, k)
+        };
+        (error, used.iter().filter(|&&u| u).count())
+    }
 }
 
 impl Trainee for ClusterRun {
     type Config = ClusterConfig;
     type Figures = ClusterFigures;
 
-    fn build(config: &RunConfig<ClusterConfig>, _: &Splits, rng: &mut Rng) -> ClusterRun {
+    fn build(config: &RunConfig<ClusterConfig>, splits: &Splits, rng: &mut Rng) -> ClusterRun {
+        let recipe = config.model.recipe();
+        let labelled = (config.model.labelled_per_class > 0).then(|| {
+            let picks = labelled_indices(
+                &splits.train,
+                config.model.labelled_per_class,
+                config.schedule.seed,
+            );
+            Labelled {
+                images: splits.train.images(&picks),
+                labels: picks
+                    .iter()
+                    .map(|&i| usize::from(splits.train.labels[i]))
+                    .collect(),
+            }
+        });
         ClusterRun {
-            model: ClusterAae::new(config.model.clusters, rng),
-            opts: ClusterOptimizers::new(config.schedule.lr as f32),
+            model: ClusterAae::new(config.model.clusters, recipe, rng),
+            opts: ClusterOptimizers::new(config.schedule.lr as f32, recipe),
+            labelled,
             sums: StepSums::default(),
         }
     }
@@ -99,6 +216,7 @@ impl Trainee for ClusterRun {
             ("cluster_critic", &self.opts.cluster_critic),
             ("style_critic", &self.opts.style_critic),
             ("generator", &self.opts.generator),
+            ("supervised", &self.opts.supervised),
         ]
     }
 
@@ -108,6 +226,7 @@ impl Trainee for ClusterRun {
             ("cluster_critic", &mut self.opts.cluster_critic),
             ("style_critic", &mut self.opts.style_critic),
             ("generator", &mut self.opts.generator),
+            ("supervised", &mut self.opts.supervised),
         ]
     }
 
@@ -116,22 +235,77 @@ impl Trainee for ClusterRun {
     }
 
     fn step(&mut self, batch: Batch<'_>, rng: &mut Rng, _print_tape: bool) -> Option<f64> {
+        // A labelled batch as large as the unlabelled one (all of them when fewer), drawn
+        // from the run's generator.
+        let picked = self.labelled.as_ref().map(|l| {
+            let mut order: Vec<usize> = (0..l.labels.len()).collect();
+            let take = batch.images.shape()[0].min(order.len());
+            let order = order.partial_shuffle(rng, take).0.to_vec();
+            let labels: Vec<usize> = order.iter().map(|&i| l.labels[i]).collect();
+            (l.images.index_select(0, &order), labels)
+        });
+        let labelled = picked
+            .as_ref()
+            .map(|(images, labels)| LabelledBatch { images, labels });
         let l = self
             .model
-            .train_step(&mut self.opts, &batch.images, rng)
+            .train_step(&mut self.opts, &batch.images, labelled, rng)
             .expect("every part of the model is on its phase's tape");
         (l.reconstruction.is_finite() && l.discriminators.is_finite()).then(|| {
-            let values = [l.reconstruction, l.discriminators, l.generator];
+            let values = [
+                l.reconstruction,
+                l.discriminators,
+                l.generator,
+                l.supervised,
+            ];
             self.sums.add(values.map(f64::from), 1.0)
         })
     }
 
-    fn finish_epoch(&mut self, _test: &Dataset) -> ClusterFigures {
-        let [reconstruction_bce, discriminators_loss, generator_loss] = self.sums.means();
+    fn finish_epoch(&mut self, test: &Dataset) -> ClusterFigures {
+        let [
+            reconstruction_bce,
+            discriminators_loss,
+            generator_loss,
+            supervised_loss,
+        ] = self.sums.means();
+        let (test_error, used) = self.test_error(test);
         ClusterFigures {
             reconstruction_bce,
             discriminators_loss,
             generator_loss,
+            supervised_loss,
+            test_error,
+            clusters_used: used as f64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::dataset::Dataset;
+
+    fn dataset(labels: Vec<u8>) -> Dataset {
+        Dataset {
+            pixels: vec![0; labels.len() * 784],
+            labels,
+            height: 28,
+            width: 28,
+        }
+    }
+
+    #[test]
+    fn labelled_indices_take_as_many_of_each_class_the_same_for_a_seed() {
+        let labels: Vec<u8> = (0..200).map(|i| (i % 10) as u8).collect();
+        let train = dataset(labels.clone());
+        let a = labelled_indices(&train, 3, 5);
+        assert_eq!(a.len(), 30);
+        for c in 0..10u8 {
+            assert_eq!(a.iter().filter(|&&i| labels[i] == c).count(), 3);
+        }
+        assert_eq!(a, labelled_indices(&train, 3, 5));
+        assert_ne!(a, labelled_indices(&train, 3, 6));
+        assert!(a.windows(2).all(|w| w[0] < w[1]));
     }
 }
