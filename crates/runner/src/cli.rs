@@ -60,12 +60,10 @@ pub fn command() -> clap::Command {
         TrainArgs::augment_args(clap::Command::new("train"))
             .about("Train one model with any settings (the generic entry)"),
     )
-    .subcommand(
-        PageArgs::augment_args(clap::Command::new("page")).about(
-            "Write the static page that explores and trains the 2-D VAE and autoencoder in the \
+    .subcommand(PageArgs::augment_args(clap::Command::new("page")).about(
+        "Write the static page that explores and trains the 2-D VAE and autoencoder in the \
              browser (needs the engine built for wasm32: `just page`)",
-        ),
-    )
+    ))
     .subcommand(
         BenchArgs::augment_args(clap::Command::new("bench"))
             .about("How fast this machine runs the engine: FMA peak, GEMM, images/s per model"),

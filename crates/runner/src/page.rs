@@ -303,7 +303,10 @@ mod tests {
             test: set(),
         };
         let err = write(&args, splits).unwrap_err();
-        assert!(err.contains("not a WebAssembly module") && err.contains("cargo build"), "{err}");
+        assert!(
+            err.contains("not a WebAssembly module") && err.contains("cargo build"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -313,7 +316,10 @@ mod tests {
         let exports = include_str!("../../web/src/ffi.rs");
         let mut called = 0;
         for call in PAGE_JS.split("E.tp_").skip(1) {
-            let name: String = call.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            let name: String = call
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
             assert!(
                 exports.contains(&format!("fn tp_{name}(")),
                 "page.js calls tp_{name}, which crates/web/src/ffi.rs does not export"

@@ -63,8 +63,8 @@ fn prerequisites() -> Result<(PathBuf, PathBuf, PathBuf), String> {
     }
     let chromium = on_path(&["chromium", "chromium-browser", "google-chrome"])
         .ok_or("no chromium on PATH (apt-get install chromium)")?;
-    let driver =
-        on_path(&["chromedriver"]).ok_or("no chromedriver on PATH (apt-get install chromium-driver)")?;
+    let driver = on_path(&["chromedriver"])
+        .ok_or("no chromedriver on PATH (apt-get install chromium-driver)")?;
     Ok((wasm, chromium, driver))
 }
 
@@ -105,7 +105,11 @@ fn answer(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
         line.clear();
     }
     let target = request.split_whitespace().nth(1).unwrap_or("/");
-    let name = target.split('?').next().unwrap_or("/").trim_start_matches('/');
+    let name = target
+        .split('?')
+        .next()
+        .unwrap_or("/")
+        .trim_start_matches('/');
     let path = root.join(if name.is_empty() { "index.html" } else { name });
     let safe = !name.contains("..");
     match std::fs::read(&path) {
@@ -152,7 +156,10 @@ fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<Val
         if let Some((name, value)) = line.split_once(':')
             && name.eq_ignore_ascii_case("content-length")
         {
-            length = value.trim().parse().map_err(|_| format!("bad header {line}"))?;
+            length = value
+                .trim()
+                .parse()
+                .map_err(|_| format!("bad header {line}"))?;
         }
     }
     let mut json = vec![0; length];
@@ -187,13 +194,16 @@ impl Browser {
         };
         let start = Instant::now();
         while http(port, "GET", "/status", None).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "chromedriver did not answer");
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "chromedriver did not answer"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let capabilities = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
             "binary": chromium,
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--hide-scrollbars", "--window-size=1400,1300"]
+                     "--hide-scrollbars", "--window-size=1400,1700"]
         }}}});
         let answer = http(port, "POST", "/session", Some(&capabilities)).unwrap();
         browser.session = answer["value"]["sessionId"]
@@ -217,7 +227,11 @@ impl Browser {
     fn wait_for(&self, script: &str, limit: Duration) -> Option<String> {
         let start = Instant::now();
         while start.elapsed() < limit {
-            let value = self.call("POST", "execute/sync", Some(&json!({"script": script, "args": []})));
+            let value = self.call(
+                "POST",
+                "execute/sync",
+                Some(&json!({"script": script, "args": []})),
+            );
             if let Some(s) = value.as_str().filter(|s| !s.is_empty()) {
                 return Some(s.to_string());
             }
@@ -235,7 +249,12 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
-            let _ = http(self.port, "DELETE", &format!("/session/{}", self.session), None);
+            let _ = http(
+                self.port,
+                "DELETE",
+                &format!("/session/{}", self.session),
+                None,
+            );
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
@@ -251,7 +270,10 @@ fn base64_decode(text: &str) -> Vec<u8> {
         b'/' => 63,
         _ => panic!("not base64: {c}"),
     };
-    let bytes: Vec<u8> = text.bytes().filter(|&c| c != b'=' && !c.is_ascii_whitespace()).collect();
+    let bytes: Vec<u8> = text
+        .bytes()
+        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
+        .collect();
     let mut out = Vec::with_capacity(bytes.len() * 3 / 4);
     for chunk in bytes.chunks(4) {
         let v: u32 = chunk
@@ -301,10 +323,14 @@ fn region(z: &[f32], means: &[f32], labels: &[u8]) -> (u8, usize) {
 
 /// Milliseconds per training step of the dense VAE (batch 64) natively, on one thread.
 fn native_step_ms(train: &Digits) -> f64 {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     pool.install(|| {
+        // As in the page: 50 steps, then 50 timed.
         let mut trainer = Trainer::new(Kind::Vae, 0, 1e-3, 64);
-        for _ in 0..5 {
+        for _ in 0..50 {
             trainer.step(train).unwrap();
         }
         let start = Instant::now();
@@ -330,13 +356,16 @@ fn the_page_runs_the_engine_in_a_browser() {
     let out = out_dir();
     let _ = std::fs::remove_dir_all(&out);
     let page = out.join("page");
-    // Short runs, trained for the test: 3 epochs of the committed sample.
+    // Short runs, trained for the test (3 epochs of the committed sample), unless
+    // TP_PAGE_RUNS names a runs folder to take them from (`tp all`'s, for the README's
+    // screenshot).
+    let runs = std::env::var_os("TP_PAGE_RUNS").map_or(out.join("runs"), PathBuf::from);
     let status = Command::new(env!("CARGO_BIN_EXE_tp"))
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
         .args(["page", "--epochs", "3", "--threads", "2", "--out"])
         .arg(&page)
         .arg("--runs")
-        .arg(out.join("runs"))
+        .arg(&runs)
         .arg("--wasm")
         .arg(&wasm)
         .status()
@@ -357,7 +386,10 @@ fn the_page_runs_the_engine_in_a_browser() {
 
     // Decoding: the page's pixels are the native engine's.
     let mut worst = 0f32;
-    for (kind, key, file) in [(Kind::Vae, "vae", "vae.safetensors"), (Kind::Autoencoder, "ae", "ae.safetensors")] {
+    for (kind, key, file) in [
+        (Kind::Vae, "vae", "vae.safetensors"),
+        (Kind::Autoencoder, "ae", "ae.safetensors"),
+    ] {
         let mut net = load_net(kind, &page.join(file));
         for (i, z) in CODES.iter().enumerate() {
             let native = net.decode(z);
@@ -368,7 +400,10 @@ fn the_page_runs_the_engine_in_a_browser() {
             }
         }
     }
-    assert!(worst <= 1e-6, "decoded pixels differ by up to {worst:e} from native");
+    assert!(
+        worst <= 1e-6,
+        "decoded pixels differ by up to {worst:e} from native"
+    );
 
     // The drawn "1": its code is the native code of the pixels the page read, among the 1s.
     let test = Digits::parse(&std::fs::read(page.join("test-digits.bin")).unwrap()).unwrap();
@@ -376,30 +411,51 @@ fn the_page_runs_the_engine_in_a_browser() {
     let ink: f32 = drawn.iter().sum();
     assert!(ink > 20.0, "the drawing has almost no ink ({ink})");
     let mut regions = Vec::new();
-    for (kind, key, file) in [(Kind::Vae, "vae", "vae.safetensors"), (Kind::Autoencoder, "ae", "ae.safetensors")] {
+    for (kind, key, file) in [
+        (Kind::Vae, "vae", "vae.safetensors"),
+        (Kind::Autoencoder, "ae", "ae.safetensors"),
+    ] {
         let mut net = load_net(kind, &page.join(file));
         let native = net.encode(tensor::Tensor::from_vec(&[1, 1, 28, 28], drawn.clone()));
         let in_page = floats(&result["drawn"][key]["mean"]);
         for (a, b) in native.mean.iter().zip(&in_page) {
-            assert!((a - b).abs() <= 1e-5, "{key}: drawn code {in_page:?} in the page, {:?} natively", native.mean);
+            assert!(
+                (a - b).abs() <= 1e-5,
+                "{key}: drawn code {in_page:?} in the page, {:?} natively",
+                native.mean
+            );
         }
-        let means = net.encode(test.batch(&(0..test.len()).collect::<Vec<_>>())).mean;
+        let means = net
+            .encode(test.batch(&(0..test.len()).collect::<Vec<_>>()))
+            .mean;
         regions.push((key, region(&in_page, &means, &test.labels)));
     }
     println!("the drawn 1's region (label, votes of {NEIGHBOURS}): {regions:?}");
-    assert_eq!(regions[0].1.0, 1, "the VAE put the drawn 1 among other digits: {regions:?}");
+    assert_eq!(
+        regions[0].1.0, 1,
+        "the VAE put the drawn 1 among other digits: {regions:?}"
+    );
 
     // Training in the page lowers the loss.
     let train = &result["train"];
-    let (before, after) = (train["before"]["total"].as_f64().unwrap(), train["after"]["total"].as_f64().unwrap());
+    let (before, after) = (
+        train["before"]["total"].as_f64().unwrap(),
+        train["after"]["total"].as_f64().unwrap(),
+    );
     assert_eq!(train["steps"], 50);
-    assert!(after < before, "50 steps in the page: loss {before} → {after}");
+    assert!(
+        after < before,
+        "50 steps in the page: loss {before} → {after}"
+    );
     assert!(train["tape_lines"].as_u64().unwrap() > 10, "no tape");
 
     // The screenshot, in the demo state.
     browser.open(&format!("http://127.0.0.1:{port}/index.html?demo=1"));
     browser
-        .wait_for("return document.title === 'demo ready' ? 'yes' : ''", Duration::from_secs(240))
+        .wait_for(
+            "return document.title === 'demo ready' ? 'yes' : ''",
+            Duration::from_secs(240),
+        )
         .expect("the demo did not finish");
     let png_bytes = browser.screenshot();
     let shot = out.join("page.png");
@@ -412,7 +468,11 @@ fn the_page_runs_the_engine_in_a_browser() {
     let mut colours: Vec<&[u8]> = pixels.chunks(info.color_type.samples()).collect();
     colours.sort();
     colours.dedup();
-    assert!(colours.len() > 50, "the screenshot has {} colours: blank", colours.len());
+    assert!(
+        colours.len() > 50,
+        "the screenshot has {} colours: blank",
+        colours.len()
+    );
 
     // Speed: reported, not asserted.
     let train_set = Digits::parse(&std::fs::read(page.join("train-digits.bin")).unwrap()).unwrap();
@@ -433,6 +493,10 @@ fn the_page_runs_the_engine_in_a_browser() {
         "drawn_regions": format!("{regions:?}"),
         "loss_before_after": [before, after],
     });
-    std::fs::write(out.join("timings.json"), serde_json::to_string_pretty(&report).unwrap()).unwrap();
+    std::fs::write(
+        out.join("timings.json"),
+        serde_json::to_string_pretty(&report).unwrap(),
+    )
+    .unwrap();
     println!("browser test: {report:#}");
 }

@@ -54,8 +54,8 @@ impl Kind {
 
 /// One of the two models.
 pub enum Net {
-    /// The VAE.
-    Vae(Vae),
+    /// The VAE (boxed: it is larger than the autoencoder).
+    Vae(Box<Vae>),
     /// The plain autoencoder.
     Autoencoder(Plain),
 }
@@ -88,7 +88,7 @@ impl Net {
     pub fn new(kind: Kind, seed: u64) -> Net {
         let mut r = rng(seed);
         match kind {
-            Kind::Vae => Net::Vae(Vae::dense(LATENT, &mut r)),
+            Kind::Vae => Net::Vae(Box::new(Vae::dense(LATENT, &mut r))),
             Kind::Autoencoder => Net::Autoencoder(Plain::new(
                 models::dense::deep_autoencoder(LATENT, &mut r),
                 Loss::Mse,
@@ -106,7 +106,7 @@ impl Net {
 
     fn module_mut(&mut self) -> &mut dyn Autoencoder {
         match self {
-            Net::Vae(m) => m,
+            Net::Vae(m) => m.as_mut(),
             Net::Autoencoder(m) => m,
         }
     }
@@ -407,7 +407,7 @@ mod tests {
         let Net::Vae(trained) = Net::new(Kind::Vae, 7) else {
             unreachable!()
         };
-        layers::io::save(&path, &trained).unwrap();
+        layers::io::save(&path, trained.as_ref()).unwrap();
         let bytes = std::fs::read(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         let mut net = Net::new(Kind::Vae, 8);
