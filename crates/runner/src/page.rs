@@ -270,19 +270,17 @@ fn folder_bytes(dir: &Path) -> Result<u64, String> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_missing_wasm_names_the_build_command() {
-        let err = find_wasm(Some(Path::new("/nonexistent/tp_web.wasm"))).unwrap_err();
-        assert!(err.contains("--wasm"), "{err}");
-        let dir = std::env::temp_dir().join(format!("tp-page-wasm-{}", std::process::id()));
+    /// Four images and a page folder's arguments in a fresh temporary folder.
+    fn tiny(name: &str, wasm: &[u8]) -> (PathBuf, PageArgs, impl Fn() -> Splits) {
+        let dir = std::env::temp_dir().join(format!("tp-page-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let fake = dir.join(WASM_FILE);
-        std::fs::write(&fake, b"not wasm").unwrap();
+        std::fs::write(dir.join(WASM_FILE), wasm).unwrap();
         let args = PageArgs {
             out: dir.join("page"),
             runs: dir.join("runs"),
-            wasm: Some(fake),
-            images: 10,
+            wasm: Some(dir.join(WASM_FILE)),
+            images: 3,
             data: None,
             epochs: 1,
             seed: 0,
@@ -291,20 +289,76 @@ mod tests {
             test_limit: None,
         };
         let set = || Dataset {
-            pixels: vec![0; 4 * 784],
+            pixels: (0..4 * 784).map(|i| (i % 251) as u8).collect(),
             labels: vec![0, 1, 2, 3],
             height: 28,
             width: 28,
         };
-        let splits = Splits {
-            dir: dir.clone(),
-            description: "four blank images".into(),
+        let root = dir.clone();
+        let splits = move || Splits {
+            dir: root.clone(),
+            description: "four images".into(),
             train: set(),
             test: set(),
         };
-        let err = write(&args, splits).unwrap_err();
+        (dir, args, splits)
+    }
+
+    #[test]
+    fn a_missing_wasm_names_the_build_command() {
+        let err = find_wasm(Some(Path::new("/nonexistent/tp_web.wasm"))).unwrap_err();
+        assert!(err.contains("--wasm"), "{err}");
+        let (dir, args, splits) = tiny("not-wasm", b"not wasm");
+        let err = write(&args, splits()).unwrap_err();
         assert!(
             err.contains("not a WebAssembly module") && err.contains("cargo build"),
+            "{err}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_page_trains_missing_runs_then_reuses_them_file_for_file() {
+        let (dir, args, splits) = tiny("write", b"\0asm\x01\0\0\0");
+        write(&args, splits()).unwrap();
+        for file in [
+            "index.html",
+            "page.js",
+            WASM_FILE,
+            "vae.safetensors",
+            "ae.safetensors",
+            "page.json",
+        ] {
+            assert!(args.out.join(file).is_file(), "{file} missing");
+        }
+        let test = std::fs::read(args.out.join("test-digits.bin")).unwrap();
+        let digits = Digits::parse(&test).unwrap();
+        assert_eq!(digits.labels, vec![0, 1, 2], "the first --images 3");
+        // The weights load into the page's models.
+        let vae = std::fs::read(args.out.join("vae.safetensors")).unwrap();
+        tp_web::Net::new(tp_web::Kind::Vae, 1).load(&vae).unwrap();
+        let ae = std::fs::read(args.out.join("ae.safetensors")).unwrap();
+        tp_web::Net::new(tp_web::Kind::Autoencoder, 1)
+            .load(&ae)
+            .unwrap();
+
+        // Again: both runs are found and copied, nothing trained.
+        write(&args, splits()).unwrap();
+        let manifest = std::fs::read_to_string(args.out.join("page.json")).unwrap();
+        let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+        assert_eq!(manifest["runs"][0]["reused"], true);
+        assert_eq!(manifest["runs"][1]["reused"], true);
+        assert_eq!(
+            std::fs::read(args.out.join("vae.safetensors")).unwrap(),
+            vae
+        );
+
+        // A run of another model under the page's name is refused, naming it.
+        let config = args.runs.join("pca/dense2_relu_k2/config.json");
+        std::fs::write(&config, r#"{"model": "dense1_none", "latent": 2}"#).unwrap();
+        let err = write(&args, splits()).unwrap_err();
+        assert!(
+            err.contains("dense2_relu_k2") && err.contains("dense1_none"),
             "{err}"
         );
         std::fs::remove_dir_all(&dir).unwrap();

@@ -8,6 +8,7 @@
 //! - decoding fixed codes gives the pixels `tp`'s engine gives natively, within 1e-6;
 //! - a "1" drawn by the page's pen lands among the test set's 1s in the VAE's plane;
 //! - 50 training steps of the VAE in the page lower its loss;
+//! - a damaged weights file makes the page say which file it is;
 //! - a screenshot of the page (`?demo=1`) is written to the test's output folder
 //!   (`target/tmp/browser/page.png`) and is not blank;
 //! - the time of a training step in the page and natively on one thread (reported, not
@@ -349,7 +350,11 @@ fn the_page_runs_the_engine_in_a_browser() {
             panic!("TP_REQUIRE_BROWSER=1 but {missing}")
         }
         Err(missing) => {
-            eprintln!("skipped the browser test: {missing} (TP_REQUIRE_BROWSER=1 makes this fail)");
+            // Straight to stderr: the test harness captures `eprintln!` of passing tests.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped the browser test: {missing} (TP_REQUIRE_BROWSER=1 makes this fail)"
+            );
             return;
         }
     };
@@ -448,6 +453,25 @@ fn the_page_runs_the_engine_in_a_browser() {
         "50 steps in the page: loss {before} → {after}"
     );
     assert!(train["tape_lines"].as_u64().unwrap() > 10, "no tape");
+
+    // A damaged weights file: the page says which, instead of failing silently.
+    let bad = out.join("bad-page");
+    std::fs::create_dir_all(&bad).unwrap();
+    for entry in std::fs::read_dir(&page).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, bad.join(path.file_name().unwrap())).unwrap();
+    }
+    let weights = std::fs::read(page.join("vae.safetensors")).unwrap();
+    std::fs::write(bad.join("vae.safetensors"), &weights[..weights.len() / 2]).unwrap();
+    let bad_port = serve(bad);
+    browser.open(&format!("http://127.0.0.1:{bad_port}/index.html"));
+    let status = browser
+        .wait_for(
+            "const s = document.getElementById('status'); return s.className === 'error' ? s.textContent : ''",
+            Duration::from_secs(60),
+        )
+        .expect("the damaged page showed no error");
+    assert!(status.contains("vae.safetensors"), "{status}");
 
     // The screenshot, in the demo state.
     browser.open(&format!("http://127.0.0.1:{port}/index.html?demo=1"));

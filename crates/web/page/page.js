@@ -316,10 +316,14 @@ async function main() {
   E.tp_init();
   const [vae, ae, test, trainSet] = await Promise.all(
     ['vae.safetensors', 'ae.safetensors', 'test-digits.bin', 'train-digits.bin'].map(fetchBytes));
-  withBytes(vae, (p, n) => check(E.tp_load(VAE, p, n)));
-  withBytes(ae, (p, n) => check(E.tp_load(AE, p, n)));
-  count = withBytes(test, (p, n) => check(E.tp_set_digits(TEST, p, n)));
-  const trainCount = withBytes(trainSet, (p, n) => check(E.tp_set_digits(TRAIN, p, n)));
+  // Hands a file to the engine; its refusal names the file.
+  const hand = (name, bytes, f) => {
+    try { return withBytes(bytes, (p, n) => check(f(p, n))); } catch (e) { throw new Error(`${name}: ${e.message}`); }
+  };
+  hand('vae.safetensors', vae, (p, n) => E.tp_load(VAE, p, n));
+  hand('ae.safetensors', ae, (p, n) => E.tp_load(AE, p, n));
+  count = hand('test-digits.bin', test, (p, n) => E.tp_set_digits(TEST, p, n));
+  const trainCount = hand('train-digits.bin', trainSet, (p, n) => E.tp_set_digits(TRAIN, p, n));
   labels = Array.from(u8(E.tp_labels(TEST), count));
   document.getElementById('train-count').textContent = trainCount.toLocaleString('en');
   alloc('mean', 8 * count); alloc('std', 8 * count); alloc('z', 8);

@@ -16,6 +16,8 @@
 //! runs its `Parallelism::Rayon` path on one thread, with the same fixed chunks and so the
 //! same sums as natively.
 
+#![warn(missing_docs)]
+
 pub mod digits;
 pub mod ffi;
 
