@@ -6,7 +6,9 @@
 //! with the same engine run natively here:
 //! - the page loads (the engine, both models' weights, the digits);
 //! - decoding fixed codes gives the pixels `tp`'s engine gives natively, within 1e-6;
-//! - a "1" drawn by the page's pen lands among the test set's 1s in the VAE's plane;
+//! - a "1" drawn by the page's pen lands among the test set's 1s in the VAE's plane, both
+//!   through the self-test's strokes and with real pointer events (WebDriver actions), and
+//!   the image decoded under the pointer is the native engine's;
 //! - 50 training steps of the VAE in the page lower its loss;
 //! - a damaged weights file makes the page say which file it is;
 //! - a screenshot of the page (`?demo=1`) is written to the test's output folder
@@ -30,6 +32,8 @@ use tp_web::{Kind, Net, Trainer};
 
 /// Codes the page decodes (`page.js`'s self-test).
 const CODES: [[f32; 2]; 3] = [[0.0, 0.0], [1.5, -0.5], [-2.0, 1.0]];
+/// The key of an element reference in WebDriver's JSON.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 /// Neighbours of the drawn code whose labels vote on its region.
 const NEIGHBOURS: usize = 25;
 
@@ -214,7 +218,8 @@ impl Browser {
         browser
     }
 
-    fn call(&self, method: &str, what: &str, body: Option<&Value>) -> Value {
+    fn call(&self, method: &str, what: impl AsRef<str>, body: Option<&Value>) -> Value {
+        let what = what.as_ref();
         let path = format!("/session/{}/{what}", self.session);
         let answer = http(self.port, method, &path, body).unwrap();
         answer["value"].clone()
@@ -239,6 +244,30 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(200));
         }
         None
+    }
+
+    /// The WebDriver reference of the element `css` selects.
+    fn element(&self, css: &str) -> Value {
+        let found = self.call(
+            "POST",
+            "element",
+            Some(&json!({"using": "css selector", "value": css})),
+        );
+        assert!(found.get(ELEMENT).is_some(), "no element {css}: {found}");
+        found
+    }
+
+    fn element_id(&self, css: &str) -> String {
+        self.element(css)[ELEMENT].as_str().unwrap().to_string()
+    }
+
+    /// Performs a mouse's `steps` (WebDriver pointer actions), then releases it.
+    fn pointer(&self, steps: Vec<Value>) {
+        let actions = json!({"actions": [{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"}, "actions": steps
+        }]});
+        self.call("POST", "actions", Some(&actions));
+        self.call("DELETE", "actions", None);
     }
 
     fn screenshot(&self) -> Vec<u8> {
@@ -441,6 +470,87 @@ fn the_page_runs_the_engine_in_a_browser() {
         "the VAE put the drawn 1 among other digits: {regions:?}"
     );
 
+    // The same with real pointer events (WebDriver actions): a 1 drawn on the ink canvas,
+    // then the pointer over the VAE's plane, decoded there.
+    let ink = browser.element("#ink");
+    let stroke: Vec<Value> = [(4, -70), (0, -20), (-2, 30), (-4, 72)]
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &(x, y))| {
+            let mut steps =
+                vec![json!({"type": "pointerMove", "duration": 20, "origin": ink, "x": x, "y": y})];
+            if i == 0 {
+                steps.push(json!({"type": "pointerDown", "button": 0}));
+            }
+            steps
+        })
+        .chain([json!({"type": "pointerUp", "button": 0})])
+        .collect();
+    browser.call(
+        "POST",
+        "element/".to_string() + &browser.element_id("#clear") + "/click",
+        Some(&json!({})),
+    );
+    browser.pointer(stroke);
+    let drawn: Value = serde_json::from_str(
+        &browser
+            .wait_for(
+                "return ink.encoded ? JSON.stringify(ink.encoded) : ''",
+                Duration::from_secs(30),
+            )
+            .expect("the pointer's drawing was not encoded"),
+    )
+    .unwrap();
+    let mut vae = load_net(Kind::Vae, &page.join("vae.safetensors"));
+    let pixels = floats(&drawn["pixels"]);
+    let native = vae.encode(tensor::Tensor::from_vec(&[1, 1, 28, 28], pixels));
+    let in_page = floats(&drawn["vae"]["mean"]);
+    for (a, b) in native.mean.iter().zip(&in_page) {
+        assert!(
+            (a - b).abs() <= 1e-5,
+            "pointer drawing: {in_page:?} in the page, {:?} natively",
+            native.mean
+        );
+    }
+    let means = vae
+        .encode(test.batch(&(0..test.len()).collect::<Vec<_>>()))
+        .mean;
+    let pointer_region = region(&in_page, &means, &test.labels);
+    println!("the 1 drawn with the pointer: {pointer_region:?}");
+    assert_eq!(
+        pointer_region.0, 1,
+        "the VAE put the pointer's 1 among other digits"
+    );
+    let plane = browser.element("#panel-0 canvas.plane");
+    browser.call(
+        "POST",
+        "execute/sync",
+        Some(&json!({"script": "planes[0].decoded = null", "args": []})),
+    );
+    browser.pointer(vec![
+        json!({"type": "pointerMove", "duration": 50, "origin": plane, "x": 40, "y": -60}),
+    ]);
+    let decoded: Value = serde_json::from_str(
+        &browser
+            .wait_for(
+                "const d = planes[0].decoded; return d ? JSON.stringify(d) : ''",
+                Duration::from_secs(30),
+            )
+            .expect("moving the pointer decoded nothing"),
+    )
+    .unwrap();
+    let z = floats(&decoded["z"]);
+    let native = vae.decode(&z);
+    let hover_worst = native
+        .iter()
+        .zip(floats(&decoded["pixels"]))
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        hover_worst <= 1e-6,
+        "the pointer's decoded image differs by {hover_worst:e}"
+    );
+
     // Training in the page lowers the loss.
     let train = &result["train"];
     let (before, after) = (
@@ -514,6 +624,8 @@ fn the_page_runs_the_engine_in_a_browser() {
         "page_bytes": page_bytes,
         "wasm_bytes": result["wasm_bytes"],
         "decode_worst_difference": worst,
+        "pointer_decode_worst_difference": hover_worst,
+        "pointer_drawn_region": format!("{pointer_region:?}"),
         "drawn_regions": format!("{regions:?}"),
         "loss_before_after": [before, after],
     });

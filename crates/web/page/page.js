@@ -128,7 +128,8 @@ function decodeAt(plane, z) {
   check(E.tp_decode(plane.slot, buf.z, 1, buf.images));
   paintImages(plane.root.querySelector('.hover'), buf.images, 1);
   plane.root.querySelector('.where').textContent = `z = (${z[0].toFixed(2)}, ${z[1].toFixed(2)})`;
-  return Array.from(f32(buf.images, 784));
+  plane.decoded = { z, pixels: Array.from(f32(buf.images, 784)) };
+  return plane.decoded.pixels;
 }
 
 function pick(plane, z) {
@@ -172,6 +173,7 @@ function setupInk() {
 }
 function clearInk() {
   ink.ctx.clearRect(0, 0, ink.canvas.width, ink.canvas.height);
+  ink.encoded = null;
   for (const slot of [VAE, AE]) { planes[slot].drawn = null; drawPlane(planes[slot]); }
 }
 function strokeStart(p) { ink.down = true; ink.last = p; strokeTo(p); }
@@ -182,7 +184,7 @@ function strokeTo(p) {
   ctx.beginPath(); ctx.moveTo(ink.last[0], ink.last[1]); ctx.lineTo(p[0], p[1]); ctx.stroke();
   ink.last = p;
 }
-function strokeEnd() { ink.down = false; return encodeDrawing(); }
+function strokeEnd() { ink.down = false; ink.encoded = encodeDrawing(); return ink.encoded; }
 
 // The drawing shrunk to 28×28 by the browser's canvas (its ink in the alpha channel), then
 // encoded and reconstructed by both models.
