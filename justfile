@@ -61,6 +61,13 @@ features *ARGS:
 clustering *ARGS:
     cargo run --release -p tp-runner -- clustering {{ARGS}}
 
+# The latent space in the browser: the engine built for wasm32, then the static page folder
+# (`page/` by default; the VAE and 2-D autoencoder of `runs/`, trained there if missing).
+# Serve it with any static server: `python3 -m http.server -d page`.
+page *ARGS:
+    cargo build --release --target wasm32-unknown-unknown -p tp-web
+    cargo run --release -p tp-runner -- page {{ARGS}}
+
 # The report again from the results.json files of a runs folder, training nothing: `just report --out runs`.
 report *ARGS:
     cargo run --release -p tp-runner -- report {{ARGS}}

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use crate::cli::{Action, Common, LabArgs, TrainArgs};
+use crate::cli::{Action, Common, LabArgs, PageArgs, TrainArgs};
 use crate::data::dataset::{self, Splits};
 use crate::experiments::{self, Lab, Settings};
 use crate::figures::grid::ImageGrid;
@@ -19,6 +19,7 @@ pub fn run(action: Action) -> Result<(), String> {
         Action::Experiments { args, .. } => args.common.threads,
         Action::Train(t) => t.common.threads,
         Action::Bench(b) => b.threads,
+        Action::Page(p) => p.threads,
         Action::Report(_) => None,
     };
     // Every kernel runs in the pool, but set the calling thread's mode too, for anything
@@ -38,6 +39,7 @@ pub fn run(action: Action) -> Result<(), String> {
         }
         Action::Train(t) => train_one(&t),
         Action::Bench(_) => crate::bench::run(),
+        Action::Page(p) => write_page(&p),
     })
 }
 
@@ -80,6 +82,25 @@ fn data_source(common: &Common) -> Result<(PathBuf, String), String> {
             }
         }
     }
+}
+
+/// `tp page`: the data as the experiments read it, then the page folder.
+fn write_page(args: &PageArgs) -> Result<(), String> {
+    let common = Common {
+        data: args.data.clone(),
+        out: args.runs.clone(),
+        epochs: args.epochs,
+        batch_size: 64,
+        lr: 1e-3,
+        seed: args.seed,
+        threads: args.threads,
+        limit: args.limit,
+        test_limit: args.test_limit,
+        resume: false,
+    };
+    let line = crate::page::write(args, load(&common)?)?;
+    println!("{line}");
+    Ok(())
 }
 
 fn load(common: &Common) -> Result<Splits, String> {

@@ -30,6 +30,8 @@ pub enum Action {
     Train(TrainArgs),
     /// `tp bench`.
     Bench(BenchArgs),
+    /// `tp page`.
+    Page(PageArgs),
 }
 
 /// The `tp` command: its subcommands come from the registry.
@@ -58,6 +60,10 @@ pub fn command() -> clap::Command {
         TrainArgs::augment_args(clap::Command::new("train"))
             .about("Train one model with any settings (the generic entry)"),
     )
+    .subcommand(PageArgs::augment_args(clap::Command::new("page")).about(
+        "Write the static page that explores and trains the 2-D VAE and autoencoder in the \
+             browser (needs the engine built for wasm32: `just page`)",
+    ))
     .subcommand(
         BenchArgs::augment_args(clap::Command::new("bench"))
             .about("How fast this machine runs the engine: FMA peak, GEMM, images/s per model"),
@@ -80,6 +86,7 @@ fn action(name: &str, sub: &ArgMatches) -> Result<Action, clap::Error> {
         "report" => Action::Report(ReportArgs::from_arg_matches(sub)?),
         "train" => Action::Train(TrainArgs::from_arg_matches(sub)?),
         "bench" => Action::Bench(BenchArgs::from_arg_matches(sub)?),
+        "page" => Action::Page(PageArgs::from_arg_matches(sub)?),
         "all" => Action::Experiments {
             names: EXPERIMENTS.iter().map(|e| e.name).collect(),
             all: true,
@@ -111,6 +118,42 @@ pub struct BenchArgs {
     /// Worker threads (default: one per core).
     #[arg(long, value_parser = positive)]
     pub threads: Option<usize>,
+}
+
+/// Flags of `page`.
+#[derive(Clone, Debug, Args)]
+pub struct PageArgs {
+    /// The page's folder (index.html, page.js, the engine, weights, digits).
+    #[arg(long, value_name = "DIR", default_value = "page")]
+    pub out: PathBuf,
+    /// The runs folder whose VAE (vae/vae) and 2-D autoencoder (pca/dense2_relu_k2) the page
+    /// shows; a run missing there is trained there first.
+    #[arg(long, value_name = "DIR", default_value = "runs")]
+    pub runs: PathBuf,
+    /// The engine compiled to WebAssembly (default: tp_web.wasm in cargo's target folder).
+    #[arg(long, value_name = "FILE")]
+    pub wasm: Option<PathBuf>,
+    /// Test images for the planes, and training images for "Train here" (the first N of each).
+    #[arg(long, default_value_t = 2000, value_parser = positive)]
+    pub images: usize,
+    /// Folder of MNIST-format IDX files (default: as for the experiments).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Passes over the training set, for a run that has to be trained.
+    #[arg(long, default_value_t = 10, value_parser = positive)]
+    pub epochs: usize,
+    /// Seed of a run that has to be trained.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_parser = positive)]
+    pub threads: Option<usize>,
+    /// Use only the first N training images.
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub limit: Option<usize>,
+    /// Use only the first N test images.
+    #[arg(long, value_name = "N", value_parser = positive)]
+    pub test_limit: Option<usize>,
 }
 
 /// Flags every subcommand takes.

@@ -16,6 +16,7 @@ pub mod experiments;
 pub mod figures;
 pub mod fsutil;
 pub mod instruments;
+pub mod page;
 pub mod report;
 pub mod train;
 
