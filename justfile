@@ -60,6 +60,8 @@ features *ARGS:
     cargo run --release -p tp-runner -- features {{ARGS}}
 clustering *ARGS:
     cargo run --release -p tp-runner -- clustering {{ARGS}}
+semisupervised *ARGS:
+    cargo run --release -p tp-runner -- semisupervised {{ARGS}}
 
 # The latent space in the browser: the engine built for wasm32, then the static page folder
 # (`page/` by default; the VAE and 2-D autoencoder of `runs/`, trained there if missing).

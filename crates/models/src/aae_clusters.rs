@@ -340,8 +340,8 @@ impl ClusterAae {
     }
 
     /// The supervised phase: softmax cross-entropy of the cluster logits against `batch`'s
-    /// classes; the trunk and the cluster head step.
-    fn supervised_step(
+    /// classes; the trunk and the cluster head step. Returns the cross-entropy.
+    pub fn supervised_step(
         &mut self,
         opt: &mut Adam,
         batch: LabelledBatch<'_>,

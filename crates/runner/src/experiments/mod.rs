@@ -22,6 +22,7 @@ pub mod inpaint;
 mod lab;
 pub mod pca;
 pub mod samples;
+pub mod semisupervised;
 pub mod sparse;
 pub mod super_res;
 pub mod tp1;
@@ -59,6 +60,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<anomaly::Anomaly>(),
     Entry::of::<features::Features>(),
     Entry::of::<clustering::Clustering>(),
+    Entry::of::<semisupervised::SemiSupervised>(),
 ];
 
 /// One experiment: measure, then render.

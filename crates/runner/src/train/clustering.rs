@@ -30,6 +30,9 @@ pub struct ClusterConfig {
     pub input_noise: f32,
     /// Labelled training images per class for the supervised phase; 0 trains without labels.
     pub labelled_per_class: usize,
+    /// Only the supervised phase: the encoder learns from the labelled images alone (the
+    /// baseline a semi-supervised run must beat), with the same steps, noise and optimizer.
+    pub labels_only: bool,
 }
 
 impl ClusterConfig {
@@ -42,6 +45,7 @@ impl ClusterConfig {
             generator_share: recipe.generator_share,
             input_noise: recipe.input_noise,
             labelled_per_class: 0,
+            labels_only: false,
         }
     }
 
@@ -51,6 +55,14 @@ impl ClusterConfig {
         ClusterConfig {
             labelled_per_class: per_class,
             ..ClusterConfig::new(10, recipe)
+        }
+    }
+
+    /// The same encoder trained on the `per_class` labelled images of each class alone.
+    pub fn labels_only(per_class: usize, recipe: Recipe) -> ClusterConfig {
+        ClusterConfig {
+            labels_only: true,
+            ..ClusterConfig::semi_supervised(per_class, recipe)
         }
     }
 
@@ -147,6 +159,7 @@ struct Labelled {
 pub struct ClusterRun {
     /// The model.
     pub model: ClusterAae,
+    labels_only: bool,
     opts: ClusterOptimizers,
     labelled: Option<Labelled>,
     sums: StepSums<4>,
@@ -196,6 +209,7 @@ impl Trainee for ClusterRun {
         });
         ClusterRun {
             model: ClusterAae::new(config.model.clusters, recipe, rng),
+            labels_only: config.model.labels_only,
             opts: ClusterOptimizers::new(config.schedule.lr as f32, recipe),
             labelled,
             sums: StepSums::default(),
@@ -247,10 +261,24 @@ impl Trainee for ClusterRun {
         let labelled = picked
             .as_ref()
             .map(|(images, labels)| LabelledBatch { images, labels });
-        let l = self
-            .model
-            .train_step(&mut self.opts, &batch.images, labelled, rng)
-            .expect("every part of the model is on its phase's tape");
+        let l = match labelled {
+            Some(labelled) if self.labels_only => {
+                let supervised = self
+                    .model
+                    .supervised_step(&mut self.opts.supervised, labelled, rng)
+                    .expect("the trunk and the cluster head are on the tape");
+                models::aae_clusters::ClusterLosses {
+                    reconstruction: 0.0,
+                    discriminators: 0.0,
+                    generator: 0.0,
+                    supervised,
+                }
+            }
+            labelled => self
+                .model
+                .train_step(&mut self.opts, &batch.images, labelled, rng)
+                .expect("every part of the model is on its phase's tape"),
+        };
         (l.reconstruction.is_finite() && l.discriminators.is_finite()).then(|| {
             let values = [
                 l.reconstruction,
