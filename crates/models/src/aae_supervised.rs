@@ -10,7 +10,7 @@
 //! ([`fooling_loss`]), three Adams ([`AaeOptimizers`]). What differs is what the decoder
 //! reads (`[one_hot(digit), z]`) and the size of the code, any `style` values.
 
-use layers::optim::{Adam, Optimizer};
+use layers::optim::Optimizer;
 use layers::{
     Activation, Flatten, Graph, Linear, Loss, Module, Sequential, StepError, Unflatten, infer,
 };
