@@ -23,6 +23,7 @@ mod lab;
 pub mod pca;
 pub mod samples;
 pub mod sparse;
+pub mod style;
 pub mod super_res;
 pub mod tp1;
 pub mod tp2;
@@ -50,6 +51,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<vae::Variational>(),
     Entry::of::<aae::Adversarial>(),
     Entry::of::<samples::SampleQuality>(),
+    Entry::of::<style::StyleContent>(),
     Entry::of::<sparse::Sparse>(),
     Entry::of::<contractive::Contractive>(),
     Entry::of::<pca::AgainstPca>(),

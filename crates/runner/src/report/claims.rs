@@ -33,11 +33,13 @@ pub enum Claim {
     AaeSamplesBeatVae,
     /// A plain autoencoder's codes mean little; the VAE's latent space is organised.
     VaeLatentSpaceIsOrganised,
+    /// The supervised adversarial autoencoder separates style from content.
+    AaeSeparatesStyleFromContent,
 }
 
 impl Claim {
     /// Every claim, in the table's order.
-    pub const ALL: [Claim; 12] = [
+    pub const ALL: [Claim; 13] = [
         Claim::ConvolutionsNeedFewerParameters,
         Claim::ConvolutionsTolerateTranslations,
         Claim::AutoencodersBeatPca,
@@ -50,6 +52,7 @@ impl Claim {
         Claim::ReconstructionErrorFlagsAnomalies,
         Claim::AaeSamplesBeatVae,
         Claim::VaeLatentSpaceIsOrganised,
+        Claim::AaeSeparatesStyleFromContent,
     ];
 
     /// The claim, as the table states it.
@@ -84,6 +87,9 @@ impl Claim {
             }
             Claim::VaeLatentSpaceIsOrganised => {
                 "A plain autoencoder's codes mean little; the VAE's latent space is organised"
+            }
+            Claim::AaeSeparatesStyleFromContent => {
+                "The supervised adversarial autoencoder separates style from content"
             }
         }
     }
