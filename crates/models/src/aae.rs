@@ -135,6 +135,18 @@ impl AaeOptimizers {
             generator: Adam::new(lr),
         }
     }
+
+    /// The same with β₁ = `beta1` for the two adversarial Adams (the discriminator and the
+    /// encoder fooling it), the reconstruction's left at 0.9. GANs are commonly trained with
+    /// β₁ = 0.5 (Radford et al. 2015): less momentum, so neither player overshoots the
+    /// other's last move.
+    pub fn with_game_beta1(lr: f32, beta1: f32) -> AaeOptimizers {
+        let mut opts = AaeOptimizers::new(lr);
+        for opt in [&mut opts.discriminator, &mut opts.generator] {
+            opt.betas.0 = beta1;
+        }
+        opts
+    }
 }
 
 /// Encoder (784-256-256-2), decoder (2-256-256-784) and discriminator on the code

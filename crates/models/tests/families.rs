@@ -308,7 +308,7 @@ fn every_family_learns_on_300_images() {
 fn supervised_aae_loss_falls_on_300_images() {
     use models::aae_supervised::SupervisedAae;
     let (x, labels) = mnist(300);
-    let mut aae = SupervisedAae::new(2, &mut rng(5));
+    let mut aae = SupervisedAae::new(2, false, &mut rng(5));
     let mut opts = AaeOptimizers::new(1e-3);
     let mut r = rng(6);
     let mut epochs = Vec::new();

@@ -19,6 +19,12 @@ use crate::data::dataset::{Dataset, Splits};
 pub struct StyleConfig {
     /// Values in the style code.
     pub style: usize,
+    /// Whether the discriminator reads the digit beside the code
+    /// ([`SupervisedAae::critic_sees_digit`]; the paper's does not).
+    pub critic_sees_digit: bool,
+    /// β₁ of the two adversarial Adams (0.9 is Adam's default, the paper's recipe here;
+    /// [`AaeOptimizers::with_game_beta1`]).
+    pub game_beta1: f64,
 }
 
 /// A supervised adversarial autoencoder in training.
@@ -54,8 +60,11 @@ impl Trainee for StyleRun {
 
     fn build(config: &RunConfig<StyleConfig>, _: &Splits, rng: &mut Rng) -> StyleRun {
         StyleRun {
-            model: SupervisedAae::new(config.model.style, rng),
-            opts: AaeOptimizers::new(config.schedule.lr as f32),
+            model: SupervisedAae::new(config.model.style, config.model.critic_sees_digit, rng),
+            opts: AaeOptimizers::with_game_beta1(
+                config.schedule.lr as f32,
+                config.model.game_beta1 as f32,
+            ),
             sums: StepSums::default(),
         }
     }
