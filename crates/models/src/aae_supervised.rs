@@ -137,8 +137,17 @@ impl SupervisedAae {
         let samples = Tensor::normal(&[n, self.style], 0.0, 1.0, rng);
         let mut g = Graph::new();
         let (real, fake) = (g.input(samples), g.input(codes));
-        let (real, fake) = (self.judged(&mut g, real, digits), self.judged(&mut g, fake, digits));
-        let discriminator = critic_step(&mut self.discriminator, &mut opts.discriminator, g, real, fake)?;
+        let (real, fake) = (
+            self.judged(&mut g, real, digits),
+            self.judged(&mut g, fake, digits),
+        );
+        let discriminator = critic_step(
+            &mut self.discriminator,
+            &mut opts.discriminator,
+            g,
+            real,
+            fake,
+        )?;
 
         // 3. The encoder fools it; only the encoder steps.
         let mut g = Graph::new();
@@ -211,7 +220,11 @@ impl Module for SupervisedAae {
     fn child_input_shapes(&self, input: &[usize]) -> Vec<Vec<usize>> {
         let z = self.encoder.output_shape(input);
         let judged = z[1] + if self.critic_sees_digit { CLASSES } else { 0 };
-        vec![input.to_vec(), vec![z[0], CLASSES + z[1]], vec![z[0], judged]]
+        vec![
+            input.to_vec(),
+            vec![z[0], CLASSES + z[1]],
+            vec![z[0], judged],
+        ]
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
@@ -262,7 +275,12 @@ mod tests {
             .unwrap();
         assert!(l.reconstruction > 0.0 && l.discriminator > 0.0 && l.generator > 0.0);
         let after = m.state_dict();
-        assert!(before.iter().zip(&after).all(|(b, a)| b.0 == a.0 && b.1 != a.1));
+        assert!(
+            before
+                .iter()
+                .zip(&after)
+                .all(|(b, a)| b.0 == a.0 && b.1 != a.1)
+        );
         let z = m.encode_style(&x.index_select(0, &[0, 0]));
         let y = m.decode_with(&z, &[3, 8]);
         assert_eq!(y.shape(), &[2, 1, 28, 28]);

@@ -327,5 +327,8 @@ fn supervised_aae_loss_falls_on_300_images() {
     }
     let (first, last) = (epochs[0], epochs[epochs.len() - 1]);
     assert!(last.0 < 0.67 * first.0, "BCE per pass {epochs:?}");
-    assert!(last.1 > 0.05 && last.1 < 5.0, "discriminator per pass {epochs:?}");
+    assert!(
+        last.1 > 0.05 && last.1 < 5.0,
+        "discriminator per pass {epochs:?}"
+    );
 }

@@ -21,7 +21,7 @@ use std::time::Instant;
 use layers::summary::thousands;
 use layers::{Linear, Module as _};
 use serde::{Deserialize, Serialize};
-use tensor::rng;
+use tensor::{Tensor, rng};
 
 use super::{Experiment, Lab, LabInfo, Section, Timing};
 use crate::figures::chart::{LineChart, MARKED_UP_TO, Reference, Series};
@@ -103,13 +103,26 @@ pub struct Results {
     pub game_band: f64,
     /// The digit reader's accuracy on the test images.
     pub reader_accuracy: f64,
-    /// Wall seconds of the two trainings, side by side.
-    pub train_seconds: f64,
-    /// Wall seconds of the measurement after them (cells, probes, figures; the reader's own
-    /// training excluded).
-    pub measure_seconds: f64,
+    /// The test MSE per pixel of drawing each test image as its digit's mean training image:
+    /// what a decoder given the digit and no style can reach at best (in MSE), the reference
+    /// for how much of each image's look the style code keeps.
+    pub digit_only_mse: f64,
+    /// Wall seconds of the runs and of the measurement (kept out of the section's text, whose
+    /// bytes must not depend on the machine's load; the timings table has each run's seconds
+    /// per epoch).
+    pub timing: WallSeconds,
     /// The game per epoch, both models.
     pub game: String,
+}
+
+/// How long the experiment took, in wall seconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WallSeconds {
+    /// The runs' training, side by side.
+    pub train: f64,
+    /// The measurement after them: cells, probes, figures (the reader's own training, shared
+    /// with the other experiments, excluded).
+    pub measure: f64,
 }
 
 /// One model, as the section quotes it.
@@ -160,9 +173,15 @@ impl StyleCard {
     /// How the section names its recipe.
     fn recipe(&self) -> String {
         if self.critic_sees_digit {
-            format!("ours: discriminator reads the digit, β₁ {}", self.game_beta1)
+            format!(
+                "ours: discriminator reads the digit, β₁ {}",
+                self.game_beta1
+            )
         } else {
-            format!("the paper's: discriminator reads the code alone, β₁ {}", self.game_beta1)
+            format!(
+                "the paper's: discriminator reads the code alone, β₁ {}",
+                self.game_beta1
+            )
         }
     }
 
@@ -200,11 +219,21 @@ impl Results {
     fn reaches_goal(&self, card: &StyleCard) -> bool {
         card.cell_share >= self.goal
     }
+
+    /// Whether the style code holds any of the look: the reconstructions beat the digit's
+    /// mean image (a decoder that ignored the code would pass the cells and the probe).
+    fn keeps_style(&self, card: &StyleCard) -> bool {
+        card.test_mse < self.digit_only_mse
+    }
 }
 
 /// The run folder of `config`: `saae_style2`, or `saae_style2_paper` for the paper's recipe.
 fn run_name(config: &StyleConfig) -> String {
-    let recipe = if config.critic_sees_digit { "" } else { "_paper" };
+    let recipe = if config.critic_sees_digit {
+        ""
+    } else {
+        "_paper"
+    };
     format!("saae_style{}{recipe}", config.style)
 }
 
@@ -251,12 +280,20 @@ impl Experiment for StyleContent {
         let test_images = test.all_images();
         let test_digits: Vec<usize> = test.labels.iter().map(|&l| l as usize).collect();
         let train_images = lab.splits.train.all_images();
-        let train_digits: Vec<usize> = lab.splits.train.labels.iter().map(|&l| l as usize).collect();
+        let train_digits: Vec<usize> = lab
+            .splits
+            .train
+            .labels
+            .iter()
+            .map(|&l| l as usize)
+            .collect();
         let chance = {
             let mut counts = [0usize; 10];
             test_digits.iter().for_each(|&d| counts[d.min(9)] += 1);
             *counts.iter().max().unwrap_or(&0) as f64 / test_digits.len().max(1) as f64
         };
+        let digit_only_mse =
+            digit_only_mse(&train_images, &train_digits, &test_images, &test_digits);
         let shown = lab.samples.clone();
         let shown_images = test.images(&shown);
         let row_labels: Vec<String> = shown.iter().map(|&i| row_label(lab, i)).collect();
@@ -363,8 +400,11 @@ impl Experiment for StyleContent {
             leak_limit: LEAK_LIMIT,
             game_band: GAME_BAND,
             reader_accuracy,
-            train_seconds,
-            measure_seconds: start.elapsed().as_secs_f64(),
+            digit_only_mse,
+            timing: WallSeconds {
+                train: train_seconds,
+                measure: start.elapsed().as_secs_f64(),
+            },
             game: format!("{}/game.svg", Self::NAME),
         })
     }
@@ -469,12 +509,10 @@ impl Experiment for StyleContent {
              figure, rows of styles and columns of digits, from a model trained on the 60,000 \
              MNIST training images for far longer than here; they show it without measuring it. \
              Ours comes from {} training images and {}, and is read cell by cell. The runs \
-             trained in {:.1} s side by side (one core each, seconds per epoch in the timings \
-             table), the measurement took {:.1} s; longer runs are a flag away (`--epochs`).\n\n",
+             trained side by side, one core each (their seconds per epoch are in the timings \
+             table); longer runs are a flag away (`--epochs`).\n\n",
             thousands(lab.n_train as u64),
             count(lab.epochs, "epoch"),
-            r.train_seconds,
-            r.measure_seconds,
         );
         Section {
             body,
@@ -483,10 +521,12 @@ impl Experiment for StyleContent {
     }
 
     fn claims(r: &Results, _: &LabInfo) -> Vec<Finding> {
-        let all_three = |c: &StyleCard| r.reaches_goal(c) && r.near_chance(c) && r.game_in_play(c);
+        let passes = |c: &StyleCard| {
+            r.reaches_goal(c) && r.near_chance(c) && r.game_in_play(c) && r.keeps_style(c)
+        };
         let some = |c: &StyleCard| r.game_in_play(c) && (r.reaches_goal(c) || r.near_chance(c));
         let ours: Vec<&StyleCard> = r.ours().collect();
-        let verdict = if !ours.is_empty() && ours.iter().all(|c| all_three(c)) {
+        let verdict = if !ours.is_empty() && ours.iter().all(|c| passes(c)) {
             Verdict::Holds
         } else if ours.iter().any(|c| some(c)) {
             Verdict::Partly
@@ -524,6 +564,37 @@ impl Experiment for StyleContent {
             ),
         )]
     }
+}
+
+/// The MSE per pixel between each test image and the mean training image of its digit.
+fn digit_only_mse(
+    train_images: &Tensor,
+    train_digits: &[usize],
+    test_images: &Tensor,
+    test_digits: &[usize],
+) -> f64 {
+    let size = 784;
+    let mut means = vec![0.0f64; 10 * size];
+    let mut counts = [0usize; 10];
+    for (image, &d) in train_images.data().chunks_exact(size).zip(train_digits) {
+        counts[d] += 1;
+        for (m, &v) in means[d * size..(d + 1) * size].iter_mut().zip(image) {
+            *m += f64::from(v);
+        }
+    }
+    for (d, mean) in means.chunks_exact_mut(size).enumerate() {
+        mean.iter_mut().for_each(|m| *m /= counts[d].max(1) as f64);
+    }
+    let mut sum = 0.0;
+    for (image, &d) in test_images.data().chunks_exact(size).zip(test_digits) {
+        let mean = &means[d * size..(d + 1) * size];
+        sum += image
+            .iter()
+            .zip(mean)
+            .map(|(&v, &m)| (f64::from(v) - m).powi(2))
+            .sum::<f64>();
+    }
+    sum / (test_digits.len() * size).max(1) as f64
 }
 
 /// What the numbers say of one run, in a sentence or three.
@@ -564,6 +635,21 @@ fn verdict_sentence(r: &Results, c: &StyleCard) -> String {
              chance ({:.1}%): the code still carries the digit. ",
             100.0 * c.probe_accuracy,
             100.0 * r.chance
+        )
+    };
+    s += &if r.keeps_style(c) {
+        format!(
+            "Its reconstructions (test MSE {:.5}) beat drawing each image as its digit's mean \
+             image ({:.5}): the style code removes {:.0}% of the error that the digit alone leaves. ",
+            c.test_mse,
+            r.digit_only_mse,
+            100.0 * (1.0 - c.test_mse / r.digit_only_mse)
+        )
+    } else {
+        format!(
+            "Its reconstructions (test MSE {:.5}) do no better than drawing each image as its \
+             digit's mean image ({:.5}): the style code keeps nothing of the look. ",
+            c.test_mse, r.digit_only_mse
         )
     };
     let d = c.last_discriminator();
@@ -717,5 +803,204 @@ fn game_chart(cards: &[StyleCard]) -> LineChart {
                 label: "ln 2 ≈ 0.693: encoder at chance".into(),
             },
         ],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiments::tp1::tests::lab;
+
+    /// A made-up run: its recipe, its share of cells read right, its probe's accuracy, its
+    /// discriminator's last loss and its test MSE.
+    fn card(style: usize, ours: bool, cells: f64, probe: f64, d: f64, mse: f64) -> StyleCard {
+        StyleCard {
+            style,
+            critic_sees_digit: ours,
+            game_beta1: if ours { 0.5 } else { 0.9 },
+            name: run_name(&StyleConfig {
+                style,
+                critic_sees_digit: ours,
+                game_beta1: 0.9,
+            }),
+            parameters: [1, 2, 3],
+            test_mse: mse,
+            history: vec![EpochRecord {
+                epoch: 1,
+                figures: AaeFigures {
+                    reconstruction_bce: 0.2,
+                    discriminator_loss: d,
+                    generator_loss: 0.7,
+                    test_mse: mse,
+                },
+                seconds: 1.0,
+            }],
+            cell_share: cells,
+            column_shares: (0..10).map(|i| cells - 0.01 * i as f64).collect(),
+            source_share: 0.01,
+            probe_accuracy: probe,
+            figure: "style/x.svg".into(),
+            timing: Timing {
+                run: "x".into(),
+                epochs_trained: 1,
+                seconds_per_epoch: 1.0,
+                images: 10_000,
+            },
+        }
+    }
+
+    /// The paper's recipe at 2-D, then ours at 2-D and 10-D, chance 11%, the digit's mean
+    /// image at MSE 0.06.
+    fn results(paper: StyleCard, two: StyleCard, ten: StyleCard) -> Results {
+        Results {
+            runs: vec![paper, two, ten],
+            cell_images: 1_000,
+            goal: GOAL,
+            chance: 0.11,
+            leak_limit: LEAK_LIMIT,
+            game_band: GAME_BAND,
+            reader_accuracy: 0.986,
+            digit_only_mse: 0.06,
+            timing: WallSeconds {
+                train: 20.0,
+                measure: 3.0,
+            },
+            game: "style/game.svg".into(),
+        }
+    }
+
+    fn ln4() -> f64 {
+        4f64.ln()
+    }
+
+    fn good() -> Results {
+        results(
+            card(2, false, 0.86, 0.28, ln4(), 0.038),
+            card(2, true, 0.997, 0.15, ln4(), 0.046),
+            card(10, true, 0.97, 0.16, ln4(), 0.04),
+        )
+    }
+
+    #[test]
+    fn the_sentences_follow_the_numbers() {
+        let body = StyleContent::render(&good(), &lab()).body;
+        assert!(body.contains("99.7% of the cells"), "{body}");
+        assert!(body.contains("at or above the goal of 95%"), "{body}");
+        assert!(
+            body.contains("short of the goal of 95% (column 9 worst, 77.0%)"),
+            "{body}"
+        );
+        assert!(
+            body.contains("15.0% of the time, near chance (11.0%)"),
+            "{body}"
+        );
+        assert!(
+            body.contains("28.0% of the time, well above chance"),
+            "{body}"
+        );
+        assert!(body.contains("The game stayed in play"), "{body}");
+        assert!(body.contains("removes 23% of the error"), "{body}");
+        assert!(body.contains("What was needed, at 2-D"), "{body}");
+        assert!(
+            body.contains("Our 10-D style against our 2-D: fewer cells"),
+            "{body}"
+        );
+        assert!(
+            body.contains("more of the digit left in the code"),
+            "{body}"
+        );
+        assert!(body.contains("and a lower test MSE"), "{body}");
+        assert!(!body.contains("won the game") && !body.contains("lost its grip"));
+        assert!(body.contains("60,000 MNIST training images"), "{body}");
+        assert_eq!(StyleContent::render(&good(), &lab()).timings.len(), 3);
+        // Flipped: the discriminator wins at 2-D and loses at 10-D, our 2-D model keeps no
+        // style, our recipe does worse than the paper's on both counts.
+        let r = results(
+            card(2, false, 0.90, 0.12, ln4(), 0.038),
+            card(2, true, 0.80, 0.40, 0.2, 0.07),
+            card(10, true, 0.99, 0.50, 2.5, 0.03),
+        );
+        let body = StyleContent::render(&r, &lab()).body;
+        assert!(body.contains("The discriminator won the game (last-epoch loss 0.200"));
+        assert!(body.contains("lost its grip on the game (last-epoch loss 2.500"));
+        assert!(body.contains("not the method's result"), "{body}");
+        assert!(
+            body.contains("do no better than drawing each image"),
+            "{body}"
+        );
+        assert!(body.contains("At 2-D, giving the discriminator the digit did not help"));
+        assert!(
+            body.contains("Our 10-D style against our 2-D: more cells"),
+            "{body}"
+        );
+        assert!(body.contains("and a lower test MSE"), "{body}");
+        // The two mixed cases of what the digit input changed.
+        let mixed = |cells: f64, probe: f64| {
+            let r = results(
+                card(2, false, 0.86, 0.28, ln4(), 0.038),
+                card(2, true, cells, probe, ln4(), 0.046),
+                card(10, true, 0.97, 0.16, ln4(), 0.04),
+            );
+            StyleContent::render(&r, &lab()).body
+        };
+        assert!(mixed(0.9, 0.3).contains("helped the decoder but not the code"));
+        assert!(mixed(0.8, 0.2).contains("emptied the code of it but did not help the decoder"));
+    }
+
+    #[test]
+    fn the_claim_follows_the_numbers() {
+        let verdict = |r: &Results| {
+            let f = &StyleContent::claims(r, &lab())[0];
+            assert_eq!(f.claim, Claim::AaeSeparatesStyleFromContent);
+            (f.verdict, f.evidence.clone())
+        };
+        let (v, evidence) = verdict(&good());
+        assert_eq!(v, Verdict::Holds);
+        assert!(
+            evidence.contains("10-D style: 97.0% of cells"),
+            "{evidence}"
+        );
+        assert!(evidence.contains("the paper's recipe"), "{evidence}");
+        // The 10-D code keeps the digit: in part.
+        let mut r = good();
+        r.runs[2].probe_accuracy = 0.5;
+        assert_eq!(verdict(&r).0, Verdict::Partly);
+        // A model that ignores its style code passes the cells and the probe, not the claim.
+        let mut r = good();
+        r.runs[1].test_mse = 0.07;
+        assert_eq!(verdict(&r).0, Verdict::Partly);
+        // A diverged game counts for nothing, however good the cells.
+        let mut r = good();
+        r.runs[1].history[0].figures.discriminator_loss = 0.05;
+        r.runs[2].history[0].figures.discriminator_loss = 0.05;
+        assert_eq!(verdict(&r).0, Verdict::Fails);
+        // Neither goal met by either of ours: does not hold, whatever the paper's run did.
+        let r = results(
+            card(2, false, 0.99, 0.11, ln4(), 0.038),
+            card(2, true, 0.5, 0.6, ln4(), 0.04),
+            card(10, true, 0.5, 0.6, ln4(), 0.04),
+        );
+        assert_eq!(verdict(&r).0, Verdict::Fails);
+    }
+
+    #[test]
+    fn results_read_back_from_json() {
+        let r = good();
+        let json = serde_json::to_value(&r).unwrap();
+        let back: Results = serde_json::from_value(json).unwrap();
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn the_digit_only_reference_is_the_distance_to_each_digits_mean() {
+        // Two training images of digit 0 (all 0 and all 1: mean 0.5) and one of digit 1 (all
+        // 0.2); test images all 0.5 (digit 0: error 0) and all 0.6 (digit 1: 0.4² = 0.16).
+        let train = Tensor::from_vec(
+            &[3, 784],
+            [vec![0.0; 784], vec![1.0; 784], vec![0.2; 784]].concat(),
+        );
+        let test = Tensor::from_vec(&[2, 784], [vec![0.5; 784], vec![0.6; 784]].concat());
+        let mse = digit_only_mse(&train, &[0, 0, 1], &test, &[0, 1]);
+        assert!((mse - 0.08).abs() < 1e-6, "{mse}");
     }
 }

@@ -89,11 +89,14 @@ fn escape(text: &str) -> String {
 
 /// Standard base64 (RFC 4648, with `=` padding): each 3 bytes become 4 of 64 characters.
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
             if i <= chunk.len() {
@@ -143,6 +146,9 @@ mod tests {
         for label in ["row a", "row b", ">x<", ">y<", ">z<", "a &lt;test&gt;"] {
             assert_eq!(svg.matches(label).count(), 1, "{label}: {svg}");
         }
-        assert!(svg.contains("data:image/png;base64,iVBORw0KGgo"), "a PNG inside");
+        assert!(
+            svg.contains("data:image/png;base64,iVBORw0KGgo"),
+            "a PNG inside"
+        );
     }
 }
