@@ -136,6 +136,24 @@ impl AaeOptimizers {
         }
     }
 
+    /// The three, by name (what a checkpoint saves each under).
+    pub fn named(&self) -> Vec<(&'static str, &Adam)> {
+        vec![
+            ("reconstruction", &self.reconstruction),
+            ("discriminator", &self.discriminator),
+            ("generator", &self.generator),
+        ]
+    }
+
+    /// The three, by name, writable (resuming from a checkpoint).
+    pub fn named_mut(&mut self) -> Vec<(&'static str, &mut Adam)> {
+        vec![
+            ("reconstruction", &mut self.reconstruction),
+            ("discriminator", &mut self.discriminator),
+            ("generator", &mut self.generator),
+        ]
+    }
+
     /// The same with β₁ = `beta1` for the two adversarial Adams (the discriminator and the
     /// encoder fooling it), the reconstruction's left at 0.9. GANs are commonly trained with
     /// β₁ = 0.5 (Radford et al. 2015): less momentum, so neither player overshoots the

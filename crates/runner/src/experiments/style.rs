@@ -23,8 +23,8 @@ use layers::{Linear, Module as _};
 use serde::{Deserialize, Serialize};
 use tensor::{Tensor, rng};
 
+use super::aae::game_chart;
 use super::{Experiment, Lab, LabInfo, Section, Timing};
-use crate::figures::chart::{LineChart, MARKED_UP_TO, Reference, Series};
 use crate::figures::labelled::LabelledGrid;
 use crate::instruments::classify::{self, Fit};
 use crate::report::claims::{Claim, Finding, Verdict};
@@ -348,7 +348,7 @@ impl Experiment for StyleContent {
             let z_shown = style_codes(model, &shown_images);
             let mut grid = lab.grid(&[]);
             for (k, _) in shown.iter().enumerate() {
-                let zk = z_shown.index_select(0, &vec![k; 10]);
+                let zk = z_shown.index_select(0, &[k; 10]);
                 let drawn = model.decode_with(&zk, &(0..10).collect::<Vec<_>>());
                 let mut row = shown_images.index_select(0, &[k]).into_data();
                 row.extend_from_slice(drawn.data());
@@ -390,7 +390,11 @@ impl Experiment for StyleContent {
                 timing,
             });
         }
-        let game = game_chart(&cards);
+        let played: Vec<(&str, &[EpochRecord<AaeFigures>])> = cards
+            .iter()
+            .map(|c| (c.name.as_str(), c.history.as_slice()))
+            .collect();
+        let game = game_chart("Supervised AAE: the game per epoch", &played);
         game.save(&lab.exercise_dir(Self::NAME).join("game.svg"))?;
         Ok(Results {
             runs: cards,
@@ -755,55 +759,6 @@ fn comparison(r: &Results) -> String {
         large.test_mse,
         small.test_mse,
     )
-}
-
-/// The discriminator's and the encoder's losses per epoch, every run.
-fn game_chart(cards: &[StyleCard]) -> LineChart {
-    let mut series = Vec::new();
-    for (colour, c) in cards.iter().enumerate() {
-        let points = |f: fn(&AaeFigures) -> f64| {
-            c.history
-                .iter()
-                .map(|h| (h.epoch as f64, f(&h.figures)))
-                .collect()
-        };
-        let markers = c.history.len() <= MARKED_UP_TO;
-        series.push(Series {
-            label: format!("{}: discriminator", c.name),
-            points: points(|f| f.discriminator_loss),
-            colour,
-            dashed: false,
-            markers,
-        });
-        series.push(Series {
-            label: format!("{}: encoder (fooling it)", c.name),
-            points: points(|f| f.generator_loss),
-            colour,
-            dashed: true,
-            markers,
-        });
-    }
-    LineChart {
-        title: "Supervised AAE: the game per epoch".into(),
-        x_label: "epoch".into(),
-        y_label: "BCE (mean over the epoch's steps)".into(),
-        log_y: false,
-        log_x: false,
-        x_whole: true,
-        series,
-        references: vec![
-            Reference {
-                y: 4f64.ln(),
-                tick: "ln 4".into(),
-                label: "ln 4 ≈ 1.386: discriminator at chance".into(),
-            },
-            Reference {
-                y: 2f64.ln(),
-                tick: "ln 2".into(),
-                label: "ln 2 ≈ 0.693: encoder at chance".into(),
-            },
-        ],
-    }
 }
 
 #[cfg(test)]
