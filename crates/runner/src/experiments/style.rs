@@ -700,23 +700,24 @@ fn what_was_needed(r: &Results) -> String {
     );
     let verdict = match (cells, probe) {
         (true, true) => format!(
-            "What was needed, at {}-D: the discriminator reading the digit ({figures}). Read \
-             alone, the codes of all images together can look like N(0, I) while each digit \
-             keeps a region of its own, where the decoder never learns the other digits.",
+            "What was needed, at {}-D: our recipe, above all the discriminator reading the digit \
+             ({figures}). Read alone, the codes of all images together can look like N(0, I) \
+             while each digit keeps a region of its own, where the decoder never learns the \
+             other digits.",
             ours.style
         ),
         (true, false) => format!(
-            "At {}-D, giving the discriminator the digit helped the decoder but not the code \
-             ({figures}).",
+            "At {}-D, our recipe (the discriminator given the digit) helped the decoder but not \
+             the code ({figures}).",
             ours.style
         ),
         (false, true) => format!(
-            "At {}-D, giving the discriminator the digit emptied the code of it but did not help \
-             the decoder ({figures}).",
+            "At {}-D, our recipe (the discriminator given the digit) emptied the code of the \
+             digit but did not help the decoder ({figures}).",
             ours.style
         ),
         (false, false) => format!(
-            "At {}-D, giving the discriminator the digit did not help ({figures}).",
+            "At {}-D, our recipe (the discriminator given the digit) did not help ({figures}).",
             ours.style
         ),
     };
@@ -883,7 +884,9 @@ mod tests {
             body.contains("do no better than drawing each image"),
             "{body}"
         );
-        assert!(body.contains("At 2-D, giving the discriminator the digit did not help"));
+        assert!(
+            body.contains("At 2-D, our recipe (the discriminator given the digit) did not help")
+        );
         assert!(
             body.contains("Our 10-D style against our 2-D: more cells"),
             "{body}"
@@ -899,7 +902,7 @@ mod tests {
             StyleContent::render(&r, &lab()).body
         };
         assert!(mixed(0.9, 0.3).contains("helped the decoder but not the code"));
-        assert!(mixed(0.8, 0.2).contains("emptied the code of it but did not help the decoder"));
+        assert!(mixed(0.8, 0.2).contains("emptied the code of the digit but did not help"));
     }
 
     #[test]
