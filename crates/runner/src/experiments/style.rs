@@ -721,7 +721,19 @@ fn what_was_needed(r: &Results) -> String {
             ours.style
         ),
     };
-    verdict + "\n\n"
+    let cost = if ours.test_mse > paper.test_mse {
+        format!(
+            " The price is some of the look: the test MSE rises from {:.5} to {:.5}, the style \
+             code now held to the same N(0, I) for every digit.",
+            paper.test_mse, ours.test_mse
+        )
+    } else {
+        format!(
+            " It costs none of the look: the test MSE is {:.5} against {:.5}.",
+            ours.test_mse, paper.test_mse
+        )
+    };
+    verdict + &cost + "\n\n"
 }
 
 /// Our two style sizes against each other.
@@ -858,6 +870,10 @@ mod tests {
         assert!(body.contains("removes 23% of the error"), "{body}");
         assert!(body.contains("What was needed, at 2-D"), "{body}");
         assert!(
+            body.contains("the test MSE rises from 0.03800 to 0.04600"),
+            "{body}"
+        );
+        assert!(
             body.contains("Our 10-D style against our 2-D: fewer cells"),
             "{body}"
         );
@@ -892,6 +908,17 @@ mod tests {
             "{body}"
         );
         assert!(body.contains("and a lower test MSE"), "{body}");
+        assert!(
+            body.contains("the test MSE rises from 0.03800 to 0.07000"),
+            "{body}"
+        );
+        let mut r = good();
+        r.runs[1].test_mse = 0.03;
+        let body = StyleContent::render(&r, &lab()).body;
+        assert!(
+            body.contains("It costs none of the look: the test MSE is 0.03000"),
+            "{body}"
+        );
         // The two mixed cases of what the digit input changed.
         let mixed = |cells: f64, probe: f64| {
             let r = results(
