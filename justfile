@@ -33,6 +33,10 @@ aae *ARGS:
 samples *ARGS:
     cargo run --release -p tp-runner -- samples {{ARGS}}
 
+# Style and content: the supervised AAE (digit into the decoder), each test image's style drawn as 0-9.
+style *ARGS:
+    cargo run --release -p tp-runner -- style {{ARGS}}
+
 # The sparse autoencoder: L1 on a 256-unit ReLU code at several weights, decoder features.
 sparse *ARGS:
     cargo run --release -p tp-runner -- sparse {{ARGS}}

@@ -135,6 +135,36 @@ impl AaeOptimizers {
             generator: Adam::new(lr),
         }
     }
+
+    /// The three, by name (what a checkpoint saves each under).
+    pub fn named(&self) -> Vec<(&'static str, &Adam)> {
+        vec![
+            ("reconstruction", &self.reconstruction),
+            ("discriminator", &self.discriminator),
+            ("generator", &self.generator),
+        ]
+    }
+
+    /// The three, by name, writable (resuming from a checkpoint).
+    pub fn named_mut(&mut self) -> Vec<(&'static str, &mut Adam)> {
+        vec![
+            ("reconstruction", &mut self.reconstruction),
+            ("discriminator", &mut self.discriminator),
+            ("generator", &mut self.generator),
+        ]
+    }
+
+    /// The same with β₁ = `beta1` for the two adversarial Adams (the discriminator and the
+    /// encoder fooling it), the reconstruction's left at 0.9. GANs are commonly trained with
+    /// β₁ = 0.5 (Radford et al. 2015): less momentum, so neither player overshoots the
+    /// other's last move.
+    pub fn with_game_beta1(lr: f32, beta1: f32) -> AaeOptimizers {
+        let mut opts = AaeOptimizers::new(lr);
+        for opt in [&mut opts.discriminator, &mut opts.generator] {
+            opt.betas.0 = beta1;
+        }
+        opts
+    }
 }
 
 /// Encoder (784-256-256-2), decoder (2-256-256-784) and discriminator on the code
@@ -177,12 +207,7 @@ impl Aae {
             .push(Activation::Sigmoid)
             .push(Unflatten::new(&[1, 28, 28]));
         let d_in = CODE + if conditional { CLASSES } else { 0 };
-        let discriminator = Sequential::new()
-            .push(Linear::new(d_in, 128, rng))
-            .push(Activation::Relu)
-            .push(Linear::new(128, 128, rng))
-            .push(Activation::Relu)
-            .push(Linear::new(128, 1, rng));
+        let discriminator = critic(d_in, rng);
         Aae {
             encoder,
             decoder,
@@ -192,15 +217,15 @@ impl Aae {
         }
     }
 
-    /// The discriminator's logits for codes `z`, given the digits when conditional.
-    fn judge(&mut self, g: &mut Graph, z: Var, labels: &[usize]) -> Var {
-        let input = if self.conditional {
+    /// What the discriminator reads of codes `z`: `z`, with the one-hot digits beside it
+    /// when conditional.
+    fn judged(&self, g: &mut Graph, z: Var, labels: &[usize]) -> Var {
+        if self.conditional {
             let one_hot = g.input(one_hot(labels));
             g.concat(&[z, one_hot], 1)
         } else {
             z
-        };
-        self.discriminator.forward(g, input)
+        }
     }
 
     /// One training step on the images `x [N, 1, 28, 28]` with digits `labels` (read only
@@ -247,17 +272,9 @@ impl Aae {
         let mut g = Graph::new();
         let real = g.input(samples);
         let fake = g.input(codes);
-        let real_logits = self.judge(&mut g, real, labels);
-        let fake_logits = self.judge(&mut g, fake, labels);
-        let ones = g.input(Tensor::ones(&[n, 1]));
-        let zeros = g.input(Tensor::zeros(&[n, 1]));
-        let real_loss = g.bce_with_logits_loss(real_logits, ones, Reduction::Mean);
-        let fake_loss = g.bce_with_logits_loss(fake_logits, zeros, Reduction::Mean);
-        let loss = g.add(real_loss, fake_loss);
-        let value = g.value(loss).item();
-        let grads = g.backward(loss);
-        opt.step(&mut self.discriminator, &grads)?;
-        Ok(value)
+        let real = self.judged(&mut g, real, labels);
+        let fake = self.judged(&mut g, fake, labels);
+        critic_step(&mut self.discriminator, opt, g, real, fake)
     }
 
     /// The regularization phase's second half: the encoder learns to fool the discriminator
@@ -269,13 +286,11 @@ impl Aae {
         x: &Tensor,
         labels: &[usize],
     ) -> Result<f32, StepError> {
-        let n = x.shape()[0];
         let mut g = Graph::new();
         let xv = g.input(x.clone());
         let z = self.encoder.forward(&mut g, xv);
-        let logits = self.judge(&mut g, z, labels);
-        let ones = g.input(Tensor::ones(&[n, 1]));
-        let loss = g.bce_with_logits_loss(logits, ones, Reduction::Mean);
+        let judged = self.judged(&mut g, z, labels);
+        let loss = fooling_loss(&mut self.discriminator, &mut g, judged);
         let value = g.value(loss).item();
         let grads = g.backward(loss);
         opt.step(&mut self.encoder, &grads)?;
@@ -299,6 +314,51 @@ impl Aae {
         opt.step(&mut self.decoder, &grads)?;
         Ok(value)
     }
+}
+
+/// A discriminator on `inputs` values: `inputs`-128-128-1, ReLU between, a logit out (the
+/// plain, conditional and supervised AAEs all judge their codes with one).
+pub fn critic(inputs: usize, rng: &mut Rng) -> Sequential {
+    Sequential::new()
+        .push(Linear::new(inputs, 128, rng))
+        .push(Activation::Relu)
+        .push(Linear::new(128, 128, rng))
+        .push(Activation::Relu)
+        .push(Linear::new(128, 1, rng))
+}
+
+/// The discriminator's half of the game, on a graph `g` holding what it reads of prior
+/// samples (`real`, label 1) and of codes (`fake`, label 0), both off the encoder's tape:
+/// `L = BCE(critic(real), 1) + BCE(critic(fake), 0)`, ln 4 ≈ 1.386 when it cannot tell them
+/// apart. Only `critic` steps; returns `L`.
+pub fn critic_step(
+    critic: &mut Sequential,
+    opt: &mut Adam,
+    mut g: Graph,
+    real: Var,
+    fake: Var,
+) -> Result<f32, StepError> {
+    let n = g.shape(real)[0];
+    let real_logits = critic.forward(&mut g, real);
+    let fake_logits = critic.forward(&mut g, fake);
+    let ones = g.input(Tensor::ones(&[n, 1]));
+    let zeros = g.input(Tensor::zeros(&[n, 1]));
+    let real_loss = g.bce_with_logits_loss(real_logits, ones, Reduction::Mean);
+    let fake_loss = g.bce_with_logits_loss(fake_logits, zeros, Reduction::Mean);
+    let loss = g.add(real_loss, fake_loss);
+    let value = g.value(loss).item();
+    let grads = g.backward(loss);
+    opt.step(critic, &grads)?;
+    Ok(value)
+}
+
+/// The encoder's half of the game: `BCE(critic(judged), 1)`, its codes called prior samples
+/// (ln 2 ≈ 0.693 at chance). The caller steps the encoder alone on its gradients.
+pub fn fooling_loss(critic: &mut Sequential, g: &mut Graph, judged: Var) -> Var {
+    let n = g.shape(judged)[0];
+    let logits = critic.forward(g, judged);
+    let ones = g.input(Tensor::ones(&[n, 1]));
+    g.bce_with_logits_loss(logits, ones, Reduction::Mean)
 }
 
 /// `[n, 10]` one-hot rows.

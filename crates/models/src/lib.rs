@@ -4,7 +4,7 @@
 //!   named children, `encoder` and `decoder`, so parameters are named like the PyTorch models
 //!   of the lab (`encoder.1.weight`) and a checkpoint crosses to PyTorch with
 //!   `load_state_dict`; [`autoencoder::Plain`] trains one on its reconstruction.
-//! - [`sparse`], [`contractive`], [`vae`], [`aae`]: one file per family, each with its
+//! - [`sparse`], [`contractive`], [`vae`], [`aae`] (and its kin [`aae_supervised`]): one file per family, each with its
 //!   model and the part of its loss that makes it what it is.
 //!
 //! Every family implements [`Autoencoder`]: a code, a decoder, and the loss of one training
@@ -14,6 +14,7 @@
 
 pub mod aae;
 pub mod aae_clusters;
+pub mod aae_supervised;
 pub mod autoencoder;
 pub mod contractive;
 pub mod conv;

@@ -202,6 +202,57 @@ pub fn ensure<'a>(lab: &'a mut Lab, name: &str) -> Result<&'a mut Trained<AaeRun
     lab.ensure_aae(Adversarial::NAME, name, config)
 }
 
+/// The game per epoch of adversarial runs, `(name, history)` each: the discriminator's mean
+/// loss (solid) and the encoder's (dashed) in the run's colour, with the lines where neither
+/// wins, ln 4 and ln 2 (`models::aae::PhaseLosses`).
+pub fn game_chart(title: &str, runs: &[(&str, &[EpochRecord<AaeFigures>])]) -> LineChart {
+    let mut series = Vec::new();
+    for (colour, (name, history)) in runs.iter().enumerate() {
+        let points = |f: fn(&AaeFigures) -> f64| {
+            history
+                .iter()
+                .map(|h| (h.epoch as f64, f(&h.figures)))
+                .collect()
+        };
+        let markers = history.len() <= MARKED_UP_TO;
+        series.push(Series {
+            label: format!("{name}: discriminator"),
+            points: points(|f| f.discriminator_loss),
+            colour,
+            dashed: false,
+            markers,
+        });
+        series.push(Series {
+            label: format!("{name}: encoder (fooling it)"),
+            points: points(|f| f.generator_loss),
+            colour,
+            dashed: true,
+            markers,
+        });
+    }
+    LineChart {
+        title: title.into(),
+        x_label: "epoch".into(),
+        y_label: "BCE (mean over the epoch's steps)".into(),
+        log_y: false,
+        log_x: false,
+        x_whole: true,
+        series,
+        references: vec![
+            Reference {
+                y: 4f64.ln(),
+                tick: "ln 4".into(),
+                label: "ln 4 ≈ 1.386: discriminator at chance".into(),
+            },
+            Reference {
+                y: 2f64.ln(),
+                tick: "ln 2".into(),
+                label: "ln 2 ≈ 0.693: encoder at chance".into(),
+            },
+        ],
+    }
+}
+
 /// What the section reads of a trained run (the run itself stays in the [`Lab`]), with its
 /// test codes.
 struct Run {
@@ -374,53 +425,12 @@ impl Experiment for Adversarial {
         }
         let conditional_grid = lab.save_grid(Self::NAME, "conditional.png", &digit_rows)?;
         // The adversarial game per epoch.
-        let mut series = Vec::new();
-        for (colour, r) in runs.iter().take(4).enumerate() {
-            let points = |f: fn(&crate::train::adversarial::AaeFigures) -> f64| {
-                r.history
-                    .iter()
-                    .map(|h| (h.epoch as f64, f(&h.figures)))
-                    .collect()
-            };
-            let markers = r.history.len() <= MARKED_UP_TO;
-            series.push(Series {
-                label: format!("{}: discriminator", r.name),
-                points: points(|f| f.discriminator_loss),
-                colour,
-                dashed: false,
-                markers,
-            });
-            series.push(Series {
-                label: format!("{}: encoder (fooling it)", r.name),
-                points: points(|f| f.generator_loss),
-                colour,
-                dashed: true,
-                markers,
-            });
-        }
-        let game = LineChart {
-            title: "Adversarial autoencoders: the game per epoch".into(),
-            x_label: "epoch".into(),
-            y_label: "BCE (mean over the epoch's steps)".into(),
-            log_y: false,
-            log_x: false,
-            x_whole: true,
-            series,
-            // Where the two losses sit when codes and prior samples cannot be told apart
-            // (`models::aae::PhaseLosses`).
-            references: vec![
-                Reference {
-                    y: 4f64.ln(),
-                    tick: "ln 4".into(),
-                    label: "ln 4 ≈ 1.386: discriminator at chance".into(),
-                },
-                Reference {
-                    y: 2f64.ln(),
-                    tick: "ln 2".into(),
-                    label: "ln 2 ≈ 0.693: encoder at chance".into(),
-                },
-            ],
-        };
+        let played: Vec<(&str, &[EpochRecord<AaeFigures>])> = runs
+            .iter()
+            .take(4)
+            .map(|r| (r.name.as_str(), r.history.as_slice()))
+            .collect();
+        let game = game_chart("Adversarial autoencoders: the game per epoch", &played);
         game.save(&lab.exercise_dir(Self::NAME).join("game.svg"))?;
 
         let model = |i: usize| {

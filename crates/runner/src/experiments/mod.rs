@@ -24,6 +24,7 @@ pub mod pca;
 pub mod samples;
 pub mod semisupervised;
 pub mod sparse;
+pub mod style;
 pub mod super_res;
 pub mod tp1;
 pub mod tp2;
@@ -51,6 +52,7 @@ pub static EXPERIMENTS: &[Entry] = &[
     Entry::of::<vae::Variational>(),
     Entry::of::<aae::Adversarial>(),
     Entry::of::<samples::SampleQuality>(),
+    Entry::of::<style::StyleContent>(),
     Entry::of::<sparse::Sparse>(),
     Entry::of::<contractive::Contractive>(),
     Entry::of::<pca::AgainstPca>(),

@@ -136,6 +136,12 @@ impl ImageGrid {
     /// Writes the grid as a PNG file (atomically), greyscale, or RGB when it has frames;
     /// the error names the file.
     pub fn save(&self, path: &Path) -> Result<(), String> {
+        write_atomic(path, &self.png(path)?)
+    }
+
+    /// The PNG file's bytes (greyscale, or RGB when the grid has frames); an error names
+    /// `path`, the file they are for.
+    pub fn png(&self, path: &Path) -> Result<Vec<u8>, String> {
         let (colour, (w, h, pixels)) = if self.frames.is_empty() {
             (png::ColorType::Grayscale, self.render())
         } else {
@@ -153,7 +159,7 @@ impl ImageGrid {
                 .write_image_data(&pixels)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        write_atomic(path, &bytes)
+        Ok(bytes)
     }
 }
 

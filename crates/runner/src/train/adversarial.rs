@@ -116,19 +116,11 @@ impl Trainee for AaeRun {
     }
 
     fn optimizers(&self) -> Vec<(&'static str, &Adam)> {
-        vec![
-            ("reconstruction", &self.opts.reconstruction),
-            ("discriminator", &self.opts.discriminator),
-            ("generator", &self.opts.generator),
-        ]
+        self.opts.named()
     }
 
     fn optimizers_mut(&mut self) -> Vec<(&'static str, &mut Adam)> {
-        vec![
-            ("reconstruction", &mut self.opts.reconstruction),
-            ("discriminator", &mut self.opts.discriminator),
-            ("generator", &mut self.opts.generator),
-        ]
+        self.opts.named_mut()
     }
 
     fn start_epoch(&mut self) {

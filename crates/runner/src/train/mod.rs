@@ -23,6 +23,7 @@ pub mod lanes;
 pub mod lock;
 pub mod metrics;
 pub mod progress;
+pub mod supervised;
 
 use std::borrow::Cow;
 use std::fmt::Debug;
