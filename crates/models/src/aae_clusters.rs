@@ -19,6 +19,7 @@
 //!   while the encoder's climbs past 5), and a decoder fed the softmax carries the image in
 //!   its soft values rather than in a cluster.
 
+use crate::aae::critic;
 use layers::optim::{Adam, Optimizer};
 use layers::{Activation, Flatten, Graph, Linear, Loss, Module, Sequential, StepError, Unflatten};
 use rand_distr::{Distribution, Uniform};
@@ -120,15 +121,6 @@ impl ClusterOptimizers {
             supervised: Adam::new(lr),
         }
     }
-}
-
-fn critic(inputs: usize, rng: &mut Rng) -> Sequential {
-    Sequential::new()
-        .push(Linear::new(inputs, 128, rng))
-        .push(Activation::Relu)
-        .push(Linear::new(128, 128, rng))
-        .push(Activation::Relu)
-        .push(Linear::new(128, 1, rng))
 }
 
 /// A labelled batch for the supervised phase: images `[N, 1, 28, 28]` and their classes.
