@@ -35,11 +35,15 @@ pub enum Claim {
     VaeLatentSpaceIsOrganised,
     /// The supervised adversarial autoencoder separates style from content.
     AaeSeparatesStyleFromContent,
+    /// The adversarial autoencoder with a categorical code clusters without labels.
+    AaeClustersWithoutLabels,
+    /// The adversarial autoencoder learns from unlabelled images when labels are few.
+    AaeLearnsFromFewLabels,
 }
 
 impl Claim {
     /// Every claim, in the table's order.
-    pub const ALL: [Claim; 13] = [
+    pub const ALL: [Claim; 15] = [
         Claim::ConvolutionsNeedFewerParameters,
         Claim::ConvolutionsTolerateTranslations,
         Claim::AutoencodersBeatPca,
@@ -53,6 +57,8 @@ impl Claim {
         Claim::AaeSamplesBeatVae,
         Claim::VaeLatentSpaceIsOrganised,
         Claim::AaeSeparatesStyleFromContent,
+        Claim::AaeClustersWithoutLabels,
+        Claim::AaeLearnsFromFewLabels,
     ];
 
     /// The claim, as the table states it.
@@ -90,6 +96,12 @@ impl Claim {
             }
             Claim::AaeSeparatesStyleFromContent => {
                 "The supervised adversarial autoencoder separates style from content"
+            }
+            Claim::AaeClustersWithoutLabels => {
+                "The adversarial autoencoder clusters images without labels"
+            }
+            Claim::AaeLearnsFromFewLabels => {
+                "The adversarial autoencoder learns from unlabelled images when labels are few"
             }
         }
     }
