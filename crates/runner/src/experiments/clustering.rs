@@ -469,6 +469,16 @@ fn why_hard(r: &Results) -> String {
     );
     if balanced(hard) && !balanced(soft) {
         s += " Only the second game converges; its numbers are the method's below.";
+        if hard.test_error > soft.test_error - 0.05 {
+            s += &format!(
+                " A converged game is not yet a good clustering, though: its error, {:.1}%, \
+                 is not clearly below the lost game's {:.1}%: the encoder spreads the test \
+                 images over {} clusters, but they do not follow the digits.",
+                100.0 * hard.test_error,
+                100.0 * soft.test_error,
+                hard.clusters_used
+            );
+        }
     } else if !balanced(hard) {
         s += " Neither game ends balanced here: the errors below are those of a game that \
               did not converge, not the method's.";
@@ -807,6 +817,11 @@ mod tests {
         // The soft game lost; the hard one converged.
         assert!(body.contains("the discriminators win"), "{body}");
         assert!(body.contains("Only the second game converges"), "{body}");
+        // 50% against the soft game's 64%: no "not yet a good clustering".
+        assert!(!body.contains("not yet a good clustering"), "{body}");
+        let close = figures(2.78, 1.38, 0.62, 16.0);
+        let body = Clustering::render(&results([0.5, 0.52, 0.48], 0.32, close), &lab()).body;
+        assert!(body.contains("A converged game is not yet a good clustering, though: its error, 62.0%, is not clearly below the lost game's 64.0%"), "{body}");
         let body = Clustering::render(
             &results([0.12, 0.13, 0.14], 0.32, balanced_game.clone()),
             &lab(),
