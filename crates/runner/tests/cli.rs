@@ -113,6 +113,10 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         "## Clustering",
         "k-means on the pixels",
         "(clustering/clusters.png)",
+        "(clustering/game.svg)",
+        "Why this is hard, measured.",
+        "## Semi-supervised classification",
+        "the same encoder, labelled images alone",
     ] {
         assert!(report.contains(needle), "report.md lacks {needle:?}");
     }
@@ -285,11 +289,29 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
     .unwrap();
     assert_eq!(denoise["corruption"]["noise"]["std"], 0.5);
     assert_eq!(denoise["corruption"]["noise"]["clip"], true);
-    assert!(out.join("clustering/aae_cat16/metrics.csv").exists());
-    assert!(out.join("clustering/aae_cat16/model.safetensors").exists());
+    // The categorical AAEs: every seed of each cluster count, the paper's soft code once,
+    // and the semi-supervised runs with their labels-only twins.
+    for run in [
+        "clustering/aae_cat16_s0",
+        "clustering/aae_cat16_s2",
+        "clustering/aae_cat30_s1",
+        "clustering/aae_soft16_s0",
+        "semisupervised/aae_100_s0",
+        "semisupervised/labels_only_100_s2",
+    ] {
+        let dir = out.join(run);
+        for file in [
+            "metrics.csv",
+            "model.safetensors",
+            "checkpoint/checkpoint.json",
+        ] {
+            assert!(dir.join(file).exists(), "{run}/{file}");
+        }
+    }
+    let metrics = std::fs::read_to_string(out.join("clustering/aae_cat16_s0/metrics.csv")).unwrap();
     assert!(
-        out.join("clustering/aae_cat16/checkpoint/checkpoint.json")
-            .exists()
+        metrics.starts_with("epoch,reconstruction_bce,discriminators_loss,generator_loss,supervised_loss,test_error,clusters_used,"),
+        "{metrics}"
     );
     // Every experiment left its results, and `tp report` writes the same report from them
     // alone.
