@@ -29,13 +29,16 @@ pub const BUDGETS: [usize; 2] = [100, 1_000];
 /// Seeds of each budget (the lab's seed and the next ones): each draws its labelled images.
 pub const SEEDS: u64 = 3;
 
-/// The recipe: the clustering experiment's converging game (one-hot code, the encoder's
-/// adversarial phase at the reconstruction's rate) with Gaussian noise of σ 0.3 on the
-/// encoder's input, as in the paper's semi-supervised MNIST runs; the labelled batch steps
-/// the same encoder.
+/// The recipe: the paper's softmax code (the labelled batches keep it from the collapse it
+/// meets without labels, and a one-hot code measured worse here: 10.6 ± 1.6% error with
+/// 1,000 labels against 7.9 ± 0.2% for the labels alone), the encoder's adversarial phase
+/// at the reconstruction's rate (at the discriminators' rate they win the game), and
+/// Gaussian noise of σ 0.3 on the encoder's input, as in the paper's semi-supervised MNIST
+/// runs; the labelled batch steps the same encoder.
 pub const RECIPE: Recipe = Recipe {
+    hard_code: false,
+    generator_share: 1.0,
     input_noise: 0.3,
-    ..Recipe::HARD
 };
 
 /// The paper's test errors (Makhzani et al. 2015, table 2: 100 and 1,000 labels, the other
@@ -54,6 +57,8 @@ pub struct Results {
     pub seeds: Vec<u64>,
     /// The input noise of the AAE and of the labels-only encoder.
     pub input_noise: f32,
+    /// Whether the decoder and the cluster discriminator read the one-hot code.
+    pub hard_code: bool,
     /// One entry per label budget.
     pub budgets: Vec<BudgetResults>,
     /// The timings of the runs, AAEs first.
@@ -200,6 +205,7 @@ impl Experiment for SemiSupervised {
             epochs: base.epochs,
             seeds,
             input_noise: RECIPE.input_noise,
+            hard_code: RECIPE.hard_code,
             budgets: results,
             timings,
         })
@@ -214,16 +220,24 @@ impl Experiment for SemiSupervised {
              unlabelled; test error against the same encoder trained on the labelled images \
              alone.\n\n\
              The categorical adversarial autoencoder of the clustering section with one \
-             cluster per {noun} (the same encoder, decoder, discriminators and converging \
-             recipe), plus a fourth phase every step: the cross-entropy of the cluster head \
-             on a batch of the labelled images, so that cluster c is {noun} c. Gaussian noise \
-             of σ {} on the encoder's input, as in the paper. Trained {} on the {} training \
+             cluster per {noun} (the same encoder, decoder and discriminators, the encoder's \
+             adversarial phase at the reconstruction's learning rate; {}), plus a fourth phase \
+             every step: the cross-entropy of the cluster head on a batch of the labelled \
+             images, so that cluster c is {noun} c. Gaussian noise of σ {} on the encoder's \
+             input, as in the paper. Trained {} on the {} training \
              images, of which only the labelled ones (as many of each {noun}, drawn by the \
              seed) give their label; seeds {}. Baselines on the same labelled images: the \
              same encoder (784-256-256 and its 10-way head) trained on them alone, with the \
              same steps, noise and optimizer; a softmax on the deep dense autoencoder's codes \
              (standardized). The error is the share of the {} test images classified \
              wrongly.\n\n",
+            if r.hard_code {
+                "the one-hot code of the clustering section's recipe"
+            } else {
+                "the paper's softmax code to the decoder and the discriminator: the labelled \
+                 batches keep it from collapsing to a few clusters, which it does without \
+                 labels"
+            },
             r.input_noise,
             count(r.epochs, "epoch"),
             thousands(lab.n_train as u64),
@@ -416,6 +430,7 @@ mod tests {
             epochs: 20,
             seeds: vec![0, 1, 2],
             input_noise: 0.3,
+            hard_code: false,
             budgets: vec![
                 budget(100, aae, alone),
                 budget(1_000, [0.04, 0.045, 0.05], [0.1, 0.1, 0.1]),
