@@ -480,4 +480,29 @@ mod tests {
             "{body}"
         );
     }
+
+    #[test]
+    fn the_claim_follows_the_labels_alone_at_every_budget() {
+        let verdict = |r: &Results| SemiSupervised::claims(r, &lab())[0].verdict;
+        // 100 labels: a clear gain; 1,000: 4.5% against 10%.
+        let clear = results([0.2, 0.21, 0.19], [0.26, 0.25, 0.27], true);
+        assert_eq!(verdict(&clear), Verdict::Holds);
+        let mut r = clear.clone();
+        r.budgets[1].labels_only = vec![0.02, 0.02, 0.02];
+        assert_eq!(verdict(&r), Verdict::Partly);
+        let worse = results([0.3, 0.3, 0.3], [0.26, 0.25, 0.27], true);
+        r.budgets[0] = worse.budgets[0].clone();
+        assert_eq!(verdict(&r), Verdict::Fails);
+        // Unbalanced games support nothing.
+        let lost = results([0.2, 0.21, 0.19], [0.26, 0.25, 0.27], false);
+        assert_eq!(verdict(&lost), Verdict::Fails);
+        let f = &SemiSupervised::claims(&clear, &lab())[0];
+        assert!(
+            f.evidence.contains(
+                "100 labels: 20.0% against 26.0% for the same encoder on the labels alone"
+            ),
+            "{}",
+            f.evidence
+        );
+    }
 }
