@@ -234,9 +234,8 @@ impl Experiment for SemiSupervised {
             if r.hard_code {
                 "the one-hot code of the clustering section's recipe"
             } else {
-                "the paper's softmax code to the decoder and the discriminator: the labelled \
-                 batches keep it from collapsing to a few clusters, which it does without \
-                 labels"
+                "the paper's softmax code to the decoder and the discriminator, each cluster \
+                 tied to its digit by the labelled batches"
             },
             r.input_noise,
             count(r.epochs, "epoch"),
