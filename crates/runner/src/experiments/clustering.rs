@@ -486,8 +486,8 @@ fn why_hard(r: &Results) -> String {
     s + "\n\n"
 }
 
-/// Mean ± sample standard deviation, in percent.
-fn spread(values: &[f64]) -> String {
+/// Mean ± sample standard deviation, in percent (the mean alone for one value).
+pub(crate) fn spread(values: &[f64]) -> String {
     if values.len() < 2 {
         return format!("{:.1}%", 100.0 * mean(values));
     }

@@ -11,7 +11,7 @@ use models::aae_clusters::Recipe;
 use serde::{Deserialize, Serialize};
 use tensor::{Tensor, rng};
 
-use super::clustering::{EPOCH_FACTOR, balanced};
+use super::clustering::{EPOCH_FACTOR, balanced, spread};
 use super::{Experiment, Lab, LabInfo, Section, Timing, tp1};
 use crate::instruments::classify::{Fit, accuracy, fit, standardize};
 use crate::instruments::stats::{mean, sample_sd};
@@ -247,13 +247,6 @@ impl Experiment for SemiSupervised {
                 .join(", "),
             thousands(lab.n_test as u64),
         );
-        let spread = |v: &[f64]| {
-            if v.len() < 2 {
-                format!("{:.1}%", 100.0 * mean(v))
-            } else {
-                format!("{:.1} ± {:.1}%", 100.0 * mean(v), 100.0 * sample_sd(v))
-            }
-        };
         let mut headers = vec!["classifier (mean ± sd over seeds)".to_string()];
         headers.extend(
             r.budgets
