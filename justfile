@@ -142,3 +142,4 @@ peers EPOCHS="10":
     /tmp/peers-venv/bin/python ../shared/peers/pytorch/tp5.py --model dense1_none,dense1_relu,dense2_relu,conv,denoise,vae --data datasets/mnist-sample --epochs {{EPOCHS}}
     /tmp/peers-venv/bin/python tests/peers/lab_pytorch.py --data datasets/mnist-sample --epochs {{EPOCHS}}
     /tmp/peers-venv/bin/python tests/peers/pretrain_pytorch.py --data datasets/mnist-sample --epochs {{EPOCHS}}
+    /tmp/peers-venv/bin/python tests/peers/aae_categorical_pytorch.py --data datasets/mnist-sample --epochs $(( {{EPOCHS}} * 2 ))
