@@ -13,6 +13,7 @@
 pub mod gradcheck;
 pub mod kernels;
 pub mod ops;
+pub mod par;
 pub mod parallel;
 pub mod pool;
 pub mod random;

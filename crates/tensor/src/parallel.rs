@@ -6,7 +6,9 @@
 //! pools of 1 and 2 threads; `Sequential` exists for callers that already run in parallel
 //! (one image per task, say) and for students stepping through a kernel.
 
+#[cfg(feature = "threads")]
 use std::sync::Arc;
+#[cfg(feature = "threads")]
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Whether a kernel may spread its work over rayon's current thread pool.
@@ -20,13 +22,22 @@ pub enum Parallelism {
 }
 
 /// Idle rounds a spinner spins (a few microseconds) before it starts yielding its core.
+#[cfg(feature = "threads")]
 const IDLE_SPINS: u32 = 2_000;
 /// A spinner that finds no work for this long stops (the region then runs cold): far longer
 /// than any gap between a training step's kernels.
+#[cfg(feature = "threads")]
 const MAX_IDLE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Whether a warm region is running (see [`with_warm_pool`]).
+#[cfg(feature = "threads")]
 static WARM_REGION: AtomicBool = AtomicBool::new(false);
+
+/// One thread (no `threads` feature): no pool to keep warm, `f` runs as it is.
+#[cfg(not(feature = "threads"))]
+pub fn with_warm_pool<R>(f: impl FnOnce() -> R) -> R {
+    f()
+}
 
 /// Runs `f` while the pool's other threads wait for work by spinning instead of sleeping.
 ///
@@ -42,6 +53,7 @@ static WARM_REGION: AtomicBool = AtomicBool::new(false);
 ///
 /// Called from outside the pool, one worker fewer spins, so that the caller keeps a core.
 /// Nothing computed changes: only who waits, and how.
+#[cfg(feature = "threads")]
 pub fn with_warm_pool<R>(f: impl FnOnce() -> R) -> R {
     /// On drop (even if `f` panics): tells the spinners to stop, and frees the region.
     struct Stop(Arc<AtomicBool>);

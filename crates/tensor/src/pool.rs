@@ -92,7 +92,7 @@ pub fn filled(len: usize, value: f32) -> Vec<f32> {
 /// A copy of `values` in a recycled buffer when there is one (large ones copied by all
 /// threads).
 pub fn copy_of(values: &[f32]) -> Vec<f32> {
-    use rayon::prelude::*;
+    use crate::par::prelude::*;
     let mut buf = take(values.len());
     if values.len() < crate::kernels::elementwise::PARALLEL_THRESHOLD {
         buf.copy_from_slice(values);

@@ -11,10 +11,9 @@
 //! - [`ffi`]: the `extern "C"` functions the page's script calls, over the module's linear
 //!   memory; nothing else crosses into JavaScript.
 //!
-//! In the page rayon has no threads to start: its global pool falls back to the calling
-//! thread (rayon-core's behaviour on `wasm32-unknown-unknown` since 1.11), so every kernel
-//! runs its `Parallelism::Rayon` path on one thread, with the same fixed chunks and so the
-//! same sums as natively.
+//! This crate takes the engine without its `threads` feature (rayon is not compiled in):
+//! every kernel runs on the page's one thread (`tensor::par`), with the same fixed chunks
+//! and so the same sums as natively.
 
 #![warn(missing_docs)]
 

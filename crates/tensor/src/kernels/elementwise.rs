@@ -4,7 +4,7 @@
 //! over threads changes nothing in the result. Small inputs stay on the calling thread,
 //! where the cost of waking another one would exceed the work.
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 use crate::kernels::accumulate::Accumulate;
 use crate::{pool, shape};

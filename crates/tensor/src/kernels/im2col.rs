@@ -44,7 +44,7 @@
 
 use std::cell::RefCell;
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 use crate::Parallelism;
 use crate::kernels::accumulate::Accumulate;

@@ -27,7 +27,7 @@
 //! transposed convolution.
 use std::fmt;
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 use crate::kernels::accumulate::Accumulate;
 use crate::kernels::elementwise;

@@ -18,7 +18,7 @@
 
 use std::fmt;
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 use crate::kernels::elementwise::{CHUNK, PARALLEL_THRESHOLD, zip_in_place};
 use crate::kernels::sigmoid::sigmoid_in_place;

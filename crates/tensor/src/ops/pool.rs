@@ -16,7 +16,7 @@
 //! Every output plane is written by one rayon task, so results do not depend on the thread count.
 use std::fmt;
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 use crate::kernels::geometry::Geometry;
 use crate::tape::{Op, Tape, Var};

@@ -19,7 +19,7 @@
 //! `k mod LANES` products are added in order. [`dot_scalar`] is that order written out, and
 //! the tests check the two give the same bits.
 
-use rayon::prelude::*;
+use crate::par::prelude::*;
 
 use super::simd::{Lanes, Simd};
 use crate::Parallelism;

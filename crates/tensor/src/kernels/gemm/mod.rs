@@ -199,7 +199,7 @@ fn gemm_with(a: MatRef, b: MatRef, beta: f32, c: &mut [f32], par: Parallelism, p
         return;
     }
     let threads = match par {
-        Parallelism::Rayon if 2 * m * n * k >= PAR_MIN_FLOPS => rayon::current_num_threads(),
+        Parallelism::Rayon if 2 * m * n * k >= PAR_MIN_FLOPS => crate::par::current_num_threads(),
         _ => 1,
     };
     let (tm, tn) = threads::choose_grid(&a, &b, threads, packing);

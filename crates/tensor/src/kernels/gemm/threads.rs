@@ -5,6 +5,7 @@
 //! FMAs whatever tile it falls in, so the result is bit-for-bit the same for any thread count.
 
 use std::ops::Range;
+#[cfg(feature = "threads")]
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::MatRef;
@@ -14,6 +15,7 @@ use super::simd::{MR, NR, NV};
 /// How long a caller outside the pool spins, once its own tile is done, for the pool's tiles
 /// before it sleeps: 4000 `pause` instructions (about 100 µs on Zen 4), longer than waking a
 /// sleeping thread takes on a VM.
+#[cfg(feature = "threads")]
 const SPIN_ROUNDS: usize = 4_000;
 
 /// A tile of C: its row range, its column range, and one mutable slice per row.
@@ -106,8 +108,17 @@ pub fn run_tiles(tiles: &mut [Tile], run_tile: impl Fn(&mut Tile) + Sync) {
     let Some((first, rest)) = tiles.split_first_mut() else {
         return;
     };
+    // One thread (no `threads` feature): the tiles one after the other.
+    #[cfg(not(feature = "threads"))]
+    {
+        run_tile(first);
+        rest.iter_mut().for_each(run_tile);
+    }
+    #[cfg(feature = "threads")]
     let pending = AtomicUsize::new(rest.len());
+    #[cfg(feature = "threads")]
     let run_tile = &run_tile;
+    #[cfg(feature = "threads")]
     rayon::in_place_scope(|scope| {
         for tile in rest {
             let pending = &pending;
