@@ -71,6 +71,19 @@ impl Dataset {
         self.labels.is_empty()
     }
 
+    /// The classes of the images at `indices`, as indices (what a classifier's loss reads).
+    pub fn classes_of(&self, indices: &[usize]) -> Vec<usize> {
+        indices
+            .iter()
+            .map(|&i| usize::from(self.labels[i]))
+            .collect()
+    }
+
+    /// Every image's class, as an index.
+    pub fn classes(&self) -> Vec<usize> {
+        self.labels.iter().map(|&l| usize::from(l)).collect()
+    }
+
     /// Pixels in one image.
     pub fn image_size(&self) -> usize {
         self.height * self.width

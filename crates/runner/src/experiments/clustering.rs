@@ -233,9 +233,13 @@ impl Experiment for Clustering {
         let mut counts = Vec::new();
         for (i, &k) in CLUSTER_COUNTS.iter().enumerate() {
             let of_k = &mut runs[i * seeds.len()..(i + 1) * seeds.len()];
+            // The last epoch measured both on the test set already.
             let (aae, used): (Vec<f64>, Vec<usize>) = of_k
-                .iter_mut()
-                .map(|run| run.trainee.test_error(&lab.splits.test))
+                .iter()
+                .map(|run| {
+                    let last = run.last().expect("a trained run has an epoch");
+                    (last.test_error, last.clusters_used as usize)
+                })
                 .unzip();
             timings.extend(of_k.iter().map(Timing::of));
             counts.push(CountResults {

@@ -494,14 +494,8 @@ impl Experiment for Features {
         let n_test = lab.splits.test.len();
         let train_images = lab.splits.train.all_images();
         let test_images = lab.splits.test.all_images();
-        let train_labels: Vec<usize> = lab
-            .splits
-            .train
-            .labels
-            .iter()
-            .map(|&l| l as usize)
-            .collect();
-        let test_labels: Vec<usize> = lab.splits.test.labels.iter().map(|&l| l as usize).collect();
+        let train_labels = lab.splits.train.classes();
+        let test_labels = lab.splits.test.classes();
         let flat = |t: &Tensor, n: usize| t.reshape(&[n, 784]);
         let mut timings = Vec::new();
 

@@ -102,15 +102,12 @@ impl Lab {
         let splits = &self.splits;
         let seed = self.settings.seed;
         self.reader.get_or_insert_with(|| {
-            let labels = |d: &crate::data::dataset::Dataset| -> Vec<usize> {
-                d.labels.iter().map(|&l| l as usize).collect()
-            };
             let (train, test) = (&splits.train, &splits.test);
             Reader::train(
                 &train.all_images(),
-                &labels(train),
+                &train.classes(),
                 &test.all_images(),
-                &labels(test),
+                &test.classes(),
                 seed,
             )
         })

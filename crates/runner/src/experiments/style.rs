@@ -276,17 +276,11 @@ impl Experiment for StyleContent {
         let n_cells = CELL_IMAGES.min(test.len());
         let sources: Vec<usize> = (0..n_cells).collect();
         let source_images = test.images(&sources);
-        let source_digits: Vec<usize> = sources.iter().map(|&i| test.labels[i] as usize).collect();
+        let source_digits = test.classes_of(&sources);
         let test_images = test.all_images();
-        let test_digits: Vec<usize> = test.labels.iter().map(|&l| l as usize).collect();
+        let test_digits = test.classes();
         let train_images = lab.splits.train.all_images();
-        let train_digits: Vec<usize> = lab
-            .splits
-            .train
-            .labels
-            .iter()
-            .map(|&l| l as usize)
-            .collect();
+        let train_digits = lab.splits.train.classes();
         let chance = {
             let mut counts = [0usize; 10];
             test_digits.iter().for_each(|&d| counts[d.min(9)] += 1);

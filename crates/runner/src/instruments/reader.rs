@@ -410,15 +410,12 @@ mod tests {
         let dir =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-sample");
         let splits = crate::data::dataset::Splits::load(&dir, "sample".into(), None, None).unwrap();
-        let labels = |d: &crate::data::dataset::Dataset| -> Vec<usize> {
-            d.labels.iter().map(|&l| l as usize).collect()
-        };
         let (train, test) = (&splits.train, &splits.test);
         let reader = Reader::train(
             &train.all_images(),
-            &labels(train),
+            &train.classes(),
             &test.all_images(),
-            &labels(test),
+            &test.classes(),
             0,
         );
         println!(

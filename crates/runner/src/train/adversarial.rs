@@ -129,7 +129,7 @@ impl Trainee for AaeRun {
 
     fn step(&mut self, batch: Batch<'_>, rng: &mut Rng, _print_tape: bool) -> Option<f64> {
         let losses = if self.regularize {
-            let digits: Vec<usize> = batch.labels.iter().map(|&l| l as usize).collect();
+            let digits = batch.classes();
             self.model
                 .train_step(&mut self.opts, &batch.images, &digits, rng)
                 .expect("every part of the AAE is on its phase's tape")

@@ -168,7 +168,7 @@ pub struct ClusterRun {
 impl ClusterRun {
     /// The test error of the model's clusters on `test` (see [`ClusterFigures::test_error`])
     /// and the clusters it uses.
-    pub fn test_error(&mut self, test: &Dataset) -> (f64, usize) {
+    fn test_error(&mut self, test: &Dataset) -> (f64, usize) {
         let clusters = self.model.assign(&test.all_images());
         let k = self.model.clusters();
         let mut used = vec![false; k];
@@ -201,10 +201,7 @@ impl Trainee for ClusterRun {
             );
             Labelled {
                 images: splits.train.images(&picks),
-                labels: picks
-                    .iter()
-                    .map(|&i| usize::from(splits.train.labels[i]))
-                    .collect(),
+                labels: splits.train.classes_of(&picks),
             }
         });
         ClusterRun {

@@ -120,6 +120,13 @@ pub struct Batch<'a> {
     pub labels: &'a [u8],
 }
 
+impl Batch<'_> {
+    /// The digits as indices (what the conditioned models and the losses read).
+    pub fn classes(&self) -> Vec<usize> {
+        self.labels.iter().map(|&l| usize::from(l)).collect()
+    }
+}
+
 /// One kind of run, as the trainer sees it.
 pub trait Trainee: Sized {
     /// What decides the run besides the [`Schedule`].

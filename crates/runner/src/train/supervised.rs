@@ -90,7 +90,7 @@ impl Trainee for StyleRun {
     }
 
     fn step(&mut self, batch: Batch<'_>, rng: &mut Rng, _print_tape: bool) -> Option<f64> {
-        let digits: Vec<usize> = batch.labels.iter().map(|&l| l as usize).collect();
+        let digits = batch.classes();
         let l = self
             .model
             .train_step(&mut self.opts, &batch.images, &digits, rng)
