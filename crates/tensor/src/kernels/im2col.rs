@@ -48,6 +48,7 @@ use crate::par::prelude::*;
 
 use crate::Parallelism;
 use crate::kernels::accumulate::Accumulate;
+use crate::kernels::direct;
 use crate::kernels::gemm::{MatRef, dot, gemm};
 
 pub use super::geometry::Geometry;
@@ -567,6 +568,9 @@ pub fn convolve(
     beta: f32,
     y: &mut [f32],
 ) {
+    if batch > 0 && direct::applies(g, c_out) {
+        return direct::convolve(g, batch, x, w, c_out, beta, y);
+    }
     match route(g, batch, c_out, TARGET_COLS) {
         Route::Empty => empty_sum(y, beta),
         Route::Dense => {
@@ -596,6 +600,11 @@ pub fn convolve_saving_cols(
     c_out: usize,
     y: &mut [f32],
 ) -> Option<Vec<f32>> {
+    if direct::applies(g, c_out) {
+        // The direct route has no im2col matrix to keep.
+        convolve(g, batch, x, w, c_out, 0.0, y);
+        return None;
+    }
     let Route::Chunked(chunks) = route(g, batch, c_out, TARGET_DEPTH) else {
         convolve(g, batch, x, w, c_out, 0.0, y);
         return None;
@@ -722,6 +731,15 @@ fn filter(
     mode: Accumulate,
     convolve_too: Option<SharedConvolve>,
 ) {
+    if let Cols::Unfold(x) = source
+        && batch > 0
+        && direct::applies(g, c_out)
+    {
+        if let Some(f) = convolve_too {
+            convolve(g, batch, x, f.w, c_out, f.mode.beta(), f.y);
+        }
+        return direct::backward_filter(g, batch, x, dy, c_out, dw, mode);
+    }
     match route(g, batch, c_out, TARGET_DEPTH) {
         Route::Empty => {
             empty_sum(dw, mode.beta());

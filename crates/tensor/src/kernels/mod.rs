@@ -1,6 +1,7 @@
 //! Kernels: plain functions on slices, shapes and strides. They know nothing of the tape.
 pub mod accumulate;
 pub mod conv_reference;
+pub mod direct;
 pub mod elementwise;
 pub mod gemm;
 pub mod geometry;
