@@ -132,6 +132,10 @@ pub fn max_pool2d(x: &Tensor, spec: &PoolSpec) -> (Tensor, Vec<u32>) {
                 .zip(arg.chunks_exact_mut(plane_out.max(1)));
             for (p, (y, arg)) in planes.enumerate() {
                 let base = (first_plane + p) * h * w;
+                if unclipped_pairs(spec) {
+                    max_of_pairs(&x[base..][..h * w], w, base, y, arg);
+                    continue;
+                }
                 for i in 0..h_out {
                     let (r0, r1) = window(i, spec.stride.0, spec.padding.0, spec.kernel.0, h);
                     for j in 0..w_out {
@@ -140,13 +144,7 @@ pub fn max_pool2d(x: &Tensor, spec: &PoolSpec) -> (Tensor, Vec<u32>) {
                         for r in r0..r1 {
                             for c in c0..c1 {
                                 let idx = base + r * w + c;
-                                let v = x[idx];
-                                // The first of the largest wins; a NaN beats every number, and
-                                // the first NaN stays. Selects, not branches: which value of a
-                                // window wins is a coin toss the branch predictor would lose.
-                                let better = v > best || (v.is_nan() && !best.is_nan());
-                                best = if better { v } else { best };
-                                at = if better { idx } else { at };
+                                (best, at) = keep_larger((best, at), (x[idx], idx));
                             }
                         }
                         y[i * w_out + j] = best;
@@ -158,7 +156,45 @@ pub fn max_pool2d(x: &Tensor, spec: &PoolSpec) -> (Tensor, Vec<u32>) {
     (y, argmax)
 }
 
+/// The first of the largest wins; a NaN beats every number, and the first NaN stays. Selects,
+/// not branches: which value of a window wins is a coin toss the branch predictor would lose.
+#[inline(always)]
+fn keep_larger((best, at): (f32, usize), (v, idx): (f32, usize)) -> (f32, usize) {
+    let better = v > best || (v.is_nan() && !best.is_nan());
+    (if better { v } else { best }, if better { idx } else { at })
+}
+
+/// Whether every window is a 2×2 block at an even row and column, none clipped (kernel 2,
+/// stride 2, no padding): the case [`max_of_pairs`] computes without window arithmetic.
+fn unclipped_pairs(spec: &PoolSpec) -> bool {
+    spec.kernel == (2, 2) && spec.stride == (2, 2) && spec.padding == (0, 0)
+}
+
+/// Max pooling of one plane (`x`, rows of `w`) by 2×2 blocks, the values of a block taken in
+/// the general loop's order (row by row), so the same winners; `base` is the plane's offset in
+/// the batch, for the winners' indices.
+fn max_of_pairs(x: &[f32], w: usize, base: usize, y: &mut [f32], arg: &mut [u32]) {
+    let w_out = w / 2;
+    let rows = y.chunks_exact_mut(w_out).zip(arg.chunks_exact_mut(w_out));
+    for (i, (y, arg)) in rows.enumerate() {
+        let (top, bottom) = (&x[2 * i * w..][..w], &x[(2 * i + 1) * w..][..w]);
+        let at = base + 2 * i * w;
+        for j in 0..w_out {
+            let c = 2 * j;
+            let mut m = (top[c], at + c);
+            m = keep_larger(m, (top[c + 1], at + c + 1));
+            m = keep_larger(m, (bottom[c], at + w + c));
+            m = keep_larger(m, (bottom[c + 1], at + w + c + 1));
+            y[j] = m.0;
+            arg[j] = m.1 as u32;
+        }
+    }
+}
+
 /// `dx[argmax[j]] += dy[j]`: each output's gradient goes to the input pixel that won.
+///
+/// A window's winner lies in its own plane, so tasks of whole planes (of `dy` and of `dx`) run
+/// in parallel; within a plane the terms are added in order, as before.
 pub fn max_pool2d_backward(argmax: &[u32], dy: &Tensor, dx: &mut Tensor) {
     assert_eq!(
         argmax.len(),
@@ -167,10 +203,28 @@ pub fn max_pool2d_backward(argmax: &[u32], dy: &Tensor, dx: &mut Tensor) {
         argmax.len(),
         dy.shape()
     );
-    let dx = dx.data_mut();
-    for (&at, &g) in argmax.iter().zip(dy.data()) {
-        dx[at as usize] += g;
+    let (ds, xs) = (dy.shape(), dx.shape());
+    assert!(
+        ds.len() == 4 && xs.len() == 4 && ds[..2] == xs[..2],
+        "max_pool2d backward: dy {ds:?} does not match dx {xs:?}"
+    );
+    let (plane_out, plane_in) = (ds[2] * ds[3], xs[2] * xs[3]);
+    if plane_out == 0 || plane_in == 0 {
+        return;
     }
+    let planes = task_len(plane_out) / plane_out;
+    let dy = dy.data();
+    dx.data_mut()
+        .par_chunks_mut(planes * plane_in)
+        .zip(dy.par_chunks(planes * plane_out))
+        .zip(argmax.par_chunks(planes * plane_out))
+        .enumerate()
+        .for_each(|(t, ((dx, dy), argmax))| {
+            let base = t * planes * plane_in;
+            for (&at, &g) in argmax.iter().zip(dy) {
+                dx[at as usize - base] += g;
+            }
+        });
 }
 
 /// `y[n,c,i,j] = (1/(k_h·k_w))·Σ_{p,q} x[n,c,i·s−pad+p, j·s−pad+q]`, padding counted as zeros.
@@ -262,12 +316,24 @@ pub fn upsample_nearest2d(x: &Tensor, factor: usize) -> Tensor {
         .par_chunks_mut(task)
         .zip(x.par_chunks(task / plane_out * plane_in))
         .for_each(|(y, x)| {
-            // Output row i_out repeats input row i_out / f, each value f times.
-            for (i_out, row) in y.chunks_exact_mut(w_out).enumerate() {
-                let (plane, i) = (i_out / h_out, i_out % h_out / factor);
+            // Output rows f·i .. f·i + f repeat input row i, each value f times: the first is
+            // built, the others copied from it.
+            for (r, rows) in y.chunks_exact_mut(factor * w_out).enumerate() {
+                let (plane, i) = (r / h, r % h);
                 let src = &x[plane * plane_in + i * w..][..w];
-                for (block, &v) in row.chunks_exact_mut(factor).zip(src) {
-                    block.fill(v);
+                let (first, rest) = rows.split_at_mut(w_out);
+                if factor == 2 {
+                    for (pair, &v) in first.chunks_exact_mut(2).zip(src) {
+                        pair[0] = v;
+                        pair[1] = v;
+                    }
+                } else {
+                    for (block, &v) in first.chunks_exact_mut(factor).zip(src) {
+                        block.fill(v);
+                    }
+                }
+                for row in rest.chunks_exact_mut(w_out) {
+                    row.copy_from_slice(first);
                 }
             }
         });
@@ -289,13 +355,22 @@ pub fn upsample_nearest2d_backward(factor: usize, dy: &Tensor, dx: &mut Tensor) 
         .par_chunks_mut(task)
         .zip(dy.par_chunks(task * factor * factor))
         .for_each(|(dx, dy)| {
-            // Input row i_out / f receives output row i_out, each block of f values adding
-            // into one pixel in order.
-            for (i_out, row) in dy.chunks_exact(w_out).enumerate() {
-                let dst = &mut dx[i_out / factor * w..][..w];
-                for (d, block) in dst.iter_mut().zip(row.chunks_exact(factor)) {
-                    for &g in block {
-                        *d += g;
+            // Input row i receives output rows f·i .. f·i + f in turn, each block of f values
+            // adding into one pixel in order.
+            for (i, rows) in dy.chunks_exact(factor * w_out).enumerate() {
+                let dst = &mut dx[i * w..][..w];
+                if factor == 2 {
+                    let (a, b) = rows.split_at(w_out);
+                    for (j, d) in dst.iter_mut().enumerate() {
+                        *d = *d + a[2 * j] + a[2 * j + 1] + b[2 * j] + b[2 * j + 1];
+                    }
+                    continue;
+                }
+                for row in rows.chunks_exact(w_out) {
+                    for (d, block) in dst.iter_mut().zip(row.chunks_exact(factor)) {
+                        for &g in block {
+                            *d += g;
+                        }
                     }
                 }
             }
