@@ -92,16 +92,24 @@ impl Flat {
         }
     }
 
-    /// Copies image `x` (`c_in×h×w`) into `xp` (`c_in` planes of `in_len`), zeros around.
+    /// Copies image `x` (`c_in×h×w`) into `xp` (`c_in` planes of `in_len`), zeros around;
+    /// each value of `xp` is written once.
     fn pad_image(&self, x: &[f32], xp: &mut [f32]) {
         let g = &self.g;
-        xp.fill(0.0);
-        for c in 0..g.c_in {
-            for i in 0..g.h {
-                let from = &x[(c * g.h + i) * g.w..][..g.w];
-                let at = c * self.in_len + (i + g.pad.0) * self.wp + g.pad.1;
-                xp[at..at + g.w].copy_from_slice(from);
+        let (wp, pad_w) = (self.wp, g.pad.1);
+        for (c, plane) in xp.chunks_exact_mut(self.in_len).take(g.c_in).enumerate() {
+            let (top, rest) = plane.split_at_mut(g.pad.0 * wp);
+            top.fill(0.0);
+            let (rows, bottom) = rest.split_at_mut(g.h * wp);
+            for (i, row) in rows.chunks_exact_mut(wp).enumerate() {
+                row[..pad_w].fill(0.0);
+                copy_run(
+                    &mut row[pad_w..pad_w + g.w],
+                    &x[(c * g.h + i) * g.w..][..g.w],
+                );
+                row[pad_w + g.w..].fill(0.0);
             }
+            bottom.fill(0.0);
         }
     }
 
@@ -112,7 +120,7 @@ impl Flat {
         for o in 0..c_out {
             for i in 0..g.h_out {
                 let from = &dy[(o * g.h_out + i) * g.w_out..][..g.w_out];
-                dyf[o * self.out_len + i * self.wp..][..g.w_out].copy_from_slice(from);
+                copy_run(&mut dyf[o * self.out_len + i * self.wp..][..g.w_out], from);
             }
         }
     }
@@ -125,7 +133,7 @@ impl Flat {
                 let from = &yf[o * self.out_len + i * self.wp..][..g.w_out];
                 let to = &mut y[(o * g.h_out + i) * g.w_out..][..g.w_out];
                 if beta == 0.0 {
-                    to.copy_from_slice(from);
+                    copy_run(to, from);
                 } else {
                     to.iter_mut()
                         .zip(from)
@@ -409,6 +417,27 @@ fn filter_tile<const OB: usize, const Q: usize>(
         }
     }
     Q
+}
+
+/// `dst = src` for the short runs of this module (an image row): whole vectors, then single
+/// values, without the call that `copy_from_slice` makes to `memcpy` (most of the time of a
+/// 28-value copy).
+#[inline(always)]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    assert_eq!(dst.len(), src.len());
+    let lanes = Lanes::LANES;
+    let mut dst_chunks = dst.chunks_exact_mut(lanes);
+    let mut src_chunks = src.chunks_exact(lanes);
+    for (d, s) in (&mut dst_chunks).zip(&mut src_chunks) {
+        Lanes::load(s).store(d);
+    }
+    for (d, &s) in dst_chunks
+        .into_remainder()
+        .iter_mut()
+        .zip(src_chunks.remainder())
+    {
+        *d = s;
+    }
 }
 
 /// The lanes of `v` added in order.
