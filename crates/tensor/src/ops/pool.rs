@@ -547,59 +547,67 @@ mod tests {
 
     #[test]
     fn many_planes_split_over_tasks_match_the_definitions() {
-        // 2×16 planes of 14×14: several tasks of whole planes. Checked element by element
-        // against the formulas, NaNs included (the first NaN of a window wins).
-        let (n, c, h, w) = (2, 16, 14, 14);
-        let mut x = random_tensor(&[n, c, h, w], 7);
-        for at in [
-            5,
-            6,
-            14 * 14 + 20,
-            14 * 14 + 21,
-            14 * 14 + 34,
-            31 * 196 + 195,
-        ] {
-            x.data_mut()[at] = f32::NAN;
-        }
-        let spec = PoolSpec::new(2, 2, 0);
-        let (y, argmax) = max_pool2d(&x, &spec);
-        let xd = x.data();
-        for plane in 0..n * c {
-            for i in 0..7 {
-                for j in 0..7 {
-                    let cells = [(0, 0), (0, 1), (1, 0), (1, 1)]
-                        .map(|(p, q)| plane * h * w + (2 * i + p) * w + 2 * j + q);
-                    let nan = cells.iter().find(|&&k| xd[k].is_nan());
-                    let want = match nan {
-                        Some(&k) => k,
-                        None => *cells
-                            .iter()
-                            .reduce(|a, b| if xd[*b] > xd[*a] { b } else { a })
-                            .unwrap(),
-                    };
-                    let out = plane * 49 + i * 7 + j;
-                    assert_eq!(argmax[out] as usize, want, "plane {plane} ({i}, {j})");
-                    assert_eq!(y.data()[out].to_bits(), xd[want].to_bits());
+        // Planes of several sizes (2×2 windows: vectors of eight outputs with an overlapping
+        // last group, planes of fewer than eight outputs, odd sides whose last row or column
+        // no window reads), over several tasks of whole planes. Values on a coarse grid with
+        // ReLU's zeros, so windows hold ties (the first of the largest wins), and NaNs (the
+        // first NaN wins). Checked element by element against the formulas.
+        for (seed, (n, c, h, w)) in [(2, 16, 14, 14), (3, 5, 5, 7), (2, 3, 4, 4), (1, 4, 28, 27)]
+            .into_iter()
+            .enumerate()
+        {
+            let mut x =
+                random_tensor(&[n, c, h, w], 7 + seed as u64).map(|v| (v * 2.0).round().max(0.0));
+            for at in [5, 6, h * w + 2, h * w + 3, h * w + w + 4, n * c * h * w - 1] {
+                x.data_mut()[at] = f32::NAN;
+            }
+            let (h_out, w_out) = (h / 2, w / 2);
+            let (y, argmax) = max_pool2d(&x, &PoolSpec::new(2, 2, 0));
+            let xd = x.data();
+            for plane in 0..n * c {
+                for i in 0..h_out {
+                    for j in 0..w_out {
+                        let cells = [(0, 0), (0, 1), (1, 0), (1, 1)]
+                            .map(|(p, q)| plane * h * w + (2 * i + p) * w + 2 * j + q);
+                        let nan = cells.iter().find(|&&k| xd[k].is_nan());
+                        let want = match nan {
+                            Some(&k) => k,
+                            None => *cells
+                                .iter()
+                                .reduce(|a, b| if xd[*b] > xd[*a] { b } else { a })
+                                .unwrap(),
+                        };
+                        let out = (plane * h_out + i) * w_out + j;
+                        assert_eq!(
+                            argmax[out] as usize, want,
+                            "{h}×{w} plane {plane} ({i}, {j})"
+                        );
+                        assert_eq!(y.data()[out].to_bits(), xd[want].to_bits());
+                    }
                 }
             }
+            for factor in [2, 3] {
+                let (hf, wf) = (h * factor, w * factor);
+                let up = upsample_nearest2d(&x, factor);
+                assert_eq!(up.shape(), &[n, c, hf, wf]);
+                let source = |k: usize| {
+                    let (plane, rest) = (k / (hf * wf), k % (hf * wf));
+                    plane * h * w + rest / wf / factor * w + rest % wf / factor
+                };
+                for (k, &v) in up.data().iter().enumerate() {
+                    assert_eq!(v.to_bits(), xd[source(k)].to_bits(), "upsampled {k}");
+                }
+                let dy = random_tensor(up.shape(), 8);
+                let mut dx = random_tensor(x.shape(), 9);
+                let mut want = dx.data().to_vec();
+                upsample_nearest2d_backward(factor, &dy, &mut dx);
+                // Each pixel's terms in order: its block's rows top to bottom, left to right.
+                for (k, &g) in dy.data().iter().enumerate() {
+                    want[source(k)] += g;
+                }
+                assert_eq!(dx.data(), &want[..], "{h}×{w}, factor {factor}");
+            }
         }
-        let factor = 3;
-        let up = upsample_nearest2d(&x, factor);
-        assert_eq!(up.shape(), &[n, c, h * factor, w * factor]);
-        for (k, &v) in up.data().iter().enumerate() {
-            let (plane, rest) = (k / (42 * 42), k % (42 * 42));
-            let src = plane * h * w + rest / 42 / factor * w + rest % 42 / factor;
-            assert_eq!(v.to_bits(), xd[src].to_bits(), "upsampled {k}");
-        }
-        let dy = random_tensor(up.shape(), 8);
-        let mut dx = Tensor::zeros(x.shape());
-        upsample_nearest2d_backward(factor, &dy, &mut dx);
-        let mut want = vec![0.0f32; x.numel()];
-        for (k, &g) in dy.data().iter().enumerate() {
-            let (plane, rest) = (k / (42 * 42), k % (42 * 42));
-            want[plane * h * w + rest / 42 / factor * w + rest % 42 / factor] += g;
-        }
-        assert_eq!(dx.data(), &want[..]);
     }
 
     #[test]
