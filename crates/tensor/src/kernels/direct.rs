@@ -31,9 +31,13 @@ use crate::kernels::gemm::simd::{Lanes, Simd};
 use crate::kernels::geometry::Geometry;
 use crate::par::prelude::*;
 
-/// The largest `c_in·c_out` taken by the direct route: beyond it the packed GEMM's larger
-/// register tile does more per loaded value than the direct kernels. Measured on the pooling
-/// autoencoder's layers and the lab's stride-1 layers (`examples/direct_vs_im2col.rs`).
+/// The largest `c_in·c_out` taken by the direct route. `examples/direct_vs_im2col.rs` (3×3,
+/// batch 64, one thread, forward) has the direct route ahead from 1×16 to 64×64 channels
+/// (16×1 at 28×28: 20 against 4.5 GFLOP/s; 16×16 at 14×14: 56 against 28); but the im2col
+/// route's chunks of five images make larger GEMMs than that example's one image, and its
+/// unfolding is shared with the weight gradient, whose direct kernel does less per load. So
+/// the threshold stays at the pooling model's largest layer pair (16×16), measured in
+/// training; wider layers keep the GEMM until a training step says otherwise.
 pub const MAX_CHANNEL_PRODUCT: usize = 256;
 
 /// Output channels × pixel vectors of the forward's register tile (12 accumulators: with the
@@ -188,6 +192,24 @@ pub fn convolve(
     y: &mut [f32],
 ) {
     assert!(applies(g, c_out), "direct convolution of {g:?}");
+    convolve_unchecked(g, batch, x, w, c_out, beta, y);
+}
+
+/// [`convolve`] without the [`applies`] test of [`MAX_CHANNEL_PRODUCT`] (any stride-1,
+/// dilation-1 geometry of the formula's size), to measure where the threshold belongs
+/// (`examples/direct_vs_im2col.rs`).
+pub fn convolve_unchecked(
+    g: &Geometry,
+    batch: usize,
+    x: &[f32],
+    w: &[f32],
+    c_out: usize,
+    beta: f32,
+    y: &mut [f32],
+) {
+    let mut any_channels = *g;
+    any_channels.c_in = 1;
+    assert!(applies(&any_channels, 1), "direct convolution of {g:?}");
     let flat = Flat::new(g);
     let (in_image, out_image) = (g.image_len(), c_out * g.out_pixels());
     assert!(x.len() >= batch * in_image && y.len() >= batch * out_image);

@@ -745,14 +745,14 @@ mod tests {
     fn the_saved_im2col_gives_the_weight_gradient_of_a_fresh_unfold_bit_for_bit() {
         for (batch, c_in, hw, spec) in [
             (64, 1, 28, Conv2dSpec::new(2, 1)),
-            (7, 3, 9, Conv2dSpec::new(1, 0)),
+            (7, 60, 9, Conv2dSpec::new(1, 0)), // 60·5 channel pairs: too many for the direct route
             (30, 4, 14, Conv2dSpec::new(2, 1)),
         ] {
             let x = random_tensor(&[batch, c_in, hw, hw], 1);
             let w = random_tensor(&[5, c_in, 3, 3], 2);
             let (y, saved) = conv2d_fused_saving(&x, &w, None, &spec, Epilogue::Identity);
             assert_eq!(y, conv2d(&x, &w, None, &spec), "forward");
-            let saved = saved.expect("a strided geometry keeps its matrices");
+            let saved = saved.expect("an im2col geometry keeps its matrices");
             let dy = random_tensor(y.shape(), 3);
             let (mut fresh, mut reused) = (Tensor::zeros(w.shape()), Tensor::zeros(w.shape()));
             let add = Accumulate::Add;
@@ -761,14 +761,15 @@ mod tests {
             let bits = |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&fresh), bits(&reused), "batch {batch}, {spec}");
         }
-        // A dense geometry (the kernel covers the input) has nothing to keep.
-        let x = random_tensor(&[4, 2, 3, 3], 4);
-        let w = random_tensor(&[3, 2, 3, 3], 5);
-        assert!(
-            conv2d_fused_saving(&x, &w, None, &Conv2dSpec::default(), Epilogue::Relu)
-                .1
-                .is_none()
-        );
+        // A dense geometry (the kernel covers the input) has nothing to keep, nor has the
+        // direct route (stride 1, few channels).
+        for hw in [3, 9] {
+            let x = random_tensor(&[4, 2, hw, hw], 4);
+            let w = random_tensor(&[3, 2, 3, 3], 5);
+            let (_, saved) =
+                conv2d_fused_saving(&x, &w, None, &Conv2dSpec::default(), Epilogue::Relu);
+            assert!(saved.is_none(), "{hw}×{hw}");
+        }
     }
 
     #[test]
