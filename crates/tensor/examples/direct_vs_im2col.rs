@@ -24,7 +24,10 @@ fn best_seconds(reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
     let batch = 64;
     println!("| c_in×c_out | side | direct GFLOP/s | im2col + GEMM GFLOP/s |");
     println!("|---|---:|---:|---:|");
@@ -45,7 +48,9 @@ fn main() {
         let flops = 2.0 * (batch * c_out * g.col_rows() * g.out_pixels()) as f64;
         let reps = (2e8 / flops).ceil() as usize;
         let direct = pool.install(|| {
-            best_seconds(reps, || direct::convolve_unchecked(&g, batch, &x, &w, c_out, 0.0, &mut y))
+            best_seconds(reps, || {
+                direct::convolve_unchecked(&g, batch, &x, &w, c_out, 0.0, &mut y)
+            })
         });
         let (rows, pixels) = (g.col_rows(), g.out_pixels());
         let taps = im2col::taps(&g);

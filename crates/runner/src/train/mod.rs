@@ -22,6 +22,7 @@ pub mod clustering;
 pub mod lanes;
 pub mod lock;
 pub mod metrics;
+pub mod pace;
 pub mod progress;
 pub mod supervised;
 
@@ -331,8 +332,12 @@ pub fn train<T: Trainee>(
                 dir: dir.to_path_buf(),
             })?;
         let figures = trainee.finish_epoch(&test_set);
+        let earlier: Vec<f64> = history.iter().map(|r| r.seconds).collect();
+        let slow = pace::slow_epoch_note(&earlier, seconds)
+            .map(|note| format!(" ({note})"))
+            .unwrap_or_default();
         println!(
-            "{name:>14} epoch {epoch:>2}/{}: {}, {seconds:.2} s ({:.0} img/s)",
+            "{name:>14} epoch {epoch:>2}/{}: {}, {seconds:.2} s ({:.0} img/s){slow}",
             config.schedule.epochs,
             figures.line(),
             train_set.len() as f64 / seconds

@@ -1,0 +1,78 @@
+//! Whether an epoch ran slow: the epoch lines of a run say so when one took more than half
+//! again the run's median, so a noisy machine, or a regression such as the subnormal slowdown
+//! of issue 20 (epochs of `dense2_relu` going 0.09 → 0.52 s after step 700), shows in the log
+//! instead of hiding in the figures.
+
+/// The fewest earlier epochs whose median a new one is compared with: a run's first epochs
+/// also warm caches and page in buffers.
+pub const MIN_EPOCHS: usize = 3;
+
+/// How many times the median an epoch may take before it is called slow.
+pub const SLOW_FACTOR: f64 = 1.5;
+
+/// The median of `seconds` (the mean of the middle two for an even count); `None` if empty.
+pub fn median(seconds: &[f64]) -> Option<f64> {
+    let mut sorted: Vec<f64> = seconds.iter().copied().filter(|s| s.is_finite()).collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    Some(if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    })
+}
+
+/// The note an epoch line gets when `seconds` is more than [`SLOW_FACTOR`] times the median
+/// of the run's `earlier` epochs (at least [`MIN_EPOCHS`] of them), else `None`.
+///
+/// ```
+/// # use tp_runner::train::pace::slow_epoch_note;
+/// assert_eq!(slow_epoch_note(&[0.09, 0.09, 0.10], 0.12), None);
+/// assert_eq!(
+///     slow_epoch_note(&[0.09, 0.09, 0.10], 0.19).unwrap(),
+///     "slow: 2.1× this run's median epoch (0.09 s), a busy machine or a regression"
+/// );
+/// ```
+pub fn slow_epoch_note(earlier: &[f64], seconds: f64) -> Option<String> {
+    if earlier.len() < MIN_EPOCHS {
+        return None;
+    }
+    let median = median(earlier)?;
+    (median > 0.0 && seconds > SLOW_FACTOR * median).then(|| {
+        format!(
+            "slow: {:.1}× this run's median epoch ({median:.2} s), a busy machine or a regression",
+            seconds / median
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians_of_odd_and_even_counts() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[f64::NAN, 1.0]), Some(1.0));
+    }
+
+    #[test]
+    fn only_an_epoch_over_half_again_the_median_is_slow() {
+        // The log of issue 20: dense2_relu's epochs before and after the subnormal slowdown.
+        let run = [0.09, 0.09, 0.09, 0.10];
+        assert!(slow_epoch_note(&run, 0.135).is_none(), "1.5× is not over");
+        assert!(slow_epoch_note(&run, 0.136).is_some());
+        assert!(slow_epoch_note(&run, 0.52).unwrap().contains("5.8×"));
+        // Too few epochs to have a median worth the name.
+        assert!(slow_epoch_note(&[0.09, 0.09], 0.52).is_none());
+        // A slow spell in the middle does not move the median much.
+        let noisy = [0.09, 0.52, 0.09, 0.10, 0.09];
+        assert!(slow_epoch_note(&noisy, 0.10).is_none());
+        assert!(slow_epoch_note(&noisy, 0.30).is_some());
+    }
+}
