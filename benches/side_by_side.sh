@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Side by side on this machine, interleaved so that a noisy VM's slow spells hit every engine:
-# GEMM against OpenBLAS (numpy), one training epoch of the lab's conv and dense autoencoders
-# against PyTorch (10,000 MNIST images, batch 64, 2 threads), then a full Fashion-MNIST epoch
+# GEMM against OpenBLAS (numpy), one training epoch of the lab's conv, dense and pooling
+# autoencoders against PyTorch (10,000 MNIST images, batch 64, 2 threads), then a full Fashion-MNIST epoch
 # of the conv autoencoder (both engines) and `tp bench`. Compare ratios within one run.
 #
 #   bash ../shared/peers/pytorch/setup.sh            # once: the PyTorch venv in /tmp/peers-venv
@@ -29,8 +29,13 @@ import sys, json
 for line in sys.stdin:
     d = json.loads(line)
     print('pytorch', d['model'], 'epoch_s', *[round(x, 3) for x in d['epoch_seconds']], 'rss_mb', round(d['peak_rss_mb']))"
+  echo "--- pytorch pooling conv AE epochs (10,000 images)"
+  "$PY" tests/peers/lab_pytorch.py --data datasets/mnist-sample --epochs 2 2>/dev/null | grep '^{' | "$PY" -c "
+import sys, json
+d = json.loads(sys.stdin.read())
+print('pytorch conv_pool epoch_s', round(d['train_seconds_per_epoch'], 3))"
   echo "--- ours epochs (10,000 images)"
-  for model in conv dense2-relu; do
+  for model in conv dense2-relu conv-pool; do
     ./target/release/tp train --model "$model" --latent 64 --epochs 4 --test-limit 100 --out "$OUT" 2>&1 \
       | grep -E 'epoch +[0-9]+/4' | sed -E "s/.*epoch +([0-9]+)\/4.*, ([0-9.]+) s .*/ours $model epoch \1 \2 s/"
   done
