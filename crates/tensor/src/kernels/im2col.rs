@@ -31,7 +31,10 @@
 //! 0; a kernel covering the whole unpadded input makes im2col the identity, so the product is
 //! one GEMM over the batch; otherwise the batch goes through the chunked driver
 //! (`Chunked::run`), where the forward, adjoint and filter products differ only in what one
-//! chunk does.
+//! chunk does. Before it, [`convolve`] and the filter products hand a stride-1 geometry with
+//! few channels to [`super::direct`], which computes the same products from zero-padded planes
+//! without any im2col matrix (and so keeps none for [`convolve_saving_cols`]); the adjoint
+//! product has no direct form and always takes the route.
 //!
 //! **Batches and threads.** The batch is cut into fixed chunks of images whose size depends on
 //! the shapes only, never on the thread count. Each rayon task owns one chunk of the output;

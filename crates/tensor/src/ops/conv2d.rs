@@ -9,7 +9,8 @@
 //! Output size (PyTorch's formula, per axis): `H_out = ⌊(H + 2·pad − d·(k−1) − 1) / s⌋ + 1`.
 //!
 //! Computed as im2col then GEMM, per image: `y[n] (O, H_out·W_out) = W (O, C·k_h·k_w) ·
-//! cols (C·k_h·k_w, H_out·W_out)` with `cols = im2col(x[n])`.
+//! cols (C·k_h·k_w, H_out·W_out)` with `cols = im2col(x[n])`; a stride-1 layer with few
+//! channels reads its zero-padded input directly instead ([`crate::kernels::direct`]).
 //!
 //! Backward (derivation in `docs/derivations/conv_adjoint.md`):
 //! - `dx[n] += col2im(Wᵀ·dy[n])`: the adjoint of im2col scatters each column back onto the
