@@ -25,7 +25,8 @@
 //! 98% of cells right; with the discriminator at twice the rate: 51% and 96%). At β₁ = 0.9,
 //! both adversarial Adams at twice the rate, or the reconstruction's at half, let the
 //! discriminator win the 10-D game (last-epoch losses 0.002 and 0.25): runs that are not the
-//! method's result.
+//! method's result. The runner's `style` experiment trains 30 epochs (three times the lab's):
+//! 99.5% of cells at 10-D, 100% at 2-D, the probes at 48% and 16%.
 
 use layers::optim::Optimizer;
 use layers::{
