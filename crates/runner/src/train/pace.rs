@@ -26,7 +26,9 @@ pub fn median(seconds: &[f64]) -> Option<f64> {
 }
 
 /// The note an epoch line gets when `seconds` is more than [`SLOW_FACTOR`] times the median
-/// of the run's `earlier` epochs (at least [`MIN_EPOCHS`] of them), else `None`.
+/// of the run's `earlier` epochs (at least [`MIN_EPOCHS`] finite ones), else `None`. The
+/// earlier epochs are the run's recorded ones: a resumed run's include those timed before
+/// it stopped, perhaps on another machine.
 ///
 /// ```
 /// # use tp_runner::train::pace::slow_epoch_note;
@@ -37,7 +39,7 @@ pub fn median(seconds: &[f64]) -> Option<f64> {
 /// );
 /// ```
 pub fn slow_epoch_note(earlier: &[f64], seconds: f64) -> Option<String> {
-    if earlier.len() < MIN_EPOCHS {
+    if earlier.iter().filter(|s| s.is_finite()).count() < MIN_EPOCHS {
         return None;
     }
     let median = median(earlier)?;
@@ -68,8 +70,9 @@ mod tests {
         assert!(slow_epoch_note(&run, 0.135).is_none(), "1.5× is not over");
         assert!(slow_epoch_note(&run, 0.136).is_some());
         assert!(slow_epoch_note(&run, 0.52).unwrap().contains("5.8×"));
-        // Too few epochs to have a median worth the name.
+        // Too few epochs to have a median worth the name (a NaN is no epoch time).
         assert!(slow_epoch_note(&[0.09, 0.09], 0.52).is_none());
+        assert!(slow_epoch_note(&[0.09, f64::NAN, 0.09], 0.52).is_none());
         // A slow spell in the middle does not move the median much.
         let noisy = [0.09, 0.52, 0.09, 0.10, 0.09];
         assert!(slow_epoch_note(&noisy, 0.10).is_none());

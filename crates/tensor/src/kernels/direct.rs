@@ -17,12 +17,18 @@
 //! where `dyf` is `dy` laid on the same grid with zeros in the thrown-away columns. The
 //! forward keeps a register tile of [`FORWARD_TILE`] output channels × vectors of pixels: each
 //! tap loads the vectors once and broadcasts one weight per channel. The weight gradient keeps
-//! one accumulator vector per output channel and tap of a kernel row, summed across lanes at
-//! the end. The input gradient of a stride-1 convolution is itself a stride-1 convolution of
+//! one accumulator vector per output channel and tap, for up to 4 channels × 3 taps of a
+//! kernel row at a time, each summed across its lanes at the end. The input gradient of a stride-1 convolution is itself a stride-1 convolution of
 //! `dy` (`ops::conv2d::full_convolution`), so it takes this route too.
 //!
 //! Every output is summed in a fixed order (channels, then taps; images in fixed chunks), so
 //! results are the same bit for bit with any number of threads.
+//!
+//! The thrown-away grid columns read real pixels of the next row (or the padding), multiplied
+//! in the weight gradient by `dy`'s zeros there: with finite inputs they add nothing. An
+//! infinite or NaN pixel there makes `0·∞ = NaN` in taps that the im2col route would leave
+//! finite; those taps' neighbours, which do read it, are non-finite either way, and training
+//! stops at the first non-finite loss.
 
 use std::cell::RefCell;
 
@@ -327,6 +333,11 @@ pub fn backward_filter(
     let row = g.col_rows();
     assert!(x.len() >= batch * in_image && dy.len() >= batch * out_image);
     assert!(dw.len() == c_out * row, "direct backward_filter: dw");
+    if batch == 0 {
+        // No image: the sum is empty.
+        dw.iter_mut().for_each(|d| mode.apply(d, 0.0));
+        return;
+    }
     let chunks = batch.div_ceil(FILTER_CHUNK);
     let mut partials = crate::pool::take(chunks * c_out * row);
     partials
@@ -601,6 +612,16 @@ mod tests {
             Accumulate::Overwrite,
         );
         assert_eq!(dw, [1.0, 3.0, 2.0, 4.0, 10.0, 6.0, 3.0, 7.0, 4.0]);
+    }
+
+    #[test]
+    fn an_empty_batch_gives_an_empty_sum() {
+        let g = geometry(2, (5, 5), (3, 3), (1, 1));
+        let mut dw = [7.0f32; 2 * 3 * 9];
+        backward_filter(&g, 0, &[], &[], 3, &mut dw, Accumulate::Add);
+        assert_eq!(dw, [7.0; 54]);
+        backward_filter(&g, 0, &[], &[], 3, &mut dw, Accumulate::Overwrite);
+        assert_eq!(dw, [0.0; 54]);
     }
 
     #[test]

@@ -593,8 +593,9 @@ pub fn convolve(
 /// The batch is cut into the chunks of [`backward_filter`] (about [`TARGET_DEPTH`] columns);
 /// chunk `k`'s matrix `(c_in·k_h·k_w, images·h_out·w_out)` is stored whole, one chunk after
 /// another. Each output element is the same dot product as in [`convolve`], so the bits are the
-/// same. `None` when there is nothing to unfold: an empty product, or a dense geometry, whose
-/// im2col is `x` itself.
+/// same. `None` when there is nothing to unfold: an empty product, a dense geometry, whose
+/// im2col is `x` itself, or one the direct route takes ([`direct::applies`]), which unfolds
+/// nothing.
 pub fn convolve_saving_cols(
     g: &Geometry,
     batch: usize,

@@ -260,7 +260,10 @@ pub fn max_pool2d_backward(argmax: &[u32], dy: &Tensor, dx: &mut Tensor) {
         .for_each(|(t, ((dx, dy), argmax))| {
             let base = t * planes * plane_in;
             for (&at, &g) in argmax.iter().zip(dy) {
-                dx[at as usize - base] += g;
+                let at = (at as usize)
+                    .checked_sub(base)
+                    .expect("max_pool2d backward: a winner outside its plane");
+                dx[at] += g;
             }
         });
 }
