@@ -49,7 +49,7 @@ fn main() {
         let reps = (2e8 / flops).ceil() as usize;
         let direct = pool.install(|| {
             best_seconds(reps, || {
-                direct::convolve_unchecked(&g, batch, &x, &w, c_out, 0.0, &mut y)
+                direct::convolve(&g, batch, &x, &w, c_out, 0.0, &mut y)
             })
         });
         let (rows, pixels) = (g.col_rows(), g.out_pixels());

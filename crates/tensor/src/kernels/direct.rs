@@ -35,6 +35,7 @@ use std::cell::RefCell;
 use crate::kernels::accumulate::Accumulate;
 use crate::kernels::gemm::simd::{Lanes, Simd};
 use crate::kernels::geometry::Geometry;
+use crate::kernels::scratch::{grow, with_taken};
 use crate::par::prelude::*;
 
 /// The largest `c_in·c_out` taken by the direct route. `examples/direct_vs_im2col.rs` (3×3,
@@ -54,10 +55,16 @@ pub const FORWARD_TILE: (usize, usize) = (4, 3);
 /// partials are added in chunk order. Fixed, so the sums never depend on the thread count.
 const FILTER_CHUNK: usize = 8;
 
-/// Whether the direct route computes this convolution: stride 1, dilation 1, the output
-/// size of the formula (no transposed convolution's short output), a kernel that does not
-/// cover the whole input, and at most [`MAX_CHANNEL_PRODUCT`] channel pairs.
+/// Whether the direct route takes this convolution: one it [`computes`], with at most
+/// [`MAX_CHANNEL_PRODUCT`] channel pairs (wider layers stay with im2col + GEMM).
 pub fn applies(g: &Geometry, c_out: usize) -> bool {
+    computes(g) && c_out > 0 && g.c_in * c_out <= MAX_CHANNEL_PRODUCT
+}
+
+/// Whether the direct kernels can compute this convolution, whatever its channels: stride 1,
+/// dilation 1, the output size of the formula (no transposed convolution's short output),
+/// something to sum, and a kernel that does not cover the whole input (the dense route's).
+pub fn computes(g: &Geometry) -> bool {
     let full = |len: usize, pad: usize, k: usize| (len + 2 * pad + 1).checked_sub(k);
     g.stride == (1, 1)
         && g.dilation == (1, 1)
@@ -65,9 +72,7 @@ pub fn applies(g: &Geometry, c_out: usize) -> bool {
         && full(g.w, g.pad.1, g.k_w) == Some(g.w_out)
         && g.out_pixels() > 0
         && g.image_len() > 0
-        && c_out > 0
         && !g.is_dense()
-        && g.c_in * c_out <= MAX_CHANNEL_PRODUCT
 }
 
 /// The padded planes and the output grid of one geometry.
@@ -167,25 +172,9 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
-/// Runs `f` with this thread's scratch, taken out of its cell for the call (a nested use grows
-/// its own).
-fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    let mut scratch = SCRATCH.with(RefCell::take);
-    let result = f(&mut scratch);
-    SCRATCH.with(|cell| cell.replace(scratch));
-    result
-}
-
-/// Grows `buf` to at least `len` values and returns its first `len`.
-fn grow(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buf.len() < len {
-        buf.resize(len, 0.0);
-    }
-    &mut buf[..len]
-}
-
-/// `y[n] = conv(x[n], w) + beta·y[n]` for every image of the batch, for a geometry where
-/// [`applies`] holds.
+/// `y[n] = conv(x[n], w) + beta·y[n]` for every image of the batch, for a geometry the
+/// direct kernels [`computes`] (the im2col module calls it where [`applies`] holds;
+/// `examples/direct_vs_im2col.rs` on wider layers, to place the threshold).
 ///
 /// `x`: `(batch, c_in, h, w)`; `w`: `(c_out, c_in, k_h, k_w)`; `y`: `(batch, c_out, h_out, w_out)`.
 pub fn convolve(
@@ -197,25 +186,7 @@ pub fn convolve(
     beta: f32,
     y: &mut [f32],
 ) {
-    assert!(applies(g, c_out), "direct convolution of {g:?}");
-    convolve_unchecked(g, batch, x, w, c_out, beta, y);
-}
-
-/// [`convolve`] without the [`applies`] test of [`MAX_CHANNEL_PRODUCT`] (any stride-1,
-/// dilation-1 geometry of the formula's size), to measure where the threshold belongs
-/// (`examples/direct_vs_im2col.rs`).
-pub fn convolve_unchecked(
-    g: &Geometry,
-    batch: usize,
-    x: &[f32],
-    w: &[f32],
-    c_out: usize,
-    beta: f32,
-    y: &mut [f32],
-) {
-    let mut any_channels = *g;
-    any_channels.c_in = 1;
-    assert!(applies(&any_channels, 1), "direct convolution of {g:?}");
+    assert!(computes(g) && c_out > 0, "direct convolution of {g:?}");
     let flat = Flat::new(g);
     let (in_image, out_image) = (g.image_len(), c_out * g.out_pixels());
     assert!(x.len() >= batch * in_image && y.len() >= batch * out_image);
@@ -224,7 +195,7 @@ pub fn convolve_unchecked(
         .par_chunks_mut(out_image)
         .enumerate()
         .for_each(|(n, y)| {
-            with_scratch(|s| {
+            with_taken(&SCRATCH, |s| {
                 let xp = grow(&mut s.xp, g.c_in * flat.in_len);
                 flat.pad_image(&x[n * in_image..][..in_image], xp);
                 let yf = grow(&mut s.grid, c_out * flat.out_len);
@@ -327,7 +298,7 @@ pub fn backward_filter(
     dw: &mut [f32],
     mode: Accumulate,
 ) {
-    assert!(applies(g, c_out), "direct convolution of {g:?}");
+    assert!(computes(g) && c_out > 0, "direct convolution of {g:?}");
     let flat = Flat::new(g);
     let (in_image, out_image) = (g.image_len(), c_out * g.out_pixels());
     let row = g.col_rows();
@@ -345,7 +316,7 @@ pub fn backward_filter(
         .enumerate()
         .for_each(|(k, partial)| {
             partial.fill(0.0);
-            with_scratch(|s| {
+            with_taken(&SCRATCH, |s| {
                 for n in k * FILTER_CHUNK..batch.min((k + 1) * FILTER_CHUNK) {
                     let xp = grow(&mut s.xp, g.c_in * flat.in_len);
                     flat.pad_image(&x[n * in_image..][..in_image], xp);
@@ -627,7 +598,11 @@ mod tests {
     #[test]
     fn the_route_is_for_stride_one_and_few_channels() {
         assert!(applies(&geometry(16, (14, 14), (3, 3), (1, 1)), 8));
-        assert!(!applies(&geometry(64, (14, 14), (3, 3), (1, 1)), 64));
+        let wide = geometry(64, (14, 14), (3, 3), (1, 1));
+        assert!(
+            computes(&wide) && !applies(&wide, 64),
+            "too many channel pairs for the route"
+        );
         let strided = Geometry::sliding("t", 1, (28, 28), (3, 3), (2, 2), (1, 1), (1, 1));
         assert!(!applies(&strided, 16));
         let dense = geometry(8, (7, 7), (7, 7), (0, 0));

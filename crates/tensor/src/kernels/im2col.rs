@@ -53,6 +53,7 @@ use crate::Parallelism;
 use crate::kernels::accumulate::Accumulate;
 use crate::kernels::direct;
 use crate::kernels::gemm::{MatRef, dot, gemm};
+use crate::kernels::scratch::{grow, with_taken};
 
 pub use super::geometry::Geometry;
 
@@ -201,14 +202,13 @@ thread_local! {
 }
 
 /// Runs `f` with this thread's buffer of `plane_len + 1` values, the last one 0 (the slot
-/// padding taps read). Taken out of its cell for the call, so a nested use grows its own.
+/// padding taps read).
 fn with_padded_plane<R>(plane_len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    let mut buf = PADDED_PLANE.with(RefCell::take);
-    buf.resize(buf.len().max(plane_len + 1), 0.0);
-    buf[plane_len] = 0.0;
-    let result = f(&mut buf[..plane_len + 1]);
-    PADDED_PLANE.with(|cell| cell.replace(buf));
-    result
+    with_taken(&PADDED_PLANE, |buf| {
+        let padded = grow(buf, plane_len + 1);
+        padded[plane_len] = 0.0;
+        f(padded)
+    })
 }
 
 /// Buffers one thread reuses from call to call; they only grow.
@@ -222,24 +222,6 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
-}
-
-/// Runs `f` with this thread's scratch. The buffers are taken out of the cell for the call, so
-/// a task that re-enters (rayon may run another chunk here while a GEMM waits) finds empty
-/// buffers and grows its own instead of aliasing these.
-fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    let mut scratch = SCRATCH.with(RefCell::take);
-    let result = f(&mut scratch);
-    SCRATCH.with(|cell| cell.replace(scratch));
-    result
-}
-
-/// Grows `buf` to at least `len` values and returns its first `len`.
-fn grow(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
-    if buf.len() < len {
-        buf.resize(len, 0.0);
-    }
-    &mut buf[..len]
 }
 
 /// Images per chunk for a product whose GEMM wants about `target` columns: as many images as
@@ -361,7 +343,7 @@ impl Chunked<'_> {
             "im2col: one output part per chunk"
         );
         outs.enumerate()
-            .for_each(|(k, out)| with_scratch(|s| work(k, self.images(k), out, s)));
+            .for_each(|(k, out)| with_taken(&SCRATCH, |s| work(k, self.images(k), out, s)));
     }
 
     /// `x` (the chunk's `images`, `(c_in, h, w)` each) unfolded side by side into `cols`, as the

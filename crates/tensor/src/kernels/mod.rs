@@ -6,4 +6,5 @@ pub mod elementwise;
 pub mod gemm;
 pub mod geometry;
 pub mod im2col;
+mod scratch;
 pub mod sigmoid;
