@@ -206,25 +206,73 @@ pub fn ensure<'a>(lab: &'a mut Lab, name: &str) -> Result<&'a mut Trained<AaeRun
 /// loss (solid) and the encoder's (dashed) in the run's colour, with the lines where neither
 /// wins, ln 4 and ln 2 (`models::aae::PhaseLosses`).
 pub fn game_chart(title: &str, runs: &[(&str, &[EpochRecord<AaeFigures>])]) -> LineChart {
+    let curves: Vec<GameCurves> = runs
+        .iter()
+        .map(|(name, history)| {
+            let points = |f: fn(&AaeFigures) -> f64| {
+                history
+                    .iter()
+                    .map(|h| (h.epoch as f64, f(&h.figures)))
+                    .collect()
+            };
+            GameCurves {
+                name,
+                discriminator: points(|f| f.discriminator_loss),
+                encoder: points(|f| f.generator_loss),
+            }
+        })
+        .collect();
+    let chance = |y: f64, tick: &str, label: &str| Reference {
+        y,
+        tick: tick.into(),
+        label: label.into(),
+    };
+    losses_chart(
+        title,
+        "BCE (mean over the epoch's steps)",
+        "discriminator",
+        &curves,
+        [
+            chance(4f64.ln(), "ln 4", "ln 4 ≈ 1.386: discriminator at chance"),
+            chance(2f64.ln(), "ln 2", "ln 2 ≈ 0.693: encoder at chance"),
+        ],
+    )
+}
+
+/// One adversarial run's losses per epoch, `(epoch, loss)` points, for [`losses_chart`].
+pub struct GameCurves<'a> {
+    /// The run, as the legend names it.
+    pub name: &'a str,
+    /// The discriminator's (or the discriminators' summed) loss.
+    pub discriminator: Vec<(f64, f64)>,
+    /// The encoder's loss at fooling it.
+    pub encoder: Vec<(f64, f64)>,
+}
+
+/// Adversarial games per epoch: each run's `critic` loss (solid) and its encoder's (dashed) in
+/// the run's colour, with the two `chance` lines where neither player wins. [`game_chart`]
+/// draws one discriminator's game; the categorical AAE's clustering draws two discriminators'
+/// summed losses.
+pub fn losses_chart(
+    title: &str,
+    y_label: &str,
+    critic: &str,
+    runs: &[GameCurves],
+    chance: [Reference; 2],
+) -> LineChart {
     let mut series = Vec::new();
-    for (colour, (name, history)) in runs.iter().enumerate() {
-        let points = |f: fn(&AaeFigures) -> f64| {
-            history
-                .iter()
-                .map(|h| (h.epoch as f64, f(&h.figures)))
-                .collect()
-        };
-        let markers = history.len() <= MARKED_UP_TO;
+    for (colour, run) in runs.iter().enumerate() {
+        let markers = run.discriminator.len() <= MARKED_UP_TO;
         series.push(Series {
-            label: format!("{name}: discriminator"),
-            points: points(|f| f.discriminator_loss),
+            label: format!("{}: {critic}", run.name),
+            points: run.discriminator.clone(),
             colour,
             dashed: false,
             markers,
         });
         series.push(Series {
-            label: format!("{name}: encoder (fooling it)"),
-            points: points(|f| f.generator_loss),
+            label: format!("{}: encoder (fooling it)", run.name),
+            points: run.encoder.clone(),
             colour,
             dashed: true,
             markers,
@@ -233,23 +281,12 @@ pub fn game_chart(title: &str, runs: &[(&str, &[EpochRecord<AaeFigures>])]) -> L
     LineChart {
         title: title.into(),
         x_label: "epoch".into(),
-        y_label: "BCE (mean over the epoch's steps)".into(),
+        y_label: y_label.into(),
         log_y: false,
         log_x: false,
         x_whole: true,
         series,
-        references: vec![
-            Reference {
-                y: 4f64.ln(),
-                tick: "ln 4".into(),
-                label: "ln 4 ≈ 1.386: discriminator at chance".into(),
-            },
-            Reference {
-                y: 2f64.ln(),
-                tick: "ln 2".into(),
-                label: "ln 2 ≈ 0.693: encoder at chance".into(),
-            },
-        ],
+        references: chance.into(),
     }
 }
 

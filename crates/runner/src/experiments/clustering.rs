@@ -13,6 +13,7 @@ use models::pca::Pca;
 use serde::{Deserialize, Serialize};
 use tensor::Tensor;
 
+use super::aae::{GameCurves, losses_chart};
 use super::{Experiment, Lab, LabInfo, Section, Timing, tp1};
 use crate::figures::chart::{LineChart, Reference, Series};
 use crate::instruments::cluster::{assign, cluster_error, kmeans};
@@ -700,59 +701,37 @@ fn save_curves(
             .map(|(e, x)| ((e + 1) as f64, value(x)))
             .collect::<Vec<_>>()
     };
-    let series = |label: &str, colour, dashed, points| Series {
+    let series = |label: &str, colour, points| Series {
         label: label.into(),
         points,
         colour,
-        dashed,
+        dashed: false,
         markers: false,
     };
-    let game = LineChart {
-        title: "Categorical AAE, 16 clusters: the game per epoch".into(),
-        x_label: "epoch".into(),
-        y_label: "summed BCE (mean over the epoch's steps)".into(),
-        log_y: false,
-        log_x: false,
-        x_whole: true,
-        series: vec![
-            series(
-                "soft code: discriminators",
-                0,
-                false,
-                points(soft, |f| f.discriminators_loss),
-            ),
-            series(
-                "soft code: encoder",
-                0,
-                true,
-                points(soft, |f| f.generator_loss),
-            ),
-            series(
-                "one-hot code: discriminators",
-                1,
-                false,
-                points(hard, |f| f.discriminators_loss),
-            ),
-            series(
-                "one-hot code: encoder",
-                1,
-                true,
-                points(hard, |f| f.generator_loss),
-            ),
-        ],
-        references: vec![
-            Reference {
-                y: D_CHANCE,
-                tick: "2 ln 4".into(),
-                label: "2 ln 4 ≈ 2.77: discriminators at chance".into(),
-            },
-            Reference {
-                y: G_CHANCE,
-                tick: "2 ln 2".into(),
-                label: "2 ln 2 ≈ 1.39: encoder at chance".into(),
-            },
-        ],
+    let curves = |name, f: &[ClusterFigures]| GameCurves {
+        name,
+        discriminator: points(f, |f| f.discriminators_loss),
+        encoder: points(f, |f| f.generator_loss),
     };
+    let chance = |y: f64, tick: &str, label: &str| Reference {
+        y,
+        tick: tick.into(),
+        label: label.into(),
+    };
+    let game = losses_chart(
+        "Categorical AAE, 16 clusters: the game per epoch",
+        "summed BCE (mean over the epoch's steps)",
+        "discriminators",
+        &[curves("soft code", soft), curves("one-hot code", hard)],
+        [
+            chance(
+                D_CHANCE,
+                "2 ln 4",
+                "2 ln 4 ≈ 2.77: discriminators at chance",
+            ),
+            chance(G_CHANCE, "2 ln 2", "2 ln 2 ≈ 1.39: encoder at chance"),
+        ],
+    );
     let dir = lab.exercise_dir(Clustering::NAME);
     game.save(&dir.join("game.svg"))?;
     let error = LineChart {
@@ -763,8 +742,8 @@ fn save_curves(
         log_x: false,
         x_whole: true,
         series: vec![
-            series("soft code", 0, false, points(soft, |f| f.test_error)),
-            series("one-hot code", 1, false, points(hard, |f| f.test_error)),
+            series("soft code", 0, points(soft, |f| f.test_error)),
+            series("one-hot code", 1, points(hard, |f| f.test_error)),
         ],
         references: Vec::new(),
     };
