@@ -19,7 +19,7 @@ pub fn run(action: Action) -> Result<(), String> {
         Action::Experiments { args, .. } => args.common.threads,
         Action::Train(t) => t.common.threads,
         Action::Bench(b) => b.threads,
-        Action::Page(p) => p.threads,
+        Action::Page(p) => p.lab.common.threads,
         Action::Report(_) => None,
     };
     // Every kernel runs in the pool, but set the calling thread's mode too, for anything
@@ -86,19 +86,8 @@ fn data_source(common: &Common) -> Result<(PathBuf, String), String> {
 
 /// `tp page`: the data as the experiments read it, then the page folder.
 fn write_page(args: &PageArgs) -> Result<(), String> {
-    let common = Common {
-        data: args.data.clone(),
-        out: args.runs.clone(),
-        epochs: args.epochs,
-        batch_size: 64,
-        lr: 1e-3,
-        seed: args.seed,
-        threads: args.threads,
-        limit: args.limit,
-        test_limit: args.test_limit,
-        resume: false,
-    };
-    let line = crate::page::write(args, load(&common)?)?;
+    let splits = load(&args.lab.common)?;
+    let line = crate::page::write(args, lab_settings(&args.lab), splits)?;
     println!("{line}");
     Ok(())
 }
@@ -116,12 +105,9 @@ fn load(common: &Common) -> Result<Splits, String> {
     Ok(splits)
 }
 
-/// Measures the named experiments in order, writing each one's `results.json`, then the
-/// report from those results: `<out>/report.md` for `all`, `<out>/report-<name>.md` for one.
-fn run_experiments(args: &LabArgs, names: &[&str], all: bool) -> Result<(), String> {
-    let start = Instant::now();
-    let splits = load(&args.common)?;
-    let settings = Settings {
+/// The lab's settings from its flags.
+pub(crate) fn lab_settings(args: &LabArgs) -> Settings {
+    Settings {
         out: args.common.out.clone(),
         epochs: args.common.epochs,
         batch_size: args.common.batch_size,
@@ -140,7 +126,15 @@ fn run_experiments(args: &LabArgs, names: &[&str], all: bool) -> Result<(), Stri
         contraction: args.contraction,
         hole: args.hole,
         anomaly_digit: args.anomaly_digit,
-    };
+    }
+}
+
+/// Measures the named experiments in order, writing each one's `results.json`, then the
+/// report from those results: `<out>/report.md` for `all`, `<out>/report-<name>.md` for one.
+fn run_experiments(args: &LabArgs, names: &[&str], all: bool) -> Result<(), String> {
+    let start = Instant::now();
+    let splits = load(&args.common)?;
+    let settings = lab_settings(args);
     let mut lab = Lab::new(settings, splits);
     let mut files = Vec::new();
     for name in names {

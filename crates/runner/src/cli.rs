@@ -120,40 +120,23 @@ pub struct BenchArgs {
     pub threads: Option<usize>,
 }
 
-/// Flags of `page`.
+/// Flags of `page`: the lab's flags (`--out` is the runs folder whose VAE, vae/vae, and 2-D
+/// autoencoder, pca/dense2_relu_k2, the page shows; a run missing there is trained there first
+/// with those flags), and the page's own.
 #[derive(Clone, Debug, Args)]
 pub struct PageArgs {
+    /// The lab's flags.
+    #[command(flatten)]
+    pub lab: LabArgs,
     /// The page's folder (index.html, page.js, the engine, weights, digits).
     #[arg(long, value_name = "DIR", default_value = "page")]
-    pub out: PathBuf,
-    /// The runs folder whose VAE (vae/vae) and 2-D autoencoder (pca/dense2_relu_k2) the page
-    /// shows; a run missing there is trained there first.
-    #[arg(long, value_name = "DIR", default_value = "runs")]
-    pub runs: PathBuf,
+    pub page: PathBuf,
     /// The engine compiled to WebAssembly (default: tp_web.wasm in cargo's target folder).
     #[arg(long, value_name = "FILE")]
     pub wasm: Option<PathBuf>,
     /// Test images for the planes, and training images for "Train here" (the first N of each).
     #[arg(long, default_value_t = 2000, value_parser = positive)]
     pub images: usize,
-    /// Folder of MNIST-format IDX files (default: as for the experiments).
-    #[arg(long, value_name = "DIR")]
-    pub data: Option<PathBuf>,
-    /// Passes over the training set, for a run that has to be trained.
-    #[arg(long, default_value_t = 10, value_parser = positive)]
-    pub epochs: usize,
-    /// Seed of a run that has to be trained.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Worker threads (default: one per core).
-    #[arg(long, value_parser = positive)]
-    pub threads: Option<usize>,
-    /// Use only the first N training images.
-    #[arg(long, value_name = "N", value_parser = positive)]
-    pub limit: Option<usize>,
-    /// Use only the first N test images.
-    #[arg(long, value_name = "N", value_parser = positive)]
-    pub test_limit: Option<usize>,
 }
 
 /// Flags every subcommand takes.

@@ -7,7 +7,7 @@
 //! came from.
 //!
 //! The two models are the runs `tp vae` and `tp pca` train (`vae/vae` and
-//! `pca/dense2_relu_k2` of a runs folder). A run already in `--runs` is reused as it is,
+//! `pca/dense2_relu_k2` of a runs folder). A run already in the runs folder (`--out`) is reused as it is,
 //! file for file; a missing one is trained there first, through the lab's trainer.
 
 use std::path::{Path, PathBuf};
@@ -20,7 +20,6 @@ use crate::cli::PageArgs;
 use crate::data::dataset::{Dataset, Splits};
 use crate::experiments::{Lab, Settings};
 use crate::fsutil::{create_dir, write_atomic};
-use crate::train::Noise;
 
 /// The page's HTML, written as `index.html`.
 pub const INDEX_HTML: &str = include_str!("../../web/page/index.html");
@@ -76,8 +75,9 @@ struct RunOrigin {
     config: serde_json::Value,
 }
 
-/// Writes the page folder of `args`; returns what it wrote, for the command's last line.
-pub fn write(args: &PageArgs, splits: Splits) -> Result<String, String> {
+/// Writes the page folder of `args`, training a missing run in the lab of `settings` (its
+/// runs folder, `settings.out`); returns what it wrote, for the command's last line.
+pub fn write(args: &PageArgs, settings: Settings, splits: Splits) -> Result<String, String> {
     let wasm = find_wasm(args.wasm.as_deref())?;
     let wasm_bytes = std::fs::read(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
     if !wasm_bytes.starts_with(b"\0asm") {
@@ -86,11 +86,11 @@ pub fn write(args: &PageArgs, splits: Splits) -> Result<String, String> {
             wasm.display()
         ));
     }
-    create_dir(&args.out)?;
-    let mut lab = Lab::new(settings(args), splits);
+    create_dir(&args.page)?;
+    let mut lab = Lab::new(settings, splits);
     let mut runs = Vec::new();
     for model in &MODELS {
-        runs.push(weights(&mut lab, model, &args.out)?);
+        runs.push(weights(&mut lab, model, &args.page)?);
     }
     let test = subset(&lab.splits.test, args.images);
     let train = subset(&lab.splits.train, args.images);
@@ -102,7 +102,7 @@ pub fn write(args: &PageArgs, splits: Splits) -> Result<String, String> {
         ("train-digits.bin", &train),
     ];
     for (name, bytes) in files {
-        write_atomic(&args.out.join(name), bytes)?;
+        write_atomic(&args.page.join(name), bytes)?;
     }
     let source = runs
         .iter()
@@ -123,37 +123,13 @@ pub fn write(args: &PageArgs, splits: Splits) -> Result<String, String> {
         train_images: test_count(&lab.splits.train, args.images),
     };
     let json = serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())?;
-    write_atomic(&args.out.join("page.json"), json.as_bytes())?;
+    write_atomic(&args.page.join("page.json"), json.as_bytes())?;
     Ok(format!(
         "page: {} ({} bytes; serve it with any static server, e.g. `python3 -m http.server -d {}`)",
-        args.out.display(),
-        folder_bytes(&args.out)?,
-        args.out.display()
+        args.page.display(),
+        folder_bytes(&args.page)?,
+        args.page.display()
     ))
-}
-
-/// The lab the missing runs train in: the runs folder, and the lab's defaults for the rest.
-fn settings(args: &PageArgs) -> Settings {
-    Settings {
-        out: args.runs.clone(),
-        epochs: args.epochs,
-        batch_size: 64,
-        lr: 1e-3,
-        seed: args.seed,
-        latent: 64,
-        resume: false,
-        noise: Noise {
-            std: 0.5,
-            clip: true,
-        },
-        noise_levels: Vec::new(),
-        vae_latent: 2,
-        beta: 1.0,
-        sparsity_weights: Vec::new(),
-        contraction: 0.0,
-        hole: 8,
-        anomaly_digit: 9,
-    }
 }
 
 /// Copies `model`'s weights into the page: from its run in the runs folder when that run is
@@ -167,7 +143,7 @@ fn weights(lab: &mut Lab, model: &PageModel, out: &Path) -> Result<RunOrigin, St
             if kind != Some(model.kind.id()) || latent != Some(2) {
                 return Err(format!(
                     "{}: this run is not the page's {} with a 2-D code (config.json says \
-                     model {kind:?}, latent {latent:?}); pass another --runs folder",
+                     model {kind:?}, latent {latent:?}); pass another runs folder (--out)",
                     dir.display(),
                     model.kind.title(2)
                 ));
@@ -276,17 +252,18 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(WASM_FILE), wasm).unwrap();
-        let args = PageArgs {
-            out: dir.join("page"),
-            runs: dir.join("runs"),
-            wasm: Some(dir.join(WASM_FILE)),
-            images: 3,
-            data: None,
-            epochs: 1,
-            seed: 0,
-            threads: None,
-            limit: None,
-            test_limit: None,
+        let (page, runs, wasm) = (dir.join("page"), dir.join("runs"), dir.join(WASM_FILE));
+        let line = ["tp", "page", "--epochs", "1", "--images", "3", "--page"];
+        let paths = [
+            page.as_os_str(),
+            "--out".as_ref(),
+            runs.as_os_str(),
+            "--wasm".as_ref(),
+            wasm.as_os_str(),
+        ];
+        let command = line.iter().map(|s| s.as_ref()).chain(paths);
+        let Ok(crate::cli::Action::Page(args)) = crate::cli::parse_from(command) else {
+            panic!("tp page's flags do not parse");
         };
         let set = || Dataset {
             pixels: (0..4 * 784).map(|i| (i % 251) as u8).collect(),
@@ -309,7 +286,7 @@ mod tests {
         let err = find_wasm(Some(Path::new("/nonexistent/tp_web.wasm"))).unwrap_err();
         assert!(err.contains("--wasm"), "{err}");
         let (dir, args, splits) = tiny("not-wasm", b"not wasm");
-        let err = write(&args, splits()).unwrap_err();
+        let err = write(&args, crate::app::lab_settings(&args.lab), splits()).unwrap_err();
         assert!(
             err.contains("not a WebAssembly module") && err.contains("cargo build"),
             "{err}"
@@ -320,7 +297,7 @@ mod tests {
     #[test]
     fn the_page_trains_missing_runs_then_reuses_them_file_for_file() {
         let (dir, args, splits) = tiny("write", b"\0asm\x01\0\0\0");
-        write(&args, splits()).unwrap();
+        write(&args, crate::app::lab_settings(&args.lab), splits()).unwrap();
         for file in [
             "index.html",
             "page.js",
@@ -329,34 +306,34 @@ mod tests {
             "ae.safetensors",
             "page.json",
         ] {
-            assert!(args.out.join(file).is_file(), "{file} missing");
+            assert!(args.page.join(file).is_file(), "{file} missing");
         }
-        let test = std::fs::read(args.out.join("test-digits.bin")).unwrap();
+        let test = std::fs::read(args.page.join("test-digits.bin")).unwrap();
         let digits = Digits::parse(&test).unwrap();
         assert_eq!(digits.labels, vec![0, 1, 2], "the first --images 3");
         // The weights load into the page's models.
-        let vae = std::fs::read(args.out.join("vae.safetensors")).unwrap();
+        let vae = std::fs::read(args.page.join("vae.safetensors")).unwrap();
         tp_web::Net::new(tp_web::Kind::Vae, 1).load(&vae).unwrap();
-        let ae = std::fs::read(args.out.join("ae.safetensors")).unwrap();
+        let ae = std::fs::read(args.page.join("ae.safetensors")).unwrap();
         tp_web::Net::new(tp_web::Kind::Autoencoder, 1)
             .load(&ae)
             .unwrap();
 
         // Again: both runs are found and copied, nothing trained.
-        write(&args, splits()).unwrap();
-        let manifest = std::fs::read_to_string(args.out.join("page.json")).unwrap();
+        write(&args, crate::app::lab_settings(&args.lab), splits()).unwrap();
+        let manifest = std::fs::read_to_string(args.page.join("page.json")).unwrap();
         let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
         assert_eq!(manifest["runs"][0]["reused"], true);
         assert_eq!(manifest["runs"][1]["reused"], true);
         assert_eq!(
-            std::fs::read(args.out.join("vae.safetensors")).unwrap(),
+            std::fs::read(args.page.join("vae.safetensors")).unwrap(),
             vae
         );
 
         // A run of another model under the page's name is refused, naming it.
-        let config = args.runs.join("pca/dense2_relu_k2/config.json");
+        let config = args.lab.common.out.join("pca/dense2_relu_k2/config.json");
         std::fs::write(&config, r#"{"model": "dense1_none", "latent": 2}"#).unwrap();
-        let err = write(&args, splits()).unwrap_err();
+        let err = write(&args, crate::app::lab_settings(&args.lab), splits()).unwrap_err();
         assert!(
             err.contains("dense2_relu_k2") && err.contains("dense1_none"),
             "{err}"

@@ -396,9 +396,9 @@ fn the_page_runs_the_engine_in_a_browser() {
     let runs = std::env::var_os("TP_PAGE_RUNS").map_or(out.join("runs"), PathBuf::from);
     let status = Command::new(env!("CARGO_BIN_EXE_tp"))
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-        .args(["page", "--epochs", "3", "--threads", "2", "--out"])
+        .args(["page", "--epochs", "3", "--threads", "2", "--page"])
         .arg(&page)
-        .arg("--runs")
+        .arg("--out")
         .arg(&runs)
         .arg("--wasm")
         .arg(&wasm)
