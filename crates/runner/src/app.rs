@@ -87,7 +87,7 @@ fn data_source(common: &Common) -> Result<(PathBuf, String), String> {
 /// `tp page`: the data as the experiments read it, then the page folder.
 fn write_page(args: &PageArgs) -> Result<(), String> {
     let splits = load(&args.lab.common)?;
-    let line = crate::page::write(args, lab_settings(&args.lab), splits)?;
+    let line = crate::page::write(args, splits)?;
     println!("{line}");
     Ok(())
 }

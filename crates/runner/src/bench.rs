@@ -105,15 +105,9 @@ impl Rates {
         self.0.iter().copied().fold(0.0, f64::max)
     }
 
-    /// The middle one (the mean of the two middle ones for an even count).
+    /// The middle one (the mean of the two middle ones for an even count), 0 with none.
     pub fn median(&self) -> f64 {
-        let mut sorted = self.0.clone();
-        sorted.sort_by(f64::total_cmp);
-        match sorted.len() {
-            0 => 0.0,
-            n if n % 2 == 1 => sorted[n / 2],
-            n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-        }
+        crate::instruments::stats::median(&self.0).unwrap_or(0.0)
     }
 }
 

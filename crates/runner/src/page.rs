@@ -18,7 +18,7 @@ use tp_web::digits::Digits;
 
 use crate::cli::PageArgs;
 use crate::data::dataset::{Dataset, Splits};
-use crate::experiments::{Lab, Settings};
+use crate::experiments::Lab;
 use crate::fsutil::{create_dir, write_atomic};
 
 /// The page's HTML, written as `index.html`.
@@ -75,9 +75,9 @@ struct RunOrigin {
     config: serde_json::Value,
 }
 
-/// Writes the page folder of `args`, training a missing run in the lab of `settings` (its
-/// runs folder, `settings.out`); returns what it wrote, for the command's last line.
-pub fn write(args: &PageArgs, settings: Settings, splits: Splits) -> Result<String, String> {
+/// Writes the page folder of `args`, training a missing run in the lab its flags describe
+/// (its runs folder, `--out`); returns what it wrote, for the command's last line.
+pub fn write(args: &PageArgs, splits: Splits) -> Result<String, String> {
     let wasm = find_wasm(args.wasm.as_deref())?;
     let wasm_bytes = std::fs::read(&wasm).map_err(|e| format!("{}: {e}", wasm.display()))?;
     if !wasm_bytes.starts_with(b"\0asm") {
@@ -87,7 +87,7 @@ pub fn write(args: &PageArgs, settings: Settings, splits: Splits) -> Result<Stri
         ));
     }
     create_dir(&args.page)?;
-    let mut lab = Lab::new(settings, splits);
+    let mut lab = Lab::new(crate::app::lab_settings(&args.lab), splits);
     let mut runs = Vec::new();
     for model in &MODELS {
         runs.push(weights(&mut lab, model, &args.page)?);
@@ -286,7 +286,7 @@ mod tests {
         let err = find_wasm(Some(Path::new("/nonexistent/tp_web.wasm"))).unwrap_err();
         assert!(err.contains("--wasm"), "{err}");
         let (dir, args, splits) = tiny("not-wasm", b"not wasm");
-        let err = write(&args, crate::app::lab_settings(&args.lab), splits()).unwrap_err();
+        let err = write(&args, splits()).unwrap_err();
         assert!(
             err.contains("not a WebAssembly module") && err.contains("cargo build"),
             "{err}"
@@ -297,7 +297,7 @@ mod tests {
     #[test]
     fn the_page_trains_missing_runs_then_reuses_them_file_for_file() {
         let (dir, args, splits) = tiny("write", b"\0asm\x01\0\0\0");
-        write(&args, crate::app::lab_settings(&args.lab), splits()).unwrap();
+        write(&args, splits()).unwrap();
         for file in [
             "index.html",
             "page.js",
@@ -320,7 +320,7 @@ mod tests {
             .unwrap();
 
         // Again: both runs are found and copied, nothing trained.
-        write(&args, crate::app::lab_settings(&args.lab), splits()).unwrap();
+        write(&args, splits()).unwrap();
         let manifest = std::fs::read_to_string(args.page.join("page.json")).unwrap();
         let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
         assert_eq!(manifest["runs"][0]["reused"], true);
@@ -333,7 +333,7 @@ mod tests {
         // A run of another model under the page's name is refused, naming it.
         let config = args.lab.common.out.join("pca/dense2_relu_k2/config.json");
         std::fs::write(&config, r#"{"model": "dense1_none", "latent": 2}"#).unwrap();
-        let err = write(&args, crate::app::lab_settings(&args.lab), splits()).unwrap_err();
+        let err = write(&args, splits()).unwrap_err();
         assert!(
             err.contains("dense2_relu_k2") && err.contains("dense1_none"),
             "{err}"

@@ -3,6 +3,7 @@
 //! resolution (super-resolution), and moving the image inside its frame (translation).
 //! Each keeps the clean image as the target.
 
+use rand::RngExt as _;
 use tensor::ops::pool::{PoolSpec, avg_pool2d};
 use tensor::{Rng, Tensor};
 
@@ -83,8 +84,8 @@ pub fn upsample_bilinear(low: &[f32]) -> Vec<f32> {
 
 /// `images` (`count·784` values, 28×28 each, row after row) moved `dx` pixels right and `dy`
 /// down (negative: left, up) inside their frame (the translation experiment's moved test
-/// images, the reader's training shifts): the pixels uncovered are 0, the
-/// background, and those pushed past the border are lost.
+/// images): the pixels uncovered are 0, the background, and those pushed past the border are
+/// lost.
 ///
 /// ```
 /// # use tp_runner::data::corrupt::translate;
@@ -97,24 +98,79 @@ pub fn upsample_bilinear(low: &[f32]) -> Vec<f32> {
 pub fn translate(images: &[f32], dx: isize, dy: isize) -> Vec<f32> {
     assert_eq!(images.len() % 784, 0, "translate: {} values", images.len());
     let mut out = vec![0.0; images.len()];
-    let inside = |i: isize| (0..28).contains(&i);
     for (from, to) in images.chunks_exact(784).zip(out.chunks_exact_mut(784)) {
-        for row in 0..28isize {
-            for col in 0..28isize {
-                // out[row, col] = in[row − dy, col − dx]
-                let (r, c) = (row - dy, col - dx);
-                if inside(r) && inside(c) {
-                    to[(row * 28 + col) as usize] = from[(r * 28 + c) as usize];
-                }
+        translate_image(from, to, dx, dy);
+    }
+    out
+}
+
+/// `images` (`count·784` values, 28×28 each) each moved by its own random `(dx, dy)`, both
+/// drawn uniformly from `-max..=max` (dx first, then dy, image after image), as [`translate`]
+/// moves them: the cheapest way to more training images when there are few (the reader's
+/// training batches, the labelled batches of a semi-supervised run). `max = 0` returns the
+/// images as they are.
+pub fn translate_at_random(images: &[f32], max: i64, rng: &mut Rng) -> Vec<f32> {
+    assert_eq!(
+        images.len() % 784,
+        0,
+        "translate_at_random: {} values",
+        images.len()
+    );
+    assert!(
+        max >= 0,
+        "translate_at_random: the largest shift must be 0 or more, got {max}"
+    );
+    let mut out = vec![0.0; images.len()];
+    for (from, to) in images.chunks_exact(784).zip(out.chunks_exact_mut(784)) {
+        let (dx, dy) = (rng.random_range(-max..=max), rng.random_range(-max..=max));
+        translate_image(from, to, dx as isize, dy as isize);
+    }
+    out
+}
+
+/// `to[row, col] = from[row − dy, col − dx]` for one 28×28 image, where that lies inside it;
+/// `to` starts at 0 (the background) and keeps it elsewhere.
+fn translate_image(from: &[f32], to: &mut [f32], dx: isize, dy: isize) {
+    let inside = |i: isize| (0..28).contains(&i);
+    for row in 0..28isize {
+        for col in 0..28isize {
+            let (r, c) = (row - dy, col - dx);
+            if inside(r) && inside(c) {
+                to[(row * 28 + col) as usize] = from[(r * 28 + c) as usize];
             }
         }
     }
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_translations_move_each_image_by_at_most_max() {
+        // One lit pixel in the middle of each of 50 images: each lands within ±2 of it, the
+        // moves differ between images, and max 0 moves nothing.
+        let mut images = vec![0.0; 50 * 784];
+        images
+            .chunks_exact_mut(784)
+            .for_each(|im| im[14 * 28 + 14] = 1.0);
+        let moved = translate_at_random(&images, 2, &mut tensor::rng(3));
+        let mut seen = std::collections::HashSet::new();
+        for image in moved.chunks_exact(784) {
+            let at = image
+                .iter()
+                .position(|&v| v == 1.0)
+                .expect("the pixel stays inside");
+            let (row, col) = ((at / 28) as i64, (at % 28) as i64);
+            assert!(
+                (row - 14).abs() <= 2 && (col - 14).abs() <= 2,
+                "moved to {row}, {col}"
+            );
+            seen.insert(at);
+        }
+        assert!(seen.len() > 10, "only {} distinct moves", seen.len());
+        assert_eq!(translate_at_random(&images, 0, &mut tensor::rng(3)), images);
+    }
 
     #[test]
     fn holes_fit_and_are_black() {

@@ -222,19 +222,14 @@ pub fn game_chart(title: &str, runs: &[(&str, &[EpochRecord<AaeFigures>])]) -> L
             }
         })
         .collect();
-    let chance = |y: f64, tick: &str, label: &str| Reference {
-        y,
-        tick: tick.into(),
-        label: label.into(),
-    };
     losses_chart(
         title,
         "BCE (mean over the epoch's steps)",
         "discriminator",
         &curves,
         [
-            chance(4f64.ln(), "ln 4", "ln 4 ≈ 1.386: discriminator at chance"),
-            chance(2f64.ln(), "ln 2", "ln 2 ≈ 0.693: encoder at chance"),
+            Reference::new(4f64.ln(), "ln 4", "ln 4 ≈ 1.386: discriminator at chance"),
+            Reference::new(2f64.ln(), "ln 2", "ln 2 ≈ 0.693: encoder at chance"),
         ],
     )
 }

@@ -168,10 +168,7 @@ impl Experiment for Clustering {
     fn measure(lab: &mut Lab) -> Result<Results, TrainError> {
         let seed = lab.settings.seed;
         let seeds: Vec<u64> = (seed..seed + SEEDS).collect();
-        let base = Schedule {
-            epochs: lab.settings.epochs * EPOCH_FACTOR,
-            ..lab.schedule()
-        };
+        let base = lab.schedule_times(EPOCH_FACTOR);
         let schedule = |s: u64| Schedule {
             seed: s,
             ..base.clone()
@@ -713,23 +710,18 @@ fn save_curves(
         discriminator: points(f, |f| f.discriminators_loss),
         encoder: points(f, |f| f.generator_loss),
     };
-    let chance = |y: f64, tick: &str, label: &str| Reference {
-        y,
-        tick: tick.into(),
-        label: label.into(),
-    };
     let game = losses_chart(
         "Categorical AAE, 16 clusters: the game per epoch",
         "summed BCE (mean over the epoch's steps)",
         "discriminators",
         &[curves("soft code", soft), curves("one-hot code", hard)],
         [
-            chance(
+            Reference::new(
                 D_CHANCE,
                 "2 ln 4",
                 "2 ln 4 ≈ 2.77: discriminators at chance",
             ),
-            chance(G_CHANCE, "2 ln 2", "2 ln 2 ≈ 1.39: encoder at chance"),
+            Reference::new(G_CHANCE, "2 ln 2", "2 ln 2 ≈ 1.39: encoder at chance"),
         ],
     );
     let dir = lab.exercise_dir(Clustering::NAME);

@@ -158,6 +158,15 @@ impl Lab {
         Schedule::new(s.epochs, s.batch_size, s.lr, s.seed, &self.splits)
     }
 
+    /// The lab's schedule with `factor` times its epochs, for the experiments whose games need
+    /// longer than the lab's autoencoders (each says why in its own `EPOCH_FACTOR`).
+    pub fn schedule_times(&self, factor: usize) -> Schedule {
+        Schedule {
+            epochs: self.settings.epochs * factor,
+            ..self.schedule()
+        }
+    }
+
     /// The options every run of the lab trains with.
     pub fn options(&self) -> Options {
         Options {

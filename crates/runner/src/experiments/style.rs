@@ -33,7 +33,7 @@ use crate::train::adversarial::AaeFigures;
 use crate::train::lanes::side_by_side;
 use crate::train::metrics::EpochRecord;
 use crate::train::supervised::{StyleConfig, StyleRun, style_codes};
-use crate::train::{RunConfig, Schedule, TrainError, Trained, train};
+use crate::train::{RunConfig, TrainError, Trained, train};
 
 /// The supervised adversarial autoencoder.
 pub struct StyleContent;
@@ -270,10 +270,7 @@ impl Experiment for StyleContent {
                 let dir = lab.exercise_dir(Self::NAME).join(run_name(model));
                 let config = RunConfig {
                     model: model.clone(),
-                    schedule: Schedule {
-                        epochs: lab.settings.epochs * EPOCH_FACTOR,
-                        ..lab.schedule()
-                    },
+                    schedule: lab.schedule_times(EPOCH_FACTOR),
                 };
                 (dir, config)
             })

@@ -53,6 +53,17 @@ pub struct Reference {
     pub label: String,
 }
 
+impl Reference {
+    /// The line at `y`, named `tick` on the axis and `label` in the legend.
+    pub fn new(y: f64, tick: &str, label: &str) -> Reference {
+        Reference {
+            y,
+            tick: tick.into(),
+            label: label.into(),
+        }
+    }
+}
+
 /// A chart of lines sharing two axes.
 #[derive(Clone, Debug)]
 pub struct LineChart {
@@ -421,11 +432,11 @@ mod tests {
     fn reference_lines_are_named_on_the_axis_and_in_the_legend() {
         let mut chart = loss_chart();
         chart.log_y = false;
-        chart.references.push(Reference {
-            y: 4f64.ln(),
-            tick: "ln 4".into(),
-            label: "ln 4: discriminator at chance".into(),
-        });
+        chart.references.push(Reference::new(
+            4f64.ln(),
+            "ln 4",
+            "ln 4: discriminator at chance",
+        ));
         let svg = chart.to_svg().unwrap();
         assert!(svg.contains("\nln 4\n") && svg.contains("discriminator at chance"));
     }

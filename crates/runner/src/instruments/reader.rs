@@ -26,12 +26,11 @@ use layers::optim::{Adam, Optimizer};
 use layers::{
     Activation, BatchNorm, Conv2d, Flatten, Graph, Linear, MaxPool2d, Module, Sequential,
 };
-use rand::RngExt as _;
 use rand::seq::SliceRandom;
 use tensor::{Rng, Tensor, rng};
 
 use super::classify::accuracy;
-use crate::data::corrupt::translate;
+use crate::data::corrupt::translate_at_random;
 
 /// The probability above which a reading counts as confident.
 pub const CONFIDENT: f64 = 0.9;
@@ -191,16 +190,12 @@ impl Reader {
             for batch in order.chunks(recipe.batch) {
                 opt.lr = recipe.lr * (1.0 - step as f32 / steps as f32);
                 step += 1;
-                let mut x = Vec::with_capacity(batch.len() * 784);
-                let s = recipe.shift;
-                for &i in batch {
-                    let (dx, dy) = (r.random_range(-s..=s), r.random_range(-s..=s));
-                    x.extend(translate(
-                        &pixels[i * 784..(i + 1) * 784],
-                        dx as isize,
-                        dy as isize,
-                    ));
-                }
+                let picked: Vec<f32> = batch
+                    .iter()
+                    .flat_map(|&i| &pixels[i * 784..(i + 1) * 784])
+                    .copied()
+                    .collect();
+                let x = translate_at_random(&picked, recipe.shift, &mut r);
                 let mut g = Graph::new();
                 let x = g.input(Tensor::from_vec(&[batch.len(), 1, 28, 28], x));
                 let logits = model.forward(&mut g, x);

@@ -1,5 +1,6 @@
-//! Summaries of a few repeated measurements (seeds, digits): their mean and their sample
-//! standard deviation, the "mean ± sd" of the report's tables.
+//! Summaries of a few repeated measurements (seeds, digits, epochs, bench rounds): their mean
+//! and their sample standard deviation, the "mean ± sd" of the report's tables, and their
+//! median.
 
 /// The mean of `values` (NaN when there are none).
 pub fn mean(values: &[f64]) -> f64 {
@@ -16,9 +17,33 @@ pub fn sample_sd(values: &[f64]) -> f64 {
     (values.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (values.len() - 1) as f64).sqrt()
 }
 
+/// The median of the finite `values` (the mean of the middle two for an even count); `None`
+/// if there are none.
+pub fn median(values: &[f64]) -> Option<f64> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let mid = sorted.len() / 2;
+    Some(if sorted.len() % 2 == 1 {
+        sorted[mid]
+    } else {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn medians_of_odd_and_even_counts() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        assert_eq!(median(&[f64::NAN, 1.0]), Some(1.0));
+    }
 
     #[test]
     fn mean_and_sample_sd_by_hand() {

@@ -12,6 +12,7 @@ use tensor::{Rng, Tensor, rng};
 
 use super::metrics::Figures;
 use super::{Batch, RunConfig, StepSums, Trainee};
+use crate::data::corrupt::translate_at_random;
 use crate::data::dataset::{Dataset, Splits};
 use crate::instruments::cluster::cluster_error;
 
@@ -30,6 +31,10 @@ pub struct ClusterConfig {
     pub input_noise: f32,
     /// Labelled training images per class for the supervised phase; 0 trains without labels.
     pub labelled_per_class: usize,
+    /// The largest random shift, in pixels along each axis, of each labelled image every
+    /// time a supervised batch draws it (0: as they are). Runs saved before it existed read 0.
+    #[serde(default)]
+    pub labelled_shift: i64,
     /// Only the supervised phase: the encoder learns from the labelled images alone (the
     /// baseline a semi-supervised run must beat), with the same steps, noise and optimizer.
     pub labels_only: bool,
@@ -45,24 +50,28 @@ impl ClusterConfig {
             generator_share: recipe.generator_share,
             input_noise: recipe.input_noise,
             labelled_per_class: 0,
+            labelled_shift: 0,
             labels_only: false,
         }
     }
 
     /// Semi-supervised classification: one cluster per class, `per_class` labelled images of
-    /// each, trained by `recipe`.
-    pub fn semi_supervised(per_class: usize, recipe: Recipe) -> ClusterConfig {
+    /// each, shifted at random by up to `shift` pixels each time they are drawn, trained by
+    /// `recipe`.
+    pub fn semi_supervised(per_class: usize, shift: i64, recipe: Recipe) -> ClusterConfig {
         ClusterConfig {
             labelled_per_class: per_class,
+            labelled_shift: shift,
             ..ClusterConfig::new(10, recipe)
         }
     }
 
-    /// The same encoder trained on the `per_class` labelled images of each class alone.
-    pub fn labels_only(per_class: usize, recipe: Recipe) -> ClusterConfig {
+    /// The same encoder trained on the `per_class` labelled images of each class alone
+    /// (shifted as in [`ClusterConfig::semi_supervised`]).
+    pub fn labels_only(per_class: usize, shift: i64, recipe: Recipe) -> ClusterConfig {
         ClusterConfig {
             labels_only: true,
-            ..ClusterConfig::semi_supervised(per_class, recipe)
+            ..ClusterConfig::semi_supervised(per_class, shift, recipe)
         }
     }
 
@@ -153,6 +162,8 @@ impl Figures for ClusterFigures {
 struct Labelled {
     images: Tensor,
     labels: Vec<usize>,
+    /// The largest random shift of each drawn image (see [`ClusterConfig::labelled_shift`]).
+    shift: i64,
 }
 
 /// A categorical adversarial autoencoder in training.
@@ -202,6 +213,7 @@ impl Trainee for ClusterRun {
             Labelled {
                 images: splits.train.images(&picks),
                 labels: splits.train.classes_of(&picks),
+                shift: config.model.labelled_shift,
             }
         });
         ClusterRun {
@@ -253,7 +265,12 @@ impl Trainee for ClusterRun {
             let take = batch.images.shape()[0].min(order.len());
             let order = order.partial_shuffle(rng, take).0.to_vec();
             let labels: Vec<usize> = order.iter().map(|&i| l.labels[i]).collect();
-            (l.images.index_select(0, &order), labels)
+            let images = l.images.index_select(0, &order);
+            if l.shift == 0 {
+                return (images, labels);
+            }
+            let moved = translate_at_random(images.data(), l.shift, rng);
+            (Tensor::from_vec(images.shape(), moved), labels)
         });
         let labelled = picked
             .as_ref()

@@ -3,27 +3,14 @@
 //! of issue 20 (epochs of `dense2_relu` going 0.09 → 0.52 s after step 700), shows in the log
 //! instead of hiding in the figures.
 
+use crate::instruments::stats::median;
+
 /// The fewest earlier epochs whose median a new one is compared with: a run's first epochs
 /// also warm caches and page in buffers.
 pub const MIN_EPOCHS: usize = 3;
 
 /// How many times the median an epoch may take before it is called slow.
 pub const SLOW_FACTOR: f64 = 1.5;
-
-/// The median of `seconds` (the mean of the middle two for an even count); `None` if empty.
-pub fn median(seconds: &[f64]) -> Option<f64> {
-    let mut sorted: Vec<f64> = seconds.iter().copied().filter(|s| s.is_finite()).collect();
-    if sorted.is_empty() {
-        return None;
-    }
-    sorted.sort_by(f64::total_cmp);
-    let mid = sorted.len() / 2;
-    Some(if sorted.len() % 2 == 1 {
-        sorted[mid]
-    } else {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    })
-}
 
 /// The note an epoch line gets when `seconds` is more than [`SLOW_FACTOR`] times the median
 /// of the run's `earlier` epochs (at least [`MIN_EPOCHS`] finite ones), else `None`. The
@@ -54,14 +41,6 @@ pub fn slow_epoch_note(earlier: &[f64], seconds: f64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn medians_of_odd_and_even_counts() {
-        assert_eq!(median(&[]), None);
-        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));
-        assert_eq!(median(&[f64::NAN, 1.0]), Some(1.0));
-    }
 
     #[test]
     fn only_an_epoch_over_half_again_the_median_is_slow() {

@@ -60,6 +60,43 @@ pub fn conv2d_direct(
     y
 }
 
+/// The gradient of [`conv2d_direct`]'s loss to its weight, given `dy`, the gradient to its
+/// output: `dw[o,c,p,q] = Σ_{n,i,j} dy[n,o,i,j]·x[n,c,i·s_h−pad_h+p·d_h, j·s_w−pad_w+q·d_w]`,
+/// the padding read as 0.
+///
+/// `x`: `(batch, c_in, h, w)`; `dy`: `(batch, c_out, h_out, w_out)`; returns `dw`:
+/// `(c_out, c_in, k_h, k_w)`.
+pub fn conv2d_filter_direct(
+    g: &Geometry,
+    batch: usize,
+    c_out: usize,
+    x: &[f32],
+    dy: &[f32],
+) -> Vec<f32> {
+    let mut dw = vec![0.0f64; c_out * g.c_in * g.k_h * g.k_w];
+    for n in 0..batch {
+        for o in 0..c_out {
+            for i in 0..g.h_out {
+                for j in 0..g.w_out {
+                    let d = dy[((n * c_out + o) * g.h_out + i) * g.w_out + j] as f64;
+                    for c in 0..g.c_in {
+                        for p in 0..g.k_h {
+                            for q in 0..g.k_w {
+                                let Some((hi, wi)) = tap_source(g, (i, j), (p, q)) else {
+                                    continue; // padding
+                                };
+                                let xv = x[((n * g.c_in + c) * g.h + hi) * g.w + wi] as f64;
+                                dw[((o * g.c_in + c) * g.k_h + p) * g.k_w + q] += d * xv;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    dw.into_iter().map(|v| v as f32).collect()
+}
+
 /// The transposed convolution of the convolution `g`: it maps that convolution's output space
 /// back to its input space, every input pixel scattering a weighted copy of the kernel,
 ///

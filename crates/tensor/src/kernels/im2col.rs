@@ -586,14 +586,13 @@ pub fn convolve_saving_cols(
     c_out: usize,
     y: &mut [f32],
 ) -> Option<Vec<f32>> {
-    if direct::applies(g, c_out) {
-        // The direct route has no im2col matrix to keep.
-        convolve(g, batch, x, w, c_out, 0.0, y);
-        return None;
-    }
-    let Route::Chunked(chunks) = route(g, batch, c_out, TARGET_DEPTH) else {
-        convolve(g, batch, x, w, c_out, 0.0, y);
-        return None;
+    // The direct route has no im2col matrix to keep, nor has a dense or empty product.
+    let chunks = match route(g, batch, c_out, TARGET_DEPTH) {
+        Route::Chunked(chunks) if !direct::applies(g, c_out) => chunks,
+        _ => {
+            convolve(g, batch, x, w, c_out, 0.0, y);
+            return None;
+        }
     };
     // Every value is written by im2col (padding taps write zeros).
     let mut saved = crate::pool::take(g.col_rows() * batch * g.out_pixels());

@@ -115,10 +115,17 @@ pub fn run_tiles(tiles: &mut [Tile], run_tile: impl Fn(&mut Tile) + Sync) {
         rest.iter_mut().for_each(run_tile);
     }
     #[cfg(feature = "threads")]
+    run_in_pool(first, rest, &run_tile);
+}
+
+/// [`run_tiles`] with rayon: `rest` spawned into the pool, `first` on the calling thread.
+#[cfg(feature = "threads")]
+fn run_in_pool<'c>(
+    first: &mut Tile<'c>,
+    rest: &mut [Tile<'c>],
+    run_tile: &(impl Fn(&mut Tile) + Sync),
+) {
     let pending = AtomicUsize::new(rest.len());
-    #[cfg(feature = "threads")]
-    let run_tile = &run_tile;
-    #[cfg(feature = "threads")]
     rayon::in_place_scope(|scope| {
         for tile in rest {
             let pending = &pending;
