@@ -239,20 +239,49 @@ impl ClusterAae {
         labelled: Option<LabelledBatch<'_>>,
         rng: &mut Rng,
     ) -> Result<ClusterLosses, StepError> {
+        self.step(opts, x, labelled, None, rng)
+    }
+
+    /// [`ClusterAae::train_step`] with the decoder reading `one_hot(digit)` of each image of
+    /// `x` in place of its code `y` (the rest unchanged): what the same decoder and style
+    /// code reconstruct when the clusters are exactly the digits, the yardstick for the
+    /// clusters the game finds. Each digit must be below the number of clusters.
+    pub fn train_step_digits_as_code(
+        &mut self,
+        opts: &mut ClusterOptimizers,
+        x: &Tensor,
+        digits: &[usize],
+        rng: &mut Rng,
+    ) -> Result<ClusterLosses, StepError> {
+        self.step(opts, x, None, Some(digits), rng)
+    }
+
+    fn step(
+        &mut self,
+        opts: &mut ClusterOptimizers,
+        x: &Tensor,
+        labelled: Option<LabelledBatch<'_>>,
+        digits: Option<&[usize]>,
+        rng: &mut Rng,
+    ) -> Result<ClusterLosses, StepError> {
         let n = x.shape()[0];
         let k = self.clusters();
         // 1. Reconstruction of the clean image through [code, z].
         let mut g = Graph::new();
         let target = g.input(x.clone());
         let xv = g.input(self.noisy(x, rng));
-        let (y, z) = self.encode_parts(&mut g, xv);
-        let y = self.gate(&mut g, y);
-        let code = g.concat(&[y, z], 1);
+        let code = self.code(&mut g, xv, digits);
         let out = self.decoder.forward(&mut g, code);
         let loss = Loss::Bce.apply(&mut g, out, target, Reduction::Mean);
         let reconstruction = g.value(loss).item();
         let grads = g.backward(loss);
-        Self::step_encoder(&mut opts.reconstruction, self, &grads)?;
+        if digits.is_some() {
+            // The cluster head fed nothing to the decoder: it learns in the game alone.
+            opts.reconstruction.step(&mut self.trunk, &grads)?;
+            opts.reconstruction.step(&mut self.style, &grads)?;
+        } else {
+            Self::step_encoder(&mut opts.reconstruction, self, &grads)?;
+        }
         opts.reconstruction.step(&mut self.decoder, &grads)?;
 
         // 2. The discriminators: prior samples real, codes (off the tape) fake.
@@ -354,6 +383,43 @@ impl ClusterAae {
         Ok(value)
     }
 
+    /// The decoder's input for images `x`: `[y, z]` (`y` through [`ClusterAae::gate`]), or
+    /// `[one_hot(digit), z]` with `digits`.
+    fn code(&mut self, g: &mut Graph, x: Var, digits: Option<&[usize]>) -> Var {
+        let (y, z) = self.encode_parts(g, x);
+        let y = match digits {
+            Some(digits) => {
+                let k = self.clusters();
+                let mut one_hot = Tensor::zeros(&[digits.len(), k]);
+                for (row, &d) in one_hot.data_mut().chunks_exact_mut(k).zip(digits) {
+                    row[d] = 1.0;
+                }
+                g.input(one_hot)
+            }
+            None => self.gate(g, y),
+        };
+        g.concat(&[y, z], 1)
+    }
+
+    /// The mean reconstruction BCE per pixel of images `x` in evaluation mode, through the
+    /// code as in training (with `digits`, as in [`ClusterAae::train_step_digits_as_code`]).
+    pub fn reconstruction_bce(&mut self, x: &Tensor, digits: Option<&[usize]>) -> f64 {
+        let n = x.shape()[0];
+        let mut sum = 0.0;
+        for start in (0..n).step_by(500) {
+            let rows: Vec<usize> = (start..(start + 500).min(n)).collect();
+            let batch = x.index_select(0, &rows);
+            let mut g = Graph::no_grad();
+            let target = g.input(batch.clone());
+            let xv = g.input(batch);
+            let code = self.code(&mut g, xv, digits.map(|d| &d[start..start + rows.len()]));
+            let out = self.decoder.forward(&mut g, code);
+            let loss = Loss::Bce.apply(&mut g, out, target, Reduction::Mean);
+            sum += f64::from(g.value(loss).item()) * rows.len() as f64;
+        }
+        sum / n.max(1) as f64
+    }
+
     /// The cluster of each image of `x` (`argmax y`), in evaluation mode.
     pub fn assign(&mut self, x: &Tensor) -> Vec<usize> {
         let k = self.clusters();
@@ -380,9 +446,7 @@ fn argmax(row: &[f32]) -> usize {
 impl Module for ClusterAae {
     /// Evaluation: the reconstruction from `[y, z]`.
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
-        let (y, z) = self.encode_parts(g, x);
-        let y = self.gate(g, y);
-        let code = g.concat(&[y, z], 1);
+        let code = self.code(g, x, None);
         self.decoder.forward(g, code)
     }
 
@@ -470,6 +534,39 @@ mod tests {
             "every tensor moves"
         );
         assert!(m.assign(&x).iter().all(|&c| c < 16));
+    }
+
+    #[test]
+    fn the_digits_as_code_reach_the_decoder_and_its_bce_falls() {
+        let mut m = ClusterAae::new(16, Recipe::HARD, &mut rng(0));
+        let x =
+            Tensor::uniform(&[8, 1, 28, 28], 0.0, 1.0, &mut rng(1)).map(|v| (v > 0.7) as u8 as f32);
+        let digits = [0, 1, 2, 3, 4, 5, 6, 9];
+        // The code is the one-hot digit beside z.
+        let mut g = Graph::no_grad();
+        let xv = g.input(x.clone());
+        let code = m.code(&mut g, xv, Some(&digits));
+        for (row, &d) in g.value(code).data().chunks_exact(16 + STYLE).zip(&digits) {
+            let want: Vec<f32> = (0..16).map(|c| f32::from(c == d)).collect();
+            assert_eq!(&row[..16], &want[..]);
+        }
+        // Without digits, the evaluation BCE is the module's own reconstruction's.
+        let mut g = Graph::no_grad();
+        let (xv, target) = (g.input(x.clone()), g.input(x.clone()));
+        let out = m.forward(&mut g, xv);
+        let loss = Loss::Bce.apply(&mut g, out, target, Reduction::Mean);
+        let own = f64::from(g.value(loss).item());
+        assert!((m.reconstruction_bce(&x, None) - own).abs() < 1e-6);
+        // Trained with the digits as its code, the decoder learns these eight images.
+        let before = m.reconstruction_bce(&x, Some(&digits));
+        let mut opts = ClusterOptimizers::new(1e-3, Recipe::HARD);
+        let mut r = rng(2);
+        for _ in 0..80 {
+            m.train_step_digits_as_code(&mut opts, &x, &digits, &mut r)
+                .unwrap();
+        }
+        let after = m.reconstruction_bce(&x, Some(&digits));
+        assert!(after < 0.5 * before, "BCE {before} -> {after}");
     }
 
     #[test]

@@ -605,6 +605,7 @@ mod tests {
             supervised_loss,
             test_error: 0.06,
             clusters_used: 10.0,
+            test_bce: 0.18,
         };
         // 100 labels: the AAE worse than alone, and fitting its labels less closely.
         let mut r = results([0.3, 0.3, 0.3], [0.26, 0.25, 0.27], true);

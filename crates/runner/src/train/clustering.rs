@@ -38,6 +38,12 @@ pub struct ClusterConfig {
     /// Only the supervised phase: the encoder learns from the labelled images alone (the
     /// baseline a semi-supervised run must beat), with the same steps, noise and optimizer.
     pub labels_only: bool,
+    /// The yardstick run: the decoder reads each training image's digit (one-hot) in place
+    /// of its cluster code ([`ClusterAae::train_step_digits_as_code`]), so its test BCE says
+    /// how well the same model reconstructs when its clusters are exactly the digits. Runs
+    /// saved before it existed read false.
+    #[serde(default)]
+    pub digits_as_code: bool,
 }
 
 impl ClusterConfig {
@@ -52,6 +58,16 @@ impl ClusterConfig {
             labelled_per_class: 0,
             labelled_shift: 0,
             labels_only: false,
+            digits_as_code: false,
+        }
+    }
+
+    /// The yardstick of [`ClusterConfig::new`]: the same model and recipe, the decoder given
+    /// each image's digit as its code ([`ClusterConfig::digits_as_code`]).
+    pub fn digits_as_code(clusters: usize, recipe: Recipe) -> ClusterConfig {
+        ClusterConfig {
+            digits_as_code: true,
+            ..ClusterConfig::new(clusters, recipe)
         }
     }
 
@@ -122,6 +138,11 @@ pub struct ClusterFigures {
     pub test_error: f64,
     /// Clusters that hold at least one test image.
     pub clusters_used: f64,
+    /// Mean reconstruction BCE per pixel of the test images, through the code the decoder
+    /// reads in training (the clusters' one-hot, or the digit's in a
+    /// [`ClusterConfig::digits_as_code`] run). Runs saved before it existed read 0.
+    #[serde(default)]
+    pub test_bce: f64,
 }
 
 impl Figures for ClusterFigures {
@@ -132,6 +153,7 @@ impl Figures for ClusterFigures {
         "supervised_loss",
         "test_error",
         "clusters_used",
+        "test_bce",
     ];
 
     fn values(&self) -> Vec<f64> {
@@ -142,18 +164,21 @@ impl Figures for ClusterFigures {
             self.supervised_loss,
             self.test_error,
             self.clusters_used,
+            self.test_bce,
         ]
     }
 
     fn line(&self) -> String {
         format!(
-            "BCE {:.4}, D {:.3}, G {:.3}, CE {:.3}, test error {:.1}% ({} clusters used)",
+            "BCE {:.4}, D {:.3}, G {:.3}, CE {:.3}, test error {:.1}% ({} clusters used), \
+             test BCE {:.4}",
             self.reconstruction_bce,
             self.discriminators_loss,
             self.generator_loss,
             self.supervised_loss,
             100.0 * self.test_error,
-            self.clusters_used
+            self.clusters_used,
+            self.test_bce
         )
     }
 }
@@ -171,6 +196,7 @@ pub struct ClusterRun {
     /// The model.
     pub model: ClusterAae,
     labels_only: bool,
+    digits_as_code: bool,
     opts: ClusterOptimizers,
     labelled: Option<Labelled>,
     sums: StepSums<4>,
@@ -219,6 +245,7 @@ impl Trainee for ClusterRun {
         ClusterRun {
             model: ClusterAae::new(config.model.clusters, recipe, rng),
             labels_only: config.model.labels_only,
+            digits_as_code: config.model.digits_as_code,
             opts: ClusterOptimizers::new(config.schedule.lr as f32, recipe),
             labelled,
             sums: StepSums::default(),
@@ -288,6 +315,10 @@ impl Trainee for ClusterRun {
                     supervised,
                 }
             }
+            _ if self.digits_as_code => self
+                .model
+                .train_step_digits_as_code(&mut self.opts, &batch.images, &batch.classes(), rng)
+                .expect("every part of the model is on its phase's tape"),
             labelled => self
                 .model
                 .train_step(&mut self.opts, &batch.images, labelled, rng)
@@ -312,6 +343,10 @@ impl Trainee for ClusterRun {
             supervised_loss,
         ] = self.sums.means();
         let (test_error, used) = self.test_error(test);
+        let digits = self.digits_as_code.then(|| test.classes());
+        let test_bce = self
+            .model
+            .reconstruction_bce(&test.all_images(), digits.as_deref());
         ClusterFigures {
             reconstruction_bce,
             discriminators_loss,
@@ -319,6 +354,7 @@ impl Trainee for ClusterRun {
             supervised_loss,
             test_error,
             clusters_used: used as f64,
+            test_bce,
         }
     }
 }
