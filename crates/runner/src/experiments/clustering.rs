@@ -554,10 +554,11 @@ fn what_reconstruction_asks(r: &Results) -> String {
     let mut s = format!(
         "**What the reconstruction asks of the clusters, measured.** The same {}-cluster \
          model and training, but the decoder given each image's digit (one-hot) in place of \
-         its cluster code, reconstructs the test images at a BCE of {:.4} per pixel; the \
-         clusters the game found give {} (error {}). ",
+         its cluster code, reconstructs the test images at a BCE of {:.4} per pixel after \
+         the same {}; the clusters the game found give {} (error {}). ",
         y.clusters,
         y.digits_bce,
+        count(r.epochs, "epoch"),
         y.aae_bce
             .iter()
             .map(|b| format!("{b:.4}"))
@@ -924,7 +925,10 @@ mod tests {
             Clustering::render(&r, &lab()).body
         };
         let close = with(0.170, [0.171, 0.172, 0.1716]);
-        assert!(close.contains("at a BCE of 0.1700 per pixel"), "{close}");
+        assert!(
+            close.contains("at a BCE of 0.1700 per pixel after the same 20 epochs"),
+            "{close}"
+        );
         assert!(
             close.contains("give 0.1710, 0.1720, 0.1716 (error 50.0 ± 2.0%)"),
             "{close}"
