@@ -6,8 +6,8 @@
 //! prior (so each image picks one cluster, and all clusters get used) and `z` like `N(0, I)`.
 //! The cluster of an image is `argmax y`.
 //!
-//! Two changes from the paper, for a run of minutes rather than thousands of epochs, each
-//! a [`Recipe`] switch so that the report can show the game with and without it:
+//! Three changes from the paper, for a run of minutes rather than thousands of epochs, the
+//! last two [`Recipe`] switches so that the report can show the game with and without them:
 //! - the cluster discriminator sees each `y` next to its batch's mean `y` (minibatch
 //!   features, Salimans et al. 2016): a batch of one-hot prior samples has a mean near
 //!   uniform, an encoder that sends every image to one cluster a one-hot mean;
@@ -17,7 +17,13 @@
 //!   samples tells the two apart by the largest value alone and wins the game for good
 //!   (measured on the committed sample, `tp clustering`: the discriminators' summed loss
 //!   sits near 1.4 of the 2.77 at chance while the encoder's climbs past 8 in 20 epochs),
-//!   and a decoder fed the softmax can read more than a cluster from its soft values.
+//!   and a decoder fed the softmax can read more than a cluster from its soft values;
+//! - [`Recipe::gumbel`]: in training, that one-hot is of a sample of `y` (Gumbel noise on the
+//!   logits, Jang et al. 2017), not of its argmax. With the argmax alone the search stalls:
+//!   the same model given the true digits as its code reconstructs the test images better
+//!   than with the clusters it finds (the clustering experiment's yardstick), so the game
+//!   stops short of clusters its own objective prefers; a sampled code lets an image near a
+//!   border try the other cluster.
 //!
 //! With labels (semi-supervised), the softmax code trains well: the labelled batches tie
 //! each cluster to its class (see `tp semisupervised`).
@@ -43,6 +49,12 @@ pub struct Recipe {
     /// The standard deviation of Gaussian noise added to the encoder's input in the
     /// reconstruction and supervised phases (the target stays clean); 0 for none.
     pub input_noise: f32,
+    /// In training, Gumbel noise is added to the cluster logits before the softmax (the
+    /// Gumbel-softmax of Jang et al. 2017 and Maddison et al. 2017, at temperature 1): the
+    /// one-hot code is then a sample of `y` rather than its argmax, so an image near the
+    /// border of two clusters tries both and the reconstruction says which serves it better.
+    /// Evaluation (the clusters, the test BCE) reads the noiseless argmax.
+    pub gumbel: bool,
 }
 
 impl Recipe {
@@ -52,6 +64,7 @@ impl Recipe {
         hard_code: false,
         generator_share: CRITIC_SHARE,
         input_noise: 0.0,
+        gumbel: false,
     };
     /// The game that converges in minutes: a one-hot code and the encoder's adversarial
     /// phase at the reconstruction's learning rate.
@@ -59,6 +72,13 @@ impl Recipe {
         hard_code: true,
         generator_share: 1.0,
         input_noise: 0.0,
+        gumbel: false,
+    };
+    /// [`Recipe::HARD`] with the one-hot code drawn through Gumbel noise in training: the
+    /// search the clustering experiment uses.
+    pub const GUMBEL: Recipe = Recipe {
+        gumbel: true,
+        ..Recipe::HARD
     };
 }
 
@@ -181,6 +201,19 @@ impl ClusterAae {
         (g.softmax(logits), z)
     }
 
+    /// `(code, z)` in training: the cluster code the decoder and the discriminator see
+    /// ([`ClusterAae::gate`] of `y`, with [`Recipe::gumbel`] of `y` drawn through Gumbel noise
+    /// from `rng`) and the style.
+    fn training_code(&mut self, g: &mut Graph, x: Var, rng: &mut Rng) -> (Var, Var) {
+        let (mut logits, z) = self.logits_and_style(g, x);
+        if self.recipe.gumbel {
+            let noise = g.input(gumbel_noise(g.shape(logits), rng));
+            logits = g.add(logits, noise);
+        }
+        let y = g.softmax(logits);
+        (self.gate(g, y), z)
+    }
+
     /// The code the decoder and the cluster discriminator see: `y` itself, or with
     /// [`Recipe::hard_code`] `onehot(argmax y)` as a value and `y`'s gradient
     /// (`y + (onehot − y)`, the difference a constant off the tape).
@@ -270,7 +303,7 @@ impl ClusterAae {
         let mut g = Graph::new();
         let target = g.input(x.clone());
         let xv = g.input(self.noisy(x, rng));
-        let code = self.code(&mut g, xv, digits);
+        let code = self.code(&mut g, xv, digits, Some(rng));
         let out = self.decoder.forward(&mut g, code);
         let loss = Loss::Bce.apply(&mut g, out, target, Reduction::Mean);
         let reconstruction = g.value(loss).item();
@@ -288,8 +321,7 @@ impl ClusterAae {
         let (y_fake, z_fake) = {
             let mut g = Graph::no_grad();
             let xv = g.input(x.clone());
-            let (y, z) = self.encode_parts(&mut g, xv);
-            let y = self.gate(&mut g, y);
+            let (y, z) = self.training_code(&mut g, xv, rng);
             (g.value(y).clone(), g.value(z).clone())
         };
         let pick = Uniform::new(0, k).expect("at least one cluster");
@@ -335,8 +367,7 @@ impl ClusterAae {
         // 3. The encoder fools both (codes labelled real); only the encoder steps.
         let mut g = Graph::new();
         let xv = g.input(x.clone());
-        let (y, z) = self.encode_parts(&mut g, xv);
-        let y = self.gate(&mut g, y);
+        let (y, z) = self.training_code(&mut g, xv, rng);
         let y = Self::with_batch_mean(&mut g, y);
         let (ly, lz) = (
             self.cluster_critic.forward(&mut g, y),
@@ -383,10 +414,22 @@ impl ClusterAae {
         Ok(value)
     }
 
-    /// The decoder's input for images `x`: `[y, z]` (`y` through [`ClusterAae::gate`]), or
-    /// `[one_hot(digit), z]` with `digits`.
-    fn code(&mut self, g: &mut Graph, x: Var, digits: Option<&[usize]>) -> Var {
-        let (y, z) = self.encode_parts(g, x);
+    /// The decoder's input for images `x`: `[y, z]` (`y` through [`ClusterAae::gate`], in
+    /// training with the recipe's noise from `rng`), or `[one_hot(digit), z]` with `digits`.
+    fn code(
+        &mut self,
+        g: &mut Graph,
+        x: Var,
+        digits: Option<&[usize]>,
+        training: Option<&mut Rng>,
+    ) -> Var {
+        let (y, z) = match training {
+            Some(rng) => self.training_code(g, x, rng),
+            None => {
+                let (y, z) = self.encode_parts(g, x);
+                (self.gate(g, y), z)
+            }
+        };
         let y = match digits {
             Some(digits) => {
                 let k = self.clusters();
@@ -396,7 +439,7 @@ impl ClusterAae {
                 }
                 g.input(one_hot)
             }
-            None => self.gate(g, y),
+            None => y,
         };
         g.concat(&[y, z], 1)
     }
@@ -412,7 +455,8 @@ impl ClusterAae {
             let mut g = Graph::no_grad();
             let target = g.input(batch.clone());
             let xv = g.input(batch);
-            let code = self.code(&mut g, xv, digits.map(|d| &d[start..start + rows.len()]));
+            let digits = digits.map(|d| &d[start..start + rows.len()]);
+            let code = self.code(&mut g, xv, digits, None);
             let out = self.decoder.forward(&mut g, code);
             let loss = Loss::Bce.apply(&mut g, out, target, Reduction::Mean);
             sum += f64::from(g.value(loss).item()) * rows.len() as f64;
@@ -435,6 +479,12 @@ impl ClusterAae {
     }
 }
 
+/// Standard Gumbel samples, `−ln(−ln u)` for `u` uniform in (0, 1), one per value of `shape`.
+fn gumbel_noise(shape: &[usize], rng: &mut Rng) -> Tensor {
+    // `u` kept off 0 and 1, where the logarithms are infinite.
+    Tensor::uniform(shape, 0.0, 1.0, rng).map(|u| -(-u.clamp(1e-20, 1.0 - 1e-7).ln()).ln())
+}
+
 /// The index of a row's largest value (the first of equals).
 fn argmax(row: &[f32]) -> usize {
     (0..row.len())
@@ -446,7 +496,7 @@ fn argmax(row: &[f32]) -> usize {
 impl Module for ClusterAae {
     /// Evaluation: the reconstruction from `[y, z]`.
     fn forward(&mut self, g: &mut Graph, x: Var) -> Var {
-        let code = self.code(g, x, None);
+        let code = self.code(g, x, None, None);
         self.decoder.forward(g, code)
     }
 
@@ -545,7 +595,7 @@ mod tests {
         // The code is the one-hot digit beside z.
         let mut g = Graph::no_grad();
         let xv = g.input(x.clone());
-        let code = m.code(&mut g, xv, Some(&digits));
+        let code = m.code(&mut g, xv, Some(&digits), None);
         for (row, &d) in g.value(code).data().chunks_exact(16 + STYLE).zip(&digits) {
             let want: Vec<f32> = (0..16).map(|c| f32::from(c == d)).collect();
             assert_eq!(&row[..16], &want[..]);
@@ -567,6 +617,56 @@ mod tests {
         }
         let after = m.reconstruction_bce(&x, Some(&digits));
         assert!(after < 0.5 * before, "BCE {before} -> {after}");
+    }
+
+    #[test]
+    fn gumbel_noise_has_the_gumbel_mean_and_variance() {
+        let n = 200_000;
+        let g = gumbel_noise(&[n], &mut rng(3));
+        let mean = g.data().iter().map(|&v| f64::from(v)).sum::<f64>() / n as f64;
+        let var = g
+            .data()
+            .iter()
+            .map(|&v| (f64::from(v) - mean).powi(2))
+            .sum::<f64>()
+            / n as f64;
+        // The standard Gumbel: mean γ (Euler–Mascheroni), variance π²/6.
+        assert!((mean - 0.577_215_7).abs() < 0.01, "mean {mean}");
+        let want = std::f64::consts::PI.powi(2) / 6.0;
+        assert!((var - want).abs() < 0.03, "variance {var}");
+    }
+
+    #[test]
+    fn the_gumbel_code_is_one_hot_and_samples_y() {
+        let mut m = ClusterAae::new(4, Recipe::GUMBEL, &mut rng(0));
+        let x = Tensor::uniform(&[64, 1, 28, 28], 0.0, 1.0, &mut rng(1));
+        let argmax: Vec<usize> = m.assign(&x);
+        let mut r = rng(2);
+        let mut moved = 0;
+        for _ in 0..5 {
+            let mut g = Graph::no_grad();
+            let xv = g.input(x.clone());
+            let (code, _) = m.training_code(&mut g, xv, &mut r);
+            for (row, &top) in g.value(code).data().chunks_exact(4).zip(&argmax) {
+                let ones: Vec<usize> = (0..4).filter(|&c| (row[c] - 1.0).abs() < 1e-6).collect();
+                assert_eq!(ones.len(), 1, "one-hot: {row:?}");
+                assert!(
+                    row.iter()
+                        .all(|&v| v.abs() < 1e-6 || (v - 1.0).abs() < 1e-6)
+                );
+                moved += usize::from(ones[0] != top);
+            }
+        }
+        // A fresh model's y is near uniform over 4 clusters: the noise picks another cluster
+        // than the argmax most of the time; without it, never.
+        assert!(moved > 100, "{moved} of 320 codes off the argmax");
+        let mut plain = ClusterAae::new(4, Recipe::HARD, &mut rng(0));
+        let mut g = Graph::no_grad();
+        let xv = g.input(x.clone());
+        let (code, _) = plain.training_code(&mut g, xv, &mut r);
+        for (row, &top) in g.value(code).data().chunks_exact(4).zip(&argmax) {
+            assert!((row[top] - 1.0).abs() < 1e-6);
+        }
     }
 
     #[test]

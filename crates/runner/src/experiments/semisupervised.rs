@@ -39,6 +39,7 @@ pub const RECIPE: Recipe = Recipe {
     hard_code: false,
     generator_share: 1.0,
     input_noise: 0.3,
+    gumbel: false,
 };
 
 /// The largest random shift, in pixels along each axis, of a labelled image each time a

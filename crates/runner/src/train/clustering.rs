@@ -29,6 +29,10 @@ pub struct ClusterConfig {
     pub generator_share: f32,
     /// Gaussian noise on the encoder's input (σ), 0 for none.
     pub input_noise: f32,
+    /// Gumbel noise on the cluster logits in training ([`Recipe::gumbel`]). Runs saved
+    /// before it existed read false.
+    #[serde(default)]
+    pub gumbel: bool,
     /// Labelled training images per class for the supervised phase; 0 trains without labels.
     pub labelled_per_class: usize,
     /// The largest random shift, in pixels along each axis, of each labelled image every
@@ -55,6 +59,7 @@ impl ClusterConfig {
             hard_code: recipe.hard_code,
             generator_share: recipe.generator_share,
             input_noise: recipe.input_noise,
+            gumbel: recipe.gumbel,
             labelled_per_class: 0,
             labelled_shift: 0,
             labels_only: false,
@@ -97,6 +102,7 @@ impl ClusterConfig {
             hard_code: self.hard_code,
             generator_share: self.generator_share,
             input_noise: self.input_noise,
+            gumbel: self.gumbel,
         }
     }
 }
