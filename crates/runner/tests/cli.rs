@@ -289,12 +289,15 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
     .unwrap();
     assert_eq!(denoise["corruption"]["noise"]["std"], 0.5);
     assert_eq!(denoise["corruption"]["noise"]["clip"], true);
-    // The categorical AAEs: every seed of each cluster count, the paper's soft code once,
-    // and the semi-supervised runs with their labels-only twins.
+    // The categorical AAEs: every seed of each cluster count, the paper's soft code, the
+    // code without its Gumbel noise and the digits-as-code yardstick once, and the
+    // semi-supervised runs with their labels-only twins.
     for run in [
+        "clustering/aae_gumbel16_s0",
+        "clustering/aae_gumbel16_s2",
+        "clustering/aae_gumbel30_s1",
         "clustering/aae_cat16_s0",
-        "clustering/aae_cat16_s2",
-        "clustering/aae_cat30_s1",
+        "clustering/aae_digits16_s0",
         "clustering/aae_soft16_s0",
         "semisupervised/aae_100_s0",
         "semisupervised/labels_only_100_s2",
@@ -308,9 +311,10 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
             assert!(dir.join(file).exists(), "{run}/{file}");
         }
     }
-    let metrics = std::fs::read_to_string(out.join("clustering/aae_cat16_s0/metrics.csv")).unwrap();
+    let metrics =
+        std::fs::read_to_string(out.join("clustering/aae_gumbel16_s0/metrics.csv")).unwrap();
     assert!(
-        metrics.starts_with("epoch,reconstruction_bce,discriminators_loss,generator_loss,supervised_loss,test_error,clusters_used,"),
+        metrics.starts_with("epoch,reconstruction_bce,discriminators_loss,generator_loss,supervised_loss,test_error,clusters_used,test_bce,"),
         "{metrics}"
     );
     // Every experiment left its results, and `tp report` writes the same report from them
