@@ -536,14 +536,21 @@ fn why_hard(r: &Results) -> String {
         describe(soft),
         state(soft),
     );
+    // Results saved before the Gumbel noise came have no noiseless run: their code was the
+    // argmax's one-hot.
+    let sampled = if r.without_noise.is_empty() {
+        ""
+    } else {
+        "; in training the one-hot is that of a sample of y, drawn by adding Gumbel noise to \
+         the logits (the Gumbel-softmax of Jang et al. 2017), so that an image near the \
+         border of two clusters tries both"
+    };
     s += &format!(
         "What this report trains instead: the decoder and the discriminator get a one-hot \
          code, its gradient passed straight through to the softmax (Bengio et al. 2013), so \
-         that the discriminator can only judge how the batch spreads over the clusters; in \
-         training the one-hot is that of a sample of y, drawn by adding Gumbel noise to the \
-         logits (the Gumbel-softmax of Jang et al. 2017), so that an image near the border \
-         of two clusters tries both; and the encoder's adversarial phase runs at the \
-         reconstruction's learning rate. After {}: {}: {}.",
+         that the discriminator can only judge how the batch spreads over the clusters\
+         {sampled}; and the encoder's adversarial phase runs at the reconstruction's learning \
+         rate. After {}: {}: {}.",
         count(r.hard.len(), "epoch"),
         describe(hard),
         state(hard),
