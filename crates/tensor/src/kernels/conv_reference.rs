@@ -21,6 +21,49 @@ pub fn tap_source(
     Some((row, col))
 }
 
+/// Where one term of a convolution comes from and goes to: tap `(p, q)` of output pixel
+/// `(i, j)`, image `n`, output channel `o`, input channel `c`, as flat indices into the three
+/// arrays every product here reads or writes.
+struct Term {
+    /// `(n, o, i, j)` in a `(batch, c_out, h_out, w_out)` array: the convolution's output.
+    out: usize,
+    /// `(n, c, i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w)` in a `(batch, c_in, h, w)` array:
+    /// the input pixel the tap reads.
+    input: usize,
+    /// `(o, c, p, q)` in a `(c_out, c_in, k_h, k_w)` array: the weight.
+    weight: usize,
+}
+
+/// Calls `f` for every term of the convolution `g` over `batch` images with `c_out` output
+/// channels that does not read the padding, in the order `(n, o, i, j, c, p, q)`. The three
+/// products below are this one loop with a different line in its body: which array is summed
+/// into is the only difference between a convolution, its weight gradient and its transpose.
+fn for_each_term(g: &Geometry, batch: usize, c_out: usize, mut f: impl FnMut(Term)) {
+    for n in 0..batch {
+        for o in 0..c_out {
+            for i in 0..g.h_out {
+                for j in 0..g.w_out {
+                    let out = ((n * c_out + o) * g.h_out + i) * g.w_out + j;
+                    for c in 0..g.c_in {
+                        for p in 0..g.k_h {
+                            for q in 0..g.k_w {
+                                let Some((hi, wi)) = tap_source(g, (i, j), (p, q)) else {
+                                    continue; // padding
+                                };
+                                f(Term {
+                                    out,
+                                    input: ((n * g.c_in + c) * g.h + hi) * g.w + wi,
+                                    weight: ((o * g.c_in + c) * g.k_h + p) * g.k_w + q,
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// `y[n,o,i,j] = Σ_{c,p,q} x[n,c,i·s_h−pad_h+p·d_h, j·s_w−pad_w+q·d_w]·w[o,c,p,q] + b[o]`, with
 /// `x` read as 0 outside the image.
 ///
@@ -34,30 +77,14 @@ pub fn conv2d_direct(
     w: &[f32],
     bias: Option<&[f32]>,
 ) -> Vec<f32> {
-    let mut y = vec![0.0; batch * c_out * g.out_pixels()];
-    for n in 0..batch {
-        for o in 0..c_out {
-            for i in 0..g.h_out {
-                for j in 0..g.w_out {
-                    let mut acc = bias.map_or(0.0, |b| b[o] as f64);
-                    for c in 0..g.c_in {
-                        for p in 0..g.k_h {
-                            for q in 0..g.k_w {
-                                let Some((hi, wi)) = tap_source(g, (i, j), (p, q)) else {
-                                    continue; // padding
-                                };
-                                let xv = x[((n * g.c_in + c) * g.h + hi) * g.w + wi];
-                                let wv = w[((o * g.c_in + c) * g.k_h + p) * g.k_w + q];
-                                acc += xv as f64 * wv as f64;
-                            }
-                        }
-                    }
-                    y[((n * c_out + o) * g.h_out + i) * g.w_out + j] = acc as f32;
-                }
-            }
-        }
-    }
-    y
+    let pixels = g.out_pixels();
+    let mut y: Vec<f64> = (0..batch * c_out * pixels)
+        .map(|at| bias.map_or(0.0, |b| f64::from(b[at / pixels % c_out])))
+        .collect();
+    for_each_term(g, batch, c_out, |t| {
+        y[t.out] += f64::from(x[t.input]) * f64::from(w[t.weight]);
+    });
+    y.into_iter().map(|v| v as f32).collect()
 }
 
 /// The gradient of [`conv2d_direct`]'s loss to its weight, given `dy`, the gradient to its
@@ -74,26 +101,9 @@ pub fn conv2d_filter_direct(
     dy: &[f32],
 ) -> Vec<f32> {
     let mut dw = vec![0.0f64; c_out * g.c_in * g.k_h * g.k_w];
-    for n in 0..batch {
-        for o in 0..c_out {
-            for i in 0..g.h_out {
-                for j in 0..g.w_out {
-                    let d = dy[((n * c_out + o) * g.h_out + i) * g.w_out + j] as f64;
-                    for c in 0..g.c_in {
-                        for p in 0..g.k_h {
-                            for q in 0..g.k_w {
-                                let Some((hi, wi)) = tap_source(g, (i, j), (p, q)) else {
-                                    continue; // padding
-                                };
-                                let xv = x[((n * g.c_in + c) * g.h + hi) * g.w + wi] as f64;
-                                dw[((o * g.c_in + c) * g.k_h + p) * g.k_w + q] += d * xv;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
+    for_each_term(g, batch, c_out, |t| {
+        dw[t.weight] += f64::from(dy[t.out]) * f64::from(x[t.input]);
+    });
     dw.into_iter().map(|v| v as f32).collect()
 }
 
@@ -116,31 +126,100 @@ pub fn conv_transpose2d_direct(
     bias: Option<&[f32]>,
 ) -> Vec<f32> {
     let mut y = vec![0.0f64; batch * g.image_len()];
-    for n in 0..batch {
-        for o in 0..c_out {
-            for i in 0..g.h_out {
-                for j in 0..g.w_out {
-                    let xv = x[((n * c_out + o) * g.h_out + i) * g.w_out + j] as f64;
-                    for c in 0..g.c_in {
-                        for p in 0..g.k_h {
-                            for q in 0..g.k_w {
-                                let Some((hi, wi)) = tap_source(g, (i, j), (p, q)) else {
-                                    continue; // cropped by the padding
-                                };
-                                let wv = w[((o * g.c_in + c) * g.k_h + p) * g.k_w + q] as f64;
-                                y[((n * g.c_in + c) * g.h + hi) * g.w + wi] += xv * wv;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(b) = bias {
-            for c in 0..g.c_in {
-                let plane = &mut y[(n * g.c_in + c) * g.h * g.w..][..g.h * g.w];
-                plane.iter_mut().for_each(|v| *v += b[c] as f64);
-            }
+    for_each_term(g, batch, c_out, |t| {
+        y[t.input] += f64::from(x[t.out]) * f64::from(w[t.weight]);
+    });
+    if let Some(b) = bias {
+        let plane = g.h * g.w;
+        for (at, v) in y.iter_mut().enumerate() {
+            *v += f64::from(b[at / plane % g.c_in]);
         }
     }
     y.into_iter().map(|v| v as f32).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 2-channel 5×4 input, 3×2 taps, stride 2, padding 1, dilation 1: 3×2 outputs.
+    fn small() -> Geometry {
+        Geometry {
+            c_in: 2,
+            h: 5,
+            w: 4,
+            k_h: 3,
+            k_w: 2,
+            stride: (2, 2),
+            pad: (1, 1),
+            dilation: (1, 1),
+            h_out: 3,
+            w_out: 3,
+        }
+    }
+
+    fn values(len: usize, seed: usize) -> Vec<f32> {
+        (0..len)
+            .map(|v| ((v * 7 + seed * 13) % 11) as f32 - 5.0)
+            .collect()
+    }
+
+    fn dot(a: &[f32], b: &[f32]) -> f64 {
+        a.iter()
+            .zip(b)
+            .map(|(&x, &y)| f64::from(x) * f64::from(y))
+            .sum()
+    }
+
+    #[test]
+    fn a_single_output_is_the_window_times_the_kernel() {
+        // One channel, 2×2 input, 2×2 kernel, no padding: one output, Σ x·w, plus the bias.
+        let g = Geometry {
+            c_in: 1,
+            h: 2,
+            w: 2,
+            k_h: 2,
+            k_w: 2,
+            stride: (1, 1),
+            pad: (0, 0),
+            dilation: (1, 1),
+            h_out: 1,
+            w_out: 1,
+        };
+        let y = conv2d_direct(
+            &g,
+            1,
+            1,
+            &[1.0, 2.0, 3.0, 4.0],
+            &[1.0, 0.0, -1.0, 2.0],
+            Some(&[0.5]),
+        );
+        assert_eq!(y, vec![1.0 - 3.0 + 8.0 + 0.5]);
+    }
+
+    #[test]
+    fn the_filter_gradient_and_the_transpose_are_the_convolutions_adjoints() {
+        // Both follow from the convolution being linear in w and in x:
+        // ⟨dy, conv(x, w')⟩ = ⟨filter(x, dy), w'⟩ and ⟨conv(x, w), y'⟩ = ⟨x, transpose(y', w)⟩.
+        let (g, batch, c_out) = (small(), 2, 3);
+        let x = values(batch * g.image_len(), 1);
+        let w = values(c_out * g.c_in * g.k_h * g.k_w, 2);
+        let dy = values(batch * c_out * g.out_pixels(), 3);
+        let dw = conv2d_filter_direct(&g, batch, c_out, &x, &dy);
+        let y = conv2d_direct(&g, batch, c_out, &x, &w, None);
+        assert_eq!(dot(&dy, &y), dot(&dw, &w));
+        let back = conv_transpose2d_direct(&g, batch, c_out, &dy, &w, None);
+        assert_eq!(dot(&y, &dy), dot(&x, &back));
+        // The biases: one per output channel of each.
+        let b = [1.0, -2.0, 0.5];
+        let with = conv2d_direct(&g, batch, c_out, &x, &w, Some(&b));
+        for (at, (a, b0)) in with.iter().zip(&y).enumerate() {
+            assert_eq!(a - b0, b[at / g.out_pixels() % c_out]);
+        }
+        let cb = [3.0, -1.0];
+        let with = conv_transpose2d_direct(&g, batch, c_out, &dy, &w, Some(&cb));
+        for (at, (a, b0)) in with.iter().zip(&back).enumerate() {
+            assert_eq!(a - b0, cb[at / (g.h * g.w) % g.c_in]);
+        }
+    }
 }
