@@ -451,14 +451,13 @@ impl ClusterAae {
         let mut sum = 0.0;
         for start in (0..n).step_by(500) {
             let rows: Vec<usize> = (start..(start + 500).min(n)).collect();
-            let batch = x.index_select(0, &rows);
             let mut g = Graph::no_grad();
-            let target = g.input(batch.clone());
-            let xv = g.input(batch);
+            // The images are both the input and the target.
+            let xv = g.input(x.index_select(0, &rows));
             let digits = digits.map(|d| &d[start..start + rows.len()]);
             let code = self.code(&mut g, xv, digits, None);
             let out = self.decoder.forward(&mut g, code);
-            let loss = Loss::Bce.apply(&mut g, out, target, Reduction::Mean);
+            let loss = Loss::Bce.apply(&mut g, out, xv, Reduction::Mean);
             sum += f64::from(g.value(loss).item()) * rows.len() as f64;
         }
         sum / n.max(1) as f64

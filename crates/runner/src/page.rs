@@ -7,8 +7,9 @@
 //! came from.
 //!
 //! The two models are the runs `tp vae` and `tp pca` train (`vae/vae` and
-//! `pca/dense2_relu_k2` of a runs folder). A run already in the runs folder (`--out`) is reused as it is,
-//! file for file; a missing one is trained there first, through the lab's trainer.
+//! `pca/dense2_relu_k2` of a runs folder). A run already in the runs folder (`--out`) is
+//! reused as it is, file for file; a missing one is trained there first, through the lab's
+//! trainer.
 
 use std::path::{Path, PathBuf};
 

@@ -632,9 +632,8 @@ fn what_reconstruction_asks(r: &Results) -> String {
             "The two are within {:.1}% of each other: clusters that are the digits would \
              reconstruct hardly better than these, and the reconstruction is the only thing that shapes the \
              clusters here (the discriminators only ask that every cluster be used alike, \
-             and the style code takes up what a cluster leaves out). Nothing in this \
-             objective pulls the game towards the digits; a longer run of the same game \
-             (the paper's 60,000 images, thousands of epochs) is not obviously enough.\n\n",
+             and the style code takes up what a cluster leaves out): nothing in this \
+             objective pulls the game towards the digits.\n\n",
             100.0 * gap.abs()
         )
     } else if gap > 0.0 {

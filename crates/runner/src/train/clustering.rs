@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tensor::{Rng, Tensor, rng};
 
-use super::metrics::Figures;
+use super::metrics::{Figures, nan_if_null};
 use super::{Batch, RunConfig, StepSums, Trainee};
 use crate::data::corrupt::translate_at_random;
 use crate::data::dataset::{Dataset, Splits};
@@ -146,8 +146,9 @@ pub struct ClusterFigures {
     pub clusters_used: f64,
     /// Mean reconstruction BCE per pixel of the test images, through the code the decoder
     /// reads in training (the clusters' one-hot, or the digit's in a
-    /// [`ClusterConfig::digits_as_code`] run). Runs saved before it existed read 0.
-    #[serde(default)]
+    /// [`ClusterConfig::digits_as_code`] run); NaN for a labels-only run, which trains no
+    /// decoder. Runs saved before it existed read 0.
+    #[serde(default, deserialize_with = "nan_if_null")]
     pub test_bce: f64,
 }
 
@@ -175,16 +176,19 @@ impl Figures for ClusterFigures {
     }
 
     fn line(&self) -> String {
+        let test_bce = if self.test_bce.is_nan() {
+            String::new() // a labels-only run: no decoder
+        } else {
+            format!(", test BCE {:.4}", self.test_bce)
+        };
         format!(
-            "BCE {:.4}, D {:.3}, G {:.3}, CE {:.3}, test error {:.1}% ({} clusters used), \
-             test BCE {:.4}",
+            "BCE {:.4}, D {:.3}, G {:.3}, CE {:.3}, test error {:.1}% ({} clusters used){test_bce}",
             self.reconstruction_bce,
             self.discriminators_loss,
             self.generator_loss,
             self.supervised_loss,
             100.0 * self.test_error,
             self.clusters_used,
-            self.test_bce
         )
     }
 }
@@ -209,22 +213,22 @@ pub struct ClusterRun {
 }
 
 impl ClusterRun {
-    /// The test error of the model's clusters on `test` (see [`ClusterFigures::test_error`])
-    /// and the clusters it uses.
-    fn test_error(&mut self, test: &Dataset) -> (f64, usize) {
-        let clusters = self.model.assign(&test.all_images());
+    /// The test error of the model's clusters on the test `images` of `labels` (see
+    /// [`ClusterFigures::test_error`]) and the clusters it uses.
+    fn test_error(&mut self, images: &Tensor, labels: &[u8]) -> (f64, usize) {
+        let clusters = self.model.assign(images);
         let k = self.model.clusters();
         let mut used = vec![false; k];
         clusters.iter().for_each(|&c| used[c] = true);
         let error = if self.labelled.is_some() {
             let wrong = clusters
                 .iter()
-                .zip(&test.labels)
+                .zip(labels)
                 .filter(|&(&c, &l)| c != usize::from(l))
                 .count();
             wrong as f64 / clusters.len().max(1) as f64
         } else {
-            cluster_error(&clusters, &test.labels, k)
+            cluster_error(&clusters, labels, k)
         };
         (error, used.iter().filter(|&&u| u).count())
     }
@@ -348,11 +352,15 @@ impl Trainee for ClusterRun {
             generator_loss,
             supervised_loss,
         ] = self.sums.means();
-        let (test_error, used) = self.test_error(test);
-        let digits = self.digits_as_code.then(|| test.classes());
-        let test_bce = self
-            .model
-            .reconstruction_bce(&test.all_images(), digits.as_deref());
+        let images = test.all_images();
+        let (test_error, used) = self.test_error(&images, &test.labels);
+        // A labels-only run trains no decoder: it has no reconstruction to measure.
+        let test_bce = if self.labels_only {
+            f64::NAN
+        } else {
+            let digits = self.digits_as_code.then(|| test.classes());
+            self.model.reconstruction_bce(&images, digits.as_deref())
+        };
         ClusterFigures {
             reconstruction_bce,
             discriminators_loss,
@@ -377,6 +385,29 @@ mod tests {
             height: 28,
             width: 28,
         }
+    }
+
+    #[test]
+    fn a_labels_only_epoch_has_no_test_bce_and_keeps_it_through_json() {
+        let epoch = |test_bce| ClusterFigures {
+            reconstruction_bce: 0.0,
+            discriminators_loss: 0.0,
+            generator_loss: 0.0,
+            supervised_loss: 0.08,
+            test_error: 0.05,
+            clusters_used: 10.0,
+            test_bce,
+        };
+        let none = epoch(f64::NAN);
+        assert!(!none.line().contains("test BCE"), "{}", none.line());
+        let json = serde_json::to_string(&none).unwrap();
+        let back: ClusterFigures = serde_json::from_str(&json).unwrap();
+        assert!(back.test_bce.is_nan(), "{json}");
+        assert!(epoch(0.17).line().ends_with(", test BCE 0.1700"));
+        // Saved before the field existed: 0.
+        let old = json.replace(",\"test_bce\":null", "");
+        let back: ClusterFigures = serde_json::from_str(&old).unwrap();
+        assert_eq!(back.test_bce, 0.0, "{old}");
     }
 
     #[test]

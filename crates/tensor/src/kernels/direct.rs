@@ -18,8 +18,9 @@
 //! forward keeps a register tile of [`FORWARD_TILE`] output channels × vectors of pixels: each
 //! tap loads the vectors once and broadcasts one weight per channel. The weight gradient keeps
 //! one accumulator vector per output channel and tap, for up to 4 channels × 3 taps of a
-//! kernel row at a time, each summed across its lanes at the end. The input gradient of a stride-1 convolution is itself a stride-1 convolution of
-//! `dy` (`ops::conv2d::full_convolution`), so it takes this route too.
+//! kernel row at a time, each summed across its lanes at the end. The input gradient of a
+//! stride-1 convolution is itself a stride-1 convolution of `dy`
+//! (`ops::conv2d::full_convolution`), so it takes this route too.
 //!
 //! Every output is summed in a fixed order (channels, then taps; images in fixed chunks), so
 //! results are the same bit for bit with any number of threads.
