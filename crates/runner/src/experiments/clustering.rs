@@ -555,7 +555,6 @@ fn why_hard(r: &Results) -> String {
         describe(hard),
         state(hard),
     );
-    s += &without_noise(r, hard);
     if balanced(hard) && !balanced(soft) {
         s += " Only the second game converges; its numbers are the method's below.";
         if hard.test_error > soft.test_error - 0.05 {
@@ -572,6 +571,7 @@ fn why_hard(r: &Results) -> String {
         s += " Neither game ends balanced here: the errors below are those of a game that \
               did not converge, not the method's.";
     }
+    s += &without_noise(r, hard);
     s + "\n\n"
 }
 
