@@ -71,6 +71,10 @@ pub struct Taps {
     offsets: Vec<u32>,
     /// The geometry the table was built for.
     geometry: Geometry,
+    /// The same reads as lane permutes of whole rows, when the rows fit in vectors
+    /// ([`super::im2col_rows`]); the loops then take it instead of the table.
+    #[cfg(target_feature = "avx512f")]
+    rows: Option<Box<super::im2col_rows::RowPlan>>,
 }
 
 /// The [`Taps`] of a geometry.
@@ -111,7 +115,16 @@ pub fn taps(g: &Geometry) -> Taps {
     Taps {
         offsets,
         geometry: *g,
+        #[cfg(target_feature = "avx512f")]
+        rows: super::im2col_rows::RowPlan::new(g).map(Box::new),
     }
+}
+
+/// `taps` without its row permutes, so that tests can run the table loops on any geometry.
+#[cfg(all(test, target_feature = "avx512f"))]
+fn table_only(mut taps: Taps) -> Taps {
+    taps.rows = None;
+    taps
 }
 
 /// `cols[(c,p,q), (i,j)] = x[c, i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]`, 0 in the padding.
@@ -130,6 +143,10 @@ pub fn im2col_with(g: &Geometry, taps: &Taps, x: &[f32], cols: &mut [f32], ld: u
     assert!(taps.geometry == *g, "im2col: taps of another geometry");
     if pixels == 0 {
         return;
+    }
+    #[cfg(target_feature = "avx512f")]
+    if let Some(plan) = &taps.rows {
+        return super::im2col_rows::im2col(g, plan, x, cols, ld);
     }
     with_padded_plane(plane_len, |padded| {
         for c in 0..g.c_in {
@@ -172,6 +189,10 @@ fn col2im_with(
             x[..g.c_in * plane_len].fill(0.0);
         }
         return;
+    }
+    #[cfg(target_feature = "avx512f")]
+    if let Some(plan) = &taps.rows {
+        return super::im2col_rows::col2im(g, plan, cols, ld, x, mode);
     }
     // The plane with its slot for padding taps, whose sum is thrown away. The sums start
     // from `x` or from 0, while the plane is in cache, instead of a pass zeroing `x` first.
@@ -891,5 +912,54 @@ mod tests {
             }
             assert_eq!(back, want_back, "{g:?}: col2im");
         }
+    }
+
+    /// Bitwise the table loops' results, and the plan taken exactly where rows fit in vectors.
+    #[cfg(target_feature = "avx512f")]
+    #[test]
+    fn row_permutes_match_the_table_loops_bit_for_bit() {
+        let mut cases = vec![
+            geometry(16, 14, 14, (3, 3), 2, 1, 1),
+            geometry(1, 28, 28, (3, 3), 2, 1, 1),
+            geometry(2, 32, 32, (3, 3), 2, 1, 1),
+            geometry(2, 16, 17, (3, 3), 1, 0, 1),
+            geometry(3, 9, 8, (2, 3), 1, 1, 2),
+            geometry(2, 5, 5, (3, 2), 1, 2, 1),
+            geometry(1, 30, 31, (5, 4), 3, 2, 2),
+            geometry(2, 7, 18, (1, 2), 2, 3, 1),
+        ];
+        let mut asymmetric = geometry(2, 10, 7, (3, 3), 1, 1, 1);
+        asymmetric.stride = (2, 3);
+        asymmetric.pad = (0, 2);
+        asymmetric.h_out = (10 - 3) / 2 + 1;
+        asymmetric.w_out = (7 + 4 - 3) / 3 + 1;
+        cases.push(asymmetric);
+        let mut short = geometry(2, 8, 8, (3, 3), 2, 1, 1);
+        short.h_out -= 1;
+        cases.push(short);
+        for (n, g) in cases.iter().enumerate() {
+            let taps = taps(g);
+            assert!(taps.rows.is_some(), "{g:?}: rows fit, the permutes apply");
+            let table = table_only(taps.clone());
+            let ld = g.out_pixels() + 5;
+            let x = random_tensor(&[g.image_len()], 40 + n as u64);
+            let (mut fast, mut slow) = (vec![f32::NAN; g.col_rows() * ld], vec![0.0; 0]);
+            slow.resize(fast.len(), f32::NAN);
+            im2col_with(g, &taps, x.data(), &mut fast, ld);
+            im2col_with(g, &table, x.data(), &mut slow, ld);
+            let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&fast), bits(&slow), "{g:?}: im2col");
+            let c = random_tensor(&[g.col_rows() * ld], 80 + n as u64);
+            for mode in [Accumulate::Add, Accumulate::Overwrite] {
+                let start = random_tensor(&[g.image_len()], 120 + n as u64);
+                let (mut fast, mut slow) = (start.data().to_vec(), start.data().to_vec());
+                col2im_with(g, &taps, c.data(), ld, &mut fast, mode);
+                col2im_with(g, &table, c.data(), ld, &mut slow, mode);
+                assert_eq!(bits(&fast), bits(&slow), "{g:?}: col2im {mode:?}");
+            }
+        }
+        // Rows wider than two vectors, or output rows longer than one, keep the table.
+        assert!(taps(&geometry(1, 33, 33, (3, 3), 2, 1, 1)).rows.is_none());
+        assert!(taps(&geometry(1, 17, 17, (1, 1), 1, 0, 1)).rows.is_none());
     }
 }

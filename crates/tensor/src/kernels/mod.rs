@@ -6,5 +6,7 @@ pub mod elementwise;
 pub mod gemm;
 pub mod geometry;
 pub mod im2col;
+#[cfg(target_feature = "avx512f")]
+mod im2col_rows;
 mod scratch;
 pub mod sigmoid;

@@ -1,0 +1,239 @@
+//! [`super::im2col`]'s gather and scatter-add a row at a time, with AVX-512 lane permutes,
+//! for planes at most 32 values wide whose output rows hold at most 16 values (every
+//! convolution of the lab: 28×28 → 14×14 and 14×14 → 7×7).
+//!
+//! For one tap `(p, q)` and one output row `i`, the `w_out` values of an im2col row segment
+//! are read from a single input row, `r = i·s_h − pad_h + p·d_h`, at the columns
+//! `j·s_w − pad_w + q·d_w`, the same columns for every `i`. So the whole segment is one
+//! two-source permute of the input row (32 lanes, two vectors): lane `j` takes lane
+//! `j·s_w − pad_w + q·d_w` of the row, or 0 where that column lies in the padding. The
+//! scatter-add of col2im is the inverse permute: lane `L` of the row takes lane `j` of the
+//! segment, where `j` is the one window column that reads `L` (a column is read by at most
+//! one `j` of a given `q`), and is added only in the lanes some `j` reads.
+//!
+//! One load, one permute and one store replace the 7 to 14 table reads, loads and stores of
+//! [`super::im2col::Taps`]'s loop, and no padded copy of the plane is needed (masked loads and
+//! stores never touch the lanes past the row). Both functions give the table loop's results
+//! bit for bit: im2col copies, and col2im adds each input value's terms in the same order,
+//! tap row `p` first, then tap column `q` (for a given `p`, one output row `i` reads input
+//! row `r`, so looping over `i` outside `q` changes no value's order).
+use std::arch::x86_64::{
+    __m512, __m512i, __mmask16, _mm512_loadu_si512, _mm512_mask_add_ps, _mm512_mask_storeu_ps,
+    _mm512_maskz_loadu_ps, _mm512_maskz_permutex2var_ps, _mm512_maskz_permutexvar_ps,
+    _mm512_setzero_ps,
+};
+
+use super::accumulate::Accumulate;
+use super::geometry::Geometry;
+
+/// Lanes of one vector.
+const LANES: usize = 16;
+
+/// The permutes of one tap column `q`: which row lanes its segment reads, and where the
+/// segment's lanes are added back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct TapColumn {
+    /// Lane `j` of the segment reads lane `read[j]` of the row (two vectors, 32 lanes).
+    read: [u32; LANES],
+    /// The lanes `j < w_out` whose column lies inside the row.
+    read_mask: __mmask16,
+    /// Per half of the row (lanes `0..16`, `16..32`): lane `L` receives lane `write[half][L]`
+    /// of the segment.
+    write: [[u32; LANES]; 2],
+    /// Per half: the row's lanes that some segment lane is added to.
+    write_mask: [__mmask16; 2],
+}
+
+/// The permutes of one geometry, built once per batch with the tap table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowPlan {
+    /// One per tap column `q`.
+    columns: Vec<TapColumn>,
+    /// Per tap row `p` and output row `i` (`p·h_out + i`): the input row, or `None` in the
+    /// padding.
+    rows: Vec<Option<usize>>,
+}
+
+/// The input coordinate `o·s + t·d − pad` along one axis, if it lies inside `0..len`.
+fn inside(o: usize, s: usize, t: usize, d: usize, pad: usize, len: usize) -> Option<usize> {
+    (o * s + t * d).checked_sub(pad).filter(|&v| v < len)
+}
+
+/// A mask of the lowest `n` lanes.
+fn low_lanes(n: usize) -> __mmask16 {
+    debug_assert!(n <= LANES);
+    ((1u32 << n) - 1) as __mmask16
+}
+
+impl RowPlan {
+    /// The plan of `g`, or `None` when its rows do not fit (wider than 32 input values, or
+    /// more than 16 output values), or it has no output.
+    pub fn new(g: &Geometry) -> Option<RowPlan> {
+        if g.w > 2 * LANES || g.w_out > LANES || g.out_pixels() == 0 {
+            return None;
+        }
+        let (s_w, pad_w, d_w) = (g.stride.1, g.pad.1, g.dilation.1);
+        let columns = (0..g.k_w)
+            .map(|q| {
+                let mut column = TapColumn {
+                    read: [0; LANES],
+                    read_mask: 0,
+                    write: [[0; LANES]; 2],
+                    write_mask: [0; 2],
+                };
+                for j in 0..g.w_out {
+                    if let Some(col) = inside(j, s_w, q, d_w, pad_w, g.w) {
+                        column.read[j] = col as u32;
+                        column.read_mask |= 1 << j;
+                        let (half, lane) = (col / LANES, col % LANES);
+                        column.write[half][lane] = j as u32;
+                        column.write_mask[half] |= 1 << lane;
+                    }
+                }
+                column
+            })
+            .collect();
+        let (s_h, pad_h, d_h) = (g.stride.0, g.pad.0, g.dilation.0);
+        let rows = (0..g.k_h)
+            .flat_map(|p| (0..g.h_out).map(move |i| inside(i, s_h, p, d_h, pad_h, g.h)))
+            .collect();
+        Some(RowPlan { columns, rows })
+    }
+}
+
+/// The masks of a row's two halves: lanes `0..min(w, 16)` and `16..w`.
+fn row_masks(w: usize) -> [__mmask16; 2] {
+    [low_lanes(w.min(LANES)), low_lanes(w.saturating_sub(LANES))]
+}
+
+/// The `w` values at `row` as two vectors (lanes past `w` are 0).
+///
+/// # Safety
+/// `row` must point at `w` readable values, `w ≤ 32`.
+#[inline(always)]
+unsafe fn load_row(row: *const f32, masks: [__mmask16; 2]) -> [__m512; 2] {
+    // SAFETY: masked loads read only the lanes of `masks`, which lie in the row; the second
+    // pointer is formed only when its half has lanes (so it stays inside the row).
+    unsafe {
+        let lo = _mm512_maskz_loadu_ps(masks[0], row);
+        let hi = if masks[1] != 0 {
+            _mm512_maskz_loadu_ps(masks[1], row.add(LANES))
+        } else {
+            _mm512_setzero_ps()
+        };
+        [lo, hi]
+    }
+}
+
+/// Stores the lanes of `masks` of `halves` at `row`.
+///
+/// # Safety
+/// As [`load_row`], with the values writable.
+#[inline(always)]
+unsafe fn store_row(row: *mut f32, masks: [__mmask16; 2], halves: [__m512; 2]) {
+    // SAFETY: as in `load_row`.
+    unsafe {
+        _mm512_mask_storeu_ps(row, masks[0], halves[0]);
+        if masks[1] != 0 {
+            _mm512_mask_storeu_ps(row.add(LANES), masks[1], halves[1]);
+        }
+    }
+}
+
+/// Sixteen `u32` lane indices as a vector.
+#[inline(always)]
+fn indices(lanes: &[u32; LANES]) -> __m512i {
+    // SAFETY: the array holds 64 readable bytes.
+    unsafe { _mm512_loadu_si512(lanes.as_ptr().cast()) }
+}
+
+/// [`super::im2col::im2col`] with `plan` (built for `g`): the same matrix, bit for bit.
+pub fn im2col(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], ld: usize) {
+    let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
+    assert!(x.len() >= g.image_len(), "im2col: x is too short");
+    assert!(
+        g.c_in == 0 || cols.len() >= (g.c_in * k - 1) * ld + pixels,
+        "im2col: cols is too short"
+    );
+    let (in_masks, out_mask) = (row_masks(g.w), low_lanes(g.w_out));
+    let reads: Vec<__m512i> = plan.columns.iter().map(|t| indices(&t.read)).collect();
+    for c in 0..g.c_in {
+        for p in 0..g.k_h {
+            for i in 0..g.h_out {
+                let halves = match plan.rows[p * g.h_out + i] {
+                    // SAFETY: row `r < h` of plane `c < c_in` holds `w` values of `x`.
+                    Some(r) => unsafe {
+                        load_row(x.as_ptr().add(c * plane_len + r * g.w), in_masks)
+                    },
+                    None => [unsafe { _mm512_setzero_ps() }; 2],
+                };
+                for (q, (column, &read)) in plan.columns.iter().zip(&reads).enumerate() {
+                    let at = (c * k + p * g.k_w + q) * ld + i * g.w_out;
+                    // SAFETY: `at + w_out ≤ (c_in·k − 1)·ld + pixels ≤ cols.len()` (checked
+                    // above), and the store writes `w_out` lanes.
+                    unsafe {
+                        let segment = _mm512_maskz_permutex2var_ps(
+                            column.read_mask,
+                            halves[0],
+                            read,
+                            halves[1],
+                        );
+                        _mm512_mask_storeu_ps(cols.as_mut_ptr().add(at), out_mask, segment);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// [`super::im2col::col2im`] with `plan` (built for `g`): the same sums, bit for bit.
+pub fn col2im(
+    g: &Geometry,
+    plan: &RowPlan,
+    cols: &[f32],
+    ld: usize,
+    x: &mut [f32],
+    mode: Accumulate,
+) {
+    let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
+    assert!(x.len() >= g.image_len(), "col2im: x is too short");
+    assert!(
+        g.c_in == 0 || cols.len() >= (g.c_in * k - 1) * ld + pixels,
+        "col2im: cols is too short"
+    );
+    if mode == Accumulate::Overwrite {
+        x[..g.c_in * plane_len].fill(0.0);
+    }
+    let (row_masks, in_mask) = (row_masks(g.w), low_lanes(g.w_out));
+    let writes: Vec<[__m512i; 2]> = plan
+        .columns
+        .iter()
+        .map(|t| [indices(&t.write[0]), indices(&t.write[1])])
+        .collect();
+    for c in 0..g.c_in {
+        for p in 0..g.k_h {
+            for i in 0..g.h_out {
+                let Some(r) = plan.rows[p * g.h_out + i] else {
+                    continue;
+                };
+                // SAFETY: row `r < h` of plane `c < c_in` holds `w` values of `x`; the segments
+                // lie in `cols` (checked above).
+                unsafe {
+                    let row = x.as_mut_ptr().add(c * plane_len + r * g.w);
+                    let mut halves = load_row(row, row_masks);
+                    for (q, (column, write)) in plan.columns.iter().zip(&writes).enumerate() {
+                        let at = (c * k + p * g.k_w + q) * ld + i * g.w_out;
+                        let segment = _mm512_maskz_loadu_ps(in_mask, cols.as_ptr().add(at));
+                        for (half, (write, &mask)) in
+                            halves.iter_mut().zip(write.iter().zip(&column.write_mask))
+                        {
+                            let terms = _mm512_maskz_permutexvar_ps(mask, *write, segment);
+                            *half = _mm512_mask_add_ps(*half, mask, *half, terms);
+                        }
+                    }
+                    store_row(row, row_masks, halves);
+                }
+            }
+        }
+    }
+}
