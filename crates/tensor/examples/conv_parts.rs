@@ -1,56 +1,104 @@
+//! The parts of the strided conv autoencoder's convolutions, timed alone on one thread:
+//! im2col and col2im of one chunk (the images whose columns make about 1,024 GEMM columns,
+//! as `im2col`'s driver cuts a batch), for the lab's two unfolded geometries, and the GEMM of
+//! the 16→32 layer. Best of 200 repetitions, so that a noisy machine shows its quiet moments.
+//!
+//! `cargo run --release -p tp-tensor --example conv_parts`
+use std::hint::black_box;
 use std::time::Instant;
+
 use tensor::Parallelism;
+use tensor::kernels::accumulate::Accumulate;
 use tensor::kernels::gemm::{MatRef, gemm};
-use tensor::kernels::im2col::Geometry;
-fn main() {
-    let g = Geometry {
-        c_in: 16,
-        h: 14,
-        w: 14,
+use tensor::kernels::im2col::{self, Geometry};
+
+/// A 3×3, stride 2, padding 1 geometry over `c_in` planes of `side×side`.
+fn strided(c_in: usize, side: usize) -> Geometry {
+    Geometry {
+        c_in,
+        h: side,
+        w: side,
         k_h: 3,
         k_w: 3,
         stride: (2, 2),
         pad: (1, 1),
         dilation: (1, 1),
-        h_out: 7,
-        w_out: 7,
-    };
-    let batch = 64;
-    let x = vec![0.5f32; batch * g.image_len()];
-    let ld = batch * g.out_pixels();
-    let mut cols = vec![0.0f32; g.col_rows() * ld];
-    let w = vec![0.1f32; 32 * 144];
-    let mut y = vec![0.0f32; 32 * ld];
-    for _ in 0..3 {
-        let t = Instant::now();
-        let taps = tensor::kernels::im2col::taps(&g);
-        for _ in 0..100 {
-            for n in 0..batch {
-                tensor::kernels::im2col::im2col_with(
+        h_out: side / 2,
+        w_out: side / 2,
+    }
+}
+
+/// The best time of `reps` runs of `f`, in microseconds.
+fn best_us(reps: usize, mut f: impl FnMut()) -> f64 {
+    (0..reps)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn main() {
+    for (name, g) in [
+        ("1→16, 28×28", strided(1, 28)),
+        ("16→32, 14×14", strided(16, 14)),
+    ] {
+        let pixels = g.out_pixels();
+        let images = (1024 / pixels).max(1);
+        let ld = images * pixels;
+        let x = vec![0.5f32; images * g.image_len()];
+        let mut cols = vec![0.0f32; g.col_rows() * ld];
+        let mut back = vec![0.0f32; images * g.image_len()];
+        let taps = im2col::taps(&g);
+        let unfold = best_us(200, || {
+            for n in 0..images {
+                im2col::im2col_with(
                     &g,
                     &taps,
                     &x[n * g.image_len()..],
-                    &mut cols[n * 49..],
+                    &mut cols[n * pixels..],
                     ld,
                 );
             }
-        }
-        let t1 = t.elapsed().as_secs_f64() / 100.0;
-        let t = Instant::now();
-        for _ in 0..100 {
-            gemm(
-                MatRef::row_major(&w, 32, 144),
-                MatRef::row_major(&cols, 144, ld),
-                0.0,
-                &mut y,
-                Parallelism::Sequential,
-            );
-        }
-        let t2 = t.elapsed().as_secs_f64() / 100.0;
+            black_box(&cols);
+        });
+        let fold = best_us(200, || {
+            for n in 0..images {
+                let image = &mut back[n * g.image_len()..(n + 1) * g.image_len()];
+                im2col::col2im_with(
+                    &g,
+                    &taps,
+                    &cols[n * pixels..],
+                    ld,
+                    image,
+                    Accumulate::Overwrite,
+                );
+            }
+            black_box(&back);
+        });
+        let values = (g.col_rows() * ld) as f64;
         println!(
-            "im2col whole batch {:.1} us, gemm 32x144x3136 seq {:.1} us",
-            t1 * 1e6,
-            t2 * 1e6
+            "{name}: {images} images, {values} values: im2col {unfold:.1} µs ({:.2} ns a value), col2im {fold:.1} µs ({:.2} ns)",
+            unfold * 1e3 / values,
+            fold * 1e3 / values
         );
     }
+    let g = strided(16, 14);
+    let ld = 21 * g.out_pixels();
+    let cols = vec![0.5f32; g.col_rows() * ld];
+    let w = vec![0.1f32; 32 * g.col_rows()];
+    let mut y = vec![0.0f32; 32 * ld];
+    let product = best_us(200, || {
+        let (w, cols) = (
+            MatRef::row_major(&w, 32, 144),
+            MatRef::row_major(&cols, 144, ld),
+        );
+        gemm(w, cols, 0.0, &mut y, Parallelism::Sequential);
+    });
+    let flops = 2.0 * 32.0 * 144.0 * ld as f64;
+    println!(
+        "GEMM 32×144·144×{ld}: {product:.1} µs, {:.1} GFLOP/s",
+        flops / product / 1e3
+    );
 }

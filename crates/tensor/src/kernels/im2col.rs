@@ -174,7 +174,7 @@ pub fn col2im(g: &Geometry, cols: &[f32], ld: usize, x: &mut [f32], mode: Accumu
 
 /// [`col2im`] with the table of [`taps`] computed by the caller. Each input value receives
 /// its terms in the order `(p, q, i, j)`, whatever the batch or thread count.
-fn col2im_with(
+pub fn col2im_with(
     g: &Geometry,
     taps: &Taps,
     cols: &[f32],

@@ -101,28 +101,23 @@ impl RowPlan {
     }
 }
 
-/// The masks of a row's two halves: lanes `0..min(w, 16)` and `16..w`.
-fn row_masks(w: usize) -> [__mmask16; 2] {
-    [low_lanes(w.min(LANES)), low_lanes(w.saturating_sub(LANES))]
+/// The masks of a row's halves: lanes `0..min(w, 16)`, then `16..w`.
+fn row_masks<const HALVES: usize>(w: usize) -> [__mmask16; HALVES] {
+    std::array::from_fn(|half| low_lanes(w.saturating_sub(half * LANES).min(LANES)))
 }
 
-/// The `w` values at `row` as two vectors (lanes past `w` are 0).
+/// The values at `row` as `HALVES` vectors, the lanes of `masks` (lanes outside are 0).
 ///
 /// # Safety
-/// `row` must point at `w` readable values, `w ≤ 32`.
+/// The lanes of `masks` must be readable values at `row`; the second half's pointer,
+/// `row + 16`, must stay inside the row's allocation (it does when that half has a lane).
 #[inline(always)]
-unsafe fn load_row(row: *const f32, masks: [__mmask16; 2]) -> [__m512; 2] {
-    // SAFETY: masked loads read only the lanes of `masks`, which lie in the row; the second
-    // pointer is formed only when its half has lanes (so it stays inside the row).
-    unsafe {
-        let lo = _mm512_maskz_loadu_ps(masks[0], row);
-        let hi = if masks[1] != 0 {
-            _mm512_maskz_loadu_ps(masks[1], row.add(LANES))
-        } else {
-            _mm512_setzero_ps()
-        };
-        [lo, hi]
-    }
+unsafe fn load_row<const HALVES: usize>(
+    row: *const f32,
+    masks: [__mmask16; HALVES],
+) -> [__m512; HALVES] {
+    // SAFETY: masked loads read only the lanes of `masks`.
+    std::array::from_fn(|half| unsafe { _mm512_maskz_loadu_ps(masks[half], row.add(half * LANES)) })
 }
 
 /// Stores the lanes of `masks` of `halves` at `row`.
@@ -130,13 +125,14 @@ unsafe fn load_row(row: *const f32, masks: [__mmask16; 2]) -> [__m512; 2] {
 /// # Safety
 /// As [`load_row`], with the values writable.
 #[inline(always)]
-unsafe fn store_row(row: *mut f32, masks: [__mmask16; 2], halves: [__m512; 2]) {
-    // SAFETY: as in `load_row`.
-    unsafe {
-        _mm512_mask_storeu_ps(row, masks[0], halves[0]);
-        if masks[1] != 0 {
-            _mm512_mask_storeu_ps(row.add(LANES), masks[1], halves[1]);
-        }
+unsafe fn store_row<const HALVES: usize>(
+    row: *mut f32,
+    masks: [__mmask16; HALVES],
+    halves: [__m512; HALVES],
+) {
+    for half in 0..HALVES {
+        // SAFETY: as in `load_row`.
+        unsafe { _mm512_mask_storeu_ps(row.add(half * LANES), masks[half], halves[half]) };
     }
 }
 
@@ -149,13 +145,29 @@ fn indices(lanes: &[u32; LANES]) -> __m512i {
 
 /// [`super::im2col::im2col`] with `plan` (built for `g`): the same matrix, bit for bit.
 pub fn im2col(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], ld: usize) {
-    let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
+    let (pixels, k) = (g.out_pixels(), g.k_h * g.k_w);
     assert!(x.len() >= g.image_len(), "im2col: x is too short");
     assert!(
         g.c_in == 0 || cols.len() >= (g.c_in * k - 1) * ld + pixels,
         "im2col: cols is too short"
     );
-    let (in_masks, out_mask) = (row_masks(g.w), low_lanes(g.w_out));
+    if g.w <= LANES {
+        im2col_halves::<1>(g, plan, x, cols, ld);
+    } else {
+        im2col_halves::<2>(g, plan, x, cols, ld);
+    }
+}
+
+/// [`im2col`] on rows of `HALVES` vectors.
+fn im2col_halves<const HALVES: usize>(
+    g: &Geometry,
+    plan: &RowPlan,
+    x: &[f32],
+    cols: &mut [f32],
+    ld: usize,
+) {
+    let (plane_len, k) = (g.h * g.w, g.k_h * g.k_w);
+    let (in_masks, out_mask) = (row_masks::<HALVES>(g.w), low_lanes(g.w_out));
     let reads: Vec<__m512i> = plan.columns.iter().map(|t| indices(&t.read)).collect();
     for c in 0..g.c_in {
         for p in 0..g.k_h {
@@ -165,19 +177,23 @@ pub fn im2col(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], ld: usi
                     Some(r) => unsafe {
                         load_row(x.as_ptr().add(c * plane_len + r * g.w), in_masks)
                     },
-                    None => [unsafe { _mm512_setzero_ps() }; 2],
+                    None => [unsafe { _mm512_setzero_ps() }; HALVES],
                 };
                 for (q, (column, &read)) in plan.columns.iter().zip(&reads).enumerate() {
                     let at = (c * k + p * g.k_w + q) * ld + i * g.w_out;
                     // SAFETY: `at + w_out ≤ (c_in·k − 1)·ld + pixels ≤ cols.len()` (checked
                     // above), and the store writes `w_out` lanes.
                     unsafe {
-                        let segment = _mm512_maskz_permutex2var_ps(
-                            column.read_mask,
-                            halves[0],
-                            read,
-                            halves[1],
-                        );
+                        let segment = if HALVES == 1 {
+                            _mm512_maskz_permutexvar_ps(column.read_mask, read, halves[0])
+                        } else {
+                            _mm512_maskz_permutex2var_ps(
+                                column.read_mask,
+                                halves[0],
+                                read,
+                                halves[HALVES - 1],
+                            )
+                        };
                         _mm512_mask_storeu_ps(cols.as_mut_ptr().add(at), out_mask, segment);
                     }
                 }
@@ -204,11 +220,27 @@ pub fn col2im(
     if mode == Accumulate::Overwrite {
         x[..g.c_in * plane_len].fill(0.0);
     }
-    let (row_masks, in_mask) = (row_masks(g.w), low_lanes(g.w_out));
-    let writes: Vec<[__m512i; 2]> = plan
+    if g.w <= LANES {
+        col2im_halves::<1>(g, plan, cols, ld, x);
+    } else {
+        col2im_halves::<2>(g, plan, cols, ld, x);
+    }
+}
+
+/// [`col2im`]'s sums (added into `x`) on rows of `HALVES` vectors.
+fn col2im_halves<const HALVES: usize>(
+    g: &Geometry,
+    plan: &RowPlan,
+    cols: &[f32],
+    ld: usize,
+    x: &mut [f32],
+) {
+    let (plane_len, k) = (g.h * g.w, g.k_h * g.k_w);
+    let (row_masks, in_mask) = (row_masks::<HALVES>(g.w), low_lanes(g.w_out));
+    let writes: Vec<[__m512i; HALVES]> = plan
         .columns
         .iter()
-        .map(|t| [indices(&t.write[0]), indices(&t.write[1])])
+        .map(|t| std::array::from_fn(|half| indices(&t.write[half])))
         .collect();
     for c in 0..g.c_in {
         for p in 0..g.k_h {
