@@ -89,16 +89,49 @@ fn main() {
     let cols = vec![0.5f32; g.col_rows() * ld];
     let w = vec![0.1f32; 32 * g.col_rows()];
     let mut y = vec![0.0f32; 32 * ld];
-    let product = best_us(200, || {
-        let (w, cols) = (
-            MatRef::row_major(&w, 32, 144),
-            MatRef::row_major(&cols, 144, ld),
-        );
-        gemm(w, cols, 0.0, &mut y, Parallelism::Sequential);
-    });
+    let dy = vec![0.5f32; 32 * ld];
+    let mut dcols = vec![0.0f32; 144 * ld];
+    let mut dw = vec![0.0f32; 32 * 144];
     let flops = 2.0 * 32.0 * 144.0 * ld as f64;
-    println!(
-        "GEMM 32×144·144×{ld}: {product:.1} µs, {:.1} GFLOP/s",
-        flops / product / 1e3
-    );
+    let mut dw_t = vec![0.0f32; 144 * 32];
+    let products: [(&str, &mut dyn FnMut()); 4] = [
+        ("forward W·cols, 32×144·144×ld", &mut || {
+            let (w, cols) = (
+                MatRef::row_major(&w, 32, 144),
+                MatRef::row_major(&cols, 144, ld),
+            );
+            gemm(w, cols, 0.0, &mut y, Parallelism::Sequential);
+        }),
+        ("adjoint Wᵀ·dy, 144×32·32×ld", &mut || {
+            let (w, dy) = (
+                MatRef::row_major(&w, 32, 144),
+                MatRef::row_major(&dy, 32, ld),
+            );
+            gemm(w.t(), dy, 0.0, &mut dcols, Parallelism::Sequential);
+        }),
+        ("filter dy·colsᵀ, 32×ld·ld×144", &mut || {
+            let (dy, cols) = (
+                MatRef::row_major(&dy, 32, ld),
+                MatRef::row_major(&cols, 144, ld),
+            );
+            gemm(dy, cols.t(), 0.0, &mut dw, Parallelism::Sequential);
+        }),
+        (
+            "filter transposed cols·dyᵀ, 144×ld·ld×32",
+            &mut || {
+                let (dy, cols) = (
+                    MatRef::row_major(&dy, 32, ld),
+                    MatRef::row_major(&cols, 144, ld),
+                );
+                gemm(cols, dy.t(), 0.0, &mut dw_t, Parallelism::Sequential);
+            },
+        ),
+    ];
+    for (name, f) in products {
+        let us = best_us(200, f);
+        println!(
+            "GEMM {name} (ld {ld}): {us:.1} µs, {:.1} GFLOP/s",
+            flops / us / 1e3
+        );
+    }
 }
