@@ -18,7 +18,9 @@ const STEPS: usize = 5;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let name = args.get(1).map_or("conv", String::as_str);
-    let rounds: usize = args.get(2).map_or(60, |r| r.parse().expect("rounds: a number"));
+    let rounds: usize = args
+        .get(2)
+        .map_or(60, |r| r.parse().expect("rounds: a number"));
     let kind = ModelKind::from_id(name).unwrap_or_else(|| panic!("no model named {name}"));
     let spec = ModelSpec {
         latent: 64,
@@ -42,7 +44,8 @@ fn main() {
                 let (xv, tv) = (g.input(x.clone()), g.input(target.clone()));
                 let loss = model.training_loss(&mut g, xv, tv, &mut r);
                 let grads = g.backward(loss.total);
-                opt.step(model.as_mut(), &grads).expect("every parameter has a gradient");
+                opt.step(model.as_mut(), &grads)
+                    .expect("every parameter has a gradient");
             }
             t.elapsed().as_secs_f64() / STEPS as f64
         })

@@ -52,6 +52,12 @@ pub struct RowPlan {
     /// Per tap row `p` and output row `i` (`p·h_out + i`): the input row, or `None` in the
     /// padding.
     rows: Vec<Option<usize>>,
+    /// Per `p·h_out + i`: whether col2im's loop (`p`, then `i`) reaches its input row here
+    /// for the first time, so that an overwriting col2im starts the row from 0 in registers
+    /// instead of zeroing the plane first and loading it back.
+    first_visit: Vec<bool>,
+    /// The input rows no tap reads (an overwriting col2im writes them 0).
+    unread_rows: Vec<usize>,
 }
 
 /// The input coordinate `o·s + t·d − pad` along one axis, if it lies inside `0..len`.
@@ -94,10 +100,21 @@ impl RowPlan {
             })
             .collect();
         let (s_h, pad_h, d_h) = (g.stride.0, g.pad.0, g.dilation.0);
-        let rows = (0..g.k_h)
+        let rows: Vec<Option<usize>> = (0..g.k_h)
             .flat_map(|p| (0..g.h_out).map(move |i| inside(i, s_h, p, d_h, pad_h, g.h)))
             .collect();
-        Some(RowPlan { columns, rows })
+        let mut visited = vec![false; g.h];
+        let first_visit = rows
+            .iter()
+            .map(|row| row.is_some_and(|r| !std::mem::replace(&mut visited[r], true)))
+            .collect();
+        let unread_rows = (0..g.h).filter(|&r| !visited[r]).collect();
+        Some(RowPlan {
+            columns,
+            rows,
+            first_visit,
+            unread_rows,
+        })
     }
 }
 
@@ -218,22 +235,27 @@ pub fn col2im(
         "col2im: cols is too short"
     );
     if mode == Accumulate::Overwrite {
-        x[..g.c_in * plane_len].fill(0.0);
+        for c in 0..g.c_in {
+            for &r in &plan.unread_rows {
+                x[c * plane_len + r * g.w..][..g.w].fill(0.0);
+            }
+        }
     }
     if g.w <= LANES {
-        col2im_halves::<1>(g, plan, cols, ld, x);
+        col2im_halves::<1>(g, plan, cols, ld, x, mode);
     } else {
-        col2im_halves::<2>(g, plan, cols, ld, x);
+        col2im_halves::<2>(g, plan, cols, ld, x, mode);
     }
 }
 
-/// [`col2im`]'s sums (added into `x`) on rows of `HALVES` vectors.
+/// [`col2im`]'s sums on rows of `HALVES` vectors, the unread rows already handled.
 fn col2im_halves<const HALVES: usize>(
     g: &Geometry,
     plan: &RowPlan,
     cols: &[f32],
     ld: usize,
     x: &mut [f32],
+    mode: Accumulate,
 ) {
     let (plane_len, k) = (g.h * g.w, g.k_h * g.k_w);
     let (row_masks, in_mask) = (row_masks::<HALVES>(g.w), low_lanes(g.w_out));
@@ -252,7 +274,13 @@ fn col2im_halves<const HALVES: usize>(
                 // lie in `cols` (checked above).
                 unsafe {
                     let row = x.as_mut_ptr().add(c * plane_len + r * g.w);
-                    let mut halves = load_row(row, row_masks);
+                    // An overwritten row starts from 0, as the table loop's zeroed plane.
+                    let mut halves =
+                        if mode == Accumulate::Overwrite && plan.first_visit[p * g.h_out + i] {
+                            [_mm512_setzero_ps(); HALVES]
+                        } else {
+                            load_row(row, row_masks)
+                        };
                     for (q, (column, write)) in plan.columns.iter().zip(&writes).enumerate() {
                         let at = (c * k + p * g.k_w + q) * ld + i * g.w_out;
                         let segment = _mm512_maskz_loadu_ps(in_mask, cols.as_ptr().add(at));
