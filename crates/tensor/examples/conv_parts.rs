@@ -134,4 +134,45 @@ fn main() {
             flops / us / 1e3
         );
     }
+    // The 7×7 layers' products (one GEMM over the batch): k = 64 for four of the six.
+    let big = vec![0.5f32; 64 * 1568];
+    let small = vec![0.5f32; 64 * 64];
+    let (mut out_big, mut out_big2, mut out_big3) = (
+        vec![0.0f32; 64 * 1568],
+        vec![0.0f32; 64 * 1568],
+        vec![0.0f32; 64 * 1568],
+    );
+    let mut out_small = vec![0.0f32; 64 * 64];
+    let flops = 2.0 * 64.0 * 64.0 * 1568.0;
+    let dense: [(&str, &mut dyn FnMut()); 4] = [
+        ("64×1568·1568×64 (conv forward, X·Wᵀ)", &mut || {
+            let x = MatRef::row_major(&big, 64, 1568);
+            gemm(x, x.t(), 0.0, &mut out_small, Parallelism::Sequential);
+        }),
+        ("64×64·64×1568 (dx = dY·W)", &mut || {
+            let (d, w) = (
+                MatRef::row_major(&small, 64, 64),
+                MatRef::row_major(&big, 64, 1568),
+            );
+            gemm(d, w, 0.0, &mut out_big, Parallelism::Sequential);
+        }),
+        ("64×64ᵀ·64×1568 (dW = dYᵀ·X)", &mut || {
+            let (d, x) = (
+                MatRef::row_major(&small, 64, 64),
+                MatRef::row_major(&big, 64, 1568),
+            );
+            gemm(d.t(), x, 0.0, &mut out_big2, Parallelism::Sequential);
+        }),
+        ("64×64·64×1568, beta 1", &mut || {
+            let (d, w) = (
+                MatRef::row_major(&small, 64, 64),
+                MatRef::row_major(&big, 64, 1568),
+            );
+            gemm(d, w, 1.0, &mut out_big3, Parallelism::Sequential);
+        }),
+    ];
+    for (name, f) in dense {
+        let us = best_us(200, f);
+        println!("GEMM {name}: {us:.1} µs, {:.1} GFLOP/s", flops / us / 1e3);
+    }
 }

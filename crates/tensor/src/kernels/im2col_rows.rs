@@ -168,10 +168,72 @@ pub fn im2col(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], ld: usi
         g.c_in == 0 || cols.len() >= (g.c_in * k - 1) * ld + pixels,
         "im2col: cols is too short"
     );
-    if g.w <= LANES {
+    if g.w <= LANES && 2 * g.w_out <= LANES {
+        im2col_row_pairs(g, plan, x, cols, ld);
+    } else if g.w <= LANES {
         im2col_halves::<1>(g, plan, x, cols, ld);
     } else {
         im2col_halves::<2>(g, plan, x, cols, ld);
+    }
+}
+
+/// [`im2col`] where a row is one vector and two output rows fit in one (14×14 → 7×7): one
+/// two-source permute takes output row `i`'s segment from its input row and output row
+/// `i + 1`'s from the next one, so that a store writes two segments, half the permutes and
+/// stores of a row at a time. An odd last output row goes alone.
+fn im2col_row_pairs(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], ld: usize) {
+    let (plane_len, k, w_out) = (g.h * g.w, g.k_h * g.k_w, g.w_out);
+    let [in_mask] = row_masks::<1>(g.w);
+    let (one_mask, two_mask) = (low_lanes(w_out), low_lanes(2 * w_out));
+    // Per tap column: the single-row permute, and the pair's (lanes `w_out..` read the second
+    // source, lanes 16.. of the two-vector table).
+    let permutes: Vec<[(__m512i, __mmask16); 2]> = plan
+        .columns
+        .iter()
+        .map(|column| {
+            let mut pair = [0u32; LANES];
+            for j in 0..w_out {
+                pair[j] = column.read[j];
+                pair[w_out + j] = LANES as u32 + column.read[j];
+            }
+            let pair_mask = column.read_mask | (column.read_mask << w_out);
+            [
+                (indices(&column.read), column.read_mask),
+                (indices(&pair), pair_mask),
+            ]
+        })
+        .collect();
+    for c in 0..g.c_in {
+        let plane = &x[c * plane_len..][..plane_len];
+        for p in 0..g.k_h {
+            // SAFETY: row `r < h` of the plane holds `w` values.
+            let row = |i: usize| match plan.rows[p * g.h_out + i] {
+                Some(r) => unsafe { _mm512_maskz_loadu_ps(in_mask, plane.as_ptr().add(r * g.w)) },
+                None => unsafe { _mm512_setzero_ps() },
+            };
+            for i in (0..g.h_out).step_by(2) {
+                let pair = i + 1 < g.h_out;
+                let (first, second) = (row(i), if pair { row(i + 1) } else { row(i) });
+                for (q, [one, two]) in permutes.iter().enumerate() {
+                    let at = (c * k + p * g.k_w + q) * ld + i * w_out;
+                    // SAFETY: `at + 2·w_out` (a pair) or `at + w_out` (the last row alone)
+                    // is at most `(c·k + p·k_w + q)·ld + pixels ≤ cols.len()` (checked by
+                    // `im2col`).
+                    unsafe {
+                        let to = cols.as_mut_ptr().add(at);
+                        if pair {
+                            let (index, mask) = *two;
+                            let segments = _mm512_maskz_permutex2var_ps(mask, first, index, second);
+                            _mm512_mask_storeu_ps(to, two_mask, segments);
+                        } else {
+                            let (index, mask) = *one;
+                            let segment = _mm512_maskz_permutexvar_ps(mask, index, first);
+                            _mm512_mask_storeu_ps(to, one_mask, segment);
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
