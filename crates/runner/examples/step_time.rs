@@ -16,6 +16,13 @@ const BATCH: usize = 64;
 const STEPS: usize = 5;
 
 fn main() {
+    // The pool `tp` runs in (subnormals flushed on every thread, the caller a worker).
+    let pool = tp_runner::app::thread_pool(None).expect("a thread pool");
+    pool.install(time_steps);
+}
+
+/// Times the model named by the first argument, for the rounds given by the second.
+fn time_steps() {
     let args: Vec<String> = std::env::args().collect();
     let name = args.get(1).map_or("conv", String::as_str);
     let rounds: usize = args

@@ -248,11 +248,14 @@ thread_local! {
 }
 
 /// Images per chunk for a product whose GEMM wants about `target` columns: as many images as
-/// fit in `target` (one image when its own output is more than half that wide), then balanced so the
-/// chunks have equal sizes. Depends on the shapes only.
+/// fit in `target` (one image when its own output is more than half that wide), the number of
+/// chunks then rounded up to a power of two and the chunks balanced to equal sizes. Depends on
+/// the shapes only; the power of two shares the chunks evenly among 2, 4 or 8 threads (64
+/// images of 196 pixels: 16 chunks of 4 rather than 13 of 5, which left one of two threads a
+/// chunk behind; the conv autoencoder's 2-thread step 2.17–2.26 → 2.14–2.21 ms, interleaved).
 fn images_per_chunk(batch: usize, pixels: usize, target: usize) -> usize {
     let want = (target / pixels.max(1)).clamp(1, batch.max(1));
-    let chunks = batch.max(1).div_ceil(want);
+    let chunks = batch.max(1).div_ceil(want).next_power_of_two();
     batch.max(1).div_ceil(chunks)
 }
 
@@ -879,7 +882,9 @@ mod tests {
     #[test]
     fn chunks_depend_on_shapes_only() {
         assert_eq!(images_per_chunk(64, 196, 256), 1);
-        assert_eq!(images_per_chunk(64, 196, TARGET_COLS), 5);
+        assert_eq!(images_per_chunk(64, 196, TARGET_COLS), 4);
+        assert_eq!(images_per_chunk(64, 49, TARGET_COLS), 16);
+        assert_eq!(images_per_chunk(1000, 49, TARGET_COLS), 16);
         assert_eq!(images_per_chunk(64, 1, TARGET_COLS), 64);
         assert_eq!(images_per_chunk(64, 49, TARGET_DEPTH), 16);
         assert_eq!(images_per_chunk(0, 49, TARGET_COLS), 1);
