@@ -234,22 +234,32 @@ impl ModelCase {
         }
     }
 
+    /// One training step: forward, backward, Adam.
+    fn train_step(&mut self) {
+        let mut g = Graph::new();
+        let (xv, tv) = (g.input(self.x.clone()), g.input(self.target.clone()));
+        let loss = self.model.training_loss(&mut g, xv, tv, &mut self.r);
+        let grads = g.backward(loss.total);
+        self.opt
+            .step(self.model.as_mut(), &grads)
+            .expect("every parameter has a gradient");
+    }
+
     /// Images per second of [`STEPS`] training steps (forward, backward, Adam), and of as
-    /// many inference passes.
+    /// many inference passes. Each timing follows one untimed step of its kind: the rounds
+    /// visit every model in turn, and a model's first step after another's finds its
+    /// buffers out of cache and its thread-local scratch sized for the other, which is not
+    /// what a training run sees.
     fn rates(&mut self) -> (f64, f64) {
         self.model.train();
+        self.train_step();
         let t = Instant::now();
         for _ in 0..STEPS {
-            let mut g = Graph::new();
-            let (xv, tv) = (g.input(self.x.clone()), g.input(self.target.clone()));
-            let loss = self.model.training_loss(&mut g, xv, tv, &mut self.r);
-            let grads = g.backward(loss.total);
-            self.opt
-                .step(self.model.as_mut(), &grads)
-                .expect("every parameter has a gradient");
+            self.train_step();
         }
         let train = t.elapsed().as_secs_f64();
         self.model.eval();
+        black_box(layers::infer(self.model.as_mut(), self.x.clone()));
         let t = Instant::now();
         for _ in 0..STEPS {
             black_box(layers::infer(self.model.as_mut(), self.x.clone()));
