@@ -247,6 +247,22 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
+/// What a product does to each image of its output once that image is complete: the bias
+/// and activation of the op's epilogue ([`crate::ops::epilogue`]). The chunked driver runs it
+/// on the thread that wrote the image, right after, while the image is in that core's cache,
+/// in place of a separate pass over the batch whose threads would read other cores' writes.
+pub type Finish<'f> = &'f (dyn Fn(&mut [f32]) + Sync);
+
+/// Runs `finish` on every image (`image_len` values each) of `out`, in parallel: for the
+/// routes that write the batch whole.
+fn finish_each(out: &mut [f32], image_len: usize, finish: Option<Finish>) {
+    if let Some(finish) = finish
+        && image_len > 0
+    {
+        out.par_chunks_mut(image_len).for_each(finish);
+    }
+}
+
 /// Images per chunk for a product whose GEMM wants about `target` columns: as many images as
 /// fit in `target` (one image when its own output is more than half that wide), the number of
 /// chunks then rounded up to a power of two and the chunks balanced to equal sizes. Depends on
@@ -401,9 +417,18 @@ impl Chunked<'_> {
         MatRef::row_major(mat, c_out, ld)
     }
 
-    /// The forward product, `y[n] = W·im2col(x[n]) + beta·y[n]`, chunk by chunk; with `saved`
-    /// (`rows·batch·pixels` values), each chunk's im2col matrix is built there and kept.
-    fn forward(&self, x: &[f32], w: &[f32], beta: f32, y: &mut [f32], saved: Option<&mut [f32]>) {
+    /// The forward product, `y[n] = W·im2col(x[n]) + beta·y[n]`, chunk by chunk, each image
+    /// then finished; with `saved` (`rows·batch·pixels` values), each chunk's im2col matrix is
+    /// built there and kept.
+    fn forward(
+        &self,
+        x: &[f32],
+        w: &[f32],
+        beta: f32,
+        y: &mut [f32],
+        saved: Option<&mut [f32]>,
+        finish: Option<Finish>,
+    ) {
         let (rows, pixels, in_len) = (self.g.col_rows(), self.g.out_pixels(), self.g.image_len());
         let w = MatRef::row_major(w, self.c_out, rows);
         let saved: Vec<Option<&mut [f32]>> = match saved {
@@ -421,13 +446,20 @@ impl Chunked<'_> {
                 None => grow(&mut s.cols, rows * images * pixels),
             };
             let cols = self.unfold(self.part(x, in_len, k), images, cols);
-            product_per_image(w, cols, beta, y, pixels, &mut s.mat, self.par);
+            product_per_image(w, cols, beta, y, pixels, &mut s.mat, self.par, finish);
         });
     }
 
     /// The adjoint product, `x[n] = col2im(Wᵀ·dy[n])` (added with [`Accumulate::Add`]), chunk
-    /// by chunk.
-    fn adjoint(&self, w: &[f32], dy: &[f32], x: &mut [f32], mode: Accumulate) {
+    /// by chunk, each image then finished.
+    fn adjoint(
+        &self,
+        w: &[f32],
+        dy: &[f32],
+        x: &mut [f32],
+        mode: Accumulate,
+        finish: Option<Finish>,
+    ) {
         let (rows, pixels, in_len) = (self.g.col_rows(), self.g.out_pixels(), self.g.image_len());
         let w_t = MatRef::row_major(w, self.c_out, rows).t();
         let x_parts = x.par_chunks_mut(self.per * in_len);
@@ -440,6 +472,9 @@ impl Chunked<'_> {
             for n in 0..images {
                 let x = &mut x[n * in_len..(n + 1) * in_len];
                 col2im_with(self.g, &self.taps, &dcols[n * pixels..], ld, x, mode);
+                if let Some(finish) = finish {
+                    finish(x);
+                }
             }
         });
     }
@@ -487,7 +522,7 @@ impl Chunked<'_> {
                 }
             };
             if let (Some(w), Some(y)) = (w_fwd, y) {
-                product_per_image(w, cols, y_beta, y, pixels, &mut s.mat, self.par);
+                product_per_image(w, cols, y_beta, y, pixels, &mut s.mat, self.par, None);
             }
             let dy = self.dy_matrix(self.part(dy, c_out * pixels, k), images, &mut s.mat);
             // partial: (c_out, c_in·k_h·k_w) = dy·colsᵀ
@@ -547,10 +582,15 @@ fn weight_gradient_product(
 }
 
 /// `y[n] = W·cols[:, n] + beta·y[n]` for the images of one chunk, whose columns sit side by
-/// side in `cols` (`(c_in·k_h·k_w, images·pixels)`); `y` is `(images, c_out, pixels)`.
+/// side in `cols` (`(c_in·k_h·k_w, images·pixels)`); `y` is `(images, c_out, pixels)`. Each
+/// image is then finished, right after it is written.
 ///
 /// One image's `(c_out, pixels)` product is already `y`'s layout; for several, the product
 /// `(c_out, images·pixels)` goes to `buf` and is then written image by image.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the chunk's product, its buffer, threads and finish"
+)]
 fn product_per_image(
     w: MatRef,
     cols: MatRef,
@@ -559,11 +599,15 @@ fn product_per_image(
     pixels: usize,
     buf: &mut Vec<f32>,
     par: Parallelism,
+    finish: Option<Finish>,
 ) {
     let (c_out, ld) = (w.rows, cols.cols);
     let images = ld / pixels;
     if images == 1 {
         gemm(w, cols, beta, y, par);
+        if let Some(finish) = finish {
+            finish(&mut y[..c_out * pixels]);
+        }
         return;
     }
     // out: (c_out, images·h_out·w_out)
@@ -580,6 +624,9 @@ fn product_per_image(
                     .zip(src)
                     .for_each(|(d, &v)| *d = beta * *d + v);
             }
+        }
+        if let Some(finish) = finish {
+            finish(&mut y[n * c_out * pixels..][..c_out * pixels]);
         }
     }
 }
@@ -598,24 +645,49 @@ pub fn convolve(
     beta: f32,
     y: &mut [f32],
 ) {
+    convolve_finishing(g, batch, x, w, c_out, beta, y, None);
+}
+
+/// [`convolve`], then `finish` on each image of `y` (`c_out·h_out·w_out` values): in the
+/// chunked driver right after the image is written, on the other routes after the batch.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "convolve's arguments and the finish"
+)]
+pub fn convolve_finishing(
+    g: &Geometry,
+    batch: usize,
+    x: &[f32],
+    w: &[f32],
+    c_out: usize,
+    beta: f32,
+    y: &mut [f32],
+    finish: Option<Finish>,
+) {
+    let image_len = c_out * g.out_pixels();
     if batch > 0 && direct::applies(g, c_out) {
-        return direct::convolve(g, batch, x, w, c_out, beta, y);
+        direct::convolve(g, batch, x, w, c_out, beta, y);
+        return finish_each(y, image_len, finish);
     }
     match route(g, batch, c_out, TARGET_COLS) {
-        Route::Empty => empty_sum(y, beta),
+        Route::Empty => {
+            empty_sum(y, beta);
+            finish_each(y, image_len, finish);
+        }
         Route::Dense => {
             // y (batch, c_out) = x (batch, c_in·h·w) · Wᵀ: one GEMM for the whole batch.
             let rows = g.col_rows();
             let x = MatRef::row_major(x, batch, rows);
             let w_t = MatRef::row_major(w, c_out, rows).t();
             gemm(x, w_t, beta, y, Parallelism::Rayon);
+            finish_each(y, image_len, finish);
         }
-        Route::Chunked(chunks) => chunks.forward(x, w, beta, y, None),
+        Route::Chunked(chunks) => chunks.forward(x, w, beta, y, None, finish),
     }
 }
 
-/// [`convolve`] with `beta = 0` that also returns the batch's im2col matrices, for the weight
-/// gradient ([`backward_filter_from_cols`]) to use instead of unfolding `x` again.
+/// [`convolve_finishing`] with `beta = 0` that also returns the batch's im2col matrices, for
+/// the weight gradient ([`backward_filter_from_cols`]) to use instead of unfolding `x` again.
 ///
 /// The batch is cut into the chunks of [`backward_filter`] (about [`TARGET_DEPTH`] columns);
 /// chunk `k`'s matrix `(c_in·k_h·k_w, images·h_out·w_out)` is stored whole, one chunk after
@@ -630,18 +702,19 @@ pub fn convolve_saving_cols(
     w: &[f32],
     c_out: usize,
     y: &mut [f32],
+    finish: Option<Finish>,
 ) -> Option<Vec<f32>> {
     // The direct route has no im2col matrix to keep, nor has a dense or empty product.
     let chunks = match route(g, batch, c_out, TARGET_DEPTH) {
         Route::Chunked(chunks) if !direct::applies(g, c_out) => chunks,
         _ => {
-            convolve(g, batch, x, w, c_out, 0.0, y);
+            convolve_finishing(g, batch, x, w, c_out, 0.0, y, finish);
             return None;
         }
     };
     // Every value is written by im2col (padding taps write zeros).
     let mut saved = crate::pool::take(g.col_rows() * batch * g.out_pixels());
-    chunks.forward(x, w, 0.0, y, Some(&mut saved));
+    chunks.forward(x, w, 0.0, y, Some(&mut saved), finish);
     Some(saved)
 }
 
@@ -659,15 +732,38 @@ pub fn convolve_adjoint(
     x: &mut [f32],
     mode: Accumulate,
 ) {
+    convolve_adjoint_finishing(g, batch, w, c_out, dy, x, mode, None);
+}
+
+/// [`convolve_adjoint`], then `finish` on each image of `x` (`c_in·h·w` values): in the
+/// chunked driver right after its col2im, on the other routes after the batch.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "convolve_adjoint's arguments and the finish"
+)]
+pub fn convolve_adjoint_finishing(
+    g: &Geometry,
+    batch: usize,
+    w: &[f32],
+    c_out: usize,
+    dy: &[f32],
+    x: &mut [f32],
+    mode: Accumulate,
+    finish: Option<Finish>,
+) {
     match route(g, batch, c_out, TARGET_COLS) {
-        Route::Empty => empty_sum(x, mode.beta()),
+        Route::Empty => {
+            empty_sum(x, mode.beta());
+            finish_each(x, g.image_len(), finish);
+        }
         Route::Dense => {
             // col2im is the identity here: x (batch, c_in·h·w) += dy (batch, c_out) · W.
             let dy = MatRef::row_major(dy, batch, c_out);
             let w = MatRef::row_major(w, c_out, g.col_rows());
             gemm(dy, w, mode.beta(), x, Parallelism::Rayon);
+            finish_each(x, g.image_len(), finish);
         }
-        Route::Chunked(chunks) => chunks.adjoint(w, dy, x, mode),
+        Route::Chunked(chunks) => chunks.adjoint(w, dy, x, mode, finish),
     }
 }
 

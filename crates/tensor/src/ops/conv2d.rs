@@ -194,7 +194,8 @@ pub fn conv2d_fused_saving(
 }
 
 /// The forward of [`conv2d_fused`] and [`conv2d_fused_saving`]: the product (keeping the
-/// im2col matrices when `save`), then the bias and activation pass.
+/// im2col matrices when `save`), each image then given its bias and activation as soon as
+/// the product has written it.
 fn convolve_then_epilogue(
     x: &Tensor,
     w: &Tensor,
@@ -207,14 +208,18 @@ fn convolve_then_epilogue(
     // Every element is written (beta = 0).
     let mut y = Tensor::for_overwrite(&[batch, c_out, g.h_out, g.w_out]);
     let (x_data, w_data) = (x.data(), w.data());
+    let b = bias.map(Tensor::data);
+    // The epilogue, image by image, as the product completes each one.
+    let finish = |image: &mut [f32]| {
+        epilogue::bias_and_activation(image, b, c_out, g.out_pixels(), act);
+    };
+    let finish = epilogue::is_needed(b, act).then_some(&finish as im2col::Finish);
     let saved = if save {
-        im2col::convolve_saving_cols(&g, batch, x_data, w_data, c_out, y.data_mut())
+        im2col::convolve_saving_cols(&g, batch, x_data, w_data, c_out, y.data_mut(), finish)
     } else {
-        im2col::convolve(&g, batch, x_data, w_data, c_out, 0.0, y.data_mut());
+        im2col::convolve_finishing(&g, batch, x_data, w_data, c_out, 0.0, y.data_mut(), finish);
         None
     };
-    let b = bias.map(Tensor::data);
-    epilogue::bias_and_activation(y.data_mut(), b, c_out, g.out_pixels(), act);
     (y, saved.map(|cols| Tensor::from_vec(&[cols.len()], cols)))
 }
 
@@ -223,7 +228,7 @@ fn convolve_then_epilogue(
 pub const MAX_SAVED_COLS: usize = 16 << 20;
 
 /// `y = act(conv2d(x, w) + b)`: the product, then the bias and the activation in one pass
-/// ([`epilogue`]).
+/// over each image, right after the product writes it ([`epilogue`]).
 pub fn conv2d_fused(
     x: &Tensor,
     w: &Tensor,

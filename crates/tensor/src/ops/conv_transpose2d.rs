@@ -200,7 +200,7 @@ pub fn conv_transpose2d(
 }
 
 /// `y = act(conv_transpose2d(x, w) + b)`: the product, then the bias and the activation in
-/// one pass ([`epilogue`]).
+/// one pass over each image, right after its col2im ([`epilogue`]).
 pub fn conv_transpose2d_fused(
     x: &Tensor,
     w: &Tensor,
@@ -213,9 +213,14 @@ pub fn conv_transpose2d_fused(
     // y[n] = col2im(Wᵀ·x[n]), with W viewed as (C, O·k_h·k_w): the scatter writes every pixel.
     let mut y = Tensor::for_overwrite(&[batch, out_channels, out_h, out_w]);
     let (w, x) = (w.data(), x.data());
-    im2col::convolve_adjoint(&conv, batch, w, c, x, y.data_mut(), Accumulate::Overwrite);
     let b = bias.map(Tensor::data);
-    epilogue::bias_and_activation(y.data_mut(), b, out_channels, out_h * out_w, act);
+    // The epilogue, image by image, as col2im completes each one.
+    let finish = |image: &mut [f32]| {
+        epilogue::bias_and_activation(image, b, out_channels, out_h * out_w, act);
+    };
+    let finish = epilogue::is_needed(b, act).then_some(&finish as im2col::Finish);
+    let overwrite = Accumulate::Overwrite;
+    im2col::convolve_adjoint_finishing(&conv, batch, w, c, x, y.data_mut(), overwrite, finish);
     y
 }
 

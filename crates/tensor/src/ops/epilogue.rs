@@ -12,6 +12,9 @@
 //!            then the layer's own backward on dz
 //! ```
 //!
+//! The convolutions run that pass image by image, on the thread that has just written the
+//! image (`im2col::Finish`), so the batch is never walked a second time.
+//!
 //! Every activation here differentiates through its output, so the pre-activation `z` is
 //! never kept. The values are exactly those of the three separate ops: the same `f32`
 //! operations on each element, in the same order.
@@ -84,6 +87,12 @@ impl Epilogue {
     }
 }
 
+/// Whether [`bias_and_activation`] changes anything: a bias, or an activation other than
+/// the identity.
+pub fn is_needed(bias: Option<&[f32]>, act: Epilogue) -> bool {
+    bias.is_some() || act != Epilogue::Identity
+}
+
 /// `y[n, c, i] = act(y[n, c, i] + bias[c])` in place, for `y` laid out as
 /// `(outer, channels, plane)`: a linear layer's `[batch, out]` has `plane = 1`, a
 /// convolution's `[batch, channels, h, w]` has `plane = h·w`.
@@ -98,7 +107,7 @@ pub fn bias_and_activation(
     act: Epilogue,
 ) {
     let image = channels * plane;
-    if image == 0 || (bias.is_none() && act == Epilogue::Identity) {
+    if image == 0 || !is_needed(bias, act) {
         return;
     }
     assert!(
