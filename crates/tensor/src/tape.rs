@@ -451,13 +451,20 @@ impl Tape {
         let val = |v: Var| &self.nodes[v.0].value;
         let y = &node.value;
         let mut slots = Slots { tape: self, grads };
+        // A convolution's bias gradient, from the sums of dz's planes taken in the pass below.
+        let mut plane_sums = Vec::new();
         match &node.op {
             // A reshape's gradient is dy itself under the input's shape: the buffer moves.
             Op::Reshape(x) => {
                 let dx = Tensor::from_vec(self.shape(*x), dy.into_data());
                 return slots.give(*x, dx);
             }
-            // A fused op first turns dy into the gradient at its pre-activation, in place.
+            // A fused op first turns dy into the gradient at its pre-activation, in place; a
+            // convolution with a bias sums its planes in the same pass.
+            Op::Conv2d(_, _, Some(_), _, act) | Op::ConvTranspose2d(_, _, Some(_), _, act) => {
+                let (channels, plane) = (y.shape()[1], y.shape()[2] * y.shape()[3]);
+                plane_sums = act.backward_with_plane_sums(y, &mut dy, channels, plane);
+            }
             Op::Linear(.., act) | Op::Conv2d(.., act) | Op::ConvTranspose2d(.., act) => {
                 act.backward(y, &mut dy)
             }
@@ -573,13 +580,16 @@ impl Tape {
                     conv2d::conv2d_backward_weight(val(*x), spec, dz, dw, m, saved)
                 });
                 if let Some(b) = b {
-                    slots.deliver(*b, |db, m| conv2d::conv2d_backward_bias(dz, db, m));
+                    let sums = &plane_sums;
+                    slots.deliver(*b, |db, m| {
+                        conv2d::conv2d_backward_bias_from_sums(sums, db, m)
+                    });
                 }
             }
-            // One backward fills all three gradients, so that dx and dw share their im2col.
+            // One backward fills dx and dw, so that they share their im2col.
             ConvTranspose2d(x, w, b, spec, _) => {
                 let dz = dy;
-                slots.deliver_all([Some(*x), Some(*w), *b], |[dx, dw, db]| {
+                slots.deliver_all([Some(*x), Some(*w)], |[dx, dw]| {
                     conv_transpose2d::conv_transpose2d_backward(
                         val(*x),
                         val(*w),
@@ -587,9 +597,15 @@ impl Tape {
                         dz,
                         dx,
                         dw,
-                        db,
+                        None,
                     )
-                })
+                });
+                if let Some(b) = b {
+                    let sums = &plane_sums;
+                    slots.deliver(*b, |db, m| {
+                        conv2d::conv2d_backward_bias_from_sums(sums, db, m)
+                    });
+                }
             }
             MaxPool2d(x, _, argmax) => {
                 slots.add(*x, |dx| pool::max_pool2d_backward(argmax, dy, dx))

@@ -36,6 +36,12 @@ pub fn in_place_chunks(values: &mut [f32], f: impl Fn(&mut [f32]) + Sync) {
     by_chunks(values, |chunk, _| f(chunk));
 }
 
+/// [`in_place_chunks`] with each chunk's offset in `values`, to find another input's matching
+/// values: `f(chunk, start)`.
+pub fn in_place_chunks_at(values: &mut [f32], f: impl Fn(&mut [f32], usize) + Sync) {
+    by_chunks(values, f);
+}
+
 /// The one splitting of every loop here: `run(chunk, start)` over the fixed [`CHUNK`]-value
 /// chunks of `dst` (`start` the chunk's offset, to find the inputs' matching values), spread
 /// over threads, or once over the whole of a short `dst` on the calling thread.
@@ -78,17 +84,6 @@ pub fn map2_into(dst: &mut [f32], a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> 
     by_chunks(dst, |dst, at| {
         for ((d, &x), &y) in dst.iter_mut().zip(&a[at..]).zip(&b[at..]) {
             *d = f(x, y);
-        }
-    });
-}
-
-/// `dst[i] = f(a[i], dst[i])`, in place: a backward pass that turns a gradient it owns into
-/// the next one (an activation's `dy` into `dz`) without a second buffer.
-pub fn zip_in_place(dst: &mut [f32], a: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) {
-    assert_eq!(a.len(), dst.len(), "zip_in_place: lengths differ");
-    by_chunks(dst, |dst, at| {
-        for (d, &x) in dst.iter_mut().zip(&a[at..]) {
-            *d = f(x, *d);
         }
     });
 }

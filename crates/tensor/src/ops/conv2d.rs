@@ -365,6 +365,25 @@ pub fn conv2d_backward_bias(dy: &Tensor, db: &mut Tensor, mode: Accumulate) {
         });
 }
 
+/// `db[o] += Σ_n sums[n·c_out + o]` (`=` with [`Accumulate::Overwrite`]), from the plane sums
+/// of `dy` that [`Epilogue::backward_with_plane_sums`] took in its pass: the same additions,
+/// in the same order, as [`conv2d_backward_bias`], so the same bits.
+pub fn conv2d_backward_bias_from_sums(sums: &[f32], db: &mut Tensor, mode: Accumulate) {
+    let c_out = db.numel();
+    assert!(
+        sums.len().is_multiple_of(c_out.max(1)),
+        "conv bias backward: {} plane sums are not whole images of {c_out} channels",
+        sums.len()
+    );
+    for (o, db) in db.data_mut().iter_mut().enumerate() {
+        let mut sum = 0.0f32;
+        for image in sums.chunks_exact(c_out) {
+            sum += image[o];
+        }
+        mode.apply(db, sum);
+    }
+}
+
 fn check_dy(dy: &Tensor, batch: usize, c_out: usize, g: &Geometry) {
     assert!(
         dy.shape() == [batch, c_out, g.h_out, g.w_out],

@@ -23,7 +23,7 @@ use std::fmt;
 
 use crate::par::prelude::*;
 
-use crate::kernels::elementwise::{CHUNK, PARALLEL_THRESHOLD, zip_in_place};
+use crate::kernels::elementwise::{self, CHUNK, PARALLEL_THRESHOLD, in_place_chunks_at};
 use crate::kernels::sigmoid::sigmoid_in_place;
 use crate::ops::activation::sigmoid_of;
 use crate::tensor::Tensor;
@@ -76,14 +76,68 @@ impl Epilogue {
     /// what the separate op's backward adds.
     pub fn backward(self, y: &Tensor, dy: &mut Tensor) {
         assert_eq!(y.shape(), dy.shape(), "epilogue backward: y and dy differ");
-        let (y, dy) = (y.data(), dy.data_mut());
+        let y = y.data();
+        if self != Epilogue::Identity {
+            in_place_chunks_at(dy.data_mut(), |dz, at| self.backward_slice(&y[at..], dz));
+        }
+    }
+
+    /// [`Epilogue::backward`] on one slice: `dz[i] = dy[i] · act'(y[i])`, `dz` holding `dy`.
+    fn backward_slice(self, y: &[f32], dz: &mut [f32]) {
+        let pairs = dz.iter_mut().zip(y);
         match self {
             Epilogue::Identity => {}
             // The separate op adds `dy` where `x > 0`, i.e. where `y > 0`.
-            Epilogue::Relu => zip_in_place(dy, y, |y, g| if y > 0.0 { g } else { 0.0 }),
-            Epilogue::Sigmoid => zip_in_place(dy, y, |y, g| y * (1.0 - y) * g),
-            Epilogue::Tanh => zip_in_place(dy, y, |y, g| (1.0 - y * y) * g),
+            Epilogue::Relu => pairs.for_each(|(g, &y)| *g = if y > 0.0 { *g } else { 0.0 }),
+            Epilogue::Sigmoid => pairs.for_each(|(g, &y)| *g *= y * (1.0 - y)),
+            Epilogue::Tanh => pairs.for_each(|(g, &y)| *g *= 1.0 - y * y),
         }
+    }
+
+    /// [`Epilogue::backward`] for a convolution's `[batch, channels, plane]` output, that also
+    /// sums each image's channel planes of `dz` (`batch × channels` sums, image by image), in
+    /// the same pass: what the bias gradient needs
+    /// ([`crate::ops::conv2d::conv2d_backward_bias_from_sums`]), without a second walk over a
+    /// `dz` that has left the cache by then. Each plane is summed by
+    /// [`crate::kernels::elementwise::sum`], as `conv2d_backward_bias` sums it.
+    pub fn backward_with_plane_sums(
+        self,
+        y: &Tensor,
+        dy: &mut Tensor,
+        channels: usize,
+        plane: usize,
+    ) -> Vec<f32> {
+        assert_eq!(y.shape(), dy.shape(), "epilogue backward: y and dy differ");
+        let image = channels * plane;
+        let batch = dy.numel().checked_div(image).unwrap_or(0);
+        assert_eq!(
+            batch * image,
+            dy.numel(),
+            "epilogue backward: not whole images"
+        );
+        let mut sums = vec![0.0f32; batch * channels];
+        if image == 0 {
+            return sums;
+        }
+        let run = |((dz, y), sums): ((&mut [f32], &[f32]), &mut [f32])| {
+            self.backward_slice(y, dz);
+            for (sum, plane) in sums.iter_mut().zip(dz.chunks_exact(plane)) {
+                *sum = elementwise::sum(plane);
+            }
+        };
+        let (y, dz) = (y.data(), dy.data_mut());
+        if dz.len() < PARALLEL_THRESHOLD {
+            dz.chunks_exact_mut(image)
+                .zip(y.chunks_exact(image))
+                .zip(sums.chunks_exact_mut(channels))
+                .for_each(run);
+        } else {
+            dz.par_chunks_mut(image)
+                .zip(y.par_chunks(image))
+                .zip(sums.par_chunks_mut(channels))
+                .for_each(run);
+        }
+        sums
     }
 }
 
@@ -168,6 +222,37 @@ mod tests {
         Epilogue::Sigmoid,
         Epilogue::Tanh,
     ];
+
+    #[test]
+    fn the_backward_with_plane_sums_gives_the_bits_of_the_two_passes() {
+        use crate::kernels::accumulate::Accumulate;
+        use crate::ops::conv2d;
+        let mut rng = Pick::new(22);
+        // Below and above the parallel threshold; planes of 49 (a tail past 8-value lanes).
+        for (batch, channels, plane) in [(3, 4, 49), (64, 16, 49), (5, 2, 1)] {
+            let n = batch * channels * plane;
+            let y = Tensor::from_vec(&[batch, channels, plane, 1], rng.values(n));
+            let dy = Tensor::from_vec(&[batch, channels, plane, 1], rng.values(n));
+            let start = Tensor::from_vec(&[channels], rng.values(channels));
+            for act in ALL {
+                let (mut want_dz, mut want_db) = (dy.clone(), start.clone());
+                act.backward(&y, &mut want_dz);
+                conv2d::conv2d_backward_bias(&want_dz, &mut want_db, Accumulate::Add);
+                for threads in [1, 2] {
+                    let (mut dz, mut db) = (dy.clone(), start.clone());
+                    let sums = in_pool(threads, || {
+                        act.backward_with_plane_sums(&y, &mut dz, channels, plane)
+                    });
+                    conv2d::conv2d_backward_bias_from_sums(&sums, &mut db, Accumulate::Add);
+                    let bits =
+                        |t: &Tensor| t.data().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+                    let case = format!("{act} on {batch}×{channels}×{plane}, {threads} threads");
+                    assert_eq!(bits(&dz), bits(&want_dz), "dz, {case}");
+                    assert_eq!(bits(&db), bits(&want_db), "db, {case}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn the_fused_pass_gives_the_bits_of_bias_add_then_activation() {
