@@ -197,8 +197,9 @@ impl GemmCase {
     }
 }
 
-/// One model of the lab, with a batch of 64 and an optimizer, ready to be timed.
-struct ModelCase {
+/// One model of the lab, with a batch of 64 and an optimizer, ready to be timed (also by
+/// `examples/step_time`).
+pub struct ModelCase {
     model: Box<dyn models::Autoencoder>,
     x: Tensor,
     target: Tensor,
@@ -207,12 +208,13 @@ struct ModelCase {
 }
 
 /// Images per batch of [`ModelCase`].
-const BATCH: usize = 64;
+pub const BATCH: usize = 64;
 /// Steps (or inference passes) per timing of [`ModelCase`].
 const STEPS: usize = 20;
 
 impl ModelCase {
-    fn new(kind: ModelKind) -> ModelCase {
+    /// The model of `kind` (code size 64), seeded, with a batch of uniform random images.
+    pub fn new(kind: ModelKind) -> ModelCase {
         let spec = ModelSpec {
             latent: 64,
             loss: kind.default_loss(),
@@ -234,8 +236,9 @@ impl ModelCase {
         }
     }
 
-    /// One training step: forward, backward, Adam.
-    fn train_step(&mut self) {
+    /// One training step: forward, backward, Adam, the model in training mode.
+    pub fn train_step(&mut self) {
+        self.model.train();
         let mut g = Graph::new();
         let (xv, tv) = (g.input(self.x.clone()), g.input(self.target.clone()));
         let loss = self.model.training_loss(&mut g, xv, tv, &mut self.r);
@@ -251,7 +254,6 @@ impl ModelCase {
     /// buffers out of cache and its thread-local scratch sized for the other, which is not
     /// what a training run sees.
     fn rates(&mut self) -> (f64, f64) {
-        self.model.train();
         self.train_step();
         let t = Instant::now();
         for _ in 0..STEPS {

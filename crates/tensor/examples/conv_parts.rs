@@ -1,7 +1,8 @@
 //! The parts of the strided conv autoencoder's convolutions, timed alone on one thread:
-//! im2col and col2im of one chunk (the images whose columns make about 1,024 GEMM columns,
-//! as `im2col`'s driver cuts a batch), for the lab's two unfolded geometries, and the GEMM of
-//! the 16→32 layer. Best of 200 repetitions, so that a noisy machine shows its quiet moments.
+//! im2col and col2im of one chunk (the images the driver gives one task out of a batch of 64:
+//! 4 images of 196 output pixels, 16 of 49, 784 GEMM columns either way), for the lab's two
+//! unfolded geometries, then the GEMMs of the 16→32 layer's chunk and of the 7×7 layers'
+//! batch. Best of 200 repetitions, so that a noisy machine shows its quiet moments.
 //!
 //! `cargo run --release -p tp-tensor --example conv_parts`
 use std::hint::black_box;
@@ -45,7 +46,8 @@ fn main() {
         ("16→32, 14×14", strided(16, 14)),
     ] {
         let pixels = g.out_pixels();
-        let images = (1024 / pixels).max(1);
+        // The driver's chunk of a 64-image batch (`im2col::images_per_chunk`): 784 columns.
+        let images = 784 / pixels;
         let ld = images * pixels;
         let x = vec![0.5f32; images * g.image_len()];
         let mut cols = vec![0.0f32; g.col_rows() * ld];
@@ -85,7 +87,7 @@ fn main() {
         );
     }
     let g = strided(16, 14);
-    let ld = 21 * g.out_pixels();
+    let ld = 16 * g.out_pixels();
     let cols = vec![0.5f32; g.col_rows() * ld];
     let w = vec![0.1f32; 32 * g.col_rows()];
     let mut y = vec![0.0f32; 32 * ld];

@@ -460,8 +460,10 @@ impl Tape {
                 return slots.give(*x, dx);
             }
             // A fused op first turns dy into the gradient at its pre-activation, in place; a
-            // convolution with a bias sums its planes in the same pass.
-            Op::Conv2d(_, _, Some(_), _, act) | Op::ConvTranspose2d(_, _, Some(_), _, act) => {
+            // convolution whose bias learns sums its planes in the same pass.
+            Op::Conv2d(_, _, Some(b), _, act) | Op::ConvTranspose2d(_, _, Some(b), _, act)
+                if self.requires_grad(*b) =>
+            {
                 let (channels, plane) = (y.shape()[1], y.shape()[2] * y.shape()[3]);
                 plane_sums = act.backward_with_plane_sums(y, &mut dy, channels, plane);
             }

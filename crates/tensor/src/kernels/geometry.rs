@@ -152,6 +152,22 @@ impl Geometry {
         self.h_out * self.w_out
     }
 
+    /// The input row that tap row `p` of output row `i` reads, `i·s_h − pad_h + p·d_h`, or
+    /// `None` in the padding.
+    pub fn source_row(&self, i: usize, p: usize) -> Option<usize> {
+        (i * self.stride.0 + p * self.dilation.0)
+            .checked_sub(self.pad.0)
+            .filter(|&r| r < self.h)
+    }
+
+    /// The input column that tap column `q` of output column `j` reads,
+    /// `j·s_w − pad_w + q·d_w`, or `None` in the padding.
+    pub fn source_col(&self, j: usize, q: usize) -> Option<usize> {
+        (j * self.stride.1 + q * self.dilation.1)
+            .checked_sub(self.pad.1)
+            .filter(|&c| c < self.w)
+    }
+
     /// Whether the kernel covers the whole unpadded input in one window (`h_out = w_out = 1`,
     /// no padding, `k = (h, w)`, taps adjacent). Then `im2col(x)` of image `n` is `x[n]` itself
     /// read as a column, the im2col matrix of a batch is the transposed view of `x` as

@@ -13,7 +13,9 @@
 //! the input pixels it was copied from, so `⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩`. A pixel that
 //! appears in several windows receives the sum of their entries.
 //!
-//! These two loops are written once and serve both ops (see `docs/derivations/conv_adjoint.md`):
+//! These two loops are written once and serve both ops (see `docs/derivations/conv_adjoint.md`);
+//! on an AVX-512 build, rows that fit in vectors move by lane permutes instead
+//! (`im2col_rows.rs`, the same values bit for bit):
 //!
 //! | product                                 | conv2d        | conv_transpose2d |
 //! |-----------------------------------------|---------------|------------------|
@@ -40,9 +42,10 @@
 //! the shapes only, never on the thread count. Each rayon task owns one chunk of the output;
 //! it lays its images' columns side by side in a thread-local buffer that grows and is reused
 //! from call to call (the im2col matrix of the whole batch never exists at once) and runs one
-//! GEMM for the chunk. When outputs are tiny (a 7×7 kernel on a 7×7 input gives 1×1), a chunk
-//! holds many images, so the GEMM is `64×1568·1568×64` rather than 64 products of width 1.
-//! Weight gradients are per-chunk partial sums added in chunk order, so every result is the
+//! GEMM for the chunk. When outputs are small (a 5×5 kernel on a 7×7 input gives 3×3), a
+//! chunk holds many images, so the GEMM is one wide product rather than many narrow ones. Each
+//! image of a forward or adjoint product is then finished (bias, activation) by the thread
+//! that wrote it ([`Finish`]). Weight gradients are per-chunk partial sums added in chunk order, so every result is the
 //! same bit for bit with any number of threads.
 
 use std::cell::RefCell;
@@ -52,6 +55,7 @@ use crate::par::prelude::*;
 use crate::Parallelism;
 use crate::kernels::accumulate::Accumulate;
 use crate::kernels::direct;
+use crate::kernels::elementwise;
 use crate::kernels::gemm::{MatRef, dot, gemm};
 use crate::kernels::scratch::{grow, with_taken};
 
@@ -59,7 +63,8 @@ pub use super::geometry::Geometry;
 
 /// Where every tap of every output pixel reads, computed once per geometry so that
 /// [`im2col_with`] and [`col2im_with`] reduce to a gather and a scatter-add along a table, with
-/// no index arithmetic, range test or branch per element.
+/// no index arithmetic, range test or branch per element (or, on AVX-512 where the rows fit,
+/// to the row permutes the table carries beside it).
 ///
 /// `offsets[(p·k_w + q)·h_out·w_out + i·w_out + j]` is the offset in one input plane (`h×w`)
 /// of `x[i·s_h − pad_h + p·d_h, j·s_w − pad_w + q·d_w]`, or `h·w` when that position lies in
@@ -82,9 +87,6 @@ pub struct Taps {
 /// # Panics
 /// If a plane has `u32::MAX` values or more.
 pub fn taps(g: &Geometry) -> Taps {
-    let (s_h, s_w) = g.stride;
-    let (pad_h, pad_w) = g.pad;
-    let (d_h, d_w) = g.dilation;
     let plane_len = g.h * g.w;
     assert!(
         plane_len < u32::MAX as usize,
@@ -92,18 +94,13 @@ pub fn taps(g: &Geometry) -> Taps {
         g.h,
         g.w
     );
-    // The input coordinate `o·s + t·d − pad` along one axis, if it is inside `0..len`.
-    let inside = |o: usize, s: usize, t: usize, d: usize, pad: usize, len: usize| {
-        (o * s + t * d).checked_sub(pad).filter(|&v| v < len)
-    };
     let mut offsets = Vec::with_capacity(g.k_h * g.k_w * g.out_pixels());
     for p in 0..g.k_h {
         for q in 0..g.k_w {
             for i in 0..g.h_out {
-                let row = inside(i, s_h, p, d_h, pad_h, g.h);
+                let row = g.source_row(i, p);
                 for j in 0..g.w_out {
-                    let col = inside(j, s_w, q, d_w, pad_w, g.w);
-                    let at = match (row, col) {
+                    let at = match (row, g.source_col(j, q)) {
                         (Some(r), Some(c)) => r * g.w + c,
                         _ => plane_len,
                     };
@@ -253,25 +250,35 @@ thread_local! {
 /// in place of a separate pass over the batch whose threads would read other cores' writes.
 pub type Finish<'f> = &'f (dyn Fn(&mut [f32]) + Sync);
 
-/// Runs `finish` on every image (`image_len` values each) of `out`, in parallel: for the
-/// routes that write the batch whole.
+/// Runs `finish` on every image (`image_len` values each) of `out`, for the routes that write
+/// the batch whole: over threads when the batch is large, on this thread otherwise.
 fn finish_each(out: &mut [f32], image_len: usize, finish: Option<Finish>) {
-    if let Some(finish) = finish
-        && image_len > 0
-    {
+    let Some(finish) = finish else { return };
+    if image_len == 0 {
+        return;
+    }
+    if out.len() < elementwise::PARALLEL_THRESHOLD {
+        out.chunks_exact_mut(image_len).for_each(finish);
+    } else {
         out.par_chunks_mut(image_len).for_each(finish);
     }
 }
 
 /// Images per chunk for a product whose GEMM wants about `target` columns: as many images as
 /// fit in `target` (one image when its own output is more than half that wide), the number of
-/// chunks then rounded up to a power of two and the chunks balanced to equal sizes. Depends on
-/// the shapes only; the power of two shares the chunks evenly among 2, 4 or 8 threads (64
-/// images of 196 pixels: 16 chunks of 4 rather than 13 of 5, which left one of two threads a
-/// chunk behind; the conv autoencoder's 2-thread step 2.17–2.26 → 2.14–2.21 ms, interleaved).
+/// chunks then rounded up to a multiple of 4 (unless one is enough) and the chunks balanced to
+/// equal sizes. Depends on the shapes only. The rounding lets 2 or 4 threads share the chunks
+/// evenly when the batch divides (the lab's 64 images of 196 pixels: 16 chunks of 4 rather
+/// than 13 of 5, which left one of two threads a chunk behind; the conv autoencoder's 2-thread
+/// step 2.17–2.26 → 2.14–2.21 ms, interleaved); when it does not, the balanced chunks fall a
+/// few short of the multiple (100 images of 196 pixels: 20 chunks of 5).
 fn images_per_chunk(batch: usize, pixels: usize, target: usize) -> usize {
     let want = (target / pixels.max(1)).clamp(1, batch.max(1));
-    let chunks = batch.max(1).div_ceil(want).next_power_of_two();
+    let chunks = match batch.max(1).div_ceil(want) {
+        // One chunk gives the threads to its GEMM instead ([`gemm_parallelism`]).
+        1 => 1,
+        chunks => chunks.next_multiple_of(4),
+    };
     batch.max(1).div_ceil(chunks)
 }
 
@@ -544,7 +551,7 @@ impl Chunked<'_> {
 /// round: `partialᵀ = cols·dyᵀ` into `buf`, then transposed into `partial`. With `cols` as
 /// A, the GEMM reads the large operand in place (its C has only `c_out` columns) and packs
 /// only `dy`, where `dy·colsᵀ` would transpose the whole im2col matrix into B panels
-/// (`32×1029·1029×144`, one thread, Zen 4: 115 → 93 µs). Each value is the same sum in the
+/// (the 16→32 layer's chunk, `32×784·784×144`, one thread, Zen 4: 84 → 69 µs). Each value is the same sum in the
 /// same order either way (a product of two floats does not depend on their order), so the
 /// choice depends on the shapes only.
 fn weight_gradient_product(
@@ -921,6 +928,19 @@ mod tests {
         }
     }
 
+    /// Two geometries no layer of the lab has: asymmetric strides and padding, and a
+    /// transposed convolution's output padding, which leaves an input row unread.
+    fn edge_geometries() -> [Geometry; 2] {
+        let mut asymmetric = geometry(2, 10, 7, (3, 3), 1, 1, 1);
+        asymmetric.stride = (2, 3);
+        asymmetric.pad = (0, 2);
+        asymmetric.h_out = (10 - 3) / 2 + 1;
+        asymmetric.w_out = (7 + 4 - 3) / 3 + 1;
+        let mut short = geometry(2, 8, 8, (3, 3), 2, 1, 1);
+        short.h_out -= 1;
+        [asymmetric, short]
+    }
+
     #[test]
     fn im2col_by_hand() {
         // x = [1 2 3; 4 5 6; 7 8 9], 2×2 kernel, stride 1, no padding: the four windows
@@ -978,9 +998,12 @@ mod tests {
     #[test]
     fn chunks_depend_on_shapes_only() {
         assert_eq!(images_per_chunk(64, 196, 256), 1);
+        // Chunks in a multiple of 4 where the batch divides: 16 of 4, 4 of 16.
         assert_eq!(images_per_chunk(64, 196, TARGET_COLS), 4);
         assert_eq!(images_per_chunk(64, 49, TARGET_COLS), 16);
-        assert_eq!(images_per_chunk(1000, 49, TARGET_COLS), 16);
+        // Where it does not, balanced chunks a little short of the multiple: 20 of 5, 50 of 20.
+        assert_eq!(images_per_chunk(100, 196, TARGET_COLS), 5);
+        assert_eq!(images_per_chunk(1000, 49, TARGET_COLS), 20);
         assert_eq!(images_per_chunk(64, 1, TARGET_COLS), 64);
         assert_eq!(images_per_chunk(64, 49, TARGET_DEPTH), 16);
         assert_eq!(images_per_chunk(0, 49, TARGET_COLS), 1);
@@ -996,15 +1019,7 @@ mod tests {
             geometry(3, 9, 8, (2, 3), 1, 1, 2),
             geometry(1, 28, 28, (3, 3), 2, 1, 1),
         ];
-        let mut asymmetric = geometry(2, 10, 7, (3, 3), 1, 1, 1);
-        asymmetric.stride = (2, 3);
-        asymmetric.pad = (0, 2);
-        asymmetric.h_out = (10 - 3) / 2 + 1;
-        asymmetric.w_out = (7 + 4 - 3) / 3 + 1;
-        cases.push(asymmetric);
-        let mut short = geometry(2, 8, 8, (3, 3), 2, 1, 1);
-        short.h_out -= 1; // a transposed convolution's output padding leaves a row unread
-        cases.push(short);
+        cases.extend(edge_geometries());
         for g in cases {
             let x: Vec<f32> = (0..g.image_len()).map(|v| v as f32 + 1.0).collect();
             let ld = g.out_pixels() + 3;
@@ -1040,25 +1055,22 @@ mod tests {
     #[cfg(target_feature = "avx512f")]
     #[test]
     fn row_permutes_match_the_table_loops_bit_for_bit() {
+        // The three ways of the permutes: rows of one vector with two output rows to a vector
+        // (w ≤ 16, w_out ≤ 8), rows of one vector (w ≤ 16, w_out 9 to 16), rows of two (w > 16).
         let mut cases = vec![
             geometry(16, 14, 14, (3, 3), 2, 1, 1),
+            geometry(3, 9, 8, (2, 3), 1, 1, 2),
+            geometry(2, 5, 5, (3, 2), 1, 2, 1),
+            geometry(2, 16, 16, (3, 3), 1, 1, 1),
+            geometry(1, 12, 13, (3, 3), 1, 0, 1),
+            geometry(2, 9, 14, (2, 1), 1, 0, 3),
             geometry(1, 28, 28, (3, 3), 2, 1, 1),
             geometry(2, 32, 32, (3, 3), 2, 1, 1),
             geometry(2, 16, 17, (3, 3), 1, 0, 1),
-            geometry(3, 9, 8, (2, 3), 1, 1, 2),
-            geometry(2, 5, 5, (3, 2), 1, 2, 1),
             geometry(1, 30, 31, (5, 4), 3, 2, 2),
             geometry(2, 7, 18, (1, 2), 2, 3, 1),
         ];
-        let mut asymmetric = geometry(2, 10, 7, (3, 3), 1, 1, 1);
-        asymmetric.stride = (2, 3);
-        asymmetric.pad = (0, 2);
-        asymmetric.h_out = (10 - 3) / 2 + 1;
-        asymmetric.w_out = (7 + 4 - 3) / 3 + 1;
-        cases.push(asymmetric);
-        let mut short = geometry(2, 8, 8, (3, 3), 2, 1, 1);
-        short.h_out -= 1;
-        cases.push(short);
+        cases.extend(edge_geometries());
         for (n, g) in cases.iter().enumerate() {
             let taps = taps(g);
             assert!(taps.rows.is_some(), "{g:?}: rows fit, the permutes apply");
@@ -1089,7 +1101,7 @@ mod tests {
     fn the_transposed_weight_gradient_gives_the_direct_products_bits() {
         // `partial = dy·colsᵀ` computed as `(cols·dyᵀ)ᵀ`: the same bits as the direct GEMM,
         // for shapes on both sides of the GEMM's in-place thresholds and a deep k.
-        for (n, &(c_out, rows, k)) in [(32, 144, 1029), (17, 40, 300), (200, 24, 1500)]
+        for (n, &(c_out, rows, k)) in [(32, 144, 784), (17, 40, 300), (200, 24, 1500)]
             .iter()
             .enumerate()
         {

@@ -1,6 +1,7 @@
 //! [`super::im2col`]'s gather and scatter-add a row at a time, with AVX-512 lane permutes,
-//! for planes at most 32 values wide whose output rows hold at most 16 values (every
-//! convolution of the lab: 28×28 → 14×14 and 14×14 → 7×7).
+//! for planes at most 32 values wide whose output rows hold at most 16 values (the strided
+//! conv autoencoder's unfolded layers, 28×28 → 14×14 and 14×14 → 7×7, and any stride-1
+//! convolution of a plane up to 16 wide that does not take the direct route).
 //!
 //! For one tap `(p, q)` and one output row `i`, the `w_out` values of an im2col row segment
 //! are read from a single input row, `r = i·s_h − pad_h + p·d_h`, at the columns
@@ -60,11 +61,6 @@ pub struct RowPlan {
     unread_rows: Vec<usize>,
 }
 
-/// The input coordinate `o·s + t·d − pad` along one axis, if it lies inside `0..len`.
-fn inside(o: usize, s: usize, t: usize, d: usize, pad: usize, len: usize) -> Option<usize> {
-    (o * s + t * d).checked_sub(pad).filter(|&v| v < len)
-}
-
 /// A mask of the lowest `n` lanes.
 fn low_lanes(n: usize) -> __mmask16 {
     debug_assert!(n <= LANES);
@@ -73,12 +69,16 @@ fn low_lanes(n: usize) -> __mmask16 {
 
 impl RowPlan {
     /// The plan of `g`, or `None` when its rows do not fit (wider than 32 input values, or
-    /// more than 16 output values), or it has no output.
+    /// more than 16 output values), it has no output or no tap, or a zero stride (which
+    /// [`Geometry::sliding`] refuses, but the fields are public): two windows at one place
+    /// would read one row twice, and col2im's order of additions would no longer be the
+    /// table's.
     pub fn new(g: &Geometry) -> Option<RowPlan> {
-        if g.w > 2 * LANES || g.w_out > LANES || g.out_pixels() == 0 {
+        let fits = g.w <= 2 * LANES && g.w_out <= LANES;
+        let some = g.out_pixels() > 0 && g.k_h * g.k_w > 0;
+        if !fits || !some || g.stride.0 == 0 || g.stride.1 == 0 {
             return None;
         }
-        let (s_w, pad_w, d_w) = (g.stride.1, g.pad.1, g.dilation.1);
         let columns = (0..g.k_w)
             .map(|q| {
                 let mut column = TapColumn {
@@ -88,7 +88,7 @@ impl RowPlan {
                     write_mask: [0; 2],
                 };
                 for j in 0..g.w_out {
-                    if let Some(col) = inside(j, s_w, q, d_w, pad_w, g.w) {
+                    if let Some(col) = g.source_col(j, q) {
                         column.read[j] = col as u32;
                         column.read_mask |= 1 << j;
                         let (half, lane) = (col / LANES, col % LANES);
@@ -99,9 +99,8 @@ impl RowPlan {
                 column
             })
             .collect();
-        let (s_h, pad_h, d_h) = (g.stride.0, g.pad.0, g.dilation.0);
         let rows: Vec<Option<usize>> = (0..g.k_h)
-            .flat_map(|p| (0..g.h_out).map(move |i| inside(i, s_h, p, d_h, pad_h, g.h)))
+            .flat_map(|p| (0..g.h_out).map(move |i| g.source_row(i, p)))
             .collect();
         let mut visited = vec![false; g.h];
         let first_visit = rows
@@ -165,7 +164,7 @@ pub fn im2col(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], ld: usi
     let (pixels, k) = (g.out_pixels(), g.k_h * g.k_w);
     assert!(x.len() >= g.image_len(), "im2col: x is too short");
     assert!(
-        g.c_in == 0 || cols.len() >= (g.c_in * k - 1) * ld + pixels,
+        g.c_in * k == 0 || cols.len() >= (g.c_in * k - 1) * ld + pixels,
         "im2col: cols is too short"
     );
     if g.w <= LANES && 2 * g.w_out <= LANES {
@@ -213,7 +212,8 @@ fn im2col_row_pairs(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], l
             };
             for i in (0..g.h_out).step_by(2) {
                 let pair = i + 1 < g.h_out;
-                let (first, second) = (row(i), if pair { row(i + 1) } else { row(i) });
+                let first = row(i);
+                let second = if pair { row(i + 1) } else { first };
                 for (q, [one, two]) in permutes.iter().enumerate() {
                     let at = (c * k + p * g.k_w + q) * ld + i * w_out;
                     // SAFETY: `at + 2·w_out` (a pair) or `at + w_out` (the last row alone)
@@ -293,7 +293,7 @@ pub fn col2im(
     let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
     assert!(x.len() >= g.image_len(), "col2im: x is too short");
     assert!(
-        g.c_in == 0 || cols.len() >= (g.c_in * k - 1) * ld + pixels,
+        g.c_in * k == 0 || cols.len() >= (g.c_in * k - 1) * ld + pixels,
         "col2im: cols is too short"
     );
     if mode == Accumulate::Overwrite {

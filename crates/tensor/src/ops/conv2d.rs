@@ -194,8 +194,8 @@ pub fn conv2d_fused_saving(
 }
 
 /// The forward of [`conv2d_fused`] and [`conv2d_fused_saving`]: the product (keeping the
-/// im2col matrices when `save`), each image then given its bias and activation as soon as
-/// the product has written it.
+/// im2col matrices when `save`), each image then given its bias and activation (on the
+/// chunked route as soon as the product has written it, else after the batch).
 fn convolve_then_epilogue(
     x: &Tensor,
     w: &Tensor,
@@ -228,7 +228,7 @@ fn convolve_then_epilogue(
 pub const MAX_SAVED_COLS: usize = 16 << 20;
 
 /// `y = act(conv2d(x, w) + b)`: the product, then the bias and the activation in one pass
-/// over each image, right after the product writes it ([`epilogue`]).
+/// over each image ([`epilogue`]; on the chunked route right after the product writes it).
 pub fn conv2d_fused(
     x: &Tensor,
     w: &Tensor,
@@ -342,8 +342,13 @@ pub fn conv2d_backward_weight(
 }
 
 /// `db[o] += Σ_{n,i,j} dy[n,o,i,j]` (`=` with [`Accumulate::Overwrite`]; also the bias
-/// gradient of conv_transpose2d). Each channel sums its values in a fixed order, channels in
-/// parallel.
+/// gradient of conv_transpose2d): each image's plane summed by [`elementwise::sum`], in
+/// parallel over images, then the sums added image by image in order
+/// ([`conv2d_backward_bias_from_sums`], which the fused backward pass feeds with the same
+/// sums: the same bits either way).
+///
+/// # Panics
+/// If `dy` is not 4-D or its channels are not `db`'s.
 pub fn conv2d_backward_bias(dy: &Tensor, db: &mut Tensor, mode: Accumulate) {
     let s = dy.shape();
     assert!(
@@ -351,23 +356,29 @@ pub fn conv2d_backward_bias(dy: &Tensor, db: &mut Tensor, mode: Accumulate) {
         "conv bias backward: dy {s:?} does not match bias {:?}",
         db.shape()
     );
-    let (batch, c_out, pixels) = (s[0], s[1], s[2] * s[3]);
-    let dy = dy.data();
-    db.data_mut()
-        .par_iter_mut()
-        .enumerate()
-        .for_each(|(o, db)| {
-            let mut sum = 0.0f32;
-            for n in 0..batch {
-                sum += elementwise::sum(&dy[(n * c_out + o) * pixels..][..pixels]);
-            }
-            mode.apply(db, sum);
-        });
+    let (c_out, pixels) = (s[1], s[2] * s[3]);
+    let mut sums = vec![0.0f32; s[0] * c_out];
+    let sum_plane = |(sum, plane): (&mut f32, &[f32])| *sum = elementwise::sum(plane);
+    if pixels > 0 {
+        if dy.numel() < elementwise::PARALLEL_THRESHOLD {
+            sums.iter_mut()
+                .zip(dy.data().chunks(pixels))
+                .for_each(sum_plane);
+        } else {
+            sums.par_iter_mut()
+                .zip(dy.data().par_chunks(pixels))
+                .for_each(sum_plane);
+        }
+    }
+    conv2d_backward_bias_from_sums(&sums, db, mode);
 }
 
-/// `db[o] += Σ_n sums[n·c_out + o]` (`=` with [`Accumulate::Overwrite`]), from the plane sums
-/// of `dy` that [`Epilogue::backward_with_plane_sums`] took in its pass: the same additions,
-/// in the same order, as [`conv2d_backward_bias`], so the same bits.
+/// `db[o] += Σ_n sums[n·c_out + o]` (`=` with [`Accumulate::Overwrite`]), from the sums of
+/// `dy`'s planes, image by image: those [`Epilogue::backward_with_plane_sums`] took in its
+/// pass, or [`conv2d_backward_bias`]'s own.
+///
+/// # Panics
+/// If `sums` is not whole images of `db`'s channels.
 pub fn conv2d_backward_bias_from_sums(sums: &[f32], db: &mut Tensor, mode: Accumulate) {
     let c_out = db.numel();
     assert!(

@@ -12,8 +12,9 @@
 //!            then the layer's own backward on dz
 //! ```
 //!
-//! The convolutions run that pass image by image, on the thread that has just written the
-//! image (`im2col::Finish`), so the batch is never walked a second time.
+//! A convolution on im2col's chunked route runs that pass image by image, on the thread that
+//! has just written the image (`im2col::Finish`), so that route never walks the batch a
+//! second time; its other routes (direct, dense) finish the batch after the product.
 //!
 //! Every activation here differentiates through its output, so the pre-activation `z` is
 //! never kept. The values are exactly those of the three separate ops: the same `f32`
@@ -94,12 +95,15 @@ impl Epilogue {
         }
     }
 
-    /// [`Epilogue::backward`] for a convolution's `[batch, channels, plane]` output, that also
+    /// [`Epilogue::backward`] for a convolution's output, `[batch, channels, plane]`, that also
     /// sums each image's channel planes of `dz` (`batch × channels` sums, image by image), in
     /// the same pass: what the bias gradient needs
     /// ([`crate::ops::conv2d::conv2d_backward_bias_from_sums`]), without a second walk over a
     /// `dz` that has left the cache by then. Each plane is summed by
     /// [`crate::kernels::elementwise::sum`], as `conv2d_backward_bias` sums it.
+    ///
+    /// # Panics
+    /// If `y` and `dy` differ in shape, or do not hold whole images of `channels×plane`.
     pub fn backward_with_plane_sums(
         self,
         y: &Tensor,
