@@ -103,7 +103,7 @@ pub fn deliver_map2(
     }
 }
 
-/// `Σ f(a[i], b[i])` in f64, for losses: each fixed chunk of [`CHUNK`] values is summed with
+/// `Σ f(a[i], b[i])` in f64, for losses: each fixed chunk of `CHUNK` values is summed with
 /// four interleaved partial sums (so the adds do not wait for each other), and the chunks'
 /// sums are added in order. The order depends on the length only, never on the threads.
 pub fn sum_map2_f64(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64 + Sync) -> f64 {

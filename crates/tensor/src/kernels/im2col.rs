@@ -696,7 +696,7 @@ pub fn convolve_finishing(
 /// [`convolve_finishing`] with `beta = 0` that also returns the batch's im2col matrices, for
 /// the weight gradient ([`backward_filter_from_cols`]) to use instead of unfolding `x` again.
 ///
-/// The batch is cut into the chunks of [`backward_filter`] (about [`TARGET_DEPTH`] columns);
+/// The batch is cut into the chunks of [`backward_filter`] (about 1,024 columns);
 /// chunk `k`'s matrix `(c_in·k_h·k_w, images·h_out·w_out)` is stored whole, one chunk after
 /// another. Each output element is the same dot product as in [`convolve`], so the bits are the
 /// same. `None` when there is nothing to unfold: an empty product, a dense geometry, whose
