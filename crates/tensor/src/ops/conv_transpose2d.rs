@@ -200,7 +200,7 @@ pub fn conv_transpose2d(
 }
 
 /// `y = act(conv_transpose2d(x, w) + b)`: the product, then the bias and the activation in
-/// one pass over each image, right after its col2im ([`epilogue`]).
+/// one pass over each image ([`epilogue`]; on the chunked route right after its col2im).
 pub fn conv_transpose2d_fused(
     x: &Tensor,
     w: &Tensor,
