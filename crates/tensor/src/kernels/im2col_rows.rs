@@ -43,6 +43,12 @@ struct TapColumn {
     write: [[u32; LANES]; 2],
     /// Per half: the row's lanes that some segment lane is added to.
     write_mask: [__mmask16; 2],
+    /// Where two output rows fit in one vector (`2·w_out ≤ 16`): lane `j < w_out` reads lane
+    /// `read[j]` of the first row's vector, lane `w_out + j` lane `16 + read[j]` of the pair
+    /// (the second row's vector), so one permute gives both segments.
+    pair_read: [u32; LANES],
+    /// The lanes of `pair_read` that read a column inside the row.
+    pair_mask: __mmask16,
 }
 
 /// The permutes of one geometry, built once per batch with the tap table.
@@ -86,6 +92,8 @@ impl RowPlan {
                     read_mask: 0,
                     write: [[0; LANES]; 2],
                     write_mask: [0; 2],
+                    pair_read: [0; LANES],
+                    pair_mask: 0,
                 };
                 for j in 0..g.w_out {
                     if let Some(col) = g.source_col(j, q) {
@@ -95,6 +103,13 @@ impl RowPlan {
                         column.write[half][lane] = j as u32;
                         column.write_mask[half] |= 1 << lane;
                     }
+                }
+                if 2 * g.w_out <= LANES {
+                    for j in 0..g.w_out {
+                        column.pair_read[j] = column.read[j];
+                        column.pair_read[g.w_out + j] = LANES as u32 + column.read[j];
+                    }
+                    column.pair_mask = column.read_mask | (column.read_mask << g.w_out);
                 }
                 column
             })
@@ -159,14 +174,20 @@ fn indices(lanes: &[u32; LANES]) -> __m512i {
     unsafe { _mm512_loadu_si512(lanes.as_ptr().cast()) }
 }
 
+/// Panics, naming `op`, unless `x` holds an image of `g` and `cols` its im2col matrix at row
+/// stride `ld`: what every pointer of the loops below stays inside.
+fn check_extents(op: &str, g: &Geometry, x: &[f32], cols: &[f32], ld: usize) {
+    let rows = g.col_rows();
+    assert!(x.len() >= g.image_len(), "{op}: x is too short");
+    assert!(
+        rows == 0 || cols.len() >= (rows - 1) * ld + g.out_pixels(),
+        "{op}: cols is too short"
+    );
+}
+
 /// [`super::im2col::im2col`] with `plan` (built for `g`): the same matrix, bit for bit.
 pub fn im2col(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], ld: usize) {
-    let (pixels, k) = (g.out_pixels(), g.k_h * g.k_w);
-    assert!(x.len() >= g.image_len(), "im2col: x is too short");
-    assert!(
-        g.c_in * k == 0 || cols.len() >= (g.c_in * k - 1) * ld + pixels,
-        "im2col: cols is too short"
-    );
+    check_extents("im2col", g, x, cols, ld);
     if g.w <= LANES && 2 * g.w_out <= LANES {
         im2col_row_pairs(g, plan, x, cols, ld);
     } else if g.w <= LANES {
@@ -184,24 +205,6 @@ fn im2col_row_pairs(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], l
     let (plane_len, k, w_out) = (g.h * g.w, g.k_h * g.k_w, g.w_out);
     let [in_mask] = row_masks::<1>(g.w);
     let (one_mask, two_mask) = (low_lanes(w_out), low_lanes(2 * w_out));
-    // Per tap column: the single-row permute, and the pair's (lanes `w_out..` read the second
-    // source, lanes 16.. of the two-vector table).
-    let permutes: Vec<[(__m512i, __mmask16); 2]> = plan
-        .columns
-        .iter()
-        .map(|column| {
-            let mut pair = [0u32; LANES];
-            for j in 0..w_out {
-                pair[j] = column.read[j];
-                pair[w_out + j] = LANES as u32 + column.read[j];
-            }
-            let pair_mask = column.read_mask | (column.read_mask << w_out);
-            [
-                (indices(&column.read), column.read_mask),
-                (indices(&pair), pair_mask),
-            ]
-        })
-        .collect();
     for c in 0..g.c_in {
         let plane = &x[c * plane_len..][..plane_len];
         for p in 0..g.k_h {
@@ -214,7 +217,7 @@ fn im2col_row_pairs(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], l
                 let pair = i + 1 < g.h_out;
                 let first = row(i);
                 let second = if pair { row(i + 1) } else { first };
-                for (q, [one, two]) in permutes.iter().enumerate() {
+                for (q, column) in plan.columns.iter().enumerate() {
                     let at = (c * k + p * g.k_w + q) * ld + i * w_out;
                     // SAFETY: `at + 2·w_out` (a pair) or `at + w_out` (the last row alone)
                     // is at most `(c·k + p·k_w + q)·ld + pixels ≤ cols.len()` (checked by
@@ -222,11 +225,11 @@ fn im2col_row_pairs(g: &Geometry, plan: &RowPlan, x: &[f32], cols: &mut [f32], l
                     unsafe {
                         let to = cols.as_mut_ptr().add(at);
                         if pair {
-                            let (index, mask) = *two;
+                            let (index, mask) = (indices(&column.pair_read), column.pair_mask);
                             let segments = _mm512_maskz_permutex2var_ps(mask, first, index, second);
                             _mm512_mask_storeu_ps(to, two_mask, segments);
                         } else {
-                            let (index, mask) = *one;
+                            let (index, mask) = (indices(&column.read), column.read_mask);
                             let segment = _mm512_maskz_permutexvar_ps(mask, index, first);
                             _mm512_mask_storeu_ps(to, one_mask, segment);
                         }
@@ -247,7 +250,6 @@ fn im2col_halves<const HALVES: usize>(
 ) {
     let (plane_len, k) = (g.h * g.w, g.k_h * g.k_w);
     let (in_masks, out_mask) = (row_masks::<HALVES>(g.w), low_lanes(g.w_out));
-    let reads: Vec<__m512i> = plan.columns.iter().map(|t| indices(&t.read)).collect();
     for c in 0..g.c_in {
         for p in 0..g.k_h {
             for i in 0..g.h_out {
@@ -258,7 +260,8 @@ fn im2col_halves<const HALVES: usize>(
                     },
                     None => [unsafe { _mm512_setzero_ps() }; HALVES],
                 };
-                for (q, (column, &read)) in plan.columns.iter().zip(&reads).enumerate() {
+                for (q, column) in plan.columns.iter().enumerate() {
+                    let read = indices(&column.read);
                     let at = (c * k + p * g.k_w + q) * ld + i * g.w_out;
                     // SAFETY: `at + w_out ≤ (c_in·k − 1)·ld + pixels ≤ cols.len()` (checked
                     // above), and the store writes `w_out` lanes.
@@ -290,12 +293,8 @@ pub fn col2im(
     x: &mut [f32],
     mode: Accumulate,
 ) {
-    let (plane_len, pixels, k) = (g.h * g.w, g.out_pixels(), g.k_h * g.k_w);
-    assert!(x.len() >= g.image_len(), "col2im: x is too short");
-    assert!(
-        g.c_in * k == 0 || cols.len() >= (g.c_in * k - 1) * ld + pixels,
-        "col2im: cols is too short"
-    );
+    check_extents("col2im", g, x, cols, ld);
+    let plane_len = g.h * g.w;
     if mode == Accumulate::Overwrite {
         for c in 0..g.c_in {
             for &r in &plan.unread_rows {
@@ -321,11 +320,6 @@ fn col2im_halves<const HALVES: usize>(
 ) {
     let (plane_len, k) = (g.h * g.w, g.k_h * g.k_w);
     let (row_masks, in_mask) = (row_masks::<HALVES>(g.w), low_lanes(g.w_out));
-    let writes: Vec<[__m512i; HALVES]> = plan
-        .columns
-        .iter()
-        .map(|t| std::array::from_fn(|half| indices(&t.write[half])))
-        .collect();
     for c in 0..g.c_in {
         for p in 0..g.k_h {
             for i in 0..g.h_out {
@@ -343,13 +337,14 @@ fn col2im_halves<const HALVES: usize>(
                         } else {
                             load_row(row, row_masks)
                         };
-                    for (q, (column, write)) in plan.columns.iter().zip(&writes).enumerate() {
+                    for (q, column) in plan.columns.iter().enumerate() {
                         let at = (c * k + p * g.k_w + q) * ld + i * g.w_out;
                         let segment = _mm512_maskz_loadu_ps(in_mask, cols.as_ptr().add(at));
-                        for (half, (write, &mask)) in
-                            halves.iter_mut().zip(write.iter().zip(&column.write_mask))
+                        for (half, (write, &mask)) in halves
+                            .iter_mut()
+                            .zip(column.write.iter().zip(&column.write_mask))
                         {
-                            let terms = _mm512_maskz_permutexvar_ps(mask, *write, segment);
+                            let terms = _mm512_maskz_permutexvar_ps(mask, indices(write), segment);
                             *half = _mm512_mask_add_ps(*half, mask, *half, terms);
                         }
                     }
