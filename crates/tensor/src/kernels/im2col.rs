@@ -638,30 +638,18 @@ fn product_per_image(
     }
 }
 
-/// `y[n] = W·im2col(x[n]) + beta·y[n]` for every image `n` of the batch.
+/// `y[n] = W·im2col(x[n]) + beta·y[n]` for every image `n` of the batch, then `finish` on
+/// each image of `y` (`c_out·h_out·w_out` values): in the chunked driver right after the
+/// image is written, on the other routes after the batch.
 ///
 /// `x`: `(batch, c_in, h, w)`; `w`: `(c_out, c_in·k_h·k_w)`; `y`: `(batch, c_out, h_out·w_out)`.
-/// `beta` is 0 (write) or 1 (accumulate). Conv2d's forward (whose bias is added by the op's
-/// epilogue, [`crate::ops::epilogue`]), and the gradient to the input of conv_transpose2d.
-pub fn convolve(
-    g: &Geometry,
-    batch: usize,
-    x: &[f32],
-    w: &[f32],
-    c_out: usize,
-    beta: f32,
-    y: &mut [f32],
-) {
-    convolve_finishing(g, batch, x, w, c_out, beta, y, None);
-}
-
-/// [`convolve`], then `finish` on each image of `y` (`c_out·h_out·w_out` values): in the
-/// chunked driver right after the image is written, on the other routes after the batch.
+/// `beta` is 0 (write) or 1 (accumulate). Conv2d's forward (`finish` its bias and activation,
+/// [`crate::ops::epilogue`]), and the gradient to the input of conv_transpose2d.
 #[allow(
     clippy::too_many_arguments,
-    reason = "convolve's arguments and the finish"
+    reason = "the product's shapes and operands, and the finish"
 )]
-pub fn convolve_finishing(
+pub fn convolve(
     g: &Geometry,
     batch: usize,
     x: &[f32],
@@ -693,7 +681,7 @@ pub fn convolve_finishing(
     }
 }
 
-/// [`convolve_finishing`] with `beta = 0` that also returns the batch's im2col matrices, for
+/// [`convolve`] with `beta = 0` that also returns the batch's im2col matrices, for
 /// the weight gradient ([`backward_filter_from_cols`]) to use instead of unfolding `x` again.
 ///
 /// The batch is cut into the chunks of [`backward_filter`] (about 1,024 columns);
@@ -715,7 +703,7 @@ pub fn convolve_saving_cols(
     let chunks = match route(g, batch, c_out, TARGET_DEPTH) {
         Route::Chunked(chunks) if !direct::applies(g, c_out) => chunks,
         _ => {
-            convolve_finishing(g, batch, x, w, c_out, 0.0, y, finish);
+            convolve(g, batch, x, w, c_out, 0.0, y, finish);
             return None;
         }
     };
@@ -726,29 +714,17 @@ pub fn convolve_saving_cols(
 }
 
 /// `x[n] += col2im(Wᵀ·dy[n])` for every image `n` of the batch, or `=` with
-/// [`Accumulate::Overwrite`].
+/// [`Accumulate::Overwrite`], then `finish` on each image of `x` (`c_in·h·w` values): in the
+/// chunked driver right after its col2im, on the other routes after the batch.
 ///
 /// `w`: `(c_out, c_in·k_h·k_w)`; `dy`: `(batch, c_out, h_out·w_out)`; `x`: `(batch, c_in, h, w)`.
-/// The gradient to conv2d's input, and conv_transpose2d's forward.
-pub fn convolve_adjoint(
-    g: &Geometry,
-    batch: usize,
-    w: &[f32],
-    c_out: usize,
-    dy: &[f32],
-    x: &mut [f32],
-    mode: Accumulate,
-) {
-    convolve_adjoint_finishing(g, batch, w, c_out, dy, x, mode, None);
-}
-
-/// [`convolve_adjoint`], then `finish` on each image of `x` (`c_in·h·w` values): in the
-/// chunked driver right after its col2im, on the other routes after the batch.
+/// The gradient to conv2d's input, and conv_transpose2d's forward (`finish` its bias and
+/// activation).
 #[allow(
     clippy::too_many_arguments,
-    reason = "convolve_adjoint's arguments and the finish"
+    reason = "the product's shapes and operands, and the finish"
 )]
-pub fn convolve_adjoint_finishing(
+pub fn convolve_adjoint(
     g: &Geometry,
     batch: usize,
     w: &[f32],
@@ -869,7 +845,7 @@ fn filter(
         && direct::applies(g, c_out)
     {
         if let Some(f) = convolve_too {
-            convolve(g, batch, x, f.w, c_out, f.mode.beta(), f.y);
+            convolve(g, batch, x, f.w, c_out, f.mode.beta(), f.y, None);
         }
         return direct::backward_filter(g, batch, x, dy, c_out, dw, mode);
     }
@@ -886,7 +862,7 @@ fn filter(
             };
             // No im2col to share: the two products are one GEMM each.
             if let Some(f) = convolve_too {
-                convolve(g, batch, x, f.w, c_out, f.mode.beta(), f.y);
+                convolve(g, batch, x, f.w, c_out, f.mode.beta(), f.y, None);
             }
             // dw (c_out, c_in·h·w) += dyᵀ (c_out, batch) · x (batch, c_in·h·w): one GEMM, its
             // depth running over the batch.

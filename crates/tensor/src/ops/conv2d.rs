@@ -217,7 +217,7 @@ fn convolve_then_epilogue(
     let saved = if save {
         im2col::convolve_saving_cols(&g, batch, x_data, w_data, c_out, y.data_mut(), finish)
     } else {
-        im2col::convolve_finishing(&g, batch, x_data, w_data, c_out, 0.0, y.data_mut(), finish);
+        im2col::convolve(&g, batch, x_data, w_data, c_out, 0.0, y.data_mut(), finish);
         None
     };
     (y, saved.map(|cols| Tensor::from_vec(&[cols.len()], cols)))
@@ -253,11 +253,27 @@ pub fn conv2d_backward_input(
     match full_convolution(&g, c_out, w.data()) {
         Some((full, w_turned)) => {
             let (dy, beta) = (dy.data(), mode.beta());
-            im2col::convolve(&full, batch, dy, &w_turned, g.c_in, beta, dx.data_mut());
+            im2col::convolve(
+                &full,
+                batch,
+                dy,
+                &w_turned,
+                g.c_in,
+                beta,
+                dx.data_mut(),
+                None,
+            );
         }
-        None => {
-            im2col::convolve_adjoint(&g, batch, w.data(), c_out, dy.data(), dx.data_mut(), mode)
-        }
+        None => im2col::convolve_adjoint(
+            &g,
+            batch,
+            w.data(),
+            c_out,
+            dy.data(),
+            dx.data_mut(),
+            mode,
+            None,
+        ),
     }
 }
 
@@ -651,6 +667,7 @@ mod tests {
                 dy,
                 via_col2im.data_mut(),
                 Accumulate::Add,
+                None,
             );
             assert_close(
                 &format!("{spec}"),

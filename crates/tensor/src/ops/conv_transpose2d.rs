@@ -220,7 +220,7 @@ pub fn conv_transpose2d_fused(
     };
     let finish = epilogue::is_needed(b, act).then_some(&finish as im2col::Finish);
     let overwrite = Accumulate::Overwrite;
-    im2col::convolve_adjoint_finishing(&conv, batch, w, c, x, y.data_mut(), overwrite, finish);
+    im2col::convolve_adjoint(&conv, batch, w, c, x, y.data_mut(), overwrite, finish);
     y
 }
 
@@ -277,7 +277,7 @@ pub fn conv_transpose2d_backward(
         }
         (Some(dx), None) => {
             let beta = dx.mode.beta();
-            im2col::convolve(&conv, batch, dy, w, c, beta, dx.grad.data_mut());
+            im2col::convolve(&conv, batch, dy, w, c, beta, dx.grad.data_mut(), None);
         }
         (None, Some(dw)) => {
             im2col::backward_filter(&conv, batch, dy, x, c, dw.grad.data_mut(), dw.mode);
