@@ -144,18 +144,7 @@ mod tests {
 
     /// A 2-channel 5×4 input, 3×2 taps, stride 2, padding 1, dilation 1: 3×2 outputs.
     fn small() -> Geometry {
-        Geometry {
-            c_in: 2,
-            h: 5,
-            w: 4,
-            k_h: 3,
-            k_w: 2,
-            stride: (2, 2),
-            pad: (1, 1),
-            dilation: (1, 1),
-            h_out: 3,
-            w_out: 3,
-        }
+        Geometry::sliding("small", 2, (5, 4), (3, 2), (2, 2), (1, 1), (1, 1))
     }
 
     fn values(len: usize, seed: usize) -> Vec<f32> {
@@ -174,18 +163,7 @@ mod tests {
     #[test]
     fn a_single_output_is_the_window_times_the_kernel() {
         // One channel, 2×2 input, 2×2 kernel, no padding: one output, Σ x·w, plus the bias.
-        let g = Geometry {
-            c_in: 1,
-            h: 2,
-            w: 2,
-            k_h: 2,
-            k_w: 2,
-            stride: (1, 1),
-            pad: (0, 0),
-            dilation: (1, 1),
-            h_out: 1,
-            w_out: 1,
-        };
+        let g = Geometry::sliding("one", 1, (2, 2), (2, 2), (1, 1), (0, 0), (1, 1));
         let y = conv2d_direct(
             &g,
             1,
