@@ -291,7 +291,8 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
     assert_eq!(denoise["corruption"]["noise"]["clip"], true);
     // The categorical AAEs: every seed of each cluster count, the paper's soft code, the
     // code without its Gumbel noise and the digits-as-code yardstick once, and the
-    // semi-supervised runs with their labels-only twins.
+    // semi-supervised runs with their labels-only twins and their released arm (branched
+    // from the checkpoint its AAE kept).
     for run in [
         "clustering/aae_gumbel16_s0",
         "clustering/aae_gumbel16_s2",
@@ -301,6 +302,7 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         "clustering/aae_soft16_s0",
         "semisupervised/aae_100_s0",
         "semisupervised/labels_only_100_s2",
+        "semisupervised/released_100_s1",
     ] {
         let dir = out.join(run);
         for file in [
@@ -311,6 +313,10 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
             assert!(dir.join(file).exists(), "{run}/{file}");
         }
     }
+    assert!(
+        out.join("semisupervised/aae_100_s1/checkpoint-epoch1/checkpoint.json")
+            .exists()
+    );
     let metrics =
         std::fs::read_to_string(out.join("clustering/aae_gumbel16_s0/metrics.csv")).unwrap();
     assert!(

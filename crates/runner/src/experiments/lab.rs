@@ -172,6 +172,7 @@ impl Lab {
         Options {
             resume: self.settings.resume,
             print_tape: false,
+            keep_epoch: None,
         }
     }
 

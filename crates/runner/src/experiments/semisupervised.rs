@@ -18,7 +18,7 @@ use crate::instruments::stats::{mean, sample_sd};
 use crate::report::claims::{Claim, Finding, Verdict};
 use crate::report::markdown::{count, table};
 use crate::train::clustering::{ClusterConfig, ClusterFigures, ClusterRun, labelled_indices};
-use crate::train::{RunConfig, Schedule, TrainError, Trained, lanes};
+use crate::train::{Options, RunConfig, Schedule, TrainError, Trained, checkpoint, lanes};
 
 /// Semi-supervised classification.
 pub struct SemiSupervised;
@@ -70,6 +70,10 @@ const GOALS: [(usize, f64); 2] = [(100, 0.10), (1_000, 0.05)];
 pub struct Results {
     /// The runs' epochs.
     pub epochs: usize,
+    /// The released arm's last epochs on the labelled images alone (0: no such arm, as in
+    /// results saved before it existed).
+    #[serde(default)]
+    pub released_epochs: usize,
     /// The seeds of each budget.
     pub seeds: Vec<u64>,
     /// The input noise of the AAE and of the labels-only encoder.
@@ -97,6 +101,10 @@ pub struct BudgetResults {
     pub balanced: Vec<bool>,
     /// The same encoder trained on the labelled images alone.
     pub labels_only: Vec<f64>,
+    /// The semi-supervised AAE whose unlabelled phases stop for its last
+    /// [`Results::released_epochs`] epochs (empty in results saved before it existed).
+    #[serde(default)]
+    pub released: Vec<f64>,
     /// A softmax on the deep dense autoencoder's codes of the labelled images.
     pub softmax_on_codes: Vec<f64>,
     /// The last epoch of the first seed's AAE.
@@ -107,10 +115,33 @@ pub struct BudgetResults {
     pub labels_only_last: Option<ClusterFigures>,
 }
 
+/// The runs of each budget and seed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Arm {
+    /// The semi-supervised AAE.
+    Aae,
+    /// The same encoder on the labelled images alone.
+    LabelsOnly,
+    /// The semi-supervised AAE whose unlabelled phases stop for the last epochs
+    /// ([`release_from`]).
+    Released,
+}
+
 /// A run's folder name.
-fn run_name(labelled: usize, labels_only: bool, seed: u64) -> String {
-    let kind = if labels_only { "labels_only" } else { "aae" };
+fn run_name(labelled: usize, arm: Arm, seed: u64) -> String {
+    let kind = match arm {
+        Arm::Aae => "aae",
+        Arm::LabelsOnly => "labels_only",
+        Arm::Released => "released",
+    };
     format!("{kind}_{labelled}_s{seed}")
+}
+
+/// The epoch (1-based) from which the released arm trains on the labelled images alone: its
+/// last quarter (the last 5 of 20 epochs), at least the last one; `None` for a run of one
+/// epoch, which has no epochs before it to release.
+fn release_from(epochs: usize) -> Option<usize> {
+    (epochs >= 2).then(|| epochs + 1 - (epochs / 4).max(1))
 }
 
 /// How the softmax on codes trains: as the features experiment's probes, more passes over
@@ -138,37 +169,75 @@ impl Experiment for SemiSupervised {
             .iter()
             .map(|&b| b.min(lab.splits.train.len()))
             .collect();
+        let release = release_from(base.epochs);
         let mut jobs = Vec::new();
-        for &labels_only in &[false, true] {
+        for arm in [Arm::Aae, Arm::LabelsOnly] {
             for &b in &budgets {
-                jobs.extend(seeds.iter().map(|&s| (b, labels_only, s)));
+                jobs.extend(seeds.iter().map(|&s| (b, arm, s)));
             }
         }
         let dir = lab.exercise_dir(Self::NAME);
         let options = lab.options();
         let splits = &lab.splits;
-        let runs: Vec<Trained<ClusterRun>> = lanes::side_by_side(&jobs, |&(b, labels_only, s)| {
+        let config = |b: usize, arm: Arm, s: u64| {
             let per_class = (b / 10).max(1);
-            let model = if labels_only {
-                ClusterConfig::labels_only(per_class, LABELLED_SHIFT, RECIPE)
-            } else {
-                ClusterConfig::semi_supervised(per_class, LABELLED_SHIFT, RECIPE)
+            let model = match (arm, release) {
+                (Arm::LabelsOnly, _) => {
+                    ClusterConfig::labels_only(per_class, LABELLED_SHIFT, RECIPE)
+                }
+                (Arm::Released, Some(from)) => {
+                    ClusterConfig::released(per_class, LABELLED_SHIFT, RECIPE, from)
+                }
+                _ => ClusterConfig::semi_supervised(per_class, LABELLED_SHIFT, RECIPE),
             };
-            let config = RunConfig {
+            RunConfig {
                 model,
                 schedule: Schedule {
                     seed: s,
                     ..base.clone()
                 },
+            }
+        };
+        // The AAEs keep their checkpoint of the epoch before the release, for the released
+        // arm to branch from.
+        let kept = release.map(|from| from - 1);
+        let mut runs: Vec<Trained<ClusterRun>> = lanes::side_by_side(&jobs, |&(b, arm, s)| {
+            let options = Options {
+                keep_epoch: kept.filter(|_| arm == Arm::Aae),
+                ..options
             };
             crate::train::train::<ClusterRun>(
-                &config,
+                &config(b, arm, s),
                 splits,
-                &dir.join(run_name(b, labels_only, s)),
+                &dir.join(run_name(b, arm, s)),
                 options,
             )
             .map_err(|e| e.to_string())
         })?;
+        if let Some(kept) = kept {
+            let released: Vec<(usize, Arm, u64)> = jobs
+                .iter()
+                .filter(|j| j.1 == Arm::Aae)
+                .map(|&(b, _, s)| (b, Arm::Released, s))
+                .collect();
+            runs.extend(lanes::side_by_side(&released, |&(b, arm, s)| {
+                let config = config(b, arm, s);
+                let run_dir = dir.join(run_name(b, arm, s));
+                let from = checkpoint::kept_dir_of(&dir.join(run_name(b, Arm::Aae, s)), kept);
+                let resuming =
+                    options.resume && checkpoint::read::<ClusterRun>(&run_dir)?.is_some();
+                let branch = !resuming && from.join("checkpoint.json").exists();
+                if branch {
+                    checkpoint::branch::<ClusterRun>(&from, &run_dir, &config)?;
+                }
+                let options = Options {
+                    resume: resuming || branch,
+                    ..options
+                };
+                crate::train::train::<ClusterRun>(&config, splits, &run_dir, options)
+                    .map_err(|e| e.to_string())
+            })?);
+        }
         // The last epoch measured it on the test set already.
         let errors: Vec<f64> = runs
             .iter()
@@ -216,6 +285,10 @@ impl Experiment for SemiSupervised {
                     .map(|r| r.last().is_some_and(balanced))
                     .collect(),
                 labels_only: errors[n_runs + range.start..n_runs + range.end].to_vec(),
+                released: errors
+                    .get(2 * n_runs + range.start..2 * n_runs + range.end)
+                    .map(<[f64]>::to_vec)
+                    .unwrap_or_default(),
                 softmax_on_codes,
                 last: runs[range.start].last().cloned(),
                 labels_only_last: runs[n_runs + range.start].last().cloned(),
@@ -223,6 +296,7 @@ impl Experiment for SemiSupervised {
         }
         Ok(Results {
             epochs: base.epochs,
+            released_epochs: release.map_or(0, |from| base.epochs + 1 - from),
             seeds,
             input_noise: RECIPE.input_noise,
             labelled_shift: LABELLED_SHIFT,
@@ -290,6 +364,18 @@ impl Experiment for SemiSupervised {
                 row("the same encoder, labelled images alone", &|b| {
                     spread(&b.labels_only)
                 }),
+            ]
+            .into_iter()
+            .chain((r.released_epochs > 0).then(|| {
+                row(
+                    &format!(
+                        "the same AAE, its last {} on the labelled images alone",
+                        count(r.released_epochs, "epoch")
+                    ),
+                    &|b| spread(&b.released),
+                )
+            }))
+            .chain([
                 row("softmax on the deep dense autoencoder's codes", &|b| {
                     spread(&b.softmax_on_codes)
                 }),
@@ -300,12 +386,14 @@ impl Experiment for SemiSupervised {
                         .map(|p| format!("{:.2}%", 100.0 * p.1))
                         .unwrap_or_else(|| "–".into())
                 }),
-            ],
+            ])
+            .collect::<Vec<_>>(),
         );
         body.push('\n');
         for b in &r.budgets {
             body += &verdict(b, r, lab);
         }
+        body += &released_paragraph(r);
         if r.budgets
             .iter()
             .any(|b| mean(&b.aae) >= mean(&b.labels_only))
@@ -375,8 +463,9 @@ impl Experiment for SemiSupervised {
 
 /// Why the unlabelled images do not help, where the last epochs say: the AAE fits its
 /// labelled batches less closely than the encoder alone (first seed's cross-entropy), since
-/// its reconstruction and adversarial phases pull on the same trunk.
-fn fit_gap(b: &BudgetResults) -> String {
+/// its reconstruction and adversarial phases pull on the same trunk; `released` when the
+/// budget has the released arm, which measures what they leave.
+fn fit_gap(b: &BudgetResults, released: bool) -> String {
     let (Some(aae), Some(alone)) = (&b.last, &b.labels_only_last) else {
         return String::new();
     };
@@ -387,9 +476,88 @@ fn fit_gap(b: &BudgetResults) -> String {
         " Why, measured: at the last epoch the AAE's cross-entropy on its labelled batches is \
          {:.3} against {:.3} for the encoder alone (first seed): its reconstruction and \
          adversarial phases pull on the same trunk and keep it from fitting the labels as \
-         closely, a brake that helps where the labels are few enough to be learnt by heart and \
-         costs where they are not.",
-        aae.supervised_loss, alone.supervised_loss
+         closely{}.",
+        aae.supervised_loss,
+        alone.supervised_loss,
+        if released {
+            " (what they leave once they stop: the released arm, below)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// What stopping the unlabelled phases for the last epochs says, per budget: whether the
+/// trunk keeps a gain from them once they stop (the released arm against the labels alone),
+/// and what they did while they ran (the AAE against the released arm). Each comparison
+/// counts only beyond the larger spread of its two arms.
+fn released_paragraph(r: &Results) -> String {
+    let sd = |v: &[f64]| {
+        let s = sample_sd(v);
+        if s.is_finite() { s } else { 0.0 }
+    };
+    let sentences: Vec<String> = r
+        .budgets
+        .iter()
+        .filter(|b| !b.released.is_empty())
+        .map(|b| {
+            let (aae, alone, released) = (mean(&b.aae), mean(&b.labels_only), mean(&b.released));
+            let m_alone = sd(&b.released).max(sd(&b.labels_only));
+            let m_aae = sd(&b.released).max(sd(&b.aae));
+            let lasting = if released + m_alone < alone {
+                format!(
+                    "below the labels alone ({:.1}%): the trunk keeps a gain from the \
+                     unlabelled images once they stop",
+                    100.0 * alone
+                )
+            } else if released > alone + m_alone {
+                format!(
+                    "still above the labels alone ({:.1}%): what the unlabelled phases left in \
+                     the trunk costs even after they stop",
+                    100.0 * alone
+                )
+            } else {
+                format!(
+                    "level with the labels alone ({:.1}%, within the seeds' spread of {:.1} \
+                     points): the unlabelled phases leave nothing in the trunk that the labels \
+                     alone do not reach",
+                    100.0 * alone,
+                    100.0 * m_alone
+                )
+            };
+            let running = if aae > released + m_aae {
+                format!(
+                    "while they run they cost {:.1} points",
+                    100.0 * (aae - released)
+                )
+            } else if aae + m_aae < released {
+                format!(
+                    "while they run they hold the error {:.1} points lower, and that part lasts \
+                     only as long as they run",
+                    100.0 * (released - aae)
+                )
+            } else {
+                "stopping them moves the error by less than the seeds' spread".to_string()
+            };
+            format!(
+                "with {} labels the released AAE ends at {:.1}%, {lasting}; against the AAE \
+                 that keeps them ({:.1}%), {running}",
+                thousands(b.labelled as u64),
+                100.0 * released,
+                100.0 * aae
+            )
+        })
+        .collect();
+    if sentences.is_empty() {
+        return String::new();
+    }
+    format!(
+        "**What the unlabelled phases leave behind, measured.** The third row is the AAE with \
+         the same seeds, trained as the first for its first {} and on the labelled images \
+         alone (the supervised phase only) for its last {}: {}.\n\n",
+        count(r.epochs - r.released_epochs, "epoch"),
+        count(r.released_epochs, "epoch"),
+        sentences.join("; ")
     )
 }
 
@@ -463,7 +631,7 @@ fn verdict(b: &BudgetResults, r: &Results, lab: &LabInfo) -> String {
         )
     };
     let fit = if aae >= alone {
-        fit_gap(b)
+        fit_gap(b, !b.released.is_empty())
     } else {
         String::new()
     };
@@ -520,12 +688,14 @@ mod tests {
             aae: aae.to_vec(),
             balanced: vec![balanced; 3],
             labels_only: alone.to_vec(),
+            released: Vec::new(),
             softmax_on_codes: vec![0.3, 0.31, 0.29],
             last: None,
             labels_only_last: None,
         };
         Results {
             epochs: 20,
+            released_epochs: 0,
             seeds: vec![0, 1, 2],
             input_noise: 0.3,
             labelled_shift: 2,
@@ -631,6 +801,36 @@ mod tests {
         ahead.budgets[0].labels_only_last = Some(figures(0.080));
         let body = SemiSupervised::render(&ahead, &lab()).body;
         assert!(!body.contains("Why, measured"), "{body}");
+    }
+
+    #[test]
+    fn the_released_arm_says_what_the_unlabelled_phases_leave_and_what_they_cost() {
+        assert_eq!(release_from(20), Some(16));
+        assert_eq!(release_from(2), Some(2));
+        assert_eq!(release_from(1), None);
+        // Without the arm (results saved before it): no row, no paragraph.
+        let mut r = results([0.09, 0.1, 0.08], [0.16, 0.15, 0.17], true);
+        let body = SemiSupervised::render(&r, &lab()).body;
+        assert!(!body.contains("on the labelled images alone |"), "{body}");
+        assert!(!body.contains("leave behind"), "{body}");
+        // 100 labels: released 9.5%, below 16% alone, within the spread of the AAE's 9%;
+        // 1,000 labels: released 10%, level with 10% alone, and the AAE at 4.5% below it: a
+        // gain only while the phases run.
+        r.released_epochs = 5;
+        r.budgets[0].released = vec![0.095, 0.095, 0.095];
+        r.budgets[1].released = vec![0.1, 0.1, 0.1];
+        let body = SemiSupervised::render(&r, &lab()).body;
+        assert!(
+            body.contains("| the same AAE, its last 5 epochs on the labelled images alone | 9.5 ± 0.0% | 10.0 ± 0.0% |"),
+            "{body}"
+        );
+        assert!(body.contains("trained as the first for its first 15 epochs and on the labelled images alone (the supervised phase only) for its last 5 epochs: with 100 labels the released AAE ends at 9.5%, below the labels alone (16.0%): the trunk keeps a gain from the unlabelled images once they stop; against the AAE that keeps them (9.0%), stopping them moves the error by less than the seeds' spread"), "{body}");
+        assert!(body.contains("with 1,000 labels the released AAE ends at 10.0%, level with the labels alone (10.0%, within the seeds' spread of 0.0 points): the unlabelled phases leave nothing in the trunk that the labels alone do not reach; against the AAE that keeps them (4.5%), while they run they hold the error 5.5 points lower, and that part lasts only as long as they run."), "{body}");
+        // The AAE worse than released, released worse than alone.
+        r.budgets[1].aae = vec![0.2, 0.2, 0.2];
+        r.budgets[1].released = vec![0.15, 0.15, 0.15];
+        let body = SemiSupervised::render(&r, &lab()).body;
+        assert!(body.contains("with 1,000 labels the released AAE ends at 15.0%, still above the labels alone (10.0%): what the unlabelled phases left in the trunk costs even after they stop; against the AAE that keeps them (20.0%), while they run they cost 5.0 points."), "{body}");
     }
 
     #[test]

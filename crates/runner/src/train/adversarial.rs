@@ -123,7 +123,7 @@ impl Trainee for AaeRun {
         self.opts.named_mut()
     }
 
-    fn start_epoch(&mut self) {
+    fn start_epoch(&mut self, _epoch: usize) {
         self.sums = StepSums::default();
     }
 

@@ -301,7 +301,7 @@ impl Trainee for AeRun {
         vec![("optimizer", &mut self.opt)]
     }
 
-    fn start_epoch(&mut self) {
+    fn start_epoch(&mut self, _epoch: usize) {
         self.sums = StepSums::default();
     }
 

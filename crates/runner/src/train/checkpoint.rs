@@ -136,10 +136,67 @@ pub fn save<T: Trainee>(
     Ok(())
 }
 
+/// The folder where a run keeps its checkpoint of `epoch` (see [`keep`]).
+pub fn kept_dir_of(run_dir: &Path, epoch: usize) -> PathBuf {
+    run_dir.join(format!("checkpoint-epoch{epoch}"))
+}
+
+/// Copies the run's committed checkpoint, of `epoch`, to [`kept_dir_of`], where later epochs
+/// leave it alone: another run can start from it ([`branch`]). Its files are copied first,
+/// then `checkpoint.json` (written atomically): a kept folder without it holds nothing.
+pub fn keep(run_dir: &Path, epoch: usize) -> Result<(), String> {
+    let (from, to) = (dir_of(run_dir), kept_dir_of(run_dir, epoch));
+    create_dir(&to)?;
+    let json = from.join("checkpoint.json");
+    let text = std::fs::read(&json).map_err(|e| format!("{}: {e}", json.display()))?;
+    let entries = std::fs::read_dir(&from).map_err(|e| format!("{}: {e}", from.display()))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if name
+            .to_string_lossy()
+            .ends_with(&format!("-epoch{epoch}.safetensors"))
+        {
+            std::fs::copy(entry.path(), to.join(&name))
+                .map_err(|e| format!("{}: {e}", to.join(&name).display()))?;
+        }
+    }
+    write_atomic(&to.join("checkpoint.json"), &text)
+}
+
+/// Makes the checkpoint kept in `kept` (a folder [`keep`] wrote) the checkpoint of run
+/// folder `run_dir`, under `config`: resumed, that run goes on from the kept epoch. The
+/// caller vouches that `config` trains as the kept run's own configuration did up to that
+/// epoch (a run that differs only in its later epochs), so that the branch ends with the
+/// same bits as a run trained under `config` from the start.
+pub fn branch<T: Trainee>(
+    kept: &Path,
+    run_dir: &Path,
+    config: &RunConfig<T::Config>,
+) -> Result<(), String> {
+    let Some(mut ckpt) = read_json::<T>(&kept.join("checkpoint.json"))? else {
+        return Err(format!("{}: no kept checkpoint", kept.display()));
+    };
+    let to = dir_of(run_dir);
+    create_dir(&to)?;
+    let files =
+        std::iter::once(&ckpt.model_file).chain(ckpt.optimizer_files.iter().map(|(_, f)| f));
+    for file in files {
+        std::fs::copy(kept.join(file), to.join(file))
+            .map_err(|e| format!("{}: {e}", kept.join(file).display()))?;
+    }
+    ckpt.config = config.clone();
+    let json = serde_json::to_string_pretty(&ckpt).expect("a checkpoint serialises");
+    write_atomic(&to.join("checkpoint.json"), json.as_bytes())
+}
+
 /// The checkpoint of a run folder, if one was committed.
 pub fn read<T: Trainee>(run_dir: &Path) -> Result<Option<Checkpoint<T>>, String> {
-    let path = dir_of(run_dir).join("checkpoint.json");
-    let text = match std::fs::read_to_string(&path) {
+    read_json(&dir_of(run_dir).join("checkpoint.json"))
+}
+
+/// The checkpoint whose `checkpoint.json` is `path`, if there is one.
+fn read_json<T: Trainee>(path: &Path) -> Result<Option<Checkpoint<T>>, String> {
+    let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(format!("{}: {e}", path.display())),

@@ -48,6 +48,12 @@ pub struct ClusterConfig {
     /// saved before it existed read false.
     #[serde(default)]
     pub digits_as_code: bool,
+    /// From this epoch on (1-based), only the supervised phase runs: a semi-supervised run
+    /// whose unlabelled phases stop for its last epochs, so that what they leave in the
+    /// trunk can be told from what they cost while they run (`None`: every phase to the
+    /// end). Runs saved before it existed read `None`.
+    #[serde(default)]
+    pub supervised_only_from: Option<usize>,
 }
 
 impl ClusterConfig {
@@ -64,6 +70,7 @@ impl ClusterConfig {
             labelled_shift: 0,
             labels_only: false,
             digits_as_code: false,
+            supervised_only_from: None,
         }
     }
 
@@ -92,6 +99,15 @@ impl ClusterConfig {
     pub fn labels_only(per_class: usize, shift: i64, recipe: Recipe) -> ClusterConfig {
         ClusterConfig {
             labels_only: true,
+            ..ClusterConfig::semi_supervised(per_class, shift, recipe)
+        }
+    }
+
+    /// [`ClusterConfig::semi_supervised`] with its unlabelled phases stopped from epoch
+    /// `from` (1-based) on: the last epochs train on the labelled images alone.
+    pub fn released(per_class: usize, shift: i64, recipe: Recipe, from: usize) -> ClusterConfig {
+        ClusterConfig {
+            supervised_only_from: Some(from),
             ..ClusterConfig::semi_supervised(per_class, shift, recipe)
         }
     }
@@ -207,6 +223,10 @@ pub struct ClusterRun {
     pub model: ClusterAae,
     labels_only: bool,
     digits_as_code: bool,
+    /// See [`ClusterConfig::supervised_only_from`].
+    supervised_only_from: Option<usize>,
+    /// The epoch in progress (1-based).
+    epoch: usize,
     opts: ClusterOptimizers,
     labelled: Option<Labelled>,
     sums: StepSums<4>,
@@ -256,6 +276,8 @@ impl Trainee for ClusterRun {
             model: ClusterAae::new(config.model.clusters, recipe, rng),
             labels_only: config.model.labels_only,
             digits_as_code: config.model.digits_as_code,
+            supervised_only_from: config.model.supervised_only_from,
+            epoch: 0,
             opts: ClusterOptimizers::new(config.schedule.lr as f32, recipe),
             labelled,
             sums: StepSums::default(),
@@ -290,7 +312,8 @@ impl Trainee for ClusterRun {
         ]
     }
 
-    fn start_epoch(&mut self) {
+    fn start_epoch(&mut self, epoch: usize) {
+        self.epoch = epoch;
         self.sums = StepSums::default();
     }
 
@@ -312,8 +335,12 @@ impl Trainee for ClusterRun {
         let labelled = picked
             .as_ref()
             .map(|(images, labels)| LabelledBatch { images, labels });
+        let supervised_only = self.labels_only
+            || self
+                .supervised_only_from
+                .is_some_and(|from| self.epoch >= from);
         let l = match labelled {
-            Some(labelled) if self.labels_only => {
+            Some(labelled) if supervised_only => {
                 let supervised = self
                     .model
                     .supervised_step(&mut self.opts.supervised, labelled, rng)
@@ -408,6 +435,77 @@ mod tests {
         let old = json.replace(",\"test_bce\":null", "");
         let back: ClusterFigures = serde_json::from_str(&old).unwrap();
         assert_eq!(back.test_bce, 0.0, "{old}");
+    }
+
+    /// A semi-supervised run released from epoch 2: its first epoch plays every phase, its
+    /// second only the supervised one; stopped after the first and resumed, it trains the
+    /// second as the uninterrupted run does (the epoch comes from the trainer, not from a
+    /// count the checkpoint would lose); branched from the epoch-1 checkpoint a plain
+    /// semi-supervised run kept, it ends with the same bits as trained released from the
+    /// start (what `tp semisupervised` relies on to train only the released epochs).
+    #[test]
+    fn a_released_run_trains_its_last_epochs_on_the_labels_alone_and_resumes_so() {
+        use crate::train::{Options, Schedule, checkpoint, train};
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-sample");
+        let splits = Splits::load(&root, "sample".into(), Some(192), Some(64)).unwrap();
+        let config = |epochs| RunConfig {
+            model: ClusterConfig::released(2, 2, Recipe::SOFT, 2),
+            schedule: Schedule::new(epochs, 64, 1e-3, 7, &splits),
+        };
+        let scratch = |name: &str| {
+            let dir = std::env::temp_dir().join(format!("released-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            dir
+        };
+        let (straight, resumed) = (scratch("straight"), scratch("resumed"));
+        let a = train::<ClusterRun>(&config(2), &splits, &straight, Options::default()).unwrap();
+        let [first, second] = [&a.history[0].figures, &a.history[1].figures];
+        assert!(first.reconstruction_bce > 0.0 && first.discriminators_loss > 0.0);
+        assert!(first.supervised_loss > 0.0);
+        assert_eq!(
+            (
+                second.reconstruction_bce,
+                second.discriminators_loss,
+                second.generator_loss
+            ),
+            (0.0, 0.0, 0.0)
+        );
+        assert!(second.supervised_loss > 0.0);
+        train::<ClusterRun>(&config(1), &splits, &resumed, Options::default()).unwrap();
+        let resume = Options {
+            resume: true,
+            ..Options::default()
+        };
+        let b = train::<ClusterRun>(&config(2), &splits, &resumed, resume).unwrap();
+        assert_eq!(b.trained_epochs, 1);
+        assert_eq!(b.history[1].figures, a.history[1].figures);
+
+        let (plain, branched) = (scratch("plain"), scratch("branched"));
+        let semi = RunConfig {
+            model: ClusterConfig::semi_supervised(2, 2, Recipe::SOFT),
+            ..config(2)
+        };
+        let keep = Options {
+            keep_epoch: Some(1),
+            ..Options::default()
+        };
+        let p = train::<ClusterRun>(&semi, &splits, &plain, keep).unwrap();
+        assert_eq!(p.history[0].figures, a.history[0].figures);
+        assert!(
+            p.history[1].figures.reconstruction_bce > 0.0,
+            "not released"
+        );
+        let kept = checkpoint::kept_dir_of(&plain, 1);
+        checkpoint::branch::<ClusterRun>(&kept, &branched, &config(2)).unwrap();
+        let c = train::<ClusterRun>(&config(2), &splits, &branched, resume).unwrap();
+        assert_eq!(c.trained_epochs, 1);
+        assert_eq!(c.history[1].figures, a.history[1].figures);
+        let weights = |d: &std::path::Path| std::fs::read(d.join("model.safetensors")).unwrap();
+        assert!(weights(&branched) == weights(&straight));
+        for dir in [straight, resumed, plain, branched] {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
     }
 
     #[test]

@@ -170,8 +170,10 @@ pub trait Trainee: Sized {
     /// The optimizers, writable (resuming from a checkpoint).
     fn optimizers_mut(&mut self) -> Vec<(&'static str, &mut Adam)>;
 
-    /// Starts an epoch: the figures summed over its steps start again from zero.
-    fn start_epoch(&mut self);
+    /// Starts epoch `epoch` (1-based, counting the epochs a resumed run restored): the
+    /// figures summed over its steps start again from zero. A kind whose steps change with
+    /// the epoch reads it here, so that a resumed run trains as the uninterrupted one.
+    fn start_epoch(&mut self, epoch: usize);
 
     /// One step on `batch`, drawing from `rng`; returns the running mean of the epoch's
     /// training loss (for the progress bar), or `None` when a loss is not finite (the
@@ -277,6 +279,9 @@ pub struct Options {
     pub resume: bool,
     /// Print the autodiff tape of the first step.
     pub print_tape: bool,
+    /// Also keep the checkpoint of this epoch, which later epochs would replace, in
+    /// `<run>/checkpoint-epochN` ([`checkpoint::keep`]): another run can branch from it.
+    pub keep_epoch: Option<usize>,
 }
 
 /// Trains the run `config` of kind `T` on `splits` into `dir` (locked for the time of the
@@ -325,12 +330,20 @@ pub fn train<T: Trainee>(
     for epoch in first_epoch..=config.schedule.epochs {
         let label = format!("{name} {epoch}/{}", config.schedule.epochs);
         let print_tape = options.print_tape && epoch == 1;
-        let seconds = train_epoch(&mut trainee, config, &mut r, &train_set, &label, print_tape)
-            .map_err(|step| TrainError::NonFinite {
-                epoch,
-                step,
-                dir: dir.to_path_buf(),
-            })?;
+        let seconds = train_epoch(
+            &mut trainee,
+            epoch,
+            config,
+            &mut r,
+            &train_set,
+            &label,
+            print_tape,
+        )
+        .map_err(|step| TrainError::NonFinite {
+            epoch,
+            step,
+            dir: dir.to_path_buf(),
+        })?;
         let figures = trainee.finish_epoch(&test_set);
         let earlier: Vec<f64> = history.iter().map(|r| r.seconds).collect();
         let slow = pace::slow_epoch_note(&earlier, seconds)
@@ -349,6 +362,9 @@ pub fn train<T: Trainee>(
         });
         metrics::write(dir, &history)?;
         checkpoint::save(dir, config, &trainee, &r, &history)?;
+        if options.keep_epoch == Some(epoch) {
+            checkpoint::keep(dir, epoch)?;
+        }
     }
     metrics::write(dir, &history)?;
     layers::io::save(dir.join("model.safetensors"), trainee.model()).map_err(|e| e.to_string())?;
@@ -376,10 +392,11 @@ fn config_json<C: Serialize>(config: &RunConfig<C>) -> String {
     serde_json::to_string_pretty(&v).expect("a value serialises")
 }
 
-/// One pass over `train` in a fresh shuffled order; returns the seconds it took, or
-/// `Err(step)` if a loss stops being finite at that 1-based step.
+/// Epoch `epoch`: one pass over `train` in a fresh shuffled order; returns the seconds it
+/// took, or `Err(step)` if a loss stops being finite at that 1-based step.
 fn train_epoch<T: Trainee>(
     trainee: &mut T,
+    epoch: usize,
     config: &RunConfig<T::Config>,
     r: &mut Rng,
     train: &Dataset,
@@ -387,7 +404,7 @@ fn train_epoch<T: Trainee>(
     print_tape: bool,
 ) -> Result<f64, usize> {
     trainee.model_mut().train();
-    trainee.start_epoch();
+    trainee.start_epoch(epoch);
     // A fresh order from the identity every epoch, so the order depends only on the
     // generator's position (which a checkpoint saves), not on the previous epoch's order.
     let mut order: Vec<usize> = (0..train.len()).collect();
@@ -512,8 +529,8 @@ mod tests {
         fn input_shape(&self) -> [usize; 3] {
             [1, 1, 2]
         }
-        fn start_epoch(&mut self) {
-            self.epoch += 1;
+        fn start_epoch(&mut self, epoch: usize) {
+            self.epoch = epoch;
             self.step = 0;
         }
         fn step(&mut self, _: Batch<'_>, _: &mut Rng, _: bool) -> Option<f64> {

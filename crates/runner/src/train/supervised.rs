@@ -85,7 +85,7 @@ impl Trainee for StyleRun {
         self.opts.named_mut()
     }
 
-    fn start_epoch(&mut self) {
+    fn start_epoch(&mut self, _epoch: usize) {
         self.sums = StepSums::default();
     }
 
