@@ -27,6 +27,15 @@
 //! discriminator win the 10-D game (last-epoch losses 0.002 and 0.25): runs that are not the
 //! method's result. The runner's `style` experiment trains 30 epochs (three times the lab's):
 //! 99.5% of cells at 10-D, 100% at 2-D, the probes at 48% and 16%.
+//!
+//! What the 10-D code needed: [`SupervisedAae::digit_mmd`], each digit's codes in the batch
+//! pulled towards `N(0, I)` as a set by their MMD to prior draws (the Wasserstein
+//! autoencoder's penalty, Tolstikhin et al. 2018, applied per digit). A discriminator judges
+//! one code at a time and gives the encoder a direction per code; what a linear probe reads
+//! is a shift of a whole digit's codes, which the MMD's gradient moves directly. A PyTorch
+//! probe of the same model (seed 0, 30 epochs): probe 35.9% → 17.0% at λ = 1, the test MSE
+//! 0.0394 → 0.0350. `tp style` (this engine, same protocol): 44.6% → 16.9% at λ = 3, cells
+//! read right 98.7% → 98.9%, the test MSE 0.0374 → 0.0398.
 
 use layers::optim::Optimizer;
 use layers::{
@@ -35,6 +44,7 @@ use layers::{
 use tensor::{Reduction, Rng, Tensor, Var};
 
 use crate::aae::{AaeOptimizers, CLASSES, PhaseLosses, critic, critic_step, fooling_loss, one_hot};
+use crate::mmd::imq_mmd2;
 
 /// Encoder (784-256-256-`style`), decoder (`10 + style`-256-256-784, the one-hot digit
 /// first) and discriminator on the code (`style`-128-128-1), ReLU everywhere but the
@@ -55,6 +65,13 @@ pub struct SupervisedAae {
     /// `N(0, I)`, so the code cannot tell the digit and the decoder learns every digit in
     /// every style.
     pub critic_sees_digit: bool,
+    /// The weight λ of a second pull of each digit's codes towards `N(0, I)`, added to the
+    /// reconstruction's loss: `λ·Σ_d (n_d/n)·MMD²(the batch's codes of digit d, as many
+    /// N(0, I) draws)` ([`crate::mmd::imq_mmd2`], the Wasserstein autoencoder's penalty,
+    /// here per digit); 0 for none. The discriminator judges each code on its own and leaves
+    /// a 10-D code whose digits a linear probe still tells apart; the MMD compares each
+    /// digit's codes with the prior as a set, and moves them as one.
+    pub digit_mmd: f32,
 }
 
 impl SupervisedAae {
@@ -84,6 +101,7 @@ impl SupervisedAae {
             discriminator: critic(style + if critic_sees_digit { CLASSES } else { 0 }, rng),
             style,
             critic_sees_digit,
+            digit_mmd: 0.0,
         }
     }
 
@@ -99,6 +117,25 @@ impl SupervisedAae {
         self.decoder.forward(g, code)
     }
 
+    /// `Σ_d (n_d/n)·MMD²(z of digit d, as many N(0, I) draws from rng)` over the digits
+    /// with two codes or more in the batch (a scalar; 0 when none has).
+    fn digit_mmd_penalty(&self, g: &mut Graph, z: Var, digits: &[usize], rng: &mut Rng) -> Var {
+        let n = digits.len();
+        let mut total = g.constant(Tensor::scalar(0.0));
+        for d in 0..CLASSES {
+            let rows: Vec<usize> = (0..n).filter(|&i| digits[i] == d).collect();
+            if rows.len() < 2 {
+                continue;
+            }
+            let codes = g.index_select(z, 0, &rows);
+            let prior = g.constant(Tensor::normal(&[rows.len(), self.style], 0.0, 1.0, rng));
+            let mmd = imq_mmd2(g, codes, prior);
+            let weighted = g.mul_scalar(mmd, rows.len() as f32 / n as f32);
+            total = g.add(total, weighted);
+        }
+        total
+    }
+
     /// What the discriminator reads of codes `z`: `z`, with the one-hot digits beside it
     /// when it sees them.
     fn judged(&self, g: &mut Graph, z: Var, digits: &[usize]) -> Var {
@@ -111,8 +148,9 @@ impl SupervisedAae {
     }
 
     /// One training step on the images `x [N, 1, 28, 28]` with their `digits`: the
-    /// reconstruction of `x` from its style code and its digit (BCE per pixel; encoder and
-    /// decoder step), the discriminator on `N(0, I)` samples drawn from `rng` against the
+    /// reconstruction of `x` from its style code and its digit (BCE per pixel, plus the
+    /// per-digit MMD penalty when [`SupervisedAae::digit_mmd`] is set, its prior draws from
+    /// `rng`; encoder and decoder step), the discriminator on `N(0, I)` samples drawn from `rng` against the
     /// codes, then the encoder fooling it.
     pub fn train_step(
         &mut self,
@@ -132,8 +170,13 @@ impl SupervisedAae {
         let xv = g.input(x.clone());
         let z = self.encoder.forward(&mut g, xv);
         let y = self.draw(&mut g, z, digits);
-        let loss = Loss::Bce.apply(&mut g, y, xv, Reduction::Mean);
+        let mut loss = Loss::Bce.apply(&mut g, y, xv, Reduction::Mean);
         let reconstruction = g.value(loss).item();
+        if self.digit_mmd > 0.0 {
+            let penalty = self.digit_mmd_penalty(&mut g, z, digits, rng);
+            let weighted = g.mul_scalar(penalty, self.digit_mmd);
+            loss = g.add(loss, weighted);
+        }
         let grads = g.backward(loss);
         opts.reconstruction.step(&mut self.encoder, &grads)?;
         opts.reconstruction.step(&mut self.decoder, &grads)?;
@@ -266,6 +309,43 @@ mod tests {
                 (encoder, decoder, critic)
             );
         }
+    }
+
+    /// The per-digit MMD reaches the encoder only: from one start, a step with it and a step
+    /// without leave the same decoder (its gradient is the reconstruction's alone) and
+    /// different encoders; and its own gradient, followed alone, makes it fall.
+    #[test]
+    fn the_digit_mmd_moves_the_encoder_alone_and_falls() {
+        let x = Tensor::uniform(&[40, 1, 28, 28], 0.0, 1.0, &mut rng(5));
+        let digits: Vec<usize> = (0..40).map(|i| i % 4).collect();
+        let step = |lambda: f32| {
+            let mut m = SupervisedAae::new(10, true, &mut rng(6));
+            m.digit_mmd = lambda;
+            m.train_step(&mut AaeOptimizers::new(1e-3), &x, &digits, &mut rng(7))
+                .unwrap();
+            m
+        };
+        let (with, without) = (step(1.0), step(0.0));
+        assert!(with.decoder.state_dict() == without.decoder.state_dict());
+        assert!(with.encoder.state_dict() != without.encoder.state_dict());
+
+        // Its gradient, followed alone, brings each digit's codes to N(0, I): from codes far
+        // from it (the fresh encoder's), the penalty falls to a fraction.
+        let mut m = SupervisedAae::new(10, true, &mut rng(8));
+        let (mut opt, mut r) = (layers::optim::Adam::new(1e-2), rng(9));
+        let mut penalties = Vec::new();
+        for _ in 0..60 {
+            let mut g = Graph::new();
+            let xv = g.input(x.clone());
+            let z = m.encoder.forward(&mut g, xv);
+            let p = m.digit_mmd_penalty(&mut g, z, &digits, &mut r);
+            penalties.push(g.value(p).item());
+            let grads = g.backward(p);
+            opt.step(&mut m.encoder, &grads).unwrap();
+        }
+        let mean = |p: &[f32]| p.iter().sum::<f32>() / p.len() as f32;
+        let (first, last) = (mean(&penalties[..10]), mean(&penalties[50..]));
+        assert!(last < 0.5 * first, "MMD {first} → {last}");
     }
 
     /// Every part moves in one step, and the decoder draws the digit it is given: two

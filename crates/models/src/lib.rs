@@ -19,6 +19,7 @@ pub mod autoencoder;
 pub mod contractive;
 pub mod conv;
 pub mod dense;
+pub mod mmd;
 pub mod pca;
 pub mod sparse;
 pub mod vae;

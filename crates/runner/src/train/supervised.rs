@@ -25,6 +25,10 @@ pub struct StyleConfig {
     /// β₁ of the two adversarial Adams (0.9 is Adam's default, the paper's recipe here;
     /// [`AaeOptimizers::with_game_beta1`]).
     pub game_beta1: f64,
+    /// The weight of the per-digit MMD penalty ([`SupervisedAae::digit_mmd`]; 0 for none,
+    /// as in runs saved before it existed).
+    #[serde(default)]
+    pub digit_mmd: f64,
 }
 
 /// A supervised adversarial autoencoder in training.
@@ -59,8 +63,10 @@ impl Trainee for StyleRun {
     type Figures = AaeFigures;
 
     fn build(config: &RunConfig<StyleConfig>, _: &Splits, rng: &mut Rng) -> StyleRun {
+        let mut model = SupervisedAae::new(config.model.style, config.model.critic_sees_digit, rng);
+        model.digit_mmd = config.model.digit_mmd as f32;
         StyleRun {
-            model: SupervisedAae::new(config.model.style, config.model.critic_sees_digit, rng),
+            model,
             opts: AaeOptimizers::with_game_beta1(
                 config.schedule.lr as f32,
                 config.model.game_beta1 as f32,
