@@ -214,7 +214,7 @@ fn train_one(args: &TrainArgs) -> Result<(), String> {
     let options = Options {
         resume: args.common.resume,
         print_tape: args.print_tape,
-        keep_epoch: None,
+        ..Options::default()
     };
     let mut run =
         train::train::<AeRun>(&config, &splits, &dir, options).map_err(|e| e.to_string())?;

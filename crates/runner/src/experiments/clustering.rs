@@ -814,10 +814,7 @@ fn checked(r: &Results) -> String {
         );
     }
     s + " Between this run and the paper's figures stand its much larger networks, its \
-         far longer training and six times the images; this report does not reach them. \
-         Nor, in the open, do others: the issue tracker of a public reimplementation holds \
-         a report of clusters short of the paper's, left unresolved \
-         (github.com/musyoku/adversarial-autoencoder, issue 2).\n\n"
+         far longer training and six times the images; this report does not reach them.\n\n"
 }
 
 /// The figure's rows, labelled: cluster, size, majority class and its share.
@@ -1078,10 +1075,6 @@ mod tests {
         );
         assert!(
             body.contains("makes up 41% to 100% of its test images"),
-            "{body}"
-        );
-        assert!(
-            body.contains("(github.com/musyoku/adversarial-autoencoder, issue 2)"),
             "{body}"
         );
         let mut ahead = results([0.12, 0.13, 0.14], 0.32, balanced_game.clone());

@@ -171,8 +171,7 @@ impl Lab {
     pub fn options(&self) -> Options {
         Options {
             resume: self.settings.resume,
-            print_tape: false,
-            keep_epoch: None,
+            ..Options::default()
         }
     }
 

@@ -142,40 +142,57 @@ pub fn kept_dir_of(run_dir: &Path, epoch: usize) -> PathBuf {
 }
 
 /// Copies the run's committed checkpoint, of `epoch`, to [`kept_dir_of`], where later epochs
-/// leave it alone: another run can start from it ([`branch`]). Its files are copied first,
-/// then `checkpoint.json` (written atomically): a kept folder without it holds nothing.
+/// leave it alone: another run can start from it ([`branch`]). A `checkpoint.json` already
+/// there is removed first, then the files the checkpoint names are copied, then its
+/// `checkpoint.json` (written atomically): a kept folder without it holds nothing.
 pub fn keep(run_dir: &Path, epoch: usize) -> Result<(), String> {
     let (from, to) = (dir_of(run_dir), kept_dir_of(run_dir, epoch));
     create_dir(&to)?;
+    let committed = to.join("checkpoint.json");
+    if committed.exists() {
+        std::fs::remove_file(&committed).map_err(|e| format!("{}: {e}", committed.display()))?;
+    }
     let json = from.join("checkpoint.json");
     let text = std::fs::read(&json).map_err(|e| format!("{}: {e}", json.display()))?;
-    let entries = std::fs::read_dir(&from).map_err(|e| format!("{}: {e}", from.display()))?;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        if name
-            .to_string_lossy()
-            .ends_with(&format!("-epoch{epoch}.safetensors"))
-        {
-            std::fs::copy(entry.path(), to.join(&name))
-                .map_err(|e| format!("{}: {e}", to.join(&name).display()))?;
-        }
+    let named: serde_json::Value =
+        serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", json.display()))?;
+    if named["epoch"].as_u64() != Some(epoch as u64) {
+        return Err(format!(
+            "{}: not the checkpoint of epoch {epoch}",
+            json.display()
+        ));
     }
-    write_atomic(&to.join("checkpoint.json"), &text)
+    let optimizers = named["optimizer_files"].as_array().into_iter().flatten();
+    let files = std::iter::once(&named["model_file"]).chain(optimizers.map(|pair| &pair[1]));
+    for file in files {
+        let file = file
+            .as_str()
+            .ok_or_else(|| format!("{}: a file name is missing", json.display()))?;
+        std::fs::copy(from.join(file), to.join(file))
+            .map_err(|e| format!("{}: {e}", from.join(file).display()))?;
+    }
+    write_atomic(&committed, &text)
 }
 
 /// Makes the checkpoint kept in `kept` (a folder [`keep`] wrote) the checkpoint of run
-/// folder `run_dir`, under `config`: resumed, that run goes on from the kept epoch. The
-/// caller vouches that `config` trains as the kept run's own configuration did up to that
-/// epoch (a run that differs only in its later epochs), so that the branch ends with the
-/// same bits as a run trained under `config` from the start.
+/// folder `run_dir`, under `config`, if the kept run was trained under `trained_as` (the
+/// number of epochs aside): resumed, that run goes on from the kept epoch. Returns whether
+/// it did; `false` when nothing is kept there or it was kept from another configuration.
+/// The caller vouches that `config` trains as `trained_as` up to the kept epoch (a run that
+/// differs only in its later epochs), so that the branch ends with the same bits as a run
+/// trained under `config` from the start.
 pub fn branch<T: Trainee>(
     kept: &Path,
     run_dir: &Path,
     config: &RunConfig<T::Config>,
-) -> Result<(), String> {
+    trained_as: &RunConfig<T::Config>,
+) -> Result<bool, String> {
     let Some(mut ckpt) = read_json::<T>(&kept.join("checkpoint.json"))? else {
-        return Err(format!("{}: no kept checkpoint", kept.display()));
+        return Ok(false);
     };
+    if trained_as.resumable_from(&ckpt.config).is_err() {
+        return Ok(false);
+    }
     let to = dir_of(run_dir);
     create_dir(&to)?;
     let files =
@@ -186,7 +203,8 @@ pub fn branch<T: Trainee>(
     }
     ckpt.config = config.clone();
     let json = serde_json::to_string_pretty(&ckpt).expect("a checkpoint serialises");
-    write_atomic(&to.join("checkpoint.json"), json.as_bytes())
+    write_atomic(&to.join("checkpoint.json"), json.as_bytes())?;
+    Ok(true)
 }
 
 /// The checkpoint of a run folder, if one was committed.

@@ -497,7 +497,13 @@ mod tests {
             "not released"
         );
         let kept = checkpoint::kept_dir_of(&plain, 1);
-        checkpoint::branch::<ClusterRun>(&kept, &branched, &config(2)).unwrap();
+        // Kept from another configuration: refused.
+        let other = RunConfig {
+            model: ClusterConfig::semi_supervised(3, 2, Recipe::SOFT),
+            ..config(2)
+        };
+        assert!(!checkpoint::branch::<ClusterRun>(&kept, &branched, &config(2), &other).unwrap());
+        assert!(checkpoint::branch::<ClusterRun>(&kept, &branched, &config(2), &semi).unwrap());
         let c = train::<ClusterRun>(&config(2), &splits, &branched, resume).unwrap();
         assert_eq!(c.trained_epochs, 1);
         assert_eq!(c.history[1].figures, a.history[1].figures);

@@ -94,7 +94,7 @@ pub struct RunConfig<C> {
 impl<C: Clone + PartialEq + Serialize> RunConfig<C> {
     /// Whether a checkpoint made under `other` can be continued under `self` (everything
     /// equal but the number of epochs); the first difference if not.
-    fn resumable_from(&self, other: &RunConfig<C>) -> Result<(), String> {
+    pub(crate) fn resumable_from(&self, other: &RunConfig<C>) -> Result<(), String> {
         let mut same = other.clone();
         same.schedule.epochs = self.schedule.epochs;
         if same == *self {

@@ -29,6 +29,15 @@ pub struct StyleConfig {
     /// as in runs saved before it existed).
     #[serde(default)]
     pub digit_mmd: f64,
+    /// Whether the discriminator's game runs ([`SupervisedAae::adversarial`]; off, the MMD
+    /// alone holds the code to the prior). Runs saved before it existed read true.
+    #[serde(default = "adversarial_by_default")]
+    pub adversarial: bool,
+}
+
+/// Configurations saved before [`StyleConfig::adversarial`] existed played the game.
+pub fn adversarial_by_default() -> bool {
+    true
 }
 
 /// A supervised adversarial autoencoder in training.
@@ -65,6 +74,7 @@ impl Trainee for StyleRun {
     fn build(config: &RunConfig<StyleConfig>, _: &Splits, rng: &mut Rng) -> StyleRun {
         let mut model = SupervisedAae::new(config.model.style, config.model.critic_sees_digit, rng);
         model.digit_mmd = config.model.digit_mmd as f32;
+        model.adversarial = config.model.adversarial;
         StyleRun {
             model,
             opts: AaeOptimizers::with_game_beta1(
@@ -102,7 +112,13 @@ impl Trainee for StyleRun {
             .train_step(&mut self.opts, &batch.images, &digits, rng)
             .expect("every part of the model is on its phase's tape");
         let values = [l.reconstruction, l.discriminator, l.generator];
-        values
+        // Without the game its losses are NaN by design: only the played ones must be finite.
+        let played = if self.model.adversarial {
+            &values[..]
+        } else {
+            &values[..1]
+        };
+        played
             .iter()
             .all(|v| v.is_finite())
             .then(|| self.sums.add(values.map(f64::from), 1.0))
