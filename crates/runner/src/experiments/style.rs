@@ -311,6 +311,16 @@ fn run_name(config: &StyleConfig) -> String {
     format!("saae_style{}{recipe}", config.style)
 }
 
+/// What a run's figure calls its model: the adversarial autoencoder, or (without the game)
+/// the autoencoder whose code an MMD holds to the prior.
+fn model_name(adversarial: bool) -> &'static str {
+    if adversarial {
+        "Supervised AAE"
+    } else {
+        "Supervised autoencoder (MMD, no game)"
+    }
+}
+
 /// How the text names a run's recipe in a sentence.
 fn whose(critic_sees_digit: bool, digit_mmd: f64, adversarial: bool) -> &'static str {
     if !adversarial {
@@ -444,7 +454,8 @@ impl Experiment for StyleContent {
             let figure = LabelledGrid {
                 grid,
                 title: format!(
-                    "Supervised AAE, {style}-D style, {whose}: each row a test image's style, drawn as each digit"
+                    "{}, {style}-D style, {whose}: each row a test image's style, drawn as each digit",
+                    model_name(recipe.adversarial)
                 ),
                 rows: row_labels.clone(),
                 columns: columns.clone(),
@@ -597,11 +608,12 @@ impl Experiment for StyleContent {
         body += &mmd_effect(r, noun);
         for c in &r.runs {
             body += &format!(
-                "![Supervised AAE, {s}-D style, {recipe}]({f})\n\n*{s}-D style, {recipe}. \
+                "![{model}, {s}-D style, {recipe}]({f})\n\n*{s}-D style, {recipe}. \
                  Rows: {what}; first the test image itself, then its style code decoded with \
                  each {noun}'s one-hot vector, 0 to 9.*\n\n",
                 s = c.style,
                 recipe = c.recipe(),
+                model = model_name(c.adversarial),
                 f = c.figure,
                 what = lab.samples_caption(),
             );
