@@ -620,7 +620,7 @@ impl Experiment for StyleContent {
         }
         body += &format!(
             "![The game per epoch]({})\n\n*The discriminator's and the encoder's mean losses \
-             per epoch, every run; at ln 4 and ln 2 neither wins.*\n\n",
+             per epoch, every run with a discriminator; at ln 4 and ln 2 neither wins.*\n\n",
             r.game
         );
         body += &format!(
