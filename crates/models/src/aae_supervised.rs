@@ -73,12 +73,12 @@ pub struct SupervisedAae {
     /// `N(0, I)`, so the code cannot tell the digit and the decoder learns every digit in
     /// every style.
     pub critic_sees_digit: bool,
-    /// The weight λ of a second pull of each digit's codes towards `N(0, I)`, added to the
-    /// reconstruction's loss: `λ·Σ_d (n_d/n)·MMD²(the batch's codes of digit d, as many
-    /// N(0, I) draws)` ([`crate::mmd::imq_mmd2`], the Wasserstein autoencoder's penalty,
-    /// here per digit); 0 for none. The discriminator judges each code on its own and leaves
-    /// a 10-D code whose digits a linear probe still tells apart; the MMD compares each
-    /// digit's codes with the prior as a set, and moves them as one.
+    /// The weight λ of a pull of each digit's codes towards `N(0, I)`, added to the
+    /// reconstruction's loss: `λ·Σ_d (n_d/n)·MMD²(the batch's codes of digit d, at least
+    /// [`MMD_PRIOR_DRAWS`] N(0, I) draws)` ([`crate::mmd::imq_mmd2`], the Wasserstein
+    /// autoencoder's penalty, here per digit); 0 for none. The discriminator judges each
+    /// code on its own and leaves a 10-D code whose digits a linear probe still tells apart;
+    /// the MMD compares each digit's codes with the prior as a set, and moves them as one.
     pub digit_mmd: f32,
     /// Whether the discriminator's game runs (true for the adversarial autoencoder). Off, the
     /// step is the reconstruction and the MMD penalty alone: the Wasserstein autoencoder with
@@ -130,8 +130,8 @@ impl SupervisedAae {
         self.decoder.forward(g, code)
     }
 
-    /// `Σ_d (n_d/n)·MMD²(z of digit d, as many N(0, I) draws from rng)` over the digits
-    /// with two codes or more in the batch (a scalar; 0 when none has).
+    /// `Σ_d (n_d/n)·MMD²(z of digit d, max(n_d, MMD_PRIOR_DRAWS) N(0, I) draws from rng)`
+    /// over the digits with two codes or more in the batch (a scalar; 0 when none has).
     fn digit_mmd_penalty(&self, g: &mut Graph, z: Var, digits: &[usize], rng: &mut Rng) -> Var {
         let n = digits.len();
         let mut total = g.constant(Tensor::scalar(0.0));
@@ -164,8 +164,9 @@ impl SupervisedAae {
     /// One training step on the images `x [N, 1, 28, 28]` with their `digits`: the
     /// reconstruction of `x` from its style code and its digit (BCE per pixel, plus the
     /// per-digit MMD penalty when [`SupervisedAae::digit_mmd`] is set, its prior draws from
-    /// `rng`; encoder and decoder step), the discriminator on `N(0, I)` samples drawn from `rng` against the
-    /// codes, then the encoder fooling it.
+    /// `rng`; encoder and decoder step), then, when [`SupervisedAae::adversarial`], the
+    /// discriminator on `N(0, I)` samples drawn from `rng` against the codes and the encoder
+    /// fooling it.
     pub fn train_step(
         &mut self,
         opts: &mut AaeOptimizers,

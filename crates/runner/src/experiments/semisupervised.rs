@@ -506,9 +506,9 @@ impl Experiment for SemiSupervised {
 
 /// Why the unlabelled images do not help, where the last epochs say: the AAE fits its
 /// labelled batches less closely than the encoder alone (first seed's cross-entropy), since
-/// its reconstruction and adversarial phases pull on the same trunk; `released` when the
-/// budget has the released arm, which measures what they leave.
-fn fit_gap(b: &BudgetResults, released: bool) -> String {
+/// its reconstruction and adversarial phases pull on the same trunk; where the budget has the
+/// released arm, it points to what that arm measures.
+fn fit_gap(b: &BudgetResults) -> String {
     let (Some(aae), Some(alone)) = (&b.last, &b.labels_only_last) else {
         return String::new();
     };
@@ -522,7 +522,7 @@ fn fit_gap(b: &BudgetResults, released: bool) -> String {
          closely{}.",
         aae.supervised_loss,
         alone.supervised_loss,
-        if released {
+        if !b.released.is_empty() {
             " (what they leave once they stop: the released arm, below)"
         } else {
             ""
@@ -535,15 +535,14 @@ fn fit_gap(b: &BudgetResults, released: bool) -> String {
 /// and what they did while they ran (the AAE against the released arm). Each comparison
 /// counts only beyond the larger spread of its two arms.
 fn released_paragraph(r: &Results) -> String {
-    let sd = finite_sd;
     let sentences: Vec<String> = r
         .budgets
         .iter()
         .filter(|b| !b.released.is_empty())
         .map(|b| {
             let (aae, alone, released) = (mean(&b.aae), mean(&b.labels_only), mean(&b.released));
-            let m_alone = sd(&b.released).max(sd(&b.labels_only));
-            let m_aae = sd(&b.released).max(sd(&b.aae));
+            let m_alone = margin_of(&b.released, &b.labels_only);
+            let m_aae = margin_of(&b.released, &b.aae);
             let lasting = if released + m_alone < alone {
                 format!(
                     "below the labels alone ({:.1}%): the trunk keeps a gain from the \
@@ -636,15 +635,19 @@ fn shift_sentence(r: &Results) -> String {
     )
 }
 
-/// The sample standard deviation of `v`, 0 with one value.
-fn finite_sd(v: &[f64]) -> f64 {
-    let s = sample_sd(v);
-    if s.is_finite() { s } else { 0.0 }
+/// The larger of two arms' sample standard deviations (0 with one seed): how far apart
+/// their means must be to count.
+fn margin_of(a: &[f64], b: &[f64]) -> f64 {
+    let sd = |v: &[f64]| {
+        let s = sample_sd(v);
+        if s.is_finite() { s } else { 0.0 }
+    };
+    sd(a).max(sd(b))
 }
 
-/// The larger of the two arms' sample standard deviations (0 with one seed).
+/// [`margin_of`] the AAE and the labels alone.
 fn margin(b: &BudgetResults) -> f64 {
-    finite_sd(&b.aae).max(finite_sd(&b.labels_only))
+    margin_of(&b.aae, &b.labels_only)
 }
 
 /// What one budget's numbers say: against the labels alone, the goal, the paper.
@@ -673,7 +676,7 @@ fn verdict(b: &BudgetResults, r: &Results, lab: &LabInfo) -> String {
         )
     };
     let fit = if aae >= alone {
-        fit_gap(b, !b.released.is_empty())
+        fit_gap(b)
     } else {
         String::new()
     };

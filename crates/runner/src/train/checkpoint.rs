@@ -141,37 +141,41 @@ pub fn kept_dir_of(run_dir: &Path, epoch: usize) -> PathBuf {
     run_dir.join(format!("checkpoint-epoch{epoch}"))
 }
 
+/// Copies the files `ckpt` names (its weights and optimizer states) from checkpoint folder
+/// `from` to `to`.
+fn copy_files<T: Trainee>(ckpt: &Checkpoint<T>, from: &Path, to: &Path) -> Result<(), String> {
+    let files =
+        std::iter::once(&ckpt.model_file).chain(ckpt.optimizer_files.iter().map(|(_, f)| f));
+    for file in files {
+        std::fs::copy(from.join(file), to.join(file))
+            .map_err(|e| format!("{}: {e}", from.join(file).display()))?;
+    }
+    Ok(())
+}
+
 /// Copies the run's committed checkpoint, of `epoch`, to [`kept_dir_of`], where later epochs
 /// leave it alone: another run can start from it ([`branch`]). A `checkpoint.json` already
 /// there is removed first, then the files the checkpoint names are copied, then its
 /// `checkpoint.json` (written atomically): a kept folder without it holds nothing.
-pub fn keep(run_dir: &Path, epoch: usize) -> Result<(), String> {
+pub fn keep<T: Trainee>(run_dir: &Path, epoch: usize) -> Result<(), String> {
     let (from, to) = (dir_of(run_dir), kept_dir_of(run_dir, epoch));
+    let ckpt = match read::<T>(run_dir)? {
+        Some(ckpt) if ckpt.epoch == epoch => ckpt,
+        _ => {
+            return Err(format!(
+                "{}: no checkpoint of epoch {epoch}",
+                from.display()
+            ));
+        }
+    };
     create_dir(&to)?;
     let committed = to.join("checkpoint.json");
     if committed.exists() {
         std::fs::remove_file(&committed).map_err(|e| format!("{}: {e}", committed.display()))?;
     }
-    let json = from.join("checkpoint.json");
-    let text = std::fs::read(&json).map_err(|e| format!("{}: {e}", json.display()))?;
-    let named: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|e| format!("{}: {e}", json.display()))?;
-    if named["epoch"].as_u64() != Some(epoch as u64) {
-        return Err(format!(
-            "{}: not the checkpoint of epoch {epoch}",
-            json.display()
-        ));
-    }
-    let optimizers = named["optimizer_files"].as_array().into_iter().flatten();
-    let files = std::iter::once(&named["model_file"]).chain(optimizers.map(|pair| &pair[1]));
-    for file in files {
-        let file = file
-            .as_str()
-            .ok_or_else(|| format!("{}: a file name is missing", json.display()))?;
-        std::fs::copy(from.join(file), to.join(file))
-            .map_err(|e| format!("{}: {e}", from.join(file).display()))?;
-    }
-    write_atomic(&committed, &text)
+    copy_files(&ckpt, &from, &to)?;
+    let json = serde_json::to_string_pretty(&ckpt).expect("a checkpoint serialises");
+    write_atomic(&committed, json.as_bytes())
 }
 
 /// Makes the checkpoint kept in `kept` (a folder [`keep`] wrote) the checkpoint of run
@@ -195,12 +199,7 @@ pub fn branch<T: Trainee>(
     }
     let to = dir_of(run_dir);
     create_dir(&to)?;
-    let files =
-        std::iter::once(&ckpt.model_file).chain(ckpt.optimizer_files.iter().map(|(_, f)| f));
-    for file in files {
-        std::fs::copy(kept.join(file), to.join(file))
-            .map_err(|e| format!("{}: {e}", kept.join(file).display()))?;
-    }
+    copy_files(&ckpt, kept, &to)?;
     ckpt.config = config.clone();
     let json = serde_json::to_string_pretty(&ckpt).expect("a checkpoint serialises");
     write_atomic(&to.join("checkpoint.json"), json.as_bytes())?;

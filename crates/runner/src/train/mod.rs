@@ -363,7 +363,7 @@ pub fn train<T: Trainee>(
         metrics::write(dir, &history)?;
         checkpoint::save(dir, config, &trainee, &r, &history)?;
         if options.keep_epoch == Some(epoch) {
-            checkpoint::keep(dir, epoch)?;
+            checkpoint::keep::<T>(dir, epoch)?;
         }
     }
     metrics::write(dir, &history)?;
