@@ -30,9 +30,11 @@
 
 use crate::aae::critic;
 use layers::optim::{Adam, Optimizer};
-use layers::{Activation, Flatten, Graph, Linear, Loss, Module, Sequential, StepError, Unflatten};
+use layers::{
+    Activation, BatchNorm, Flatten, Graph, Linear, Loss, Module, Sequential, StepError, Unflatten,
+};
 use rand_distr::{Distribution, Uniform};
-use tensor::{Reduction, Rng, Tensor, Var};
+use tensor::{Reduction, Rng, Tape, Tensor, Var};
 
 /// The style code's size.
 pub const STYLE: usize = 2;
@@ -55,6 +57,21 @@ pub struct Recipe {
     /// border of two clusters tries both and the reconstruction says which serves it better.
     /// Evaluation (the clusters, the test BCE) reads the noiseless argmax.
     pub gumbel: bool,
+    /// Batch normalisation after each of the trunk's linear layers (training: the batch's
+    /// statistics; evaluation: the running ones).
+    pub batch_norm: bool,
+    /// Whether the cluster discriminator plays. Off, nothing adversarial shapes `y`: only
+    /// [`Recipe::balance`]'s entropies (if any) match it to the categorical prior.
+    pub cluster_critic: bool,
+    /// The weight of self-augmented training of the cluster head (virtual adversarial
+    /// training, Miyato et al. 2018, as IMSAT uses it, Hu et al. 2017): the KL divergence
+    /// from `p(y|x)` to `p(y|x + r)`, `r` the small move of the image that changes its
+    /// prediction most, so that images close in pixels share a cluster. 0 for none.
+    pub smoothness: f32,
+    /// The weight λ of IMSAT's entropies on the cluster head, `λ·(H(y|x) − μ·H(y))`, μ =
+    /// [`MARGINAL_WEIGHT`]: each image's `y` pushed towards one-hot, the batch's mean `y`
+    /// towards uniform, the categorical prior matched in closed form. 0 for none.
+    pub balance: f32,
 }
 
 impl Recipe {
@@ -65,14 +82,17 @@ impl Recipe {
         generator_share: CRITIC_SHARE,
         input_noise: 0.0,
         gumbel: false,
+        batch_norm: false,
+        cluster_critic: true,
+        smoothness: 0.0,
+        balance: 0.0,
     };
     /// The game that converges in minutes: a one-hot code and the encoder's adversarial
     /// phase at the reconstruction's learning rate.
     pub const HARD: Recipe = Recipe {
         hard_code: true,
         generator_share: 1.0,
-        input_noise: 0.0,
-        gumbel: false,
+        ..Recipe::SOFT
     };
     /// [`Recipe::HARD`] with the one-hot code drawn through Gumbel noise in training: the
     /// search the clustering experiment uses.
@@ -80,7 +100,35 @@ impl Recipe {
         gumbel: true,
         ..Recipe::HARD
     };
+    /// [`Recipe::GUMBEL`] with self-augmented training of the cluster head
+    /// ([`Recipe::smoothness`]) and the categorical prior matched by IMSAT's entropies
+    /// ([`Recipe::balance`]) in place of the cluster discriminator; batch normalisation in
+    /// the trunk (without it the smoothing flattens `y` to one value for every image). The
+    /// style code keeps its discriminator, the decoder reads the one-hot code.
+    pub const SELF_AUGMENTED: Recipe = Recipe {
+        batch_norm: true,
+        cluster_critic: false,
+        smoothness: 1.0,
+        balance: 0.1,
+        ..Recipe::GUMBEL
+    };
 }
+
+/// μ of [`Recipe::balance`]: how much more the batch's spread over the clusters weighs than
+/// each image's certainty (IMSAT's value).
+pub const MARGINAL_WEIGHT: f32 = 4.0;
+
+/// Self-augmented training moves each image this share of the mean distance from a training
+/// image to its [`RADIUS_NEIGHBOUR`]-th nearest other (IMSAT's values).
+pub const RADIUS_SHARE: f32 = 0.25;
+
+/// See [`RADIUS_SHARE`].
+pub const RADIUS_NEIGHBOUR: usize = 10;
+
+/// The length of the random first move of self-augmented training's power iteration (the
+/// direction it then finds does not depend on it much; IMSAT's value, in pixel units).
+pub const PROBE_STEP: f32 = 10.0;
+
 
 /// The losses of one training step, each a batch mean.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -93,6 +141,8 @@ pub struct ClusterLosses {
     pub generator: f32,
     /// The cross-entropy of the supervised phase on the labelled batch (0 without one).
     pub supervised: f32,
+    /// The KL divergence of self-augmented training (0 without it).
+    pub smoothness: f32,
 }
 
 /// Encoder trunk (784-256-256), cluster head (to `K` logits, then softmax), style head (to
@@ -131,10 +181,12 @@ pub struct ClusterOptimizers {
     pub generator: Adam,
     /// The trunk and the cluster head, on the labelled images' cross-entropy.
     pub supervised: Adam,
+    /// The trunk and the cluster head, on self-augmented training and the entropies.
+    pub smoothness: Adam,
 }
 
 impl ClusterOptimizers {
-    /// Five Adams for learning rate `lr` and `recipe`'s shares.
+    /// Six Adams for learning rate `lr` and `recipe`'s shares.
     pub fn new(lr: f32, recipe: Recipe) -> ClusterOptimizers {
         ClusterOptimizers {
             reconstruction: Adam::new(lr),
@@ -142,6 +194,7 @@ impl ClusterOptimizers {
             style_critic: Adam::new(lr * CRITIC_SHARE),
             generator: Adam::new(lr * recipe.generator_share),
             supervised: Adam::new(lr),
+            smoothness: Adam::new(lr),
         }
     }
 }
@@ -157,12 +210,14 @@ pub struct LabelledBatch<'a> {
 impl ClusterAae {
     /// A freshly initialised model with `clusters` clusters, trained by `recipe`.
     pub fn new(clusters: usize, recipe: Recipe, rng: &mut Rng) -> ClusterAae {
-        let trunk = Sequential::new()
-            .push(Flatten)
-            .push(Linear::new(784, 256, rng))
-            .push(Activation::Relu)
-            .push(Linear::new(256, 256, rng))
-            .push(Activation::Relu);
+        let mut trunk = Sequential::new().push(Flatten);
+        for inputs in [784, 256] {
+            trunk = trunk.push(Linear::new(inputs, 256, rng));
+            if recipe.batch_norm {
+                trunk = trunk.push(BatchNorm::new_1d(256));
+            }
+            trunk = trunk.push(Activation::Relu);
+        }
         let cluster = Linear::new(256, clusters, rng);
         let style = Linear::new(256, STYLE, rng);
         let decoder = Sequential::new()
@@ -263,16 +318,19 @@ impl ClusterAae {
     }
 
     /// One training step on `x [N, 1, 28, 28]`: reconstruction, both discriminators, the
-    /// encoder against both, then (with `labelled`) the cross-entropy of the cluster head on
-    /// the labelled batch. Prior samples and noise come from `rng`.
+    /// encoder against both, self-augmented training (with [`Recipe::smoothness`], each image
+    /// moved by its `radius`, pixel units; unread without), then (with `labelled`) the
+    /// cross-entropy of the cluster head on the labelled batch. Prior samples and noise come
+    /// from `rng`.
     pub fn train_step(
         &mut self,
         opts: &mut ClusterOptimizers,
         x: &Tensor,
+        radius: &[f32],
         labelled: Option<LabelledBatch<'_>>,
         rng: &mut Rng,
     ) -> Result<ClusterLosses, StepError> {
-        self.step(opts, x, labelled, None, rng)
+        self.step(opts, x, radius, labelled, None, rng)
     }
 
     /// [`ClusterAae::train_step`] with the decoder reading `one_hot(digit)` of each image of
@@ -286,13 +344,14 @@ impl ClusterAae {
         digits: &[usize],
         rng: &mut Rng,
     ) -> Result<ClusterLosses, StepError> {
-        self.step(opts, x, None, Some(digits), rng)
+        self.step(opts, x, &[], None, Some(digits), rng)
     }
 
     fn step(
         &mut self,
         opts: &mut ClusterOptimizers,
         x: &Tensor,
+        radius: &[f32],
         labelled: Option<LabelledBatch<'_>>,
         digits: Option<&[usize]>,
         rng: &mut Rng,
@@ -331,22 +390,26 @@ impl ClusterAae {
         }
         let z_real = Tensor::normal(&[n, STYLE], 0.0, 1.0, rng);
         let mut discriminators = 0.0;
-        for (critic, opt, real, fake, is_cluster) in [
-            (
-                &mut self.cluster_critic,
-                &mut opts.cluster_critic,
-                y_real,
-                y_fake,
-                true,
-            ),
-            (
-                &mut self.style_critic,
-                &mut opts.style_critic,
-                z_real,
-                z_fake,
-                false,
-            ),
-        ] {
+        let mut critics = vec![(
+            &mut self.style_critic,
+            &mut opts.style_critic,
+            z_real,
+            z_fake,
+            false,
+        )];
+        if self.recipe.cluster_critic {
+            critics.insert(
+                0,
+                (
+                    &mut self.cluster_critic,
+                    &mut opts.cluster_critic,
+                    y_real,
+                    y_fake,
+                    true,
+                ),
+            );
+        }
+        for (critic, opt, real, fake, is_cluster) in critics {
             let mut g = Graph::new();
             let (mut real, mut fake) = (g.input(real), g.input(fake));
             if is_cluster {
@@ -368,20 +431,34 @@ impl ClusterAae {
         let mut g = Graph::new();
         let xv = g.input(x.clone());
         let (y, z) = self.training_code(&mut g, xv, rng);
-        let y = Self::with_batch_mean(&mut g, y);
-        let (ly, lz) = (
-            self.cluster_critic.forward(&mut g, y),
-            self.style_critic.forward(&mut g, z),
-        );
         let ones = g.input(Tensor::ones(&[n, 1]));
-        let a = g.bce_with_logits_loss(ly, ones, Reduction::Mean);
-        let b = g.bce_with_logits_loss(lz, ones, Reduction::Mean);
-        let loss = g.add(a, b);
+        let lz = self.style_critic.forward(&mut g, z);
+        let mut loss = g.bce_with_logits_loss(lz, ones, Reduction::Mean);
+        if self.recipe.cluster_critic {
+            let y = Self::with_batch_mean(&mut g, y);
+            let ly = self.cluster_critic.forward(&mut g, y);
+            let a = g.bce_with_logits_loss(ly, ones, Reduction::Mean);
+            loss = g.add(a, loss);
+        }
         let generator = g.value(loss).item();
         let grads = g.backward(loss);
-        Self::step_encoder(&mut opts.generator, self, &grads)?;
+        if self.recipe.cluster_critic {
+            Self::step_encoder(&mut opts.generator, self, &grads)?;
+        } else {
+            // Only the style critic judged: the cluster head had no part in the loss.
+            opts.generator.step(&mut self.trunk, &grads)?;
+            opts.generator.step(&mut self.style, &grads)?;
+        }
 
-        // 4. Semi-supervised: the cluster head learns the labelled images' classes.
+        // 4. Self-augmented training of the cluster head (not for the yardstick, whose
+        // cluster head the decoder does not read).
+        let smoothness = if self.recipe.smoothness > 0.0 && digits.is_none() {
+            self.smoothness_step(&mut opts.smoothness, x, radius, rng)?
+        } else {
+            0.0
+        };
+
+        // 5. Semi-supervised: the cluster head learns the labelled images' classes.
         let supervised = match labelled {
             Some(batch) => self.supervised_step(&mut opts.supervised, batch, rng)?,
             None => 0.0,
@@ -391,7 +468,100 @@ impl ClusterAae {
             discriminators,
             generator,
             supervised,
+            smoothness,
         })
+    }
+
+    /// Self-augmented training of the cluster head on images `x` ([`Recipe::smoothness`],
+    /// with [`Recipe::balance`]'s entropies), one `radius` per image (pixel units): the trunk
+    /// and the cluster head step. Returns the KL divergence from `p(y|x)` to `p(y|x + r)`.
+    ///
+    /// `r` is found as virtual adversarial training finds it: one power iteration from a
+    /// random move `d` of length [`PROBE_STEP`], `r ∝ ∇_d KL(p(y|x) ‖ p(y|x + d))`, scaled to
+    /// the image's radius. The prediction `p(y|x)` is the target, a constant.
+    pub fn smoothness_step(
+        &mut self,
+        opt: &mut Adam,
+        x: &Tensor,
+        radius: &[f32],
+        rng: &mut Rng,
+    ) -> Result<f32, StepError> {
+        let n = x.shape()[0];
+        assert_eq!(radius.len(), n, "one radius per image");
+        // The loss's graph; with the entropies it reads the images' own logits, whose
+        // softmax is also the target (its value, a constant).
+        let mut g = Graph::new();
+        let mut graph_for_target = if self.recipe.balance > 0.0 {
+            None
+        } else {
+            Some(Graph::no_grad())
+        };
+        let own = {
+            let g = graph_for_target.as_mut().unwrap_or(&mut g);
+            let xv = g.input(x.clone());
+            self.cluster_logits(g, xv)
+        };
+        let target = {
+            let g = graph_for_target.as_mut().unwrap_or(&mut g);
+            let y = g.softmax(own);
+            g.value(y).clone()
+        };
+        let start = rows_to_length(
+            &Tensor::normal(x.shape(), 0.0, 1.0, rng),
+            &vec![PROBE_STEP; n],
+        );
+        let direction = {
+            // Only the move's gradient is wanted: the weights stay constants on this tape.
+            self.trunk.set_trainable(false);
+            self.cluster.set_trainable(false);
+            let mut p = Graph::new();
+            let d = p.input_with_grad(start);
+            let xv = p.input(x.clone());
+            let moved = p.add(xv, d);
+            let kl = self.divergence(&mut p, moved, &target);
+            let mut grads = p.backward(kl);
+            self.trunk.set_trainable(true);
+            self.cluster.set_trainable(true);
+            grads.take(d).expect("the move is a leaf of the tape")
+        };
+        let r = rows_to_length(&direction, radius);
+        let moved = g.input(x.add(&r));
+        let kl = self.divergence(&mut g, moved, &target);
+        let value = g.value(kl).item();
+        let mut loss = g.mul_scalar(kl, self.recipe.smoothness);
+        if self.recipe.balance > 0.0 {
+            let entropies = certainty_and_spread(&mut g, own);
+            let weighted = g.mul_scalar(entropies, self.recipe.balance);
+            loss = g.add(loss, weighted);
+        }
+        let grads = g.backward(loss);
+        opt.step(&mut self.trunk, &grads)?;
+        opt.step(&mut self.cluster, &grads)?;
+        Ok(value)
+    }
+
+    /// The cluster logits `[N, K]` of images `x` (the style head left out).
+    fn cluster_logits(&mut self, g: &mut Graph, x: Var) -> Var {
+        let h = self.trunk.forward(g, x);
+        self.cluster.forward(g, h)
+    }
+
+    /// `KL(p ‖ softmax(cluster logits of x))`, a batch mean; `p [N, K]` a constant.
+    fn divergence(&mut self, g: &mut Graph, x: Var, p: &Tensor) -> Var {
+        let logits = self.cluster_logits(g, x);
+        let log_q = log_softmax(g, logits);
+        let pv = g.input(p.clone());
+        let weighted = g.mul(pv, log_q);
+        let cross = g.sum_all(weighted);
+        let n = p.shape()[0] as f32;
+        // Σ p ln p, the part of the divergence that does not depend on x.
+        let own: f32 = p
+            .data()
+            .iter()
+            .map(|&v| if v > 0.0 { v * v.ln() } else { 0.0 })
+            .sum();
+        let cross = g.mul_scalar(cross, -1.0 / n);
+        g.add_scalar(cross, own / n)
     }
 
     /// The supervised phase: softmax cross-entropy of the cluster logits against `batch`'s
@@ -447,6 +617,21 @@ impl ClusterAae {
     /// The mean reconstruction BCE per pixel of images `x` in evaluation mode, through the
     /// code as in training (with `digits`, as in [`ClusterAae::train_step_digits_as_code`]).
     pub fn reconstruction_bce(&mut self, x: &Tensor, digits: Option<&[usize]>) -> f64 {
+        self.evaluating(|m| m.batched_bce(x, digits))
+    }
+
+    /// Runs `f` with the trunk in evaluation mode (batch normalisation's running statistics,
+    /// so that an image's code does not depend on the images beside it), then back in
+    /// training mode.
+    fn evaluating<T>(&mut self, f: impl FnOnce(&mut ClusterAae) -> T) -> T {
+        self.trunk.set_training(false);
+        let out = f(self);
+        self.trunk.set_training(true);
+        out
+    }
+
+    /// [`ClusterAae::reconstruction_bce`] in whatever mode the trunk is in.
+    fn batched_bce(&mut self, x: &Tensor, digits: Option<&[usize]>) -> f64 {
         let n = x.shape()[0];
         let mut sum = 0.0;
         for start in (0..n).step_by(500) {
@@ -465,6 +650,11 @@ impl ClusterAae {
 
     /// The cluster of each image of `x` (`argmax y`), in evaluation mode.
     pub fn assign(&mut self, x: &Tensor) -> Vec<usize> {
+        self.evaluating(|m| m.batched_assign(x))
+    }
+
+    /// [`ClusterAae::assign`] in whatever mode the trunk is in.
+    fn batched_assign(&mut self, x: &Tensor) -> Vec<usize> {
         let k = self.clusters();
         let mut out = Vec::with_capacity(x.shape()[0]);
         for start in (0..x.shape()[0]).step_by(500) {
@@ -476,6 +666,61 @@ impl ClusterAae {
         }
         out
     }
+}
+
+/// `ln softmax(logits)` by rows, `logits − ln Σ exp(logits)`, each row shifted by its
+/// largest value (a constant, which the result does not depend on) so that no `exp` overflows.
+fn log_softmax(g: &mut Tape, logits: Var) -> Var {
+    let k = g.shape(logits)[1];
+    let n = g.shape(logits)[0];
+    let tops: Vec<f32> = g
+        .value(logits)
+        .data()
+        .chunks_exact(k)
+        .map(|row| row.iter().copied().fold(f32::NEG_INFINITY, f32::max))
+        .collect();
+    let tops = g.constant(Tensor::from_vec(&[n, 1], tops));
+    let shifted = g.sub(logits, tops);
+    let e = g.exp(shifted);
+    let total = g.sum(e, &[1], true);
+    let log_total = g.log(total);
+    g.sub(shifted, log_total)
+}
+
+/// IMSAT's entropies of the cluster probabilities `softmax(logits)` of a batch:
+/// `H(y|x) − μ·H(y)`, the mean entropy of each image's `y` (low when each is one-hot) less
+/// [`MARGINAL_WEIGHT`] times the entropy of the batch's mean `y` (high when the clusters are
+/// used evenly).
+fn certainty_and_spread(g: &mut Tape, logits: Var) -> Var {
+    let n = g.shape(logits)[0] as f32;
+    let log_y = log_softmax(g, logits);
+    let y = g.exp(log_y);
+    let plogp = g.mul(y, log_y);
+    let sum = g.sum_all(plogp);
+    let conditional = g.mul_scalar(sum, -1.0 / n);
+    let mean = g.mean(y, &[0], false);
+    // The mean of softmaxes is never 0; the floor keeps ln finite in f32 all the same.
+    let floored = g.add_scalar(mean, 1e-8);
+    let log_mean = g.log(floored);
+    let mlogm = g.mul(mean, log_mean);
+    let marginal = g.sum_all(mlogm);
+    let marginal = g.mul_scalar(marginal, MARGINAL_WEIGHT);
+    // H(y|x) − μ H(y) = conditional + μ Σ m ln m.
+    g.add(conditional, marginal)
+}
+
+/// Each row of `t` (the first axis; the rest flattened) scaled to length `lengths[row]`
+/// (a zero row stays zero).
+fn rows_to_length(t: &Tensor, lengths: &[f32]) -> Tensor {
+    let n = t.shape()[0];
+    let width = t.numel() / n.max(1);
+    let mut out = t.clone();
+    for (row, &length) in out.data_mut().chunks_exact_mut(width).zip(lengths) {
+        let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        let scale = if norm > 0.0 { length / norm } else { 0.0 };
+        row.iter_mut().for_each(|v| *v *= scale);
+    }
+    out
 }
 
 /// Standard Gumbel samples, `−ln(−ln u)` for `u` uniform in (0, 1), one per value of `shape`.
@@ -548,6 +793,7 @@ impl Module for ClusterAae {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tensor::gradcheck::{check_gradients, random_tensor};
     use tensor::rng;
 
     #[test]
@@ -573,7 +819,7 @@ mod tests {
             labels: &labels,
         };
         let l = m
-            .train_step(&mut opts, &x, Some(batch), &mut rng(2))
+            .train_step(&mut opts, &x, &[], Some(batch), &mut rng(2))
             .unwrap();
         assert!(l.reconstruction > 0.0 && l.discriminators > 0.0 && l.generator > 0.0);
         assert!(l.supervised > 0.0);
@@ -616,6 +862,114 @@ mod tests {
         }
         let after = m.reconstruction_bce(&x, Some(&digits));
         assert!(after < 0.5 * before, "BCE {before} -> {after}");
+    }
+
+    /// By hand: logits (0, 0) and (ln 3, 0) give y = (1/2, 1/2) and (3/4, 1/4); their mean
+    /// (5/8, 3/8).
+    #[test]
+    fn the_entropies_by_hand_and_their_gradients() {
+        let logits = Tensor::from_vec(&[2, 2], vec![0.0, 0.0, 3f32.ln(), 0.0]);
+        let h = |p: &[f64]| -p.iter().map(|&v| v * v.ln()).sum::<f64>();
+        let conditional = (h(&[0.5, 0.5]) + h(&[0.75, 0.25])) / 2.0;
+        let want = conditional - f64::from(MARGINAL_WEIGHT) * h(&[0.625, 0.375]);
+        let mut t = Tape::new();
+        let l = t.constant(logits.clone());
+        let got = certainty_and_spread(&mut t, l);
+        assert!((f64::from(t.value(got).item()) - want).abs() < 1e-5);
+        // ln softmax, against the softmax's logarithm, with large logits that would overflow
+        // exp unshifted.
+        let big = Tensor::from_vec(&[1, 3], vec![100.0, 101.0, 90.0]);
+        let l = t.constant(big);
+        let log_y = log_softmax(&mut t, l);
+        let s: f64 = [100.0f64, 101.0, 90.0].iter().map(|v| (v - 101.0).exp()).sum();
+        for (got, v) in t.value(log_y).data().iter().zip([100.0f64, 101.0, 90.0]) {
+            assert!((f64::from(*got) - (v - 101.0 - s.ln())).abs() < 1e-5);
+        }
+        check_gradients("log_softmax", &[random_tensor(&[3, 4], 1)], |t, v| {
+            let l = log_softmax(t, v[0]);
+            let w = t.constant(random_tensor(&[3, 4], 2));
+            let weighted = t.mul(l, w);
+            t.sum_all(weighted)
+        });
+        check_gradients("entropies", &[random_tensor(&[5, 4], 3)], |t, v| {
+            certainty_and_spread(t, v[0])
+        });
+    }
+
+    /// The divergence is the KL divergence (0 from a prediction to itself, by hand for a
+    /// given one), and the power iteration's move raises it far more than a random move of
+    /// the same length.
+    #[test]
+    fn self_augmented_training_finds_the_sensitive_move_and_steps() {
+        let mut m = ClusterAae::new(4, Recipe::SELF_AUGMENTED, &mut rng(0));
+        let x = Tensor::uniform(&[32, 1, 28, 28], 0.0, 1.0, &mut rng(1));
+        let own = {
+            let mut g = Graph::no_grad();
+            let xv = g.input(x.clone());
+            let (y, _) = m.encode_parts(&mut g, xv);
+            g.value(y).clone()
+        };
+        let kl_at = |m: &mut ClusterAae, moved: &Tensor, p: &Tensor| {
+            let mut g = Graph::no_grad();
+            let xv = g.input(moved.clone());
+            let d = m.divergence(&mut g, xv, p);
+            f64::from(g.value(d).item())
+        };
+        assert!(kl_at(&mut m, &x, &own).abs() < 1e-5);
+        let uniform = Tensor::full(&[32, 4], 0.25);
+        let q = own.data();
+        let by_hand: f64 = q
+            .chunks_exact(4)
+            .map(|row| {
+                row.iter()
+                    .map(|&v| 0.25 * (0.25f64.ln() - f64::from(v).ln()))
+                    .sum::<f64>()
+            })
+            .sum::<f64>()
+            / 32.0;
+        assert!((kl_at(&mut m, &x, &uniform) - by_hand).abs() < 1e-5);
+        // The move the power iteration finds, against random ones, all of length 2.
+        let start = rows_to_length(&Tensor::normal(x.shape(), 0.0, 1.0, &mut rng(2)), &[PROBE_STEP; 32]);
+        let direction = {
+            let mut g = Graph::new();
+            let d = g.input_with_grad(start);
+            let xv = g.input(x.clone());
+            let moved = g.add(xv, d);
+            let kl = m.divergence(&mut g, moved, &own);
+            g.backward(kl).take(d).unwrap()
+        };
+        let found = kl_at(&mut m, &x.add(&rows_to_length(&direction, &[2.0; 32])), &own);
+        let random = kl_at(
+            &mut m,
+            &x.add(&rows_to_length(&Tensor::normal(x.shape(), 0.0, 1.0, &mut rng(3)), &[2.0; 32])),
+            &own,
+        );
+        assert!(found > 10.0 * random, "found {found}, random {random}");
+        // A step: the trunk and the cluster head move, nothing else.
+        let before = m.state_dict();
+        let mut opt = Adam::new(1e-3);
+        let kl = m.smoothness_step(&mut opt, &x, &[2.0; 32], &mut rng(4)).unwrap();
+        assert!(kl.is_finite() && kl >= 0.0);
+        for ((name, b), (_, a)) in before.iter().zip(&m.state_dict()) {
+            let moves = name.starts_with("trunk") || name.starts_with("cluster.");
+            assert_eq!(b != a, moves, "{name}");
+        }
+    }
+
+    /// Without the cluster discriminator in play, a training step leaves it as it was and
+    /// the discriminators' loss is the style critic's alone.
+    #[test]
+    fn without_the_cluster_critic_only_the_style_game_plays() {
+        let recipe = Recipe::SELF_AUGMENTED;
+        let mut m = ClusterAae::new(8, recipe, &mut rng(0));
+        let x = Tensor::uniform(&[16, 1, 28, 28], 0.0, 1.0, &mut rng(1));
+        let before = m.cluster_critic.state_dict();
+        let mut opts = ClusterOptimizers::new(1e-3, recipe);
+        let l = m.train_step(&mut opts, &x, &[1.5; 16], None, &mut rng(2)).unwrap();
+        assert_eq!(m.cluster_critic.state_dict(), before);
+        // One critic near chance (ln 4 ≈ 1.39), not two (2.77).
+        assert!(l.discriminators > 0.5 && l.discriminators < 2.0, "{l:?}");
+        assert!(l.smoothness > 0.0, "{l:?}");
     }
 
     #[test]

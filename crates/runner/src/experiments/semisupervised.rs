@@ -46,7 +46,7 @@ pub const RECIPE: Recipe = Recipe {
     hard_code: false,
     generator_share: 1.0,
     input_noise: 0.3,
-    gumbel: false,
+    ..Recipe::SOFT
 };
 
 /// The largest random shift, in pixels along each axis, of a labelled image each time a
@@ -826,6 +826,7 @@ mod tests {
             test_error: 0.06,
             clusters_used: 10.0,
             test_bce: 0.18,
+            smoothness_kl: 0.0,
         };
         // 100 labels: the AAE worse than alone, and fitting its labels less closely.
         let mut r = results([0.3, 0.3, 0.3], [0.26, 0.25, 0.27], true);

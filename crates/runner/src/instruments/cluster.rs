@@ -27,6 +27,34 @@ pub fn assign(x: &Tensor, centroids: &Tensor) -> Vec<usize> {
         .collect()
 }
 
+/// The mean, over the rows of `x [n, d]`, of the Euclidean distance from each row to its
+/// `k`-th nearest other row (the `k`-th smallest distance to the other `n − 1`; `k` is capped
+/// at `n − 1`, and 0 when there is no other row). Distances by blocks of rows, one GEMM each.
+pub fn mean_neighbour_distance(x: &Tensor, k: usize) -> f64 {
+    let n = x.shape()[0];
+    let k = k.min(n.saturating_sub(1));
+    if k == 0 {
+        return 0.0;
+    }
+    const BLOCK: usize = 1000;
+    let mut total = 0.0;
+    for start in (0..n).step_by(BLOCK) {
+        let rows: Vec<usize> = (start..(start + BLOCK).min(n)).collect();
+        let d = distances(&x.index_select(0, &rows), x);
+        for (i, row) in d.data().chunks_exact(n).enumerate() {
+            let mut others: Vec<f32> = row
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != rows[i])
+                .map(|(_, &v)| v.max(0.0))
+                .collect();
+            let (_, kth, _) = others.select_nth_unstable_by(k - 1, f32::total_cmp);
+            total += f64::from(*kth).sqrt();
+        }
+    }
+    total / n as f64
+}
+
 /// `k` centroids of the rows of `x [n, d]`: k-means++ seeding from `seed`, then Lloyd's
 /// iterations until no row changes cluster or `iterations` passes. An emptied cluster keeps
 /// its previous centroid.
@@ -124,6 +152,33 @@ mod tests {
         let c2 = kmeans(&x, 2, 50, 2);
         let e = cluster_error(&assign(&x, &c2), &labels, 2);
         assert!((e - 1.0 / 3.0).abs() < 1e-9, "{e}");
+    }
+
+    #[test]
+    fn neighbour_distances_by_hand() {
+        // Points 0, 1, 3 and 7 on a line: nearest others at 1, 1, 2, 4 (mean 2); second
+        // nearest at 3, 2, 3, 6 (mean 3.5); third at 7, 6, 4, 7 (mean 6).
+        let x = Tensor::from_vec(&[4, 1], vec![0.0, 1.0, 3.0, 7.0]);
+        assert!((mean_neighbour_distance(&x, 1) - 2.0).abs() < 1e-6);
+        assert!((mean_neighbour_distance(&x, 2) - 3.5).abs() < 1e-6);
+        assert!((mean_neighbour_distance(&x, 3) - 6.0).abs() < 1e-6);
+        // More neighbours than there are others: the farthest; one point alone: 0.
+        assert!((mean_neighbour_distance(&x, 10) - 6.0).abs() < 1e-6);
+        assert_eq!(mean_neighbour_distance(&x.index_select(0, &[2]), 10), 0.0);
+        // In 2-D, 1,500 points (two blocks): the 3-4-5 triangle's sides.
+        let mut points = vec![0.0; 3000];
+        for (i, p) in points.chunks_exact_mut(2).enumerate() {
+            // Triangle m's corners (0, 0), (3, 0), (0, 4), moved to a 25 × 20 grid of step 20
+            // (the other triangles at least 16 away).
+            let m = i / 3;
+            let (a, b) = [(0.0, 0.0), (3.0, 0.0), (0.0, 4.0)][i % 3];
+            p[0] = (m % 25) as f32 * 20.0 + a;
+            p[1] = (m / 25) as f32 * 20.0 + b;
+        }
+        let x = Tensor::from_vec(&[1500, 2], points);
+        // Nearest: 3, 3, 4 (mean 10/3); second nearest: 4, 5, 5 (mean 14/3).
+        assert!((mean_neighbour_distance(&x, 1) - 10.0 / 3.0).abs() < 1e-3);
+        assert!((mean_neighbour_distance(&x, 2) - 14.0 / 3.0).abs() < 1e-3);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 
 use layers::Module;
 use layers::optim::Adam;
-use models::aae_clusters::{ClusterAae, ClusterOptimizers, LabelledBatch, Recipe, STYLE};
+use models::aae_clusters::{
+    ClusterAae, ClusterOptimizers, LabelledBatch, RADIUS_NEIGHBOUR, RADIUS_SHARE, Recipe, STYLE,
+};
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 use tensor::{Rng, Tensor, rng};
@@ -14,7 +16,7 @@ use super::metrics::{Figures, nan_if_null};
 use super::{Batch, RunConfig, StepSums, Trainee};
 use crate::data::corrupt::translate_at_random;
 use crate::data::dataset::{Dataset, Splits};
-use crate::instruments::cluster::cluster_error;
+use crate::instruments::cluster::{cluster_error, mean_neighbour_distance};
 
 /// What decides a categorical AAE run besides its schedule.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,6 +35,22 @@ pub struct ClusterConfig {
     /// before it existed read false.
     #[serde(default)]
     pub gumbel: bool,
+    /// Batch normalisation in the trunk ([`Recipe::batch_norm`]). Runs saved before it
+    /// existed read false.
+    #[serde(default)]
+    pub batch_norm: bool,
+    /// Whether the cluster discriminator plays ([`Recipe::cluster_critic`]). Runs saved
+    /// before it existed read true.
+    #[serde(default = "playing")]
+    pub cluster_critic: bool,
+    /// The weight of self-augmented training of the cluster head ([`Recipe::smoothness`]).
+    /// Runs saved before it existed read 0.
+    #[serde(default)]
+    pub smoothness: f32,
+    /// The weight of IMSAT's entropies ([`Recipe::balance`]). Runs saved before it existed
+    /// read 0.
+    #[serde(default)]
+    pub balance: f32,
     /// Labelled training images per class for the supervised phase; 0 trains without labels.
     pub labelled_per_class: usize,
     /// The largest random shift, in pixels along each axis, of each labelled image every
@@ -56,6 +74,11 @@ pub struct ClusterConfig {
     pub supervised_only_from: Option<usize>,
 }
 
+/// The cluster discriminator of runs saved before [`ClusterConfig::cluster_critic`] existed.
+fn playing() -> bool {
+    true
+}
+
 impl ClusterConfig {
     /// Unsupervised clustering into `clusters` clusters, trained by `recipe`.
     pub fn new(clusters: usize, recipe: Recipe) -> ClusterConfig {
@@ -66,6 +89,10 @@ impl ClusterConfig {
             generator_share: recipe.generator_share,
             input_noise: recipe.input_noise,
             gumbel: recipe.gumbel,
+            batch_norm: recipe.batch_norm,
+            cluster_critic: recipe.cluster_critic,
+            smoothness: recipe.smoothness,
+            balance: recipe.balance,
             labelled_per_class: 0,
             labelled_shift: 0,
             labels_only: false,
@@ -119,6 +146,10 @@ impl ClusterConfig {
             generator_share: self.generator_share,
             input_noise: self.input_noise,
             gumbel: self.gumbel,
+            batch_norm: self.batch_norm,
+            cluster_critic: self.cluster_critic,
+            smoothness: self.smoothness,
+            balance: self.balance,
         }
     }
 }
@@ -166,6 +197,10 @@ pub struct ClusterFigures {
     /// decoder. Runs saved before it existed read 0.
     #[serde(default, deserialize_with = "nan_if_null")]
     pub test_bce: f64,
+    /// Mean KL divergence of self-augmented training (0 without it, and in runs saved
+    /// before it existed).
+    #[serde(default)]
+    pub smoothness_kl: f64,
 }
 
 impl Figures for ClusterFigures {
@@ -177,6 +212,7 @@ impl Figures for ClusterFigures {
         "test_error",
         "clusters_used",
         "test_bce",
+        "smoothness_kl",
     ];
 
     fn values(&self) -> Vec<f64> {
@@ -188,6 +224,7 @@ impl Figures for ClusterFigures {
             self.test_error,
             self.clusters_used,
             self.test_bce,
+            self.smoothness_kl,
         ]
     }
 
@@ -197,8 +234,13 @@ impl Figures for ClusterFigures {
         } else {
             format!(", test BCE {:.4}", self.test_bce)
         };
+        let smoothness = if self.smoothness_kl > 0.0 {
+            format!(", KL {:.3}", self.smoothness_kl)
+        } else {
+            String::new()
+        };
         format!(
-            "BCE {:.4}, D {:.3}, G {:.3}, CE {:.3}, test error {:.1}% ({} clusters used){test_bce}",
+            "BCE {:.4}, D {:.3}, G {:.3}, CE {:.3}{smoothness}, test error {:.1}% ({} clusters used){test_bce}",
             self.reconstruction_bce,
             self.discriminators_loss,
             self.generator_loss,
@@ -229,7 +271,22 @@ pub struct ClusterRun {
     epoch: usize,
     opts: ClusterOptimizers,
     labelled: Option<Labelled>,
-    sums: StepSums<4>,
+    /// How far self-augmented training moves each image (0 without it): see
+    /// [`smoothing_radius`].
+    radius: f32,
+    sums: StepSums<5>,
+}
+
+/// The length of self-augmented training's move of an image: [`RADIUS_SHARE`] of the mean
+/// distance from a training image to its [`RADIUS_NEIGHBOUR`]-th nearest other (IMSAT's
+/// rule, which takes each image's own distance; one mean for all measured the same on the
+/// committed sample: 21.8% / 15.0% test error with 16 / 30 clusters against 19.5% / 15.4%,
+/// PyTorch probe, seed 0). About 1.4 on the committed MNIST sample.
+pub fn smoothing_radius(train: &Dataset) -> f32 {
+    let images = train.all_images();
+    let n = train.len();
+    let pixels = images.reshape(&[n, images.numel() / n.max(1)]);
+    RADIUS_SHARE * mean_neighbour_distance(&pixels, RADIUS_NEIGHBOUR) as f32
 }
 
 impl ClusterRun {
@@ -280,6 +337,11 @@ impl Trainee for ClusterRun {
             epoch: 0,
             opts: ClusterOptimizers::new(config.schedule.lr as f32, recipe),
             labelled,
+            radius: if recipe.smoothness > 0.0 {
+                smoothing_radius(&splits.train)
+            } else {
+                0.0
+            },
             sums: StepSums::default(),
         }
     }
@@ -299,6 +361,7 @@ impl Trainee for ClusterRun {
             ("style_critic", &self.opts.style_critic),
             ("generator", &self.opts.generator),
             ("supervised", &self.opts.supervised),
+            ("smoothness", &self.opts.smoothness),
         ]
     }
 
@@ -309,6 +372,7 @@ impl Trainee for ClusterRun {
             ("style_critic", &mut self.opts.style_critic),
             ("generator", &mut self.opts.generator),
             ("supervised", &mut self.opts.supervised),
+            ("smoothness", &mut self.opts.smoothness),
         ]
     }
 
@@ -350,6 +414,7 @@ impl Trainee for ClusterRun {
                     discriminators: 0.0,
                     generator: 0.0,
                     supervised,
+                    smoothness: 0.0,
                 }
             }
             _ if self.digits_as_code => self
@@ -358,7 +423,13 @@ impl Trainee for ClusterRun {
                 .expect("every part of the model is on its phase's tape"),
             labelled => self
                 .model
-                .train_step(&mut self.opts, &batch.images, labelled, rng)
+                .train_step(
+                    &mut self.opts,
+                    &batch.images,
+                    &vec![self.radius; batch.labels.len()],
+                    labelled,
+                    rng,
+                )
                 .expect("every part of the model is on its phase's tape"),
         };
         (l.reconstruction.is_finite() && l.discriminators.is_finite()).then(|| {
@@ -367,6 +438,7 @@ impl Trainee for ClusterRun {
                 l.discriminators,
                 l.generator,
                 l.supervised,
+                l.smoothness,
             ];
             self.sums.add(values.map(f64::from), 1.0)
         })
@@ -378,6 +450,7 @@ impl Trainee for ClusterRun {
             discriminators_loss,
             generator_loss,
             supervised_loss,
+            smoothness_kl,
         ] = self.sums.means();
         let images = test.all_images();
         let (test_error, used) = self.test_error(&images, &test.labels);
@@ -396,6 +469,7 @@ impl Trainee for ClusterRun {
             test_error,
             clusters_used: used as f64,
             test_bce,
+            smoothness_kl,
         }
     }
 }
@@ -424,6 +498,7 @@ mod tests {
             test_error: 0.05,
             clusters_used: 10.0,
             test_bce,
+            smoothness_kl: 0.0,
         };
         let none = epoch(f64::NAN);
         assert!(!none.line().contains("test BCE"), "{}", none.line());
