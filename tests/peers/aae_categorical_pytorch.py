@@ -115,16 +115,45 @@ def translate_at_random(x, shift, rng):
     return out.view(-1, 784)
 
 
+def smoothing_radius(xtr):
+    """A quarter of the mean distance from a training image to its 10th nearest other
+    (`train::clustering::smoothing_radius`)."""
+    total = 0.0
+    for start in range(0, len(xtr), 1000):
+        d = torch.cdist(xtr[start : start + 1000], xtr)
+        # The smallest is the image itself (0); the 11th smallest is the 10th other.
+        total += d.topk(11, largest=False).values[:, 10].double().sum().item()
+    return 0.25 * total / len(xtr)
+
+
+def kl_from(p, logits):
+    """KL(p ‖ softmax(logits)), batch mean, p a constant."""
+    return (p * ((p + 1e-30).log() - F.log_softmax(logits, 1))).sum(1).mean()
+
+
 def run(job):
     kind, k, per_class, seed, data, epochs, shift = job
     torch.set_num_threads(1)
     torch.manual_seed(seed)
     rng = np.random.RandomState(seed)
     xtr, ytr, xte, yte = load(data)
-    hard = kind in ("hard", "gumbel")
-    semi = kind in ("semi", "labels_only")
+    hard = kind in ("hard", "gumbel", "selfaug", "selfaug_critic")
+    semi = kind in ("semi", "labels_only", "semi_selfaug")
+    # Self-augmented training (`Recipe::smoothness`); for clustering with IMSAT's entropies
+    # in place of the cluster critic (unless `selfaug_critic`) and batch norm in the trunk.
+    smooth = kind in ("selfaug", "selfaug_critic", "semi_selfaug")
+    entropies = kind in ("selfaug", "selfaug_critic")
+    cluster_critic = kind != "selfaug"
     noise = 0.3 if semi else 0.0
-    trunk, head_y, head_z = mlp(784, 256, 256, last=nn.ReLU()), nn.Linear(256, k), nn.Linear(256, 2)
+    if entropies:
+        trunk = nn.Sequential(
+            nn.Linear(784, 256), nn.BatchNorm1d(256), nn.ReLU(),
+            nn.Linear(256, 256), nn.BatchNorm1d(256), nn.ReLU(),
+        )
+    else:
+        trunk = mlp(784, 256, 256, last=nn.ReLU())
+    head_y, head_z = nn.Linear(256, k), nn.Linear(256, 2)
+    radius = smoothing_radius(xtr) if smooth else 0.0
     decoder = mlp(k + 2, 256, 256, 784)
     critic_y, critic_z = mlp(2 * k, 128, 128, 1), mlp(2, 128, 128, 1)
     encoder = list(trunk.parameters()) + list(head_y.parameters()) + list(head_z.parameters())
@@ -133,6 +162,7 @@ def run(job):
     o_cz = torch.optim.Adam(critic_z.parameters(), 2e-4)
     o_gen = torch.optim.Adam(encoder, 2e-4 if kind == "soft" else 1e-3)
     o_sup = torch.optim.Adam(list(trunk.parameters()) + list(head_y.parameters()), 1e-3)
+    o_smooth = torch.optim.Adam(list(trunk.parameters()) + list(head_y.parameters()), 1e-3)
     labelled = None
     if semi:
         yn = ytr.numpy()
@@ -145,7 +175,7 @@ def run(job):
         return head_y(h), head_z(h)
 
     def gate(y):
-        if kind == "gumbel":
+        if kind in ("gumbel", "selfaug", "selfaug_critic"):
             # One-hot of a sample of y (Gumbel noise on the logits), gradients through the
             # noisy softmax: `Recipe::GUMBEL` (evaluation reads the noiseless argmax).
             return F.gumbel_softmax((y + 1e-20).log(), tau=1.0, hard=True)
@@ -177,24 +207,42 @@ def run(job):
                 y_real = F.one_hot(torch.randint(0, k, (n,)), k).float()
                 z_real = torch.randn(n, 2)
                 ones, zeros = torch.ones(n, 1), torch.zeros(n, 1)
-                d_loss = (
-                    bce(critic_y(with_mean(y_real)), ones)
-                    + bce(critic_y(with_mean(y_fake)), zeros)
-                    + bce(critic_z(z_real), ones)
-                    + bce(critic_z(z_fake), zeros)
-                )
+                d_loss = bce(critic_z(z_real), ones) + bce(critic_z(z_fake), zeros)
+                if cluster_critic:
+                    d_loss = d_loss + bce(critic_y(with_mean(y_real)), ones) + bce(
+                        critic_y(with_mean(y_fake)), zeros
+                    )
                 o_cy.zero_grad()
                 o_cz.zero_grad()
                 d_loss.backward()
                 o_cy.step()
                 o_cz.step()
                 logits, z = encode(x)
-                g_loss = bce(critic_y(with_mean(gate(F.softmax(logits, 1)))), ones) + bce(
-                    critic_z(z), ones
-                )
+                g_loss = bce(critic_z(z), ones)
+                if cluster_critic:
+                    g_loss = g_loss + bce(critic_y(with_mean(gate(F.softmax(logits, 1)))), ones)
                 o_gen.zero_grad()
                 g_loss.backward()
                 o_gen.step()
+            if smooth:
+                # Virtual adversarial training: one power iteration from a random move of
+                # length 10, the move found scaled to the radius.
+                own = head_y(trunk(x))
+                p = F.softmax(own, 1).detach()
+                d = torch.randn_like(x)
+                d = (10.0 * d / d.norm(dim=1, keepdim=True)).requires_grad_(True)
+                (g,) = torch.autograd.grad(kl_from(p, head_y(trunk(x + d))), d)
+                r = radius * g / (g.norm(dim=1, keepdim=True) + 1e-12)
+                v_loss = kl_from(p, head_y(trunk(x + r)))
+                if entropies:
+                    q = F.softmax(own, 1)
+                    m = q.mean(0)
+                    conditional = -(q * F.log_softmax(own, 1)).sum(1).mean()
+                    marginal = -(m * (m + 1e-8).log()).sum()
+                    v_loss = v_loss + 0.1 * (conditional - 4.0 * marginal)
+                o_smooth.zero_grad()
+                v_loss.backward()
+                o_smooth.step()
             if semi:
                 pick = rng.choice(labelled, min(n, len(labelled)), replace=False)
                 xl = xtr[pick]
@@ -205,6 +253,7 @@ def run(job):
                 o_sup.zero_grad()
                 s_loss.backward()
                 o_sup.step()
+    trunk.eval()
     with torch.no_grad():
         pred = encode(xte)[0].argmax(1).numpy()
     error = float((pred != yte).mean()) if semi else cluster_error(pred, yte, k)
@@ -221,14 +270,23 @@ def main():
                    help="largest random shift of the labelled images, pixels (0: none)")
     p.add_argument("--only-semi", action="store_true", help="skip the clustering runs")
     p.add_argument("--only-clustering", action="store_true", help="skip the semi-supervised runs")
+    p.add_argument("--self-augmented", action="store_true",
+                   help="only the self-augmented recipes (and their comparison runs)")
     a = p.parse_args()
     seeds = range(a.seeds)
     jobs = []
-    if not a.only_semi:
+    if a.self_augmented:
+        if not a.only_semi:
+            jobs += [("selfaug", k, 0, s, a.data, a.epochs, 0) for k in (16, 30) for s in seeds]
+            jobs += [("selfaug_critic", 16, 0, 0, a.data, a.epochs, 0)]
+        if not a.only_clustering:
+            jobs += [("semi_selfaug", 10, pc, s, a.data, a.epochs, a.shift)
+                     for pc in (10, 100) for s in seeds]
+    elif not a.only_semi:
         jobs += [("soft", 16, 0, 0, a.data, a.epochs, 0)]
         jobs += [("gumbel", k, 0, s, a.data, a.epochs, 0) for k in (16, 30) for s in seeds]
         jobs += [("hard", 16, 0, 0, a.data, a.epochs, 0)]
-    if not a.only_clustering:
+    if not a.only_clustering and not a.self_augmented:
         jobs += [
             (kind, 10, per_class, s, a.data, a.epochs, a.shift)
             for kind in ("semi", "labels_only")

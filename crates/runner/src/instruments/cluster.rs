@@ -2,20 +2,31 @@
 //! clustering error of an assignment: each cluster labelled with its majority digit.
 
 use rand_distr::{Distribution, Uniform, weighted::WeightedIndex};
+use rayon::prelude::*;
 use tensor::{Tensor, Transpose, rng};
 
+/// `‖x‖²` of each row of `x [n, d]`, as `[n, 1]`.
+fn squared_norms(x: &Tensor) -> Tensor {
+    x.square().sum_axes(&[1], true)
+}
+
 /// Squared distances `[n, k]` between the rows of `x [n, d]` and of `c [k, d]`:
-/// `‖x‖² − 2x·c + ‖c‖²`, the middle term one GEMM.
-fn distances(x: &Tensor, c: &Tensor) -> Tensor {
+/// `‖x‖² − 2x·c + ‖c‖²`, the middle term one GEMM, the rows' squared norms `xx [n, 1]` given
+/// (k-means reuses them from pass to pass).
+fn distances_with_norms(x: &Tensor, xx: &Tensor, c: &Tensor) -> Tensor {
     let cross = tensor::ops::matmul::matmul(x, c, Transpose { a: false, b: true });
-    let xx = x.square().sum_axes(&[1], true);
     let cc = c.square().sum_axes(&[1], false);
-    cross.mul_scalar(-2.0).add(&xx).add(&cc)
+    cross.mul_scalar(-2.0).add(xx).add(&cc)
 }
 
 /// The nearest centroid of each row of `x`.
 pub fn assign(x: &Tensor, centroids: &Tensor) -> Vec<usize> {
-    let d = distances(x, centroids);
+    assign_with_norms(x, &squared_norms(x), centroids)
+}
+
+/// [`assign`] with the rows' squared norms given.
+fn assign_with_norms(x: &Tensor, xx: &Tensor, centroids: &Tensor) -> Vec<usize> {
+    let d = distances_with_norms(x, xx, centroids);
     let k = centroids.shape()[0];
     d.data()
         .chunks_exact(k)
@@ -37,22 +48,27 @@ pub fn mean_neighbour_distance(x: &Tensor, k: usize) -> f64 {
         return 0.0;
     }
     const BLOCK: usize = 1000;
-    let mut total = 0.0;
+    let norms: Vec<f32> = x.square().sum_axes(&[1], false).into_data();
+    let mut kth = Vec::with_capacity(n);
     for start in (0..n).step_by(BLOCK) {
         let rows: Vec<usize> = (start..(start + BLOCK).min(n)).collect();
-        let d = distances(&x.index_select(0, &rows), x);
-        for (i, row) in d.data().chunks_exact(n).enumerate() {
-            let mut others: Vec<f32> = row
-                .iter()
-                .enumerate()
-                .filter(|&(j, _)| j != rows[i])
-                .map(|(_, &v)| v.max(0.0))
+        let cross = tensor::ops::matmul::matmul(
+            &x.index_select(0, &rows),
+            x,
+            Transpose { a: false, b: true },
+        );
+        // Each row's squared distances ‖a‖² − 2a·b + ‖b‖² to the others, and the k-th.
+        kth.par_extend(cross.data().par_chunks_exact(n).zip(&rows).map(|(dots, &i)| {
+            let mut others: Vec<f32> = (0..n)
+                .filter(|&j| j != i)
+                .map(|j| (norms[i] - 2.0 * dots[j] + norms[j]).max(0.0))
                 .collect();
             let (_, kth, _) = others.select_nth_unstable_by(k - 1, f32::total_cmp);
-            total += f64::from(*kth).sqrt();
-        }
+            f64::from(*kth).sqrt()
+        }));
     }
-    total / n as f64
+    // Summed in row order, whatever the threads.
+    kth.iter().sum::<f64>() / n as f64
 }
 
 /// `k` centroids of the rows of `x [n, d]`: k-means++ seeding from `seed`, then Lloyd's
@@ -63,6 +79,7 @@ pub fn kmeans(x: &Tensor, k: usize, iterations: usize, seed: u64) -> Tensor {
     assert!(k >= 1 && k <= n, "kmeans: {k} clusters of {n} points");
     let mut r = rng(seed);
     let row = |i: usize| &x.data()[i * d..(i + 1) * d];
+    let xx = squared_norms(x);
     let mut chosen = vec![Uniform::new(0, n).expect("points").sample(&mut r)];
     while chosen.len() < k {
         let c = Tensor::from_vec(
@@ -72,7 +89,7 @@ pub fn kmeans(x: &Tensor, k: usize, iterations: usize, seed: u64) -> Tensor {
                 .flat_map(|&i| row(i).iter().copied())
                 .collect(),
         );
-        let dist = distances(x, &c);
+        let dist = distances_with_norms(x, &xx, &c);
         let nearest: Vec<f64> = dist
             .data()
             .chunks_exact(chosen.len())
@@ -94,7 +111,7 @@ pub fn kmeans(x: &Tensor, k: usize, iterations: usize, seed: u64) -> Tensor {
     );
     let mut labels = vec![usize::MAX; n];
     for _ in 0..iterations {
-        let next = assign(x, &centroids);
+        let next = assign_with_norms(x, &xx, &centroids);
         if next == labels {
             break;
         }

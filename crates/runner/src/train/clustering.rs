@@ -193,8 +193,9 @@ pub struct ClusterFigures {
     pub clusters_used: f64,
     /// Mean reconstruction BCE per pixel of the test images, through the code the decoder
     /// reads in training (the clusters' one-hot, or the digit's in a
-    /// [`ClusterConfig::digits_as_code`] run); NaN for a labels-only run, which trains no
-    /// decoder. Runs saved before it existed read 0.
+    /// [`ClusterConfig::digits_as_code`] run), measured at the last epoch only; NaN before
+    /// it, and for a labels-only run, which trains no decoder. Runs saved before it existed
+    /// read 0.
     #[serde(default, deserialize_with = "nan_if_null")]
     pub test_bce: f64,
     /// Mean KL divergence of self-augmented training (0 without it, and in runs saved
@@ -269,6 +270,8 @@ pub struct ClusterRun {
     supervised_only_from: Option<usize>,
     /// The epoch in progress (1-based).
     epoch: usize,
+    /// The run's epochs: the last one measures the test BCE.
+    epochs: usize,
     opts: ClusterOptimizers,
     labelled: Option<Labelled>,
     /// How far self-augmented training moves each image (0 without it): see
@@ -335,6 +338,7 @@ impl Trainee for ClusterRun {
             digits_as_code: config.model.digits_as_code,
             supervised_only_from: config.model.supervised_only_from,
             epoch: 0,
+            epochs: config.schedule.epochs,
             opts: ClusterOptimizers::new(config.schedule.lr as f32, recipe),
             labelled,
             radius: if recipe.smoothness > 0.0 {
@@ -454,8 +458,10 @@ impl Trainee for ClusterRun {
         ] = self.sums.means();
         let images = test.all_images();
         let (test_error, used) = self.test_error(&images, &test.labels);
-        // A labels-only run trains no decoder: it has no reconstruction to measure.
-        let test_bce = if self.labels_only {
+        // A labels-only run trains no decoder: it has no reconstruction to measure. The others
+        // measure it once, at the end: a pass of the whole model over the test set costs as
+        // much as a tenth of an epoch, and only the last is reported.
+        let test_bce = if self.labels_only || self.epoch < self.epochs {
             f64::NAN
         } else {
             let digits = self.digits_as_code.then(|| test.classes());
