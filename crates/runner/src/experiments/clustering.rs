@@ -465,11 +465,18 @@ impl Experiment for Clustering {
              one-hot code drawn through Gumbel noise (16 clusters, seed {}); the grey lines \
              are chance.*\n\n\
              ![test error per epoch]({})\n\n*The clustering error on the test set after each \
-             epoch, for the same two runs and the self-augmented AAE (below; seed {}).*\n\n",
+             epoch, for the same two runs{}.*\n\n",
             r.game_figure,
             r.seeds.first().copied().unwrap_or(0),
             r.error_figure,
-            r.seeds.first().copied().unwrap_or(0),
+            if r.self_augmented.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " and the self-augmented AAE (below; seed {})",
+                    r.seeds.first().copied().unwrap_or(0)
+                )
+            },
         );
         body += &results_table(r);
         body += &verdicts(r, lab.n_train);
