@@ -129,7 +129,6 @@ pub const RADIUS_NEIGHBOUR: usize = 10;
 /// direction it then finds does not depend on it much; IMSAT's value, in pixel units).
 pub const PROBE_STEP: f32 = 10.0;
 
-
 /// The losses of one training step, each a batch mean.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ClusterLosses {
@@ -881,7 +880,10 @@ mod tests {
         let big = Tensor::from_vec(&[1, 3], vec![100.0, 101.0, 90.0]);
         let l = t.constant(big);
         let log_y = log_softmax(&mut t, l);
-        let s: f64 = [100.0f64, 101.0, 90.0].iter().map(|v| (v - 101.0).exp()).sum();
+        let s: f64 = [100.0f64, 101.0, 90.0]
+            .iter()
+            .map(|v| (v - 101.0).exp())
+            .sum();
         for (got, v) in t.value(log_y).data().iter().zip([100.0f64, 101.0, 90.0]) {
             assert!((f64::from(*got) - (v - 101.0 - s.ln())).abs() < 1e-5);
         }
@@ -929,7 +931,10 @@ mod tests {
             / 32.0;
         assert!((kl_at(&mut m, &x, &uniform) - by_hand).abs() < 1e-5);
         // The move the power iteration finds, against random ones, all of length 2.
-        let start = rows_to_length(&Tensor::normal(x.shape(), 0.0, 1.0, &mut rng(2)), &[PROBE_STEP; 32]);
+        let start = rows_to_length(
+            &Tensor::normal(x.shape(), 0.0, 1.0, &mut rng(2)),
+            &[PROBE_STEP; 32],
+        );
         let direction = {
             let mut g = Graph::new();
             let d = g.input_with_grad(start);
@@ -938,17 +943,26 @@ mod tests {
             let kl = m.divergence(&mut g, moved, &own);
             g.backward(kl).take(d).unwrap()
         };
-        let found = kl_at(&mut m, &x.add(&rows_to_length(&direction, &[2.0; 32])), &own);
+        let found = kl_at(
+            &mut m,
+            &x.add(&rows_to_length(&direction, &[2.0; 32])),
+            &own,
+        );
         let random = kl_at(
             &mut m,
-            &x.add(&rows_to_length(&Tensor::normal(x.shape(), 0.0, 1.0, &mut rng(3)), &[2.0; 32])),
+            &x.add(&rows_to_length(
+                &Tensor::normal(x.shape(), 0.0, 1.0, &mut rng(3)),
+                &[2.0; 32],
+            )),
             &own,
         );
         assert!(found > 10.0 * random, "found {found}, random {random}");
         // A step: the trunk and the cluster head move, nothing else.
         let before = m.state_dict();
         let mut opt = Adam::new(1e-3);
-        let kl = m.smoothness_step(&mut opt, &x, &[2.0; 32], &mut rng(4)).unwrap();
+        let kl = m
+            .smoothness_step(&mut opt, &x, &[2.0; 32], &mut rng(4))
+            .unwrap();
         assert!(kl.is_finite() && kl >= 0.0);
         for ((name, b), (_, a)) in before.iter().zip(&m.state_dict()) {
             let moves = name.starts_with("trunk") || name.starts_with("cluster.");
@@ -965,7 +979,9 @@ mod tests {
         let x = Tensor::uniform(&[16, 1, 28, 28], 0.0, 1.0, &mut rng(1));
         let before = m.cluster_critic.state_dict();
         let mut opts = ClusterOptimizers::new(1e-3, recipe);
-        let l = m.train_step(&mut opts, &x, &[1.5; 16], None, &mut rng(2)).unwrap();
+        let l = m
+            .train_step(&mut opts, &x, &[1.5; 16], None, &mut rng(2))
+            .unwrap();
         assert_eq!(m.cluster_critic.state_dict(), before);
         // One critic near chance (ln 4 ≈ 1.39), not two (2.77).
         assert!(l.discriminators > 0.5 && l.discriminators < 2.0, "{l:?}");

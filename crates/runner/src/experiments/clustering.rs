@@ -67,7 +67,8 @@ const PYTORCH_TWIN: [(usize, f64, f64); 2] = [(16, 0.557, 0.085), (30, 0.513, 0.
 /// --self-augmented --only-clustering`, seeds 0-2): clusters, mean and sd of the test error;
 /// then the test error with the cluster discriminator kept (16 clusters, seed 0). Measured
 /// once (torch 2.x, CPU).
-const SELF_AUGMENTED_TWIN: ([(usize, f64, f64); 2], f64) = ([(16, 0.210, 0.031), (30, 0.147, 0.009)], 0.272);
+const SELF_AUGMENTED_TWIN: ([(usize, f64, f64); 2], f64) =
+    ([(16, 0.210, 0.031), (30, 0.147, 0.009)], 0.272);
 
 /// The recipe of every clustering run but the two it is compared with: a one-hot code drawn
 /// through Gumbel noise, the encoder's adversarial phase at the reconstruction's rate.
@@ -270,7 +271,11 @@ impl Experiment for Clustering {
         // each lane gets about the same work (three plain and three self-augmented runs on
         // one, one plain and four self-augmented on the other).
         let mut jobs = vec![(16, Recipe::SOFT, seed, false)];
-        jobs.extend(plain_seeds.iter().map(|&s| (CLUSTER_COUNTS[0], RECIPE, s, false)));
+        jobs.extend(
+            plain_seeds
+                .iter()
+                .map(|&s| (CLUSTER_COUNTS[0], RECIPE, s, false)),
+        );
         for &k in &CLUSTER_COUNTS {
             jobs.extend(seeds.iter().map(|&s| (k, SELF_AUGMENTED, s, false)));
         }
@@ -413,8 +418,7 @@ impl Experiment for Clustering {
         let (soft, hard) = (figures(&soft), figures(&runs[0]));
         let self_augmented = figures(&augmented[0]);
         let self_augmented_with_critic = figures(&with_critic);
-        let (game_figure, error_figure) =
-            save_curves(lab, &soft, &hard, &self_augmented)?;
+        let (game_figure, error_figure) = save_curves(lab, &soft, &hard, &self_augmented)?;
         Ok(Results {
             style: STYLE,
             parameters: runs[0].trainee.model.num_parameters(),
@@ -551,8 +555,7 @@ impl Experiment for Clustering {
         let augmented_clear = r.counts.iter().all(|c| {
             let (m, sd) = (mean(&c.self_augmented), sample_sd(&c.self_augmented));
             let sd = if sd.is_finite() { sd } else { 0.0 };
-            !c.self_augmented.is_empty()
-                && c.baselines.first().is_some_and(|p| m + sd < p.error)
+            !c.self_augmented.is_empty() && c.baselines.first().is_some_and(|p| m + sd < p.error)
         }) && !r.counts.is_empty();
         let verdict = if clear == r.counts.len() && clear > 0 {
             Verdict::Holds
@@ -1313,7 +1316,11 @@ mod tests {
         let near = with_self_augmented([0.5, 0.52, 0.48], [0.30, 0.33, 0.31], 0.4);
         assert_eq!(Clustering::claims(&near, &lab())[0].verdict, Verdict::Fails);
         // Results saved before the arm: no paragraph, no row.
-        let old = Clustering::render(&results([0.5, 0.52, 0.48], 0.32, figures(2.78, 1.38, 0.5, 16.0)), &lab()).body;
+        let old = Clustering::render(
+            &results([0.5, 0.52, 0.48], 0.32, figures(2.78, 1.38, 0.5, 16.0)),
+            &lab(),
+        )
+        .body;
         assert!(!old.contains("self-augmented"), "{old}");
     }
 

@@ -500,9 +500,13 @@ impl Experiment for SemiSupervised {
         body += &table(
             &headers,
             &[
-                row(&format!("semi-supervised adversarial autoencoder{}", plain_seeds_note(r)), &|b| {
-                    spread(&b.aae)
-                }),
+                row(
+                    &format!(
+                        "semi-supervised adversarial autoencoder{}",
+                        plain_seeds_note(r)
+                    ),
+                    &|b| spread(&b.aae),
+                ),
                 row("the same encoder, labelled images alone", &|b| {
                     spread(&b.labels_only)
                 }),
@@ -765,11 +769,7 @@ fn self_augmented_paragraph(r: &Results, noun: &str) -> String {
         .iter()
         .filter(|b| !b.self_augmented.is_empty())
         .map(|b| {
-            let (aug, alone, aae) = (
-                mean(&b.self_augmented),
-                mean(&b.labels_only),
-                mean(&b.aae),
-            );
+            let (aug, alone, aae) = (mean(&b.self_augmented), mean(&b.labels_only), mean(&b.aae));
             let m_alone = margin_of(&b.self_augmented, &b.labels_only);
             let m_aae = margin_of(&b.self_augmented, &b.aae);
             let against_alone = if aug + m_alone < alone {
@@ -788,10 +788,7 @@ fn self_augmented_paragraph(r: &Results, noun: &str) -> String {
             let against_aae = if aug + m_aae < aae {
                 format!("below the AAE without it ({:.1}%)", 100.0 * aae)
             } else {
-                format!(
-                    "not clearly below the AAE without it ({:.1}%)",
-                    100.0 * aae
-                )
+                format!("not clearly below the AAE without it ({:.1}%)", 100.0 * aae)
             };
             let goal = GOALS
                 .iter()
@@ -866,7 +863,10 @@ fn stuck_seed(b: &BudgetResults, seeds: &[u64], noun: &str) -> Option<String> {
     if errors.len() < 2 || b.self_augmented_mistakes.len() != errors.len() {
         return None;
     }
-    let (worst, &error) = errors.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+    let (worst, &error) = errors
+        .iter()
+        .enumerate()
+        .max_by(|a, b| a.1.total_cmp(b.1))?;
     let best = errors.iter().copied().fold(f64::INFINITY, f64::min);
     if error - best < STUCK_GAP {
         return None;
@@ -1380,11 +1380,16 @@ mod tests {
         r.budgets[0].aae = vec![0.2, 0.2, 0.2];
         let body = SemiSupervised::render(&r, &lab()).body;
         assert!(
-            body.contains("4.8 ± 0.1% (3 seeds), below the labels alone (4.9%), but within the \
-                 seeds' spread and below the AAE without it (6.2%), within the goal of 5%"),
+            body.contains(
+                "4.8 ± 0.1% (3 seeds), below the labels alone (4.9%), but within the \
+                 seeds' spread and below the AAE without it (6.2%), within the goal of 5%"
+            ),
             "{body}"
         );
-        assert_eq!(SemiSupervised::claims(&r, &lab())[0].verdict, Verdict::Fails);
+        assert_eq!(
+            SemiSupervised::claims(&r, &lab())[0].verdict,
+            Verdict::Fails
+        );
     }
 
     #[test]

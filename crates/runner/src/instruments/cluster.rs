@@ -58,14 +58,20 @@ pub fn mean_neighbour_distance(x: &Tensor, k: usize) -> f64 {
             Transpose { a: false, b: true },
         );
         // Each row's squared distances ‖a‖² − 2a·b + ‖b‖² to the others, and the k-th.
-        kth.par_extend(cross.data().par_chunks_exact(n).zip(&rows).map(|(dots, &i)| {
-            let mut others: Vec<f32> = (0..n)
-                .filter(|&j| j != i)
-                .map(|j| (norms[i] - 2.0 * dots[j] + norms[j]).max(0.0))
-                .collect();
-            let (_, kth, _) = others.select_nth_unstable_by(k - 1, f32::total_cmp);
-            f64::from(*kth).sqrt()
-        }));
+        kth.par_extend(
+            cross
+                .data()
+                .par_chunks_exact(n)
+                .zip(&rows)
+                .map(|(dots, &i)| {
+                    let mut others: Vec<f32> = (0..n)
+                        .filter(|&j| j != i)
+                        .map(|j| (norms[i] - 2.0 * dots[j] + norms[j]).max(0.0))
+                        .collect();
+                    let (_, kth, _) = others.select_nth_unstable_by(k - 1, f32::total_cmp);
+                    f64::from(*kth).sqrt()
+                }),
+        );
     }
     // Summed in row order, whatever the threads.
     kth.iter().sum::<f64>() / n as f64
