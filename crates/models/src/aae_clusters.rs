@@ -27,6 +27,14 @@
 //!
 //! With labels (semi-supervised), the softmax code trains well: the labelled batches tie
 //! each cluster to its class (see `tp semisupervised`).
+//!
+//! None of this says which images belong together, and the game settles on clusters that
+//! are not the digits. [`Recipe::SELF_AUGMENTED`] adds what clustering methods that find
+//! them use (IMSAT, Hu et al. 2017): the cluster head learns to give an image moved by the
+//! small step that changes its prediction most the prediction it gives the image (virtual
+//! adversarial training, Miyato et al. 2018, [`ClusterAae::smoothness_step`]), and two
+//! entropies, each image's `y` towards one-hot and the batch's mean towards uniform, take
+//! the cluster discriminator's place.
 
 use crate::aae::critic;
 use layers::optim::{Adam, Optimizer};
@@ -487,24 +495,20 @@ impl ClusterAae {
     ) -> Result<f32, StepError> {
         let n = x.shape()[0];
         assert_eq!(radius.len(), n, "one radius per image");
-        // The loss's graph; with the entropies it reads the images' own logits, whose
-        // softmax is also the target (its value, a constant).
+        // The target: the images' own prediction, a constant. With the entropies, the loss
+        // reads the same logits, so they are taken on the loss's graph.
         let mut g = Graph::new();
-        let mut graph_for_target = if self.recipe.balance > 0.0 {
-            None
+        let mut target_graph = Graph::no_grad();
+        let on_loss_graph = self.recipe.balance > 0.0;
+        let tape = if on_loss_graph {
+            &mut g
         } else {
-            Some(Graph::no_grad())
+            &mut target_graph
         };
-        let own = {
-            let g = graph_for_target.as_mut().unwrap_or(&mut g);
-            let xv = g.input(x.clone());
-            self.cluster_logits(g, xv)
-        };
-        let target = {
-            let g = graph_for_target.as_mut().unwrap_or(&mut g);
-            let y = g.softmax(own);
-            g.value(y).clone()
-        };
+        let xv = tape.input(x.clone());
+        let own = self.cluster_logits(tape, xv);
+        let y = tape.softmax(own);
+        let target = tape.value(y).clone();
         let start = rows_to_length(
             &Tensor::normal(x.shape(), 0.0, 1.0, rng),
             &vec![PROBE_STEP; n],
