@@ -113,8 +113,10 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         "## Clustering",
         "k-means on the pixels",
         "(clustering/clusters.png)",
+        "(clustering/clusters_self_augmented.png)",
         "(clustering/game.svg)",
         "Why this is hard, measured.",
+        "What finds the digits: a self-augmented cluster head, measured.",
         "## Semi-supervised classification",
         "the same encoder, labelled images alone",
     ] {
@@ -289,20 +291,24 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
     .unwrap();
     assert_eq!(denoise["corruption"]["noise"]["std"], 0.5);
     assert_eq!(denoise["corruption"]["noise"]["clip"], true);
-    // The categorical AAEs: every seed of each cluster count, the paper's soft code, the
-    // code without its Gumbel noise and the digits-as-code yardstick once, and the
-    // semi-supervised runs with their labels-only twins and their released arm (branched
-    // from the checkpoint its AAE kept).
+    // The categorical AAEs: every seed of each cluster count with the self-augmented cluster
+    // head, the AAE alone, the paper's soft code, the self-augmented head with the critic
+    // kept and the digits-as-code yardstick once; the semi-supervised runs (self-augmented on
+    // every seed, the AAE alone and its released arm, branched from the checkpoint it kept,
+    // on the first) with their labels-only twins.
     for run in [
+        "clustering/aae_selfaug16_s0",
+        "clustering/aae_selfaug16_s2",
+        "clustering/aae_selfaug30_s1",
         "clustering/aae_gumbel16_s0",
-        "clustering/aae_gumbel16_s2",
-        "clustering/aae_gumbel30_s1",
-        "clustering/aae_cat16_s0",
+        "clustering/aae_gumbel30_s0",
+        "clustering/aae_selfaugcritic16_s0",
         "clustering/aae_digits16_s0",
         "clustering/aae_soft16_s0",
         "semisupervised/aae_100_s0",
+        "semisupervised/selfaug_100_s2",
         "semisupervised/labels_only_100_s2",
-        "semisupervised/released_100_s1",
+        "semisupervised/released_100_s0",
     ] {
         let dir = out.join(run);
         for file in [
@@ -314,7 +320,7 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
         }
     }
     assert!(
-        out.join("semisupervised/aae_100_s1/checkpoint-epoch1/checkpoint.json")
+        out.join("semisupervised/aae_100_s0/checkpoint-epoch1/checkpoint.json")
             .exists()
     );
     let metrics =
