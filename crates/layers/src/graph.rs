@@ -32,18 +32,35 @@ use crate::parameter::Parameter;
 #[derive(Debug, Default)]
 pub struct Graph {
     tape: Tape,
+    /// Every parameter goes on the tape as a constant ([`Graph::constant_weights`]).
+    weights_constant: bool,
 }
 
 impl Graph {
     /// A graph that records for a backward pass (training); the same as `Graph::default()`.
     pub fn new() -> Graph {
-        Graph { tape: Tape::new() }
+        Graph {
+            tape: Tape::new(),
+            weights_constant: false,
+        }
+    }
+
+    /// A graph that records for a backward pass but puts every parameter on the tape as a
+    /// constant: the backward pass returns the gradients of inputs made with
+    /// [`Graph::input_with_grad`] only (the direction of an adversarial move, a saliency
+    /// map), without computing the weights' and without touching the layers' trainable flags.
+    pub fn constant_weights() -> Graph {
+        Graph {
+            tape: Tape::new(),
+            weights_constant: true,
+        }
     }
 
     /// A graph that records nothing (evaluation): values only, no gradients.
     pub fn no_grad() -> Graph {
         Graph {
             tape: Tape::no_grad(),
+            weights_constant: false,
         }
     }
 
@@ -62,9 +79,10 @@ impl Graph {
     /// The node of parameter `p`, copying its value onto the tape the first time it is asked
     /// for; later calls return the same node, so a shared parameter gets the sum of its
     /// gradients. A frozen parameter, or any parameter on a [`Graph::no_grad`] graph, becomes
-    /// a constant.
+    /// a constant, and so does every parameter on a [`Graph::constant_weights`] graph.
     pub fn param(&mut self, p: &Parameter) -> Var {
-        self.tape.param(p.id(), &p.value, p.is_trainable())
+        self.tape
+            .param(p.id(), &p.value, p.is_trainable() && !self.weights_constant)
     }
 
     /// The tape.
@@ -100,6 +118,22 @@ mod tests {
         let mut g = Graph::new();
         let v = g.param(&p);
         assert!(!g.requires_grad(v));
+    }
+
+    #[test]
+    fn a_constant_weights_graph_returns_the_inputs_gradient_alone() {
+        let p = Parameter::new(Tensor::from_vec(&[2], vec![3.0, 4.0]));
+        let mut g = Graph::constant_weights();
+        let x = g.input_with_grad(Tensor::from_vec(&[2], vec![1.0, 2.0]));
+        let w = g.param(&p);
+        assert!(!g.requires_grad(w));
+        let y = g.mul(x, w);
+        let loss = g.sum_all(y);
+        let grads = g.backward(loss);
+        assert_eq!(grads.get(x).unwrap().data(), &[3.0, 4.0]);
+        assert!(grads.param(p.id()).is_none());
+        // The parameter itself stays trainable.
+        assert!(p.is_trainable());
     }
 
     #[test]

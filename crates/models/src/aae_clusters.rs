@@ -111,8 +111,9 @@ impl Recipe {
     /// [`Recipe::GUMBEL`] with self-augmented training of the cluster head
     /// ([`Recipe::smoothness`]) and the categorical prior matched by IMSAT's entropies
     /// ([`Recipe::balance`]) in place of the cluster discriminator; batch normalisation in
-    /// the trunk (without it the smoothing flattens `y` to one value for every image). The
-    /// style code keeps its discriminator, the decoder reads the one-hot code.
+    /// the trunk (without it, in a PyTorch probe of this recipe, the images fell into 6 of the
+    /// 16 clusters, 71.2% error). The style code keeps its discriminator, the decoder reads
+    /// the one-hot code.
     pub const SELF_AUGMENTED: Recipe = Recipe {
         batch_norm: true,
         cluster_critic: false,
@@ -326,14 +327,14 @@ impl ClusterAae {
 
     /// One training step on `x [N, 1, 28, 28]`: reconstruction, both discriminators, the
     /// encoder against both, self-augmented training (with [`Recipe::smoothness`], each image
-    /// moved by its `radius`, pixel units; unread without), then (with `labelled`) the
+    /// moved by `radius`, pixel units; unread without), then (with `labelled`) the
     /// cross-entropy of the cluster head on the labelled batch. Prior samples and noise come
     /// from `rng`.
     pub fn train_step(
         &mut self,
         opts: &mut ClusterOptimizers,
         x: &Tensor,
-        radius: &[f32],
+        radius: f32,
         labelled: Option<LabelledBatch<'_>>,
         rng: &mut Rng,
     ) -> Result<ClusterLosses, StepError> {
@@ -351,14 +352,14 @@ impl ClusterAae {
         digits: &[usize],
         rng: &mut Rng,
     ) -> Result<ClusterLosses, StepError> {
-        self.step(opts, x, &[], None, Some(digits), rng)
+        self.step(opts, x, 0.0, None, Some(digits), rng)
     }
 
     fn step(
         &mut self,
         opts: &mut ClusterOptimizers,
         x: &Tensor,
-        radius: &[f32],
+        radius: f32,
         labelled: Option<LabelledBatch<'_>>,
         digits: Option<&[usize]>,
         rng: &mut Rng,
@@ -480,21 +481,19 @@ impl ClusterAae {
     }
 
     /// Self-augmented training of the cluster head on images `x` ([`Recipe::smoothness`],
-    /// with [`Recipe::balance`]'s entropies), one `radius` per image (pixel units): the trunk
-    /// and the cluster head step. Returns the KL divergence from `p(y|x)` to `p(y|x + r)`.
+    /// with [`Recipe::balance`]'s entropies), each image moved by `radius` (pixel units): the
+    /// trunk and the cluster head step. Returns the KL divergence from `p(y|x)` to `p(y|x + r)`.
     ///
     /// `r` is found as virtual adversarial training finds it: one power iteration from a
     /// random move `d` of length [`PROBE_STEP`], `r ∝ ∇_d KL(p(y|x) ‖ p(y|x + d))`, scaled to
-    /// the image's radius. The prediction `p(y|x)` is the target, a constant.
+    /// length `radius` image by image. The prediction `p(y|x)` is the target, a constant.
     pub fn smoothness_step(
         &mut self,
         opt: &mut Adam,
         x: &Tensor,
-        radius: &[f32],
+        radius: f32,
         rng: &mut Rng,
     ) -> Result<f32, StepError> {
-        let n = x.shape()[0];
-        assert_eq!(radius.len(), n, "one radius per image");
         // The target: the images' own prediction, a constant. With the entropies, the loss
         // reads the same logits, so they are taken on the loss's graph.
         let mut g = Graph::new();
@@ -509,22 +508,15 @@ impl ClusterAae {
         let own = self.cluster_logits(tape, xv);
         let y = tape.softmax(own);
         let target = tape.value(y).clone();
-        let start = rows_to_length(
-            &Tensor::normal(x.shape(), 0.0, 1.0, rng),
-            &vec![PROBE_STEP; n],
-        );
+        let start = rows_to_length(&Tensor::normal(x.shape(), 0.0, 1.0, rng), PROBE_STEP);
         let direction = {
-            // Only the move's gradient is wanted: the weights stay constants on this tape.
-            self.trunk.set_trainable(false);
-            self.cluster.set_trainable(false);
-            let mut p = Graph::new();
+            // Only the move's gradient is wanted: the weights are constants on this tape.
+            let mut p = Graph::constant_weights();
             let d = p.input_with_grad(start);
             let xv = p.input(x.clone());
             let moved = p.add(xv, d);
             let kl = self.divergence(&mut p, moved, &target);
             let mut grads = p.backward(kl);
-            self.trunk.set_trainable(true);
-            self.cluster.set_trainable(true);
             grads.take(d).expect("the move is a leaf of the tape")
         };
         let r = rows_to_length(&direction, radius);
@@ -712,13 +704,13 @@ fn certainty_and_spread(g: &mut Tape, logits: Var) -> Var {
     g.add(conditional, marginal)
 }
 
-/// Each row of `t` (the first axis; the rest flattened) scaled to length `lengths[row]`
-/// (a zero row stays zero).
-fn rows_to_length(t: &Tensor, lengths: &[f32]) -> Tensor {
+/// Each row of `t` (the first axis; the rest flattened) scaled to length `length` (a zero
+/// row stays zero).
+fn rows_to_length(t: &Tensor, length: f32) -> Tensor {
     let n = t.shape()[0];
     let width = t.numel() / n.max(1);
     let mut out = t.clone();
-    for (row, &length) in out.data_mut().chunks_exact_mut(width).zip(lengths) {
+    for row in out.data_mut().chunks_exact_mut(width) {
         let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt();
         let scale = if norm > 0.0 { length / norm } else { 0.0 };
         row.iter_mut().for_each(|v| *v *= scale);
@@ -822,7 +814,7 @@ mod tests {
             labels: &labels,
         };
         let l = m
-            .train_step(&mut opts, &x, &[], Some(batch), &mut rng(2))
+            .train_step(&mut opts, &x, 0.0, Some(batch), &mut rng(2))
             .unwrap();
         assert!(l.reconstruction > 0.0 && l.discriminators > 0.0 && l.generator > 0.0);
         assert!(l.supervised > 0.0);
@@ -937,7 +929,7 @@ mod tests {
         // The move the power iteration finds, against random ones, all of length 2.
         let start = rows_to_length(
             &Tensor::normal(x.shape(), 0.0, 1.0, &mut rng(2)),
-            &[PROBE_STEP; 32],
+            PROBE_STEP,
         );
         let direction = {
             let mut g = Graph::new();
@@ -947,16 +939,12 @@ mod tests {
             let kl = m.divergence(&mut g, moved, &own);
             g.backward(kl).take(d).unwrap()
         };
-        let found = kl_at(
-            &mut m,
-            &x.add(&rows_to_length(&direction, &[2.0; 32])),
-            &own,
-        );
+        let found = kl_at(&mut m, &x.add(&rows_to_length(&direction, 2.0)), &own);
         let random = kl_at(
             &mut m,
             &x.add(&rows_to_length(
                 &Tensor::normal(x.shape(), 0.0, 1.0, &mut rng(3)),
-                &[2.0; 32],
+                2.0,
             )),
             &own,
         );
@@ -964,9 +952,7 @@ mod tests {
         // A step: the trunk and the cluster head move, nothing else.
         let before = m.state_dict();
         let mut opt = Adam::new(1e-3);
-        let kl = m
-            .smoothness_step(&mut opt, &x, &[2.0; 32], &mut rng(4))
-            .unwrap();
+        let kl = m.smoothness_step(&mut opt, &x, 2.0, &mut rng(4)).unwrap();
         assert!(kl.is_finite() && kl >= 0.0);
         for ((name, b), (_, a)) in before.iter().zip(&m.state_dict()) {
             let moves = name.starts_with("trunk") || name.starts_with("cluster.");
@@ -983,9 +969,7 @@ mod tests {
         let x = Tensor::uniform(&[16, 1, 28, 28], 0.0, 1.0, &mut rng(1));
         let before = m.cluster_critic.state_dict();
         let mut opts = ClusterOptimizers::new(1e-3, recipe);
-        let l = m
-            .train_step(&mut opts, &x, &[1.5; 16], None, &mut rng(2))
-            .unwrap();
+        let l = m.train_step(&mut opts, &x, 1.5, None, &mut rng(2)).unwrap();
         assert_eq!(m.cluster_critic.state_dict(), before);
         // One critic near chance (ln 4 ≈ 1.39), not two (2.77).
         assert!(l.discriminators > 0.5 && l.discriminators < 2.0, "{l:?}");

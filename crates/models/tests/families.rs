@@ -379,13 +379,7 @@ fn categorical_aae_losses_fall_on_300_images() {
                     labels: &labelled_y,
                 });
                 let l = aae
-                    .train_step(
-                        &mut opts,
-                        &x.index_select(0, &rows),
-                        &[1.4; 50],
-                        batch,
-                        &mut r,
-                    )
+                    .train_step(&mut opts, &x.index_select(0, &rows), 1.4, batch, &mut r)
                     .unwrap();
                 bce += l.reconstruction / 6.0;
                 critics += l.discriminators / 6.0;

@@ -775,8 +775,8 @@ fn self_augmented(r: &Results, noun: &str) -> String {
          place of the cluster discriminator, two entropies match the categorical prior in \
          closed form: each y is pushed towards one-hot (its entropy down), the batch's mean \
          y towards uniform (its entropy up, weighted 4). The trunk gets batch \
-         normalisation (without it the smoothing gave every image the same y in a PyTorch \
-         probe). The style code keeps its discriminator, and the decoder still redraws the \
+         normalisation (without it, in a PyTorch probe, the images fell into 6 of the 16 \
+         clusters, 71.2% error). The style code keeps its discriminator, and the decoder still redraws the \
          image from the one-hot code and the style. Test error: {errors}, against {plain} \
          for the AAE alone (the table below). Its clusters also reconstruct better: test \
          BCE {:.4} per pixel (16 clusters, seed {}), against {:.4} for the game's clusters",

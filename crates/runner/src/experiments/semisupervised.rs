@@ -167,25 +167,22 @@ pub struct Mistake {
 /// The most frequent (class, predicted class) pair with the two different, the first of
 /// equals in class order; `None` without a mistake.
 pub fn most_frequent_mistake(predicted: &[usize], labels: &[u8]) -> Option<Mistake> {
-    let mut counts = [[0usize; 256]; 10];
+    let mut counts = std::collections::BTreeMap::new();
     for (&p, &l) in predicted.iter().zip(labels) {
-        if p != usize::from(l) && usize::from(l) < 10 && p < 256 {
-            counts[usize::from(l)][p] += 1;
+        if p != usize::from(l) {
+            *counts.entry((l, p)).or_insert(0usize) += 1;
         }
     }
-    let mut best: Option<Mistake> = None;
-    for (class, row) in counts.iter().enumerate() {
-        for (read_as, &count) in row.iter().enumerate() {
-            if count > best.as_ref().map_or(0, |b| b.count) {
-                best = Some(Mistake {
-                    class: class as u8,
-                    read_as: read_as as u8,
-                    count,
-                });
-            }
-        }
-    }
-    best
+    // `max_by_key` keeps the last of equals: walked backwards, that is the first in order.
+    counts
+        .into_iter()
+        .rev()
+        .max_by_key(|&(_, count)| count)
+        .map(|((class, read_as), count)| Mistake {
+            class,
+            read_as: read_as as u8,
+            count,
+        })
 }
 
 /// The runs of each budget and seed.

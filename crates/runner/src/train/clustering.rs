@@ -436,13 +436,7 @@ impl Trainee for ClusterRun {
                 .expect("every part of the model is on its phase's tape"),
             labelled => self
                 .model
-                .train_step(
-                    &mut self.opts,
-                    &batch.images,
-                    &vec![self.radius; batch.labels.len()],
-                    labelled,
-                    rng,
-                )
+                .train_step(&mut self.opts, &batch.images, self.radius, labelled, rng)
                 .expect("every part of the model is on its phase's tape"),
         };
         (l.reconstruction.is_finite() && l.discriminators.is_finite()).then(|| {
