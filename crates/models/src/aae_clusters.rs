@@ -80,6 +80,14 @@ pub struct Recipe {
     /// [`MARGINAL_WEIGHT`]: each image's `y` pushed towards one-hot, the batch's mean `y`
     /// towards uniform, the categorical prior matched in closed form. 0 for none.
     pub balance: f32,
+    /// The learning rate of the self-augmented phase ([`Recipe::smoothness`] and
+    /// [`Recipe::balance`]) as a share of the reconstruction's.
+    pub smoothness_share: f32,
+    /// The weight of shift consistency in the self-augmented phase: the KL divergence from
+    /// `p(y|x)` to `p(y|x')`, `x'` the image shifted at random by up to
+    /// [`CONSISTENCY_SHIFT`] pixels along each axis (a digit moved is the same digit, a
+    /// prior no pixel-wise neighbourhood gives). 0 for none.
+    pub shift_consistency: f32,
 }
 
 impl Recipe {
@@ -94,6 +102,8 @@ impl Recipe {
         cluster_critic: true,
         smoothness: 0.0,
         balance: 0.0,
+        smoothness_share: 1.0,
+        shift_consistency: 0.0,
     };
     /// The game that converges in minutes: a one-hot code and the encoder's adversarial
     /// phase at the reconstruction's learning rate.
@@ -109,16 +119,23 @@ impl Recipe {
         ..Recipe::HARD
     };
     /// [`Recipe::GUMBEL`] with self-augmented training of the cluster head
-    /// ([`Recipe::smoothness`]) and the categorical prior matched by IMSAT's entropies
-    /// ([`Recipe::balance`]) in place of the cluster discriminator; batch normalisation in
-    /// the trunk (without it, in a PyTorch probe of this recipe, the images fell into 6 of the
-    /// 16 clusters, 71.2% error). The style code keeps its discriminator, the decoder reads
-    /// the one-hot code.
+    /// ([`Recipe::smoothness`] and [`Recipe::shift_consistency`], at twice the
+    /// reconstruction's learning rate) and the categorical prior matched by IMSAT's
+    /// entropies ([`Recipe::balance`]) in place of the cluster discriminator; batch
+    /// normalisation in the trunk (without it, in a PyTorch probe of this recipe, the images
+    /// fell into 6 of the 16 clusters, 71.2% error). The style code keeps its discriminator,
+    /// the decoder reads the one-hot code.
+    ///
+    /// Measured on the committed sample (20 epochs, seeds 0-2, 16 / 30 clusters): the
+    /// smoothness alone 17.9% / 14.4% test error; with shift consistency 13.2% / 11.0%; with
+    /// both at twice the learning rate, this recipe, 14.0% / 7.6%.
     pub const SELF_AUGMENTED: Recipe = Recipe {
         batch_norm: true,
         cluster_critic: false,
         smoothness: 1.0,
         balance: 0.1,
+        smoothness_share: 2.0,
+        shift_consistency: 1.0,
         ..Recipe::GUMBEL
     };
 }
@@ -133,6 +150,28 @@ pub const RADIUS_SHARE: f32 = 0.25;
 
 /// See [`RADIUS_SHARE`].
 pub const RADIUS_NEIGHBOUR: usize = 10;
+
+/// The largest shift, in pixels along each axis, of [`Recipe::shift_consistency`].
+pub const CONSISTENCY_SHIFT: i64 = 2;
+
+/// How self-augmented training moves a batch's images: the inputs of
+/// [`ClusterAae::smoothness_step`] besides the images themselves.
+#[derive(Clone, Copy, Debug)]
+pub struct Moves<'a> {
+    /// The length of each image's adversarial move (pixel units; [`Recipe::smoothness`]).
+    pub radius: f32,
+    /// The batch with each image shifted at random by up to [`CONSISTENCY_SHIFT`] pixels,
+    /// the same shape ([`Recipe::shift_consistency`]; `None` without it).
+    pub shifted: Option<&'a Tensor>,
+}
+
+impl Moves<'_> {
+    /// No moves: for a recipe without self-augmented training.
+    pub const NONE: Moves<'static> = Moves {
+        radius: 0.0,
+        shifted: None,
+    };
+}
 
 /// The length of the random first move of self-augmented training's power iteration (the
 /// direction it then finds does not depend on it much; IMSAT's value, in pixel units).
@@ -202,7 +241,7 @@ impl ClusterOptimizers {
             style_critic: Adam::new(lr * CRITIC_SHARE),
             generator: Adam::new(lr * recipe.generator_share),
             supervised: Adam::new(lr),
-            smoothness: Adam::new(lr),
+            smoothness: Adam::new(lr * recipe.smoothness_share),
         }
     }
 }
@@ -326,19 +365,20 @@ impl ClusterAae {
     }
 
     /// One training step on `x [N, 1, 28, 28]`: reconstruction, both discriminators, the
-    /// encoder against both, self-augmented training (with [`Recipe::smoothness`], each image
-    /// moved by `radius`, pixel units; unread without), then (with `labelled`) the
+    /// encoder against both, self-augmented training (with [`Recipe::smoothness`] or
+    /// [`Recipe::shift_consistency`], the images moved by `moves`; unread without), then
+    /// (with `labelled`) the
     /// cross-entropy of the cluster head on the labelled batch. Prior samples and noise come
     /// from `rng`.
     pub fn train_step(
         &mut self,
         opts: &mut ClusterOptimizers,
         x: &Tensor,
-        radius: f32,
+        moves: Moves<'_>,
         labelled: Option<LabelledBatch<'_>>,
         rng: &mut Rng,
     ) -> Result<ClusterLosses, StepError> {
-        self.step(opts, x, radius, labelled, None, rng)
+        self.step(opts, x, moves, labelled, None, rng)
     }
 
     /// [`ClusterAae::train_step`] with the decoder reading `one_hot(digit)` of each image of
@@ -352,14 +392,14 @@ impl ClusterAae {
         digits: &[usize],
         rng: &mut Rng,
     ) -> Result<ClusterLosses, StepError> {
-        self.step(opts, x, 0.0, None, Some(digits), rng)
+        self.step(opts, x, Moves::NONE, None, Some(digits), rng)
     }
 
     fn step(
         &mut self,
         opts: &mut ClusterOptimizers,
         x: &Tensor,
-        radius: f32,
+        moves: Moves<'_>,
         labelled: Option<LabelledBatch<'_>>,
         digits: Option<&[usize]>,
         rng: &mut Rng,
@@ -460,8 +500,9 @@ impl ClusterAae {
 
         // 4. Self-augmented training of the cluster head (not for the yardstick, whose
         // cluster head the decoder does not read).
-        let smoothness = if self.recipe.smoothness > 0.0 && digits.is_none() {
-            self.smoothness_step(&mut opts.smoothness, x, radius, rng)?
+        let self_augmented = self.recipe.smoothness > 0.0 || self.recipe.shift_consistency > 0.0;
+        let smoothness = if self_augmented && digits.is_none() {
+            self.smoothness_step(&mut opts.smoothness, x, moves, rng)?
         } else {
             0.0
         };
@@ -480,18 +521,23 @@ impl ClusterAae {
         })
     }
 
-    /// Self-augmented training of the cluster head on images `x` ([`Recipe::smoothness`],
-    /// with [`Recipe::balance`]'s entropies), each image moved by `radius` (pixel units): the
-    /// trunk and the cluster head step. Returns the KL divergence from `p(y|x)` to `p(y|x + r)`.
+    /// Self-augmented training of the cluster head on images `x`: [`Recipe::smoothness`] (each
+    /// image moved by `moves.radius`, pixel units), [`Recipe::shift_consistency`] (the images
+    /// `moves.shifted`) and [`Recipe::balance`]'s entropies; the trunk and the cluster head
+    /// step. Returns the KL divergence from `p(y|x)` to `p(y|x + r)` (0 without smoothness).
     ///
     /// `r` is found as virtual adversarial training finds it: one power iteration from a
     /// random move `d` of length [`PROBE_STEP`], `r ∝ ∇_d KL(p(y|x) ‖ p(y|x + d))`, scaled to
-    /// length `radius` image by image. The prediction `p(y|x)` is the target, a constant.
+    /// length `moves.radius` image by image. The prediction `p(y|x)` is the target of both
+    /// divergences, a constant.
+    ///
+    /// # Panics
+    /// With [`Recipe::shift_consistency`] and no `moves.shifted`.
     pub fn smoothness_step(
         &mut self,
         opt: &mut Adam,
         x: &Tensor,
-        radius: f32,
+        moves: Moves<'_>,
         rng: &mut Rng,
     ) -> Result<f32, StepError> {
         // The target: the images' own prediction, a constant. With the entropies, the loss
@@ -508,22 +554,38 @@ impl ClusterAae {
         let own = self.cluster_logits(tape, xv);
         let y = tape.softmax(own);
         let target = tape.value(y).clone();
-        let start = rows_to_length(&Tensor::normal(x.shape(), 0.0, 1.0, rng), PROBE_STEP);
-        let direction = {
-            // Only the move's gradient is wanted: the weights are constants on this tape.
-            let mut p = Graph::constant_weights();
-            let d = p.input_with_grad(start);
-            let xv = p.input(x.clone());
-            let moved = p.add(xv, d);
-            let kl = self.divergence(&mut p, moved, &target);
-            let mut grads = p.backward(kl);
-            grads.take(d).expect("the move is a leaf of the tape")
-        };
-        let r = rows_to_length(&direction, radius);
-        let moved = g.input(x.add(&r));
-        let kl = self.divergence(&mut g, moved, &target);
-        let value = g.value(kl).item();
-        let mut loss = g.mul_scalar(kl, self.recipe.smoothness);
+        let mut terms = Vec::new();
+        let mut value = 0.0;
+        if self.recipe.smoothness > 0.0 {
+            let start = rows_to_length(&Tensor::normal(x.shape(), 0.0, 1.0, rng), PROBE_STEP);
+            let direction = {
+                // Only the move's gradient is wanted: the weights are constants on this tape.
+                let mut p = Graph::constant_weights();
+                let d = p.input_with_grad(start);
+                let xv = p.input(x.clone());
+                let moved = p.add(xv, d);
+                let kl = self.divergence(&mut p, moved, &target);
+                let mut grads = p.backward(kl);
+                grads.take(d).expect("the move is a leaf of the tape")
+            };
+            let r = rows_to_length(&direction, moves.radius);
+            let moved = g.input(x.add(&r));
+            let kl = self.divergence(&mut g, moved, &target);
+            value = g.value(kl).item();
+            terms.push(g.mul_scalar(kl, self.recipe.smoothness));
+        }
+        if self.recipe.shift_consistency > 0.0 {
+            let shifted = moves
+                .shifted
+                .expect("shift consistency reads the batch shifted at random");
+            let shifted = g.input(shifted.clone());
+            let kl = self.divergence(&mut g, shifted, &target);
+            terms.push(g.mul_scalar(kl, self.recipe.shift_consistency));
+        }
+        let mut loss = terms
+            .into_iter()
+            .reduce(|a, b| g.add(a, b))
+            .expect("self-augmented training has a smoothness or a shift term");
         if self.recipe.balance > 0.0 {
             let entropies = certainty_and_spread(&mut g, own);
             let weighted = g.mul_scalar(entropies, self.recipe.balance);
@@ -814,7 +876,7 @@ mod tests {
             labels: &labels,
         };
         let l = m
-            .train_step(&mut opts, &x, 0.0, Some(batch), &mut rng(2))
+            .train_step(&mut opts, &x, Moves::NONE, Some(batch), &mut rng(2))
             .unwrap();
         assert!(l.reconstruction > 0.0 && l.discriminators > 0.0 && l.generator > 0.0);
         assert!(l.supervised > 0.0);
@@ -952,12 +1014,55 @@ mod tests {
         // A step: the trunk and the cluster head move, nothing else.
         let before = m.state_dict();
         let mut opt = Adam::new(1e-3);
-        let kl = m.smoothness_step(&mut opt, &x, 2.0, &mut rng(4)).unwrap();
+        let shifted = Tensor::uniform(x.shape(), 0.0, 1.0, &mut rng(5));
+        let moves = Moves {
+            radius: 2.0,
+            shifted: Some(&shifted),
+        };
+        let kl = m.smoothness_step(&mut opt, &x, moves, &mut rng(4)).unwrap();
         assert!(kl.is_finite() && kl >= 0.0);
         for ((name, b), (_, a)) in before.iter().zip(&m.state_dict()) {
             let moves = name.starts_with("trunk") || name.starts_with("cluster.");
             assert_eq!(b != a, moves, "{name}");
         }
+    }
+
+    /// Shift consistency alone (no adversarial move, no entropies): the step reports no
+    /// smoothness KL, and its steps pull the prediction for the shifted images towards the
+    /// prediction for the images themselves.
+    #[test]
+    fn shift_consistency_pulls_the_shifted_prediction_to_the_image_s() {
+        let recipe = Recipe {
+            smoothness: 0.0,
+            balance: 0.0,
+            shift_consistency: 1.0,
+            batch_norm: false,
+            ..Recipe::SELF_AUGMENTED
+        };
+        let mut m = ClusterAae::new(4, recipe, &mut rng(0));
+        let x = Tensor::uniform(&[32, 1, 28, 28], 0.0, 1.0, &mut rng(1));
+        let shifted = Tensor::uniform(x.shape(), 0.0, 1.0, &mut rng(2));
+        let divergence = |m: &mut ClusterAae| {
+            let mut g = Graph::no_grad();
+            let xv = g.input(x.clone());
+            let (y, _) = m.encode_parts(&mut g, xv);
+            let own = g.value(y).clone();
+            let sv = g.input(shifted.clone());
+            let d = m.divergence(&mut g, sv, &own);
+            f64::from(g.value(d).item())
+        };
+        let before = divergence(&mut m);
+        let mut opt = Adam::new(1e-3);
+        let moves = Moves {
+            radius: 0.0,
+            shifted: Some(&shifted),
+        };
+        for _ in 0..30 {
+            let kl = m.smoothness_step(&mut opt, &x, moves, &mut rng(4)).unwrap();
+            assert_eq!(kl, 0.0);
+        }
+        let after = divergence(&mut m);
+        assert!(before > 1e-4 && after < before / 4.0, "{before} → {after}");
     }
 
     /// Without the cluster discriminator in play, a training step leaves it as it was and
@@ -969,7 +1074,14 @@ mod tests {
         let x = Tensor::uniform(&[16, 1, 28, 28], 0.0, 1.0, &mut rng(1));
         let before = m.cluster_critic.state_dict();
         let mut opts = ClusterOptimizers::new(1e-3, recipe);
-        let l = m.train_step(&mut opts, &x, 1.5, None, &mut rng(2)).unwrap();
+        let shifted = Tensor::uniform(&[16, 1, 28, 28], 0.0, 1.0, &mut rng(3));
+        let moves = Moves {
+            radius: 1.5,
+            shifted: Some(&shifted),
+        };
+        let l = m
+            .train_step(&mut opts, &x, moves, None, &mut rng(2))
+            .unwrap();
         assert_eq!(m.cluster_critic.state_dict(), before);
         // One critic near chance (ln 4 ≈ 1.39), not two (2.77).
         assert!(l.discriminators > 0.5 && l.discriminators < 2.0, "{l:?}");

@@ -338,11 +338,12 @@ fn supervised_aae_loss_falls_on_300_images() {
 /// its reconstruction BCE falls by a quarter or more over 15 passes and both games stay in
 /// play (the discriminators' summed loss neither collapses below 0.1 nor diverges); with
 /// labels, the supervised cross-entropy falls below a third of its first pass. With
-/// self-augmented training and the entropies in place of the cluster discriminator, the
-/// same, and the 300 images spread over at least half of the 16 clusters.
+/// self-augmented training (its shifted images each moved one pixel right and one down)
+/// and the entropies in place of the cluster discriminator, the same, and the 300 images
+/// spread over at least half of the 16 clusters.
 #[test]
 fn categorical_aae_losses_fall_on_300_images() {
-    use models::aae_clusters::{ClusterAae, ClusterOptimizers, LabelledBatch, Recipe};
+    use models::aae_clusters::{ClusterAae, ClusterOptimizers, LabelledBatch, Moves, Recipe};
     let (x, labels) = mnist(300);
     // Ten images of each digit among the 300, for the semi-supervised run.
     let mut labelled = Vec::new();
@@ -361,6 +362,7 @@ fn categorical_aae_losses_fall_on_300_images() {
             true,
             Recipe {
                 smoothness: 1.0,
+                shift_consistency: 1.0,
                 ..Recipe::HARD
             },
         ),
@@ -378,8 +380,14 @@ fn categorical_aae_losses_fall_on_300_images() {
                     images: &labelled_x,
                     labels: &labelled_y,
                 });
+                let images = x.index_select(0, &rows);
+                let shifted = shifted_by_one(&images);
+                let moves = Moves {
+                    radius: 1.4,
+                    shifted: Some(&shifted),
+                };
                 let l = aae
-                    .train_step(&mut opts, &x.index_select(0, &rows), 1.4, batch, &mut r)
+                    .train_step(&mut opts, &images, moves, batch, &mut r)
                     .unwrap();
                 bce += l.reconstruction / 6.0;
                 critics += l.discriminators / 6.0;
@@ -406,4 +414,21 @@ fn categorical_aae_losses_fall_on_300_images() {
             assert!(used.len() >= 8, "{} clusters used", used.len());
         }
     }
+}
+
+/// Each 28×28 image of `images [N, 1, 28, 28]` moved one pixel right and one down, the
+/// uncovered row and column 0: a shifted batch for shift consistency.
+fn shifted_by_one(images: &Tensor) -> Tensor {
+    let mut out = Tensor::zeros(images.shape());
+    for (from, to) in images
+        .data()
+        .chunks_exact(784)
+        .zip(out.data_mut().chunks_exact_mut(784))
+    {
+        for row in 1..28 {
+            to[row * 28 + 1..row * 28 + 28]
+                .copy_from_slice(&from[(row - 1) * 28..(row - 1) * 28 + 27]);
+        }
+    }
+    out
 }

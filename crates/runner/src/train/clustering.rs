@@ -6,7 +6,8 @@
 use layers::Module;
 use layers::optim::Adam;
 use models::aae_clusters::{
-    ClusterAae, ClusterOptimizers, LabelledBatch, RADIUS_NEIGHBOUR, RADIUS_SHARE, Recipe, STYLE,
+    CONSISTENCY_SHIFT, ClusterAae, ClusterOptimizers, LabelledBatch, Moves, RADIUS_NEIGHBOUR,
+    RADIUS_SHARE, Recipe, STYLE,
 };
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
@@ -51,6 +52,14 @@ pub struct ClusterConfig {
     /// read 0.
     #[serde(default)]
     pub balance: f32,
+    /// The self-augmented phase's learning rate as a share of the reconstruction's
+    /// ([`Recipe::smoothness_share`]). Runs saved before it existed read 1.
+    #[serde(default = "whole")]
+    pub smoothness_share: f32,
+    /// The weight of shift consistency in the self-augmented phase
+    /// ([`Recipe::shift_consistency`]). Runs saved before it existed read 0.
+    #[serde(default)]
+    pub shift_consistency: f32,
     /// Labelled training images per class for the supervised phase; 0 trains without labels.
     pub labelled_per_class: usize,
     /// The largest random shift, in pixels along each axis, of each labelled image every
@@ -66,12 +75,24 @@ pub struct ClusterConfig {
     /// saved before it existed read false.
     #[serde(default)]
     pub digits_as_code: bool,
+    /// The length of self-augmented training's adversarial move, when the experiment has
+    /// measured it once for all its runs ([`ClusterConfig::moving_by`]); `None`: measured
+    /// from the training images when the run is built ([`smoothing_radius`]). Runs saved
+    /// before it existed read `None`.
+    #[serde(default)]
+    pub radius: Option<f32>,
     /// From this epoch on (1-based), only the supervised phase runs: a semi-supervised run
     /// whose unlabelled phases stop for its last epochs, so that what they leave in the
     /// trunk can be told from what they cost while they run (`None`: every phase to the
     /// end). Runs saved before it existed read `None`.
     #[serde(default)]
     pub supervised_only_from: Option<usize>,
+}
+
+/// The self-augmented phase's learning rate share of runs saved before
+/// [`ClusterConfig::smoothness_share`] existed.
+fn whole() -> f32 {
+    1.0
 }
 
 /// The cluster discriminator of runs saved before [`ClusterConfig::cluster_critic`] existed.
@@ -93,12 +114,23 @@ impl ClusterConfig {
             cluster_critic: recipe.cluster_critic,
             smoothness: recipe.smoothness,
             balance: recipe.balance,
+            smoothness_share: recipe.smoothness_share,
+            shift_consistency: recipe.shift_consistency,
             labelled_per_class: 0,
             labelled_shift: 0,
             labels_only: false,
             digits_as_code: false,
+            radius: None,
             supervised_only_from: None,
         }
+    }
+
+    /// The same run, its adversarial move of length `radius` ([`smoothing_radius`] of the
+    /// training images, measured once by the caller) when its recipe has
+    /// [`Recipe::smoothness`]; unchanged without it.
+    pub fn moving_by(self, radius: f32) -> ClusterConfig {
+        let radius = (self.smoothness > 0.0).then_some(radius);
+        ClusterConfig { radius, ..self }
     }
 
     /// The yardstick of [`ClusterConfig::new`]: the same model and recipe, the decoder given
@@ -150,6 +182,8 @@ impl ClusterConfig {
             cluster_critic: self.cluster_critic,
             smoothness: self.smoothness,
             balance: self.balance,
+            smoothness_share: self.smoothness_share,
+            shift_consistency: self.shift_consistency,
         }
     }
 }
@@ -350,10 +384,10 @@ impl Trainee for ClusterRun {
             epochs: config.schedule.epochs,
             opts: ClusterOptimizers::new(config.schedule.lr as f32, recipe),
             labelled,
-            radius: if recipe.smoothness > 0.0 {
-                smoothing_radius(&splits.train)
-            } else {
-                0.0
+            radius: match config.model.radius {
+                Some(radius) => radius,
+                None if recipe.smoothness > 0.0 => smoothing_radius(&splits.train),
+                None => 0.0,
             },
             sums: StepSums::default(),
         }
@@ -434,10 +468,20 @@ impl Trainee for ClusterRun {
                 .model
                 .train_step_digits_as_code(&mut self.opts, &batch.images, &batch.classes(), rng)
                 .expect("every part of the model is on its phase's tape"),
-            labelled => self
-                .model
-                .train_step(&mut self.opts, &batch.images, self.radius, labelled, rng)
-                .expect("every part of the model is on its phase's tape"),
+            labelled => {
+                let shifted = (self.model.recipe.shift_consistency > 0.0).then(|| {
+                    let images = &batch.images;
+                    let moved = translate_at_random(images.data(), CONSISTENCY_SHIFT, rng);
+                    Tensor::from_vec(images.shape(), moved)
+                });
+                let moves = Moves {
+                    radius: self.radius,
+                    shifted: shifted.as_ref(),
+                };
+                self.model
+                    .train_step(&mut self.opts, &batch.images, moves, labelled, rng)
+                    .expect("every part of the model is on its phase's tape")
+            }
         };
         (l.reconstruction.is_finite() && l.discriminators.is_finite()).then(|| {
             let values = [
