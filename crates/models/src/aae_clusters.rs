@@ -32,7 +32,8 @@
 //! are not the digits. [`Recipe::SELF_AUGMENTED`] adds what clustering methods that find
 //! them use (IMSAT, Hu et al. 2017): the cluster head learns to give an image moved by the
 //! small step that changes its prediction most the prediction it gives the image (virtual
-//! adversarial training, Miyato et al. 2018, [`ClusterAae::smoothness_step`]), and two
+//! adversarial training, Miyato et al. 2018, [`ClusterAae::smoothness_step`]) and the image
+//! shifted by a pixel or two the same prediction too (shift consistency), and two
 //! entropies, each image's `y` towards one-hot and the batch's mean towards uniform, take
 //! the cluster discriminator's place.
 
@@ -367,9 +368,8 @@ impl ClusterAae {
     /// One training step on `x [N, 1, 28, 28]`: reconstruction, both discriminators, the
     /// encoder against both, self-augmented training (with [`Recipe::smoothness`] or
     /// [`Recipe::shift_consistency`], the images moved by `moves`; unread without), then
-    /// (with `labelled`) the
-    /// cross-entropy of the cluster head on the labelled batch. Prior samples and noise come
-    /// from `rng`.
+    /// (with `labelled`) the cross-entropy of the cluster head on the labelled batch. Prior
+    /// samples and noise come from `rng`.
     pub fn train_step(
         &mut self,
         opts: &mut ClusterOptimizers,

@@ -1,7 +1,9 @@
 //! The categorical adversarial autoencoder (Makhzani et al. 2015, sections 5 and 6) as a
-//! kind of run: each step a reconstruction, both discriminators, the encoder against both
-//! and, for a semi-supervised run, a cross-entropy step on a batch of the few labelled
-//! images ([`models::aae_clusters::ClusterAae::train_step`]); five Adams.
+//! kind of run: each step a reconstruction, both discriminators, the encoder against both,
+//! self-augmented training of the cluster head when the recipe has it (the batch shifted at
+//! random here, for its shift consistency) and, for a semi-supervised run, a cross-entropy
+//! step on a batch of the few labelled images
+//! ([`models::aae_clusters::ClusterAae::train_step`]); six Adams.
 
 use layers::Module;
 use layers::optim::Adam;
@@ -654,5 +656,33 @@ mod tests {
         assert_eq!(a, labelled_indices(&train, 3, 5));
         assert_ne!(a, labelled_indices(&train, 3, 6));
         assert!(a.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    /// The radius an experiment measured once reaches a self-augmented run's configuration
+    /// (and through its JSON), not a run without smoothness's; a configuration saved before
+    /// the self-augmented fields existed reads none of them.
+    #[test]
+    fn the_measured_radius_goes_to_self_augmented_runs_only() {
+        let augmented = ClusterConfig::new(16, Recipe::SELF_AUGMENTED).moving_by(1.5);
+        assert_eq!(augmented.radius, Some(1.5));
+        let json = serde_json::to_string(&augmented).unwrap();
+        let back: ClusterConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, augmented);
+        assert_eq!(back.recipe(), Recipe::SELF_AUGMENTED);
+        let plain = ClusterConfig::new(16, Recipe::GUMBEL).moving_by(1.5);
+        assert_eq!(plain.radius, None);
+        let mut old = serde_json::to_value(ClusterConfig::new(16, Recipe::GUMBEL)).unwrap();
+        let fields = old.as_object_mut().unwrap();
+        for field in [
+            "radius",
+            "smoothness_share",
+            "shift_consistency",
+            "smoothness",
+        ] {
+            fields.remove(field).unwrap();
+        }
+        let back: ClusterConfig = serde_json::from_value(old).unwrap();
+        assert_eq!(back.recipe(), Recipe::GUMBEL);
+        assert_eq!(back.radius, None);
     }
 }
