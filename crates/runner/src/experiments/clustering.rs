@@ -80,8 +80,8 @@ pub const SELF_AUGMENTED: Recipe = Recipe::SELF_AUGMENTED;
 
 /// [`SELF_AUGMENTED`] with the cluster discriminator kept in play beside the entropies, and
 /// without it: the test error of each, 16 clusters, seed 0 (`tp clustering` with the run
-/// added, committed sample, 20 epochs). Measured once: a third self-augmented run of 36 s
-/// would take the experiment past its three minutes.
+/// added, committed sample, 20 epochs). Measured once: a seventh self-augmented run (36 s
+/// on one core) would take the experiment past its three minutes.
 const CRITIC_KEPT: (f64, f64) = (0.210, 0.149);
 
 /// How the self-augmented recipe was built, measured once each on the committed sample
@@ -284,7 +284,7 @@ impl Experiment for Clustering {
         let dir = lab.exercise_dir(Self::NAME);
         let options = lab.options();
         let splits = &lab.splits;
-        // Once for every self-augmented run (a second of GEMM each otherwise).
+        // Once for every self-augmented run (seconds of one core's GEMM each otherwise).
         let radius = smoothing_radius(&splits.train);
         let runs: Vec<Trained<ClusterRun>> =
             lanes::side_by_side(&jobs, |&(k, recipe, s, digits)| {

@@ -304,7 +304,7 @@ impl Experiment for SemiSupervised {
         let dir = lab.exercise_dir(Self::NAME);
         let options = lab.options();
         let splits = &lab.splits;
-        // Once for every self-augmented run (a second of GEMM each otherwise).
+        // Once for every self-augmented run (seconds of one core's GEMM each otherwise).
         let radius = smoothing_radius(&splits.train);
         let config = |b: usize, arm: Arm, s: u64| {
             let per_class = (b / 10).max(1);
@@ -863,8 +863,8 @@ fn self_augmented_paragraph(r: &Results, noun: &str) -> String {
          training image to its tenth nearest neighbour), and the same prediction to the image \
          shifted at random by up to {CONSISTENCY_SHIFT} pixels along each axis (shift \
          consistency). The rest is the first row's recipe; seeds {}. Test error: {}. Without \
-         the shifts, measured once on the same seeds, {}: one seed in three read many \
-         {noun}s of one class as another{with_shifts}.{stuck}{twin}\n\n",
+         the shifts, measured once on the same seeds, {}: with 1,000 labels one seed in three \
+         read many {noun}s of one class as another{with_shifts}.{stuck}{twin}\n\n",
         r.seeds
             .iter()
             .map(u64::to_string)
@@ -1392,9 +1392,9 @@ mod tests {
             "the same prediction to the image shifted at random by up to 2 pixels along each \
              axis (shift consistency)",
             "Without the shifts, measured once on the same seeds, 5.5% with 100 labels (its \
-             worst seed 6.1%), 7.1% with 1,000 labels (its worst seed 12.9%): one seed in three \
-             read many digits of one class as another; with them no seed sits 3 points above \
-             the best here.",
+             worst seed 6.1%), 7.1% with 1,000 labels (its worst seed 12.9%): with 1,000 labels \
+             one seed in three read many digits of one class as another; with them no seed sits \
+             3 points above the best here.",
             "with 100 labels 7.0 ± 0.5% (3 seeds), below the labels alone (15.0%) by more than \
              the seeds' spread and below the AAE without it (9.0%), within the goal of 10%",
             "with 1,000 labels 4.2 ± 0.1% (3 seeds), below the labels alone (4.9%) by more than \
