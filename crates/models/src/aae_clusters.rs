@@ -81,8 +81,9 @@ pub struct Recipe {
     /// [`MARGINAL_WEIGHT`]: each image's `y` pushed towards one-hot, the batch's mean `y`
     /// towards uniform, the categorical prior matched in closed form. 0 for none.
     pub balance: f32,
-    /// The learning rate of the self-augmented phase ([`Recipe::smoothness`] and
-    /// [`Recipe::balance`]) as a share of the reconstruction's.
+    /// The learning rate of the self-augmented phase ([`Recipe::smoothness`],
+    /// [`Recipe::shift_consistency`] and [`Recipe::balance`]) as a share of the
+    /// reconstruction's.
     pub smoothness_share: f32,
     /// The weight of shift consistency in the self-augmented phase: the KL divergence from
     /// `p(y|x)` to `p(y|x')`, `x'` the image shifted at random by up to
@@ -189,7 +190,8 @@ pub struct ClusterLosses {
     pub generator: f32,
     /// The cross-entropy of the supervised phase on the labelled batch (0 without one).
     pub supervised: f32,
-    /// The KL divergence of self-augmented training (0 without it).
+    /// The KL divergence of self-augmented training's adversarial move (0 without
+    /// [`Recipe::smoothness`]).
     pub smoothness: f32,
 }
 
@@ -217,7 +219,7 @@ pub struct ClusterAae {
 pub const CRITIC_SHARE: f32 = 0.2;
 
 /// The step's optimizers: reconstruction, both discriminators, the encoder's adversarial
-/// half, and the supervised phase.
+/// half, the supervised phase and the self-augmented one.
 pub struct ClusterOptimizers {
     /// Encoder and decoder on the reconstruction.
     pub reconstruction: Adam,
@@ -370,6 +372,9 @@ impl ClusterAae {
     /// [`Recipe::shift_consistency`], the images moved by `moves`; unread without), then
     /// (with `labelled`) the cross-entropy of the cluster head on the labelled batch. Prior
     /// samples and noise come from `rng`.
+    ///
+    /// # Panics
+    /// With [`Recipe::shift_consistency`] and no `moves.shifted`.
     pub fn train_step(
         &mut self,
         opts: &mut ClusterOptimizers,
@@ -532,7 +537,8 @@ impl ClusterAae {
     /// divergences, a constant.
     ///
     /// # Panics
-    /// With [`Recipe::shift_consistency`] and no `moves.shifted`.
+    /// With [`Recipe::shift_consistency`] and no `moves.shifted`, or a recipe with neither
+    /// [`Recipe::smoothness`] nor [`Recipe::shift_consistency`].
     pub fn smoothness_step(
         &mut self,
         opt: &mut Adam,

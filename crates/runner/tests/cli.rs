@@ -318,7 +318,28 @@ fn all_writes_the_report_its_figures_and_every_runs_files() {
             assert!(dir.join(file).exists(), "{run}/{file}");
         }
     }
-    assert!(!out.join("clustering/aae_selfaugcritic16_s0").exists());
+    // Ten runs, no more: six self-augmented, two alone, the soft code, the yardstick.
+    let mut runs: Vec<String> = std::fs::read_dir(out.join("clustering"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("aae_"))
+        .collect();
+    runs.sort();
+    assert_eq!(
+        runs,
+        [
+            "aae_digits16_s0",
+            "aae_gumbel16_s0",
+            "aae_gumbel30_s0",
+            "aae_selfaug16_s0",
+            "aae_selfaug16_s1",
+            "aae_selfaug16_s2",
+            "aae_selfaug30_s0",
+            "aae_selfaug30_s1",
+            "aae_selfaug30_s2",
+            "aae_soft16_s0",
+        ]
+    );
     assert!(
         out.join("semisupervised/aae_100_s0/checkpoint-epoch1/checkpoint.json")
             .exists()

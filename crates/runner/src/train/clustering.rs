@@ -129,7 +129,7 @@ impl ClusterConfig {
 
     /// The same run, its adversarial move of length `radius` ([`smoothing_radius`] of the
     /// training images, measured once by the caller) when its recipe has
-    /// [`Recipe::smoothness`]; unchanged without it.
+    /// [`Recipe::smoothness`]; without it, no radius (`None`).
     pub fn moving_by(self, radius: f32) -> ClusterConfig {
         let radius = (self.smoothness > 0.0).then_some(radius);
         ClusterConfig { radius, ..self }
@@ -234,8 +234,8 @@ pub struct ClusterFigures {
     /// read 0.
     #[serde(default, deserialize_with = "nan_if_null")]
     pub test_bce: f64,
-    /// Mean KL divergence of self-augmented training (0 without it, and in runs saved
-    /// before it existed).
+    /// Mean KL divergence of self-augmented training's adversarial move (0 without
+    /// [`Recipe::smoothness`], and in runs saved before it existed).
     #[serde(default)]
     pub smoothness_kl: f64,
 }
@@ -319,8 +319,8 @@ pub struct ClusterRun {
     epochs: usize,
     opts: ClusterOptimizers,
     labelled: Option<Labelled>,
-    /// How far self-augmented training moves each image (0 without it): see
-    /// [`smoothing_radius`].
+    /// How far self-augmented training's adversarial move takes each image (0 without
+    /// [`Recipe::smoothness`]): see [`smoothing_radius`].
     radius: f32,
     sums: StepSums<5>,
 }
@@ -663,6 +663,7 @@ mod tests {
     /// the self-augmented fields existed reads none of them.
     #[test]
     fn the_measured_radius_goes_to_self_augmented_runs_only() {
+        use crate::train::Schedule;
         let augmented = ClusterConfig::new(16, Recipe::SELF_AUGMENTED).moving_by(1.5);
         assert_eq!(augmented.radius, Some(1.5));
         let json = serde_json::to_string(&augmented).unwrap();
@@ -684,5 +685,24 @@ mod tests {
         let back: ClusterConfig = serde_json::from_value(old).unwrap();
         assert_eq!(back.recipe(), Recipe::GUMBEL);
         assert_eq!(back.radius, None);
+        // A built run moves by the radius given, or measures its own without one.
+        let root =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../datasets/mnist-sample");
+        let splits = Splits::load(&root, "sample".into(), Some(64), Some(16)).unwrap();
+        let build = |model: ClusterConfig| {
+            let config = RunConfig {
+                model,
+                schedule: Schedule::new(1, 16, 1e-3, 0, &splits),
+            };
+            ClusterRun::build(&config, &splits, &mut rng(0)).radius
+        };
+        assert_eq!(build(augmented), 1.5);
+        let measured = smoothing_radius(&splits.train);
+        assert!(measured > 0.0);
+        assert_eq!(
+            build(ClusterConfig::new(16, Recipe::SELF_AUGMENTED)),
+            measured
+        );
+        assert_eq!(build(plain), 0.0);
     }
 }
