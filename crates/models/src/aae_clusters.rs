@@ -564,16 +564,7 @@ impl ClusterAae {
         let mut value = 0.0;
         if self.recipe.smoothness > 0.0 {
             let start = rows_to_length(&Tensor::normal(x.shape(), 0.0, 1.0, rng), PROBE_STEP);
-            let direction = {
-                // Only the move's gradient is wanted: the weights are constants on this tape.
-                let mut p = Graph::constant_weights();
-                let d = p.input_with_grad(start);
-                let xv = p.input(x.clone());
-                let moved = p.add(xv, d);
-                let kl = self.divergence(&mut p, moved, &target);
-                let mut grads = p.backward(kl);
-                grads.take(d).expect("the move is a leaf of the tape")
-            };
+            let direction = self.sensitive_direction(x, &start, &target);
             let r = rows_to_length(&direction, moves.radius);
             let moved = g.input(x.add(&r));
             let kl = self.divergence(&mut g, moved, &target);
@@ -601,6 +592,20 @@ impl ClusterAae {
         opt.step(&mut self.trunk, &grads)?;
         opt.step(&mut self.cluster, &grads)?;
         Ok(value)
+    }
+
+    /// One power iteration: `∇_d KL(p ‖ p(y|x + d))` at the move `start`, the direction
+    /// in which the prediction for each image of `x` changes fastest (its length
+    /// meaningless; [`ClusterAae::smoothness_step`] scales it).
+    fn sensitive_direction(&mut self, x: &Tensor, start: &Tensor, p: &Tensor) -> Tensor {
+        // Only the move's gradient is wanted: the weights are constants on this tape.
+        let mut g = Graph::constant_weights();
+        let d = g.input_with_grad(start.clone());
+        let xv = g.input(x.clone());
+        let moved = g.add(xv, d);
+        let kl = self.divergence(&mut g, moved, p);
+        let mut grads = g.backward(kl);
+        grads.take(d).expect("the move is a leaf of the tape")
     }
 
     /// The cluster logits `[N, K]` of images `x` (the style head left out).
@@ -999,14 +1004,7 @@ mod tests {
             &Tensor::normal(x.shape(), 0.0, 1.0, &mut rng(2)),
             PROBE_STEP,
         );
-        let direction = {
-            let mut g = Graph::new();
-            let d = g.input_with_grad(start);
-            let xv = g.input(x.clone());
-            let moved = g.add(xv, d);
-            let kl = m.divergence(&mut g, moved, &own);
-            g.backward(kl).take(d).unwrap()
-        };
+        let direction = m.sensitive_direction(&x, &start, &own);
         let found = kl_at(&mut m, &x.add(&rows_to_length(&direction, 2.0)), &own);
         let random = kl_at(
             &mut m,

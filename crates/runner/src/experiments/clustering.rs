@@ -11,7 +11,7 @@
 use layers::Module as _;
 use layers::summary::thousands;
 use models::ModelKind;
-use models::aae_clusters::{CONSISTENCY_SHIFT, Recipe, STYLE};
+use models::aae_clusters::{CONSISTENCY_SHIFT, MARGINAL_WEIGHT, Recipe, STYLE};
 use models::pca::Pca;
 use serde::{Deserialize, Serialize};
 use tensor::Tensor;
@@ -307,7 +307,7 @@ impl Experiment for Clustering {
                 crate::train::train::<ClusterRun>(&config, splits, &dir.join(name), options)
                     .map_err(|e| e.to_string())
             })?;
-        // Back out of the lanes' order, by what each job was.
+        // Each kind of run picked out by its job (the runs come back in the jobs' order).
         let mut runs: Vec<Option<Trained<ClusterRun>>> = runs.into_iter().map(Some).collect();
         let mut take = |wanted: &dyn Fn(usize, Recipe, bool) -> bool| -> Vec<Trained<ClusterRun>> {
             jobs.iter()
@@ -781,7 +781,7 @@ fn self_augmented(r: &Results, noun: &str) -> String {
          phase has its own Adam at {} times the reconstruction's learning rate. In \
          place of the cluster discriminator, two entropies match the categorical prior in \
          closed form: each y is pushed towards one-hot (its entropy down), the batch's mean \
-         y towards uniform (its entropy up, weighted 4). The trunk gets batch \
+         y towards uniform (its entropy up, weighted {MARGINAL_WEIGHT}). The trunk gets batch \
          normalisation (without it, in a PyTorch probe, the images fell into 6 of the 16 \
          clusters, 71.2% error). The style code keeps its discriminator, and the decoder still redraws the \
          image from the one-hot code and the style. Test error: {errors}, against {plain} \

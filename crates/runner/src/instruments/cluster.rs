@@ -48,7 +48,7 @@ pub fn mean_neighbour_distance(x: &Tensor, k: usize) -> f64 {
         return 0.0;
     }
     const BLOCK: usize = 1000;
-    let norms: Vec<f32> = x.square().sum_axes(&[1], false).into_data();
+    let norms: Vec<f32> = squared_norms(x).into_data();
     let mut kth = Vec::with_capacity(n);
     for start in (0..n).step_by(BLOCK) {
         let rows: Vec<usize> = (start..(start + BLOCK).min(n)).collect();
